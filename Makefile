@@ -1,0 +1,44 @@
+# Two commands (README): `make run` starts the app on the demo fleet, `make test` runs every test.
+# Both set up what they need from the package registries: a virtual environment from the
+# pinned requirements, and Debian's Chromium (+ poppler for PDF checks) for the browser tests.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+DB ?= data/driftlight.duckdb
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test bench demo system-deps clean
+
+$(VENV)/.runtime: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+$(DB): | $(VENV)/.runtime
+	$(PY) -m lib demo --db $(DB)
+
+demo: $(VENV)/.runtime
+	$(PY) -m lib demo --db $(DB)
+
+run: $(VENV)/.runtime $(DB)
+	DRIFTLIGHT_DB=$(DB) $(VENV)/bin/streamlit run app.py --server.address=localhost --server.headless=true
+
+system-deps:
+	@if ! command -v chromium >/dev/null 2>&1 || ! command -v pdftotext >/dev/null 2>&1; then \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium poppler-utils >/dev/null; \
+	fi
+
+test: $(VENV)/.dev system-deps
+	$(PY) -m pytest -q -n 2 --dist loadgroup
+
+bench: $(VENV)/.dev
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) test-artifacts

@@ -1,0 +1,107 @@
+"""The command line: python -m lib <command>. The public contract is in DESIGN.md.
+
+Exit codes: 0 success; 2 bad usage or invalid input (one line naming file, column, row);
+1 any other failure. Each command is a thin face over lib/.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Callable
+
+from lib.errors import InputError, StoreBusy, StoreMissing
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse exits 2 on bad usage: keep it one line
+        self.exit(2, f"{self.prog}: {message}\n")
+
+
+def _db_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", help="store file (default: $DRIFTLIGHT_DB, then data/driftlight.duckdb)")
+
+
+def cmd_demo(args) -> int:
+    from lib.demo import build_demo
+    summary = build_demo(args.db or _default_db(), models=args.models, days=args.days, seed=args.seed)
+    print(f"demo fleet: {summary.get('models')} models, {summary.get('rows')} inference rows "
+          f"in {summary.get('seconds', 0):.1f} s -> {args.db or _default_db()}")
+    return 0
+
+
+def cmd_register(args) -> int:
+    from lib.ingest import register_spec
+    from lib.spec import load_spec_file
+    from lib.store import Store
+    spec = load_spec_file(args.spec)
+    register_spec(Store(args.db), spec, source=args.spec)
+    print(f"{args.spec}: registered {spec.model_id}")
+    return 0
+
+
+def cmd_ingest(args) -> int:
+    from lib.ingest import ingest_file
+    from lib.store import Store
+    store = Store(args.db)
+    rejected = False
+    for path in args.files:
+        outcome = ingest_file(store, args.kind, args.model, path)
+        stream = sys.stderr if outcome.status == "rejected" else sys.stdout
+        print(outcome.line(), file=stream)
+        rejected |= outcome.status == "rejected"
+    return 2 if rejected else 0
+
+
+def _default_db() -> str:
+    from lib.store import default_db_path
+    return default_db_path()
+
+
+COMMANDS: dict[str, Callable] = {}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m lib", description="Driftlight: health of a fleet of ML models.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("demo", help="build the demo fleet store")
+    _db_arg(p)
+    p.add_argument("--models", type=int, default=200)
+    p.add_argument("--days", type=int, default=30)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("register", help="create or update a model from its spec (YAML)")
+    _db_arg(p)
+    p.add_argument("spec")
+    p.set_defaults(func=cmd_register)
+
+    p = sub.add_parser("ingest", help="ingest reference, inference or labels files")
+    _db_arg(p)
+    p.add_argument("kind", choices=["reference", "inference", "labels"])
+    p.add_argument("--model", required=True)
+    p.add_argument("files", nargs="+")
+    p.set_defaults(func=cmd_ingest)
+
+    from lib import cli_evaluate  # evaluate: kept apart to keep this file small
+    cli_evaluate.add(sub, _db_arg)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except InputError as exc:
+        print(str(exc).splitlines()[0] if str(exc) else "invalid input", file=sys.stderr)
+        return 2
+    except StoreMissing as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    except StoreBusy as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

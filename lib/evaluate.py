@@ -1,0 +1,354 @@
+"""`evaluate`: the fleet's statuses, reasons and metric values in the JSON shape of DESIGN.md.
+
+Reads the store once (one shared-lock read), judges every model at every instant needed
+(lib/health.py), and assembles the contract: models ordered red, yellow, grey, green, then id;
+reasons ordered as DESIGN.md's precise rules say; `since` and `onset` per reason.
+"""
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lib import metrics
+from lib.errors import InputError, UnknownModel
+from lib.health import (DAY, SINCE_DAYS, WEEK, Fleet, Judge, _CHECK_RANK, confusion_metrics, instants_for, iso,
+                        round_up_hour)
+from lib.policy import CHECKS_BY_NAME, Policy, load_policy
+from lib.status import GREEN, GREY, RANK, RED, YELLOW
+from lib.store import Store, inf_table, ref_table
+from lib.store_read import Reader
+
+
+def parse_as_of(text: str | None) -> pd.Timestamp | None:
+    """ISO8601 (date-only means 00:00 UTC; no offset means UTC), rounded up to the whole hour."""
+    if text is None:
+        return None
+    try:
+        ts = pd.Timestamp(text)
+    except (ValueError, TypeError):
+        raise InputError(f"--as-of: {text!r} is not an ISO8601 date or time") from None
+    if pd.isna(ts):
+        raise InputError(f"--as-of: {text!r} is not an ISO8601 date or time")
+    return round_up_hour(ts)
+
+
+def _num(value) -> float | None:
+    if value is None:
+        return None
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(value) or math.isinf(value) else value
+
+
+def load_fleet(reader: Reader, model_ids: list[str] | None) -> Fleet:
+    models = reader.models()
+    if model_ids:
+        unknown = [m for m in model_ids if m not in set(models["model_id"])]
+        if unknown:
+            raise UnknownModel(f"--model: unknown model {unknown[0]!r}")
+        models = models[models["model_id"].isin(model_ids)]
+    models = models.assign(spec=models["spec_json"].map(json.loads)).reset_index(drop=True)
+    keep = set(models["model_id"])
+    features = reader.features()
+    snapshots = reader.snapshots()
+    ref = reader.ref_profiles()
+    return Fleet(models=models, features=features[features["model_id"].isin(keep)].reset_index(drop=True),
+                 snapshots=snapshots[snapshots["model_id"].isin(keep)].reset_index(drop=True),
+                 ref=ref[ref["model_id"].isin(keep)].reset_index(drop=True),
+                 labelled={m for m in reader.labelled_models() if m in keep})
+
+
+def evaluate(store: Store, *, as_of: pd.Timestamp | None = None, model_ids: list[str] | None = None,
+             timeline_days: int | None = None, detail: bool | None = None, policy: Policy | None = None) -> dict[str, Any]:
+    """Judge the fleet (or the given models) as of a time. Returns the `evaluate` JSON as a dict."""
+    policy = policy or load_policy()
+    if timeline_days is not None and not 1 <= timeline_days <= 365:
+        raise InputError(f"--timeline: {timeline_days} is not between 1 and 365 days")
+    with store.read() as con:
+        reader = Reader(con)
+        newest = reader.newest_inference()
+        fleet = load_fleet(reader, model_ids)
+        if as_of is None:
+            if newest is None:
+                return {"as_of": None, "models": []}
+            as_of = round_up_hour(newest)
+        if fleet.models.empty:
+            return {"as_of": iso(as_of), "models": []}
+        instants, timeline = instants_for(as_of, timeline_days)
+        judge = Judge(reader, fleet, policy, instants)
+        checks = judge.run()
+        detail = bool(model_ids) if detail is None else detail
+        raw = raw_drift(con, fleet, as_of) if detail else {}
+        assembler = Assembler(judge, checks, as_of, reader)
+        out_models = [assembler.model(m, raw.get(m, {}), timeline) for m in fleet.models["model_id"]]
+    out_models.sort(key=lambda d: (RANK[d["status"]], d["model_id"]))
+    return {"as_of": iso(as_of), "models": out_models}
+
+
+class Assembler:
+    """Turns the long check frame into the JSON blocks of each model."""
+
+    def __init__(self, judge: Judge, checks: pd.DataFrame, as_of: pd.Timestamp, reader: Reader):
+        self.judge, self.as_of, self.reader = judge, as_of, reader
+        self.wid0 = judge.wid[as_of]
+        flagged = checks["status"].isin([YELLOW, RED])
+        checks = checks.assign(feature_key=checks["feature"].where(checks["feature"].notna(), ""), flagged=flagged)
+        self.checks = checks
+        self.now = checks[checks["wid"] == self.wid0]
+        self.by_model = dict(tuple(self.now.groupby("model_id")))
+        # flagged (model, check, feature) per instant, for since / onset
+        hist = checks[flagged][["wid", "model_id", "check", "feature_key"]]
+        self.flag_set = set(map(tuple, hist.to_numpy().tolist()))
+        # model status per instant (timeline)
+        self.model_status = self._model_status(checks)
+        self.day_ends = sorted([t for t in judge.instants if t == t.floor("D") and as_of - SINCE_DAYS * DAY <= t <= as_of],
+                               reverse=True)
+        t1 = as_of - DAY
+        before = [t for t in judge.instants if t == t.floor("D") and t < t1]
+        self.onset_instants = [t1] + sorted(before, reverse=True)[:7]
+        self.unseen = self._unseen_values()
+
+    def _model_status(self, checks: pd.DataFrame) -> dict[tuple[int, str], str]:
+        worst = (checks.assign(rank=checks["status"].map({RED: 0, YELLOW: 1}).fillna(9))
+                 .groupby(["wid", "model_id"])["rank"].min())
+        rows = self.judge.rows.set_index(["wid", "model_id"])
+        out = {}
+        for key, rec in rows.iterrows():
+            rank = worst.get(key, 9)
+            if rank == 0:
+                out[key] = RED
+            elif rank == 1:
+                out[key] = YELLOW
+            elif rec["rows7"] < rec["min_rows"]:
+                out[key] = GREY
+            else:
+                out[key] = GREEN
+        return out
+
+    def _unseen_values(self) -> dict[tuple[str, int], list[dict]]:
+        c = self.judge.cat24
+        new = c[(c["wid"] == self.wid0) & (c["ref"] == 0) & (c["cur"] > 0)]
+        if new.empty:
+            return {}
+        first = self.reader.first_seen([(0, self.as_of - WEEK * 5, self.as_of)], new)
+        new = new.merge(first, on=["model_id", "slot", "value"], how="left").sort_values(["cur", "value"], ascending=[False, True])
+        out: dict[tuple[str, int], list[dict]] = {}
+        for rec in new.itertuples(index=False):
+            # first_hour is the end of the hour of the first row: the row arrived within the hour before.
+            out.setdefault((rec.model_id, rec.slot), []).append(
+                {"value": rec.value, "count": int(rec.cur), "first_seen": iso(rec.first_hour)})
+        return out
+
+    # -- blocks ------------------------------------------------------------------------------
+    def since_onset(self, model_id: str, check: str, feature_key: str) -> tuple[str, str]:
+        wid = self.judge.wid
+        since = self.as_of
+        for t in self.day_ends:
+            if (wid[t], model_id, check, feature_key) in self.flag_set:
+                since = t
+            else:
+                break
+        quiet = all((wid[t], model_id, check, feature_key) not in self.flag_set for t in self.onset_instants)
+        return iso(since), "sudden" if quiet else "gradual"
+
+    def model(self, model_id: str, raw: dict, timeline: list[pd.Timestamp]) -> dict[str, Any]:
+        j = self.judge
+        row = j.models.loc[model_id]
+        now = self.by_model.get(model_id, pd.DataFrame(columns=self.now.columns))
+        reasons = self.reasons(model_id, now)
+        status = self.model_status.get((self.wid0, model_id), GREY)
+        out: dict[str, Any] = {
+            "model_id": model_id, "status": status, "reasons": reasons,
+            "name": row["name"], "task": row["task"], "owner": row["owner"], "team": row["team"],
+            "tags": list(row["tags"]),
+            "features": self.features(model_id, now, raw),
+            "prediction_drift": self.prediction_drift(now),
+            "performance": self.performance(model_id, now),
+            "checks": self.check_summary(now),
+            "rows_24h": int(j.rows[(j.rows["wid"] == self.wid0) & (j.rows["model_id"] == model_id)]["rows24"].sum()),
+        }
+        last = now[now["check"] == "freshness"]
+        out["last_inference"] = iso(last["last_ts"].iloc[0]) if len(last) and pd.notna(last["last_ts"].iloc[0]) else None
+        snaps = j.fleet.snapshots.set_index("model_id")
+        out["reference_snapshot"] = (int(snaps.loc[model_id, "snapshot_id"]) if model_id in snaps.index else None)
+        if timeline:
+            out["timeline"] = [{"date": (t - pd.Timedelta(microseconds=1)).date().isoformat(),
+                                "status": self.model_status.get((j.wid[t], model_id), GREY)} for t in timeline]
+        return out
+
+    def reasons(self, model_id: str, now: pd.DataFrame) -> list[dict[str, Any]]:
+        flagged = now[now["flagged"]]
+        items = []
+        for rec in flagged.to_dict("records"):
+            threshold = rec["red"] if rec["status"] == RED else rec["yellow"]
+            value = _num(rec["value"])
+            ratio = (value or 0.0) / threshold if threshold else 0.0
+            since, onset = self.since_onset(model_id, rec["check"], rec["feature_key"])
+            feature = rec["feature"] if isinstance(rec["feature"], str) else None
+            item = {"check": rec["check"], "status": rec["status"], "feature": feature, "value": value,
+                    "threshold": _num(threshold), "threshold_source": rec.get("threshold_source"),
+                    "since": since, "onset": onset, "message": message(rec, value, threshold, self)}
+            if rec["check"] == "unseen_categories":
+                item["unseen_values"] = self.unseen.get((model_id, int(rec["slot"])), [])
+            if rec["check"] == "schema":
+                item["files"] = rec.get("files")
+            items.append((0 if rec["status"] == RED else 1, _CHECK_RANK[rec["check"]], -ratio, feature or "", item))
+        items.sort(key=lambda t: t[:4])
+        return [t[4] for t in items]
+
+    def check_summary(self, now: pd.DataFrame) -> list[dict[str, Any]]:
+        """Every check's status (worst feature for per-feature checks), with effective thresholds."""
+        out = []
+        for check in _CHECK_RANK:
+            part = now[now["check"] == check]
+            if part.empty:
+                continue
+            ranked = part.assign(r=part["status"].map({RED: 0, YELLOW: 1, GREEN: 2, GREY: 3}))
+            if check in ("schema",):
+                worst = ranked.sort_values("r").iloc[0]
+            else:
+                ranked = ranked.assign(v=ranked["value"].astype("float64"))
+                worst = ranked.sort_values(["r", "v"], ascending=[True, CHECKS_BY_NAME[check].direction == "below"]).iloc[0]
+                if (part["status"] == GREY).all():
+                    worst = part.iloc[0]
+            status = worst["status"]
+            if check not in ("schema",) and (part["status"] != GREY).any():
+                status = min(part["status"], key=lambda s: {RED: 0, YELLOW: 1, GREEN: 2, GREY: 3}[s])
+            out.append({"check": check, "status": status, "feature": worst["feature"] if isinstance(worst["feature"], str) else None,
+                        "value": _num(worst["value"]), "yellow": _num(worst["yellow"]), "red": _num(worst["red"]),
+                        "threshold_source": worst.get("threshold_source")})
+        return out
+
+    def features(self, model_id: str, now: pd.DataFrame, raw: dict) -> list[dict[str, Any]]:
+        j = self.judge
+        feats = j.fleet.features[j.fleet.features["model_id"] == model_id].sort_values("position")
+        by = {(c, f): rec for c, f, rec in zip(now["check"], now["feature_key"], now.to_dict("records"))}
+        num7 = j.num7[(j.num7["wid"] == self.wid0) & (j.num7["model_id"] == model_id)]
+        cat7 = j.cat7[(j.cat7["wid"] == self.wid0) & (j.cat7["model_id"] == model_id)]
+        out = []
+        for f in feats.itertuples(index=False):
+            drift = by.get(("feature_drift", f.feature), {})
+            miss = by.get(("missing", f.feature), {})
+            entry: dict[str, Any] = {"feature": f.feature, "kind": f.kind, "psi": _num(drift.get("psi"))}
+            aligned = (num7 if f.kind == "numeric" else cat7)
+            aligned = aligned[aligned["slot"] == f.slot]
+            ref_c, cur_c = aligned["ref"].to_numpy(dtype="float64"), aligned["cur"].to_numpy(dtype="float64")
+            entry["js"] = _num(metrics.jensen_shannon_distance(ref_c, cur_c)) if len(aligned) else None
+            if f.kind == "categorical":
+                entry["chi2_p"] = _num(metrics.chi2_p_value(ref_c, cur_c)) if len(aligned) else None
+            else:
+                entry["ks"] = _num(raw.get(f.slot, {}).get("ks"))
+                entry["wasserstein"] = _num(raw.get(f.slot, {}).get("wasserstein"))
+                if f.slot not in raw:
+                    entry.pop("ks"), entry.pop("wasserstein")
+            entry["missing_share"] = _num(miss.get("share"))
+            if f.kind == "categorical":
+                unseen = by.get(("unseen_categories", f.feature), {})
+                entry["unseen_share"] = _num(unseen.get("value"))
+            else:
+                oor = by.get(("out_of_range", f.feature), {})
+                entry["out_of_range_share"] = _num(oor.get("value"))
+            entry["status"] = _feature_status([drift, miss, by.get(("unseen_categories", f.feature), {}),
+                                               by.get(("out_of_range", f.feature), {}), by.get(("schema", f.feature), {})])
+            out.append(entry)
+        return out
+
+    def prediction_drift(self, now: pd.DataFrame) -> dict[str, Any] | None:
+        part = now[now["check"] == "prediction_drift"]
+        if part.empty:
+            return None
+        rec = part.iloc[0]
+        return {"psi": _num(rec["value"]), "on": rec["on"]}
+
+    def performance(self, model_id: str, now: pd.DataFrame) -> dict[str, Any] | None:
+        part = now[now["check"] == "performance"]
+        if part.empty:
+            return None
+        rec = part.iloc[0]
+        return {"metric": rec["metric"], "reference": _num(rec["reference"]), "current": _num(rec["current"]),
+                "n_labeled": int(rec["n_labeled"]) if pd.notna(rec["n_labeled"]) else 0,
+                "loss": _num(rec["value"])}
+
+
+def _feature_status(records: list[dict]) -> str:
+    statuses = [r.get("status") for r in records if r]
+    for s in (RED, YELLOW, GREEN):
+        if s in statuses:
+            return s
+    return GREY
+
+
+def _pct(x: float) -> str:
+    if x is None:
+        return "n/a"
+    p = 100 * x
+    return f"{p:.0f}%" if p >= 10 else (f"{p:.1f}%" if p >= 0.1 else f"{p:.2f}%")
+
+
+def message(rec: dict, value: float | None, threshold: float, asm: Assembler) -> str:
+    """One sentence a person understands: what, where, how much, against what threshold."""
+    check, feat, status = rec["check"], rec.get("feature"), rec["status"]
+    at = f"{status} at"
+    if check == "unseen_categories":
+        values = asm.unseen.get((rec["model_id"], int(rec["slot"])), [])
+        names = ", ".join(v["value"] for v in values[:6]) + (", …" if len(values) > 6 else "")
+        return (f"{_pct(value)} of rows in the last 24h have {feat} values never seen in the reference data"
+                f" ({names})")
+    if check == "feature_drift":
+        return f"{feat}'s distribution moved (PSI {value:.2f} over 7 days, {at} {threshold:g})"
+    if check == "prediction_drift":
+        return f"the model's {rec.get('on', 'prediction')} distribution moved (PSI {value:.2f} over 7 days, {at} {threshold:g})"
+    if check == "missing":
+        ref_share = (rec.get("share") or 0) - (value or 0)
+        return (f"{feat} is missing in {_pct(rec.get('share'))} of rows in the last 24h, vs {_pct(ref_share)} in the "
+                f"reference ({status} at +{_pct(threshold)})")
+    if check == "out_of_range":
+        lo, hi = rec.get("vmin"), rec.get("vmax")
+        rng = f" [{lo:.4g}, {hi:.4g}]" if lo is not None and not pd.isna(lo) else ""
+        return f"{_pct(value)} of {feat} values in the last 24h are outside the reference range{rng} ({at} {_pct(threshold)})"
+    if check == "performance":
+        return (f"{rec['metric']} went from {rec['reference']:.3f} (reference) to {rec['current']:.3f} over the last "
+                f"7 days: {_pct(value)} worse ({at} {_pct(threshold)})")
+    if check == "volume":
+        return (f"{int(rec['rows24'])} rows in the last 24h, {_pct(value)} of the daily mean of the 7 days before "
+                f"({rec['baseline']:.0f}; {at} {_pct(threshold)})")
+    if check == "freshness":
+        if value is None:
+            return "no inference has been logged for this model yet"
+        return f"no inference for {value:.0f} hours (last at {iso(rec['last_ts'])}; {at} {threshold:g} h)"
+    if check == "schema":
+        files = ", ".join(rec.get("files") or [])
+        if rec.get("problem") == "missing":
+            return f"feature column {feat} is missing from inference file {files} (its rows are stored as NULL)"
+        return f"inference file {files} has a column {feat} that the spec does not name"
+    return f"{check} {status}"
+
+
+def raw_drift(con, fleet: Fleet, as_of: pd.Timestamp) -> dict[str, dict[int, dict[str, float]]]:
+    """Exact KS and normed Wasserstein on raw rows, for one model's detail (numeric features)."""
+    out: dict[str, dict[int, dict[str, float]]] = {}
+    snaps = fleet.snapshots.set_index("model_id")
+    start = (as_of - WEEK).to_pydatetime()
+    for m in fleet.models["model_id"]:
+        if m not in snaps.index:
+            continue
+        feats = fleet.features[(fleet.features["model_id"] == m) & (fleet.features["kind"] == "numeric")]
+        if feats.empty:
+            continue
+        cols = ", ".join(f"f{s}" for s in feats["slot"])
+        ref = con.execute(f"SELECT {cols} FROM {ref_table(m)} WHERE snapshot_id = ?",
+                          [int(snaps.loc[m, "snapshot_id"])]).fetchnumpy()
+        cur = con.execute(f"SELECT {cols} FROM {inf_table(m)} WHERE hour > ? AND hour <= ?",
+                          [start, as_of.to_pydatetime()]).fetchnumpy()
+        out[m] = {}
+        for s in feats["slot"]:
+            r = np.asarray(ref[f"f{s}"], dtype="float64")
+            c = np.asarray(cur[f"f{s}"], dtype="float64")
+            out[m][int(s)] = {"ks": metrics.ks_statistic(r, c), "wasserstein": metrics.normed_wasserstein(r, c)}
+    return out

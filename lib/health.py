@@ -1,0 +1,297 @@
+"""Judging: profiles -> metric values -> check statuses -> model status, reasons, onset.
+
+Everything is computed for many evaluation instants at once (as_of, as_of − 24 h, the day-ends
+of the last 30 days, the timeline days), vectorized over the fleet: one set of window queries,
+one pass of pandas. That is what makes `since`, `onset` and a 30-day timeline cheap.
+This module knows no SQL (lib/store_read.py does) and renders nothing.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from lib import metrics
+from lib.policy import CHECK_ORDER, CHECKS_BY_NAME, Policy, effective_setting, effective_threshold
+from lib.status import GREEN, GREY, RANK, RED, YELLOW, judge
+from lib.store_read import Reader
+
+HOUR = pd.Timedelta(hours=1)
+DAY = pd.Timedelta(days=1)
+WEEK = pd.Timedelta(days=7)
+SINCE_DAYS = 30
+FEATURE_CHECKS = ("missing", "unseen_categories", "out_of_range", "feature_drift")
+_CHECK_RANK = {c: i for i, c in enumerate(CHECK_ORDER)}
+
+
+def round_up_hour(ts: pd.Timestamp) -> pd.Timestamp:
+    ts = pd.Timestamp(ts)
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert("UTC").tz_localize(None)
+    return ts.ceil("h")
+
+
+def iso(ts) -> str | None:
+    if ts is None or pd.isna(ts):
+        return None
+    return pd.Timestamp(ts).tz_localize("UTC").isoformat()
+
+
+@dataclass
+class Fleet:
+    """What judging needs to know about the models (read once per evaluation)."""
+    models: pd.DataFrame          # model_id, name, task, owner, team, tags, spec (dict)
+    features: pd.DataFrame        # model_id, slot, feature, kind, position
+    snapshots: pd.DataFrame       # active snapshot per model
+    ref: pd.DataFrame             # reference profiles of the active snapshots
+    labelled: set[str]
+
+
+def instants_for(as_of: pd.Timestamp, timeline_days: int | None) -> tuple[list[pd.Timestamp], list[pd.Timestamp]]:
+    """All evaluation instants needed, and the timeline's instants (oldest first)."""
+    t1 = as_of - DAY
+    wanted = {as_of, t1}
+    last_day_end = as_of.floor("D")
+    wanted.update(last_day_end - k * DAY for k in range(SINCE_DAYS + 1))
+    before = t1.floor("D") if t1.floor("D") < t1 else t1.floor("D") - DAY
+    wanted.update(before - k * DAY for k in range(7))
+    timeline: list[pd.Timestamp] = []
+    if timeline_days:
+        last_date_end = (as_of - pd.Timedelta(microseconds=1)).floor("D") + DAY
+        timeline = [min(last_date_end - k * DAY, as_of) for k in range(timeline_days - 1, -1, -1)]
+        wanted.update(timeline)
+    return sorted(wanted), timeline
+
+
+class Judge:
+    """Computes check values and statuses for every (instant, model, check, feature)."""
+
+    def __init__(self, reader: Reader, fleet: Fleet, policy: Policy, instants: list[pd.Timestamp]):
+        self.r, self.fleet, self.policy = reader, fleet, policy
+        self.instants = instants
+        self.wid = {t: i for i, t in enumerate(instants)}
+        self.t_of = pd.Series(instants, index=range(len(instants)), dtype="datetime64[us]")
+        models = fleet.models.set_index("model_id")
+        self.min_rows = {m: effective_setting(policy, row.team, row.spec.get("policy", {}), "min_rows")
+                         for m, row in models.iterrows()}
+        self.models = models
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _windows(self, length: pd.Timedelta, shift: pd.Timedelta = pd.Timedelta(0)):
+        return [(i, t - shift - length, t - shift) for i, t in enumerate(self.instants)]
+
+    def _grid(self, values: pd.DataFrame, name: str) -> pd.DataFrame:
+        """(wid, model_id) grid of a per-model value, 0 where absent."""
+        grid = pd.MultiIndex.from_product([range(len(self.instants)), self.models.index], names=["wid", "model_id"])
+        out = values.set_index(["wid", "model_id"])["n"].reindex(grid, fill_value=0) if len(values) else pd.Series(0, index=grid)
+        return out.rename(name).reset_index()
+
+    def thresholds(self, frame: pd.DataFrame, check: str) -> pd.DataFrame:
+        """Add yellow, red and threshold_source for each (model_id, feature) row."""
+        keys = frame[["model_id", "feature"]].drop_duplicates()
+        rows = []
+        for m, f in keys.itertuples(index=False):
+            row = self.models.loc[m]
+            th = effective_threshold(self.policy, row.team, row.spec.get("policy", {}), check,
+                                     None if f is None or (isinstance(f, float) and np.isnan(f)) else f)
+            rows.append((m, f, th.yellow, th.red, th.source))
+        table = pd.DataFrame(rows, columns=["model_id", "feature", "yellow", "red", "threshold_source"])
+        return frame.merge(table, on=["model_id", "feature"], how="left")
+
+    def _finish(self, frame: pd.DataFrame, check: str) -> pd.DataFrame:
+        setting = CHECKS_BY_NAME[check]
+        frame = self.thresholds(frame, check)
+        frame["status"] = judge(frame["value"].to_numpy(dtype="float64"), frame["yellow"].to_numpy(dtype="float64"),
+                                frame["red"].to_numpy(dtype="float64"), setting.direction,
+                                frame["grey"].to_numpy(dtype=bool))
+        frame["check"] = check
+        return frame
+
+    # -- checks ----------------------------------------------------------------------------
+    def run(self, detail_wid: int = 0) -> pd.DataFrame:
+        """All checks at all instants: one long frame (wid, model_id, check, feature, value, status, …)."""
+        w7, w24 = self._windows(WEEK), self._windows(DAY)
+        rows7 = self._grid(self.r.rows_in(w7), "rows7")
+        rows24 = self._grid(self.r.rows_in(w24), "rows24")
+        rows_base = self._grid(self.r.rows_in(self._windows(WEEK, DAY)), "rows_base")
+        self.rows = rows7.merge(rows24, on=["wid", "model_id"]).merge(rows_base, on=["wid", "model_id"])
+        self.rows["min_rows"] = self.rows["model_id"].map(self.min_rows)
+        self.num7 = self.r.numeric_aligned(w7)
+        self.cat7 = self.r.categorical_aligned(w7)
+        self.cat24 = self.r.categorical_aligned(w24)
+        self.qual24 = self.r.quality(w24)
+        parts = [self.feature_drift(), self.prediction_drift(), self.missing(), self.unseen(), self.out_of_range(),
+                 self.volume(), self.freshness(), self.schema(w24), self.performance(w7)]
+        out = pd.concat([p for p in parts if len(p)], ignore_index=True)
+        return out
+
+    def _features(self, kinds=("numeric", "categorical")) -> pd.DataFrame:
+        f = self.fleet.features
+        return f[f["kind"].isin(kinds)][["model_id", "slot", "feature", "kind", "position"]]
+
+    def _per_feature_grid(self, kinds) -> pd.DataFrame:
+        feats = self._features(kinds)
+        grid = pd.DataFrame({"wid": range(len(self.instants))}).merge(feats, how="cross")
+        return grid.merge(self.rows, on=["wid", "model_id"], how="left")
+
+    def psi_table(self) -> pd.DataFrame:
+        """PSI per (wid, model_id, slot) over the 7-day windows, all slots (features and outputs)."""
+        aligned = pd.concat([self.num7[["wid", "model_id", "slot", "ref", "cur"]],
+                             self.cat7[["wid", "model_id", "slot", "ref", "cur"]]], ignore_index=True)
+        if aligned.empty:
+            return pd.DataFrame(columns=["wid", "model_id", "slot", "psi", "ref_total"])
+        psi = metrics.psi_grouped(aligned, ["wid", "model_id", "slot"]).rename("psi").reset_index()
+        return psi
+
+    def feature_drift(self) -> pd.DataFrame:
+        if not hasattr(self, "_psi"):
+            self._psi = self.psi_table()
+        grid = self._per_feature_grid(("numeric", "categorical"))
+        grid = grid.merge(self._psi, on=["wid", "model_id", "slot"], how="left")
+        ref_nonnull = self.fleet.ref.assign(ref_nonnull=lambda d: d["counts"].map(lambda c: int(np.sum(c))))
+        grid = grid.merge(ref_nonnull[["model_id", "slot", "ref_nonnull"]], on=["model_id", "slot"], how="left")
+        grid["value"] = grid["psi"]
+        grid["grey"] = ((grid["rows7"] < grid["min_rows"]) | (grid["ref_nonnull"].fillna(0) < grid["min_rows"])
+                        | grid["value"].isna())
+        return self._finish(grid, "feature_drift")
+
+    def prediction_drift(self) -> pd.DataFrame:
+        if not hasattr(self, "_psi"):
+            self._psi = self.psi_table()
+        m = self.models
+        slot = pd.Series(np.where(m["spec"].map(lambda s: "score" in s.get("columns", {})), -2, -1), index=m.index)
+        frame = self.rows.assign(slot=self.rows["model_id"].map(slot), feature=None)
+        frame = frame.merge(self._psi, on=["wid", "model_id", "slot"], how="left")
+        frame["value"] = frame["psi"]
+        frame["on"] = np.where(frame["slot"] == -2, "score", "prediction")
+        frame["grey"] = (frame["rows7"] < frame["min_rows"]) | frame["value"].isna()
+        return self._finish(frame, "prediction_drift")
+
+    def missing(self) -> pd.DataFrame:
+        grid = self._per_feature_grid(("numeric", "categorical"))
+        grid = grid.merge(self.qual24[["wid", "model_id", "slot", "n_null"]], on=["wid", "model_id", "slot"], how="left")
+        ref = self.fleet.ref.assign(ref_null_share=lambda d: d["n_null"] / d["n_rows"].where(d["n_rows"] > 0))
+        grid = grid.merge(ref[["model_id", "slot", "ref_null_share"]], on=["model_id", "slot"], how="left")
+        grid["n_null"] = grid["n_null"].fillna(0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            grid["share"] = grid["n_null"] / grid["rows24"].where(grid["rows24"] > 0)
+        grid["value"] = grid["share"] - grid["ref_null_share"].fillna(0)
+        grid["grey"] = (grid["rows24"] < grid["min_rows"]) | grid["value"].isna()
+        return self._finish(grid, "missing")
+
+    def unseen(self) -> pd.DataFrame:
+        grid = self._per_feature_grid(("categorical",))
+        c = self.cat24
+        agg = (c.assign(unseen=np.where(c["ref"] == 0, c["cur"], 0))
+               .groupby(["wid", "model_id", "slot"], as_index=False)[["unseen", "cur"]].sum()
+               .rename(columns={"cur": "nonnull"}))
+        grid = grid.merge(agg, on=["wid", "model_id", "slot"], how="left")
+        grid["value"] = grid["unseen"] / grid["nonnull"].where(grid["nonnull"] > 0)
+        grid["grey"] = (grid["rows24"] < grid["min_rows"]) | grid["value"].isna()
+        return self._finish(grid, "unseen_categories")
+
+    def out_of_range(self) -> pd.DataFrame:
+        grid = self._per_feature_grid(("numeric",))
+        q = self.qual24
+        grid = grid.merge(q[["wid", "model_id", "slot", "n_null", "n_below", "n_above"]],
+                          on=["wid", "model_id", "slot"], how="left")
+        grid = grid.merge(self.fleet.ref[["model_id", "slot", "vmin", "vmax"]], on=["model_id", "slot"], how="left")
+        nonnull = grid["rows24"] - grid["n_null"].fillna(0)
+        grid["value"] = (grid["n_below"].fillna(0) + grid["n_above"].fillna(0)) / nonnull.where(nonnull > 0)
+        grid["grey"] = (grid["rows24"] < grid["min_rows"]) | grid["value"].isna()
+        return self._finish(grid, "out_of_range")
+
+    def volume(self) -> pd.DataFrame:
+        f = self.rows.assign(feature=None)
+        base = f["rows_base"] / 7.0
+        f["baseline"] = base
+        f["value"] = (f["rows24"] / base.where(base > 0)).astype("float64")   # baseline 0 passes: NaN is green
+        f["grey"] = False
+        return self._finish(f, "volume")
+
+    def freshness(self) -> pd.DataFrame:
+        instants = [(i, t) for i, t in enumerate(self.instants)]
+        last = self.r.last_inference(instants)
+        f = self.rows.merge(last, on=["wid", "model_id"], how="left").assign(feature=None)
+        t = f["wid"].map(self.t_of)
+        hours = (t - f["last_ts"]).dt.total_seconds() / 3600.0
+        f["value"] = hours.fillna(np.inf)   # never any inference: as stale as can be
+        f["grey"] = False
+        return self._finish(f, "freshness")
+
+    def schema(self, w24) -> pd.DataFrame:
+        files = self.r.files_in(w24)
+        rows = []
+        spec_features = self.fleet.features.groupby("model_id")["feature"].agg(set).to_dict()
+        for rec in files.itertuples(index=False):
+            current = spec_features.get(rec.model_id, set())
+            for feat in rec.missing_features:
+                if feat in current:
+                    rows.append((rec.wid, rec.model_id, feat, "missing", rec.file_name))
+            for col in rec.extra_columns:
+                rows.append((rec.wid, rec.model_id, col, "extra", rec.file_name))
+        if not rows:
+            return pd.DataFrame()
+        frame = pd.DataFrame(rows, columns=["wid", "model_id", "feature", "problem", "file_name"])
+        frame = (frame.groupby(["wid", "model_id", "feature", "problem"], as_index=False)
+                 .agg(value=("file_name", "size"), files=("file_name", lambda s: sorted(set(s)))))
+        # A missing feature column is red, an extra column yellow: both at one file.
+        frame["yellow"], frame["red"] = 1.0, np.where(frame["problem"] == "missing", 1.0, np.nan)
+        frame["threshold_source"] = "default"
+        frame["status"] = np.where(frame["problem"] == "missing", RED, YELLOW)
+        frame["check"] = "schema"
+        return frame
+
+    def performance(self, w7) -> pd.DataFrame:
+        labelled = [m for m in self.models.index if m in self.fleet.labelled]
+        if not labelled:
+            return pd.DataFrame()
+        cur = performance_by_window(self.r, w7, self.models, self.fleet.snapshots)
+        grid = self.rows[self.rows["model_id"].isin(labelled)].assign(feature=None)
+        grid = grid.merge(cur, on=["wid", "model_id"], how="left")
+        grid["value"] = [metrics.performance_loss(m, r, c) if isinstance(m, str) else np.nan
+                         for m, r, c in zip(grid["metric"], grid["reference"], grid["current"])]
+        grid["grey"] = (grid["n_labeled"].fillna(0) < grid["min_rows"]) | grid["value"].isna()
+        return self._finish(grid, "performance")
+
+
+def performance_by_window(reader: Reader, windows, models: pd.DataFrame, snapshots: pd.DataFrame) -> pd.DataFrame:
+    """Primary metric per (wid, model) over the labelled rows of each window, with the reference's."""
+    snaps = snapshots.set_index("model_id")
+    out = []
+    cls = reader.confusion(windows)
+    auc = reader.roc_auc(windows)
+    reg = reader.regression_sums(windows)
+    for m, row in models.iterrows():
+        spec = row.spec
+        has_score = "score" in spec.get("columns", {})
+        metric = metrics.primary_metric_name(row.task, has_score)
+        ref_perf = json.loads(snaps.loc[m, "performance_json"]) if m in snaps.index else {}
+        positive = snaps.loc[m, "positive_class"] if m in snaps.index else None
+        ref_value = ref_perf.get(metric)
+        if metric == "rmse":
+            sub = reg[reg["model_id"] == m]
+            for rec in sub.itertuples(index=False):
+                value = metrics.regression_metrics_from_sums(rec.n, rec.sse, rec.sae, rec.sy, rec.syy)["rmse"]
+                out.append((rec.wid, m, metric, ref_value, value, rec.n))
+        elif metric == "roc_auc":
+            sub = auc[auc["model_id"] == m]
+            for rec in sub.itertuples(index=False):
+                out.append((rec.wid, m, metric, ref_value, rec.roc_auc, rec.n_pos + rec.n_neg))
+        else:
+            sub = cls[cls["model_id"] == m]
+            for wid, part in sub.groupby("wid"):
+                values = confusion_metrics(part, positive if row.task == "binary_classification" else None)
+                out.append((wid, m, metric, ref_value, values.get(metric, np.nan), int(part["n"].sum())))
+    return pd.DataFrame(out, columns=["wid", "model_id", "metric", "reference", "current", "n_labeled"])
+
+
+def confusion_metrics(part: pd.DataFrame, positive: str | None) -> dict[str, float]:
+    labels = sorted(set(part["label"]) | set(part["prediction"]))
+    index = {v: i for i, v in enumerate(labels)}
+    matrix = np.zeros((len(labels), len(labels)), dtype="int64")
+    np.add.at(matrix, (part["label"].map(index).to_numpy(), part["prediction"].map(index).to_numpy()),
+              part["n"].to_numpy(dtype="int64"))
+    return metrics.classification_metrics_from_confusion(labels, matrix, positive_class=positive)

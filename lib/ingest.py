@@ -1,0 +1,199 @@
+"""Ingestion: `register` a spec, `ingest` reference / inference / labels files.
+
+Validation happens here, at the boundary; the first problem rejects the whole file with one
+line `FILE: column COL, row N: REASON` and nothing is written (each file is one transaction in
+lib/store_write.py). A file already ingested (same content hash, model and kind) is skipped.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lib import readers, store_write
+from lib.errors import InputError, UnknownModel
+from lib.spec import Spec, parse_spec
+from lib.store import Store, fetch_one
+
+KINDS = ("reference", "inference", "labels")
+DEFAULT_NAMES = {"timestamp": "timestamp", "prediction": "prediction", "label": "label", "id": "id"}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    file: str
+    status: str          # ingested | skipped | rejected
+    rows: int
+    message: str
+
+    def line(self) -> str:
+        return f"{self.file}: {self.status} ({self.message})" if self.status != "rejected" else self.message
+
+
+def register_spec(store: Store, spec: dict[str, Any] | Spec, *, source: str = "spec") -> Spec:
+    """Validate a spec and create or update its model. Raises InputError; changes nothing then."""
+    parsed = spec if isinstance(spec, Spec) else parse_spec(spec, source=source)
+    with store.write() as con:
+        store_write.register_model(con, parsed, source=source)
+    return parsed
+
+
+def load_model_spec(con, model_id: str) -> Spec:
+    row = fetch_one(con, "SELECT spec_json FROM models WHERE model_id = ?", [model_id])
+    if row is None:
+        raise UnknownModel(f"unknown model {model_id!r} (register its spec first)")
+    return parse_spec(json.loads(row[0]), source=f"stored spec of {model_id}")
+
+
+def column_name(spec: Spec, role: str) -> str:
+    return spec.columns.get(role, DEFAULT_NAMES[role])
+
+
+def ingest_file(store: Store, kind: str, model_id: str, path: str | Path) -> Outcome:
+    """Ingest one file whole or not at all. InputError becomes a 'rejected' outcome."""
+    path = Path(path)
+    name = str(path)
+    if kind not in KINDS:
+        raise InputError(f"unknown kind {kind!r}: use one of {', '.join(KINDS)}")
+    try:
+        if not path.is_file():
+            raise InputError(f"{name}: file not found")
+        digest = readers.content_hash(path)
+        # Read and validate outside the lock: the store stays available meanwhile.
+        with store.read() if store.exists() else _no_store(model_id) as con:
+            spec = load_model_spec(con, model_id)
+            if store_write.already_ingested(con, model_id, kind, digest):
+                return Outcome(name, "skipped", 0, "already ingested: same content, model and kind")
+        frame = readers.read_table(path)
+        rows, meta = _VALIDATORS[kind](frame, spec, name)
+        with store.write() as con:
+            # Checked again under the write lock: another process may have ingested it meanwhile.
+            if store_write.already_ingested(con, model_id, kind, digest):
+                return Outcome(name, "skipped", 0, "already ingested: same content, model and kind")
+            spec = load_model_spec(con, model_id)
+            entry = store_write.FileEntry(model_id=model_id, kind=kind, file_name=path.name,
+                                          content_hash=digest, rows=rows.n, **meta)
+            store_write.WRITERS[kind](con, spec, entry, rows)
+    except InputError as exc:
+        return Outcome(name, "rejected", 0, str(exc))
+    extra = f"; extra columns not stored: {', '.join(meta['extra_columns'])}" if meta["extra_columns"] else ""
+    missing = f"; missing feature columns stored as NULL: {', '.join(meta['missing_features'])}" if meta["missing_features"] else ""
+    return Outcome(name, "ingested", rows.n, f"{rows.n} rows{missing}{extra}")
+
+
+class _no_store:
+    """Context used when there is no store file: every model is unknown."""
+
+    def __init__(self, model_id: str):
+        self.model_id = model_id
+
+    def __enter__(self):
+        raise UnknownModel(f"unknown model {self.model_id!r} (no store yet; register its spec first)")
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _columns_meta(frame: pd.DataFrame, spec: Spec) -> dict[str, list[str]]:
+    known = set(spec.features) | {column_name(spec, r) for r in ("timestamp", "prediction", "label", "id")} | set(spec.columns.values())
+    return {"columns": [str(c) for c in frame.columns],
+            "missing_features": [f for f in spec.features if f not in frame.columns],
+            "extra_columns": [str(c) for c in frame.columns if c not in known]}
+
+
+def _require(frame: pd.DataFrame, file: str, column: str, why: str) -> None:
+    if column not in frame.columns:
+        raise InputError(f"{file}: column {column}: missing ({why})")
+
+
+def _features(frame: pd.DataFrame, spec: Spec, file: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    n = len(frame)
+    for feat, kind in spec.features.items():
+        col = feat
+        if feat not in frame.columns:
+            out[col] = np.full(n, np.nan) if kind == "numeric" else pd.Series([None] * n, dtype=object)
+        elif kind == "numeric":
+            out[col] = readers.parse_numeric(frame[feat], file, feat)
+        else:
+            out[col] = readers.parse_text(frame[feat]).to_numpy(dtype=object)
+    return out
+
+
+def _outputs(frame: pd.DataFrame, spec: Spec, file: str) -> dict[str, Any]:
+    pred_col = column_name(spec, "prediction")
+    _require(frame, file, pred_col, "the spec's prediction column")
+    readers.require_not_null(frame[pred_col], file, pred_col, "prediction")
+    out: dict[str, Any] = {}
+    if spec.task == "regression":
+        out["pred_num"] = readers.parse_numeric(frame[pred_col], file, pred_col)
+        out["prediction"] = readers.parse_text(frame[pred_col]).to_numpy(dtype=object)
+    else:
+        out["prediction"] = readers.parse_text(frame[pred_col]).to_numpy(dtype=object)
+        out["pred_num"] = np.full(len(frame), np.nan)
+    if spec.has_score:
+        _require(frame, file, spec.columns["score"], "the spec's score column")
+        out["score"] = readers.parse_numeric(frame[spec.columns["score"]], file, spec.columns["score"])
+    else:
+        out["score"] = np.full(len(frame), np.nan)
+    return out
+
+
+def _labels(values: pd.Series, spec: Spec, file: str, column: str) -> np.ndarray:
+    if spec.task == "regression":
+        readers.parse_numeric(values, file, column)  # rejects text that is not a number
+    return readers.parse_text(values).to_numpy(dtype=object)
+
+
+def _validate_reference(frame: pd.DataFrame, spec: Spec, file: str):
+    meta = _columns_meta(frame, spec)
+    if meta["missing_features"]:
+        raise InputError(f"{file}: column {meta['missing_features'][0]}: missing (a reference file needs every feature)")
+    label_col = column_name(spec, "label")
+    _require(frame, file, label_col, "the reference needs the label")
+    readers.require_not_null(frame[label_col], file, label_col, "label")
+    rows = {"label": _labels(frame[label_col], spec, file, label_col), **_outputs(frame, spec, file)}
+    return store_write.ValidRows(len(frame), rows, _features(frame, spec, file)), meta
+
+
+def _validate_inference(frame: pd.DataFrame, spec: Spec, file: str):
+    meta = _columns_meta(frame, spec)
+    ts_col = column_name(spec, "timestamp")
+    _require(frame, file, ts_col, "the spec's timestamp column")
+    rows: dict[str, Any] = {"ts": readers.parse_timestamps(frame[ts_col], file, ts_col).to_numpy()}
+    rows.update(_outputs(frame, spec, file))
+    if "id" in spec.columns:
+        _require(frame, file, spec.columns["id"], "the spec's id column")
+        rows["rid"] = readers.parse_text(frame[spec.columns["id"]]).to_numpy(dtype=object)
+    else:
+        rows["rid"] = np.full(len(frame), None, dtype=object)
+    label_col = column_name(spec, "label")
+    if label_col in frame.columns:
+        rows["label"] = _labels(frame[label_col], spec, file, label_col)
+    else:
+        rows["label"] = np.full(len(frame), None, dtype=object)
+    return store_write.ValidRows(len(frame), rows, _features(frame, spec, file)), meta
+
+
+def _validate_labels(frame: pd.DataFrame, spec: Spec, file: str):
+    id_col, label_col = column_name(spec, "id"), column_name(spec, "label")
+    _require(frame, file, id_col, "a labels file joins on the id column")
+    _require(frame, file, label_col, "a labels file carries the label")
+    ids = readers.parse_text(frame[id_col])
+    readers.require_not_null(ids, file, id_col, "id")
+    readers.require_not_null(frame[label_col], file, label_col, "label")
+    dup = ids.duplicated().to_numpy()
+    if dup.any():
+        row = int(np.flatnonzero(dup)[0]) + 1
+        raise InputError(f"{file}: column {id_col}, row {row}: duplicate id {ids.iloc[row - 1]!r} in one labels file")
+    rows = {"rid": ids.to_numpy(dtype=object), "label": _labels(frame[label_col], spec, file, label_col)}
+    meta = {"columns": [str(c) for c in frame.columns], "missing_features": [],
+            "extra_columns": [str(c) for c in frame.columns if c not in (id_col, label_col)]}
+    return store_write.ValidRows(len(frame), rows, {}), meta
+
+
+_VALIDATORS = {"reference": _validate_reference, "inference": _validate_inference, "labels": _validate_labels}

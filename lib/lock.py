@@ -1,0 +1,76 @@
+"""A cross-process readers–writer lock beside the DuckDB file, writer-preferring.
+
+DuckDB lets one process write a file or many processes read it, never both at once, and a
+second opener fails instead of waiting. So every store operation takes this lock first:
+readers share it, a writer holds it alone. Writers are preferred: a writer first takes the
+"turnstile" and keeps it while it waits for the readers in flight, so a busy dashboard whose
+readers keep arriving cannot starve an ingest (DESIGN.md, Storage and computation).
+
+Built on fcntl.flock, which locks an open file description: every acquisition opens its own
+descriptor, so threads of one process (Streamlit sessions) exclude each other too. No library
+on PyPI offers a writer-preferring shared/exclusive file lock (filelock and portalocker give
+exclusive locks, or shared locks without writer preference), hence this small module.
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from contextlib import contextmanager
+from typing import Iterator
+
+from lib.errors import StoreBusy
+
+_POLL_SECONDS = 0.005
+
+
+def _flock(fd: int, mode: int, deadline: float, path: str) -> None:
+    delay = _POLL_SECONDS
+    while True:
+        try:
+            fcntl.flock(fd, mode | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise StoreBusy(f"{path}: the store is busy (another process holds it); try again in a moment") from None
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
+
+
+def _open(path: str) -> int:
+    return os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+
+
+@contextmanager
+def shared(db_path: str, timeout: float) -> Iterator[None]:
+    """Hold the lock as one of many readers."""
+    deadline = time.monotonic() + timeout
+    turnstile, rw = _open(db_path + ".turnstile.lock"), _open(db_path + ".rw.lock")
+    try:
+        # Pass through the turnstile: blocks while a writer is waiting or writing.
+        _flock(turnstile, fcntl.LOCK_EX, deadline, db_path)
+        try:
+            _flock(rw, fcntl.LOCK_SH, deadline, db_path)
+        finally:
+            fcntl.flock(turnstile, fcntl.LOCK_UN)
+        yield
+    finally:
+        os.close(rw)  # closing the descriptor releases its lock
+        os.close(turnstile)
+
+
+@contextmanager
+def exclusive(db_path: str, timeout: float) -> Iterator[None]:
+    """Hold the lock alone (one writer, no readers)."""
+    deadline = time.monotonic() + timeout
+    turnstile, rw = _open(db_path + ".turnstile.lock"), _open(db_path + ".rw.lock")
+    try:
+        _flock(turnstile, fcntl.LOCK_EX, deadline, db_path)
+        try:
+            _flock(rw, fcntl.LOCK_EX, deadline, db_path)
+        finally:
+            fcntl.flock(turnstile, fcntl.LOCK_UN)
+        yield
+    finally:
+        os.close(rw)
+        os.close(turnstile)

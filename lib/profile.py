@@ -1,0 +1,176 @@
+"""Profiling: rows -> small per-hour (and per-day) count tables. Pure pandas/numpy, no SQL.
+
+"Profile, then judge" (DESIGN.md): ingestion calls `profile_inference` on the rows it appends
+and the store appends the frames it returns; a new reference snapshot or a labels file makes the
+store call it again on the model's stored rows. The same function serves both, so an
+incremental profile equals a full recomputation by construction (tests/test_profiles.py checks
+it against the stored rows). This is the one place to swap for a distributed engine later.
+
+Slots: feature columns are f<slot> (slot >= 0); PREDICTION_SLOT and SCORE_SLOT profile the
+model's output for prediction drift.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from lib import metrics
+
+PREDICTION_SLOT = -1
+SCORE_SLOT = -2
+HOUR = pd.Timedelta(hours=1)
+DAY = pd.Timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class RefColumn:
+    """The reference's profile of one slot: what current values are binned against."""
+    slot: int
+    kind: str                              # numeric | categorical
+    n_rows: int
+    n_null: int
+    counts: np.ndarray                     # per bin (numeric) or per category
+    edges: np.ndarray | None = None        # numeric decile edges
+    categories: tuple[str, ...] | None = None
+    vmin: float | None = None
+    vmax: float | None = None
+    std: float | None = None
+
+
+def hour_of(ts: pd.Series) -> pd.Series:
+    """The whole hour that ends at or after each timestamp (windows are (start, end])."""
+    return ts.dt.ceil("h")
+
+
+def day_of(hour: pd.Series) -> pd.Series:
+    """The UTC day-end (00:00) at or after each whole hour."""
+    return (hour - HOUR).dt.floor("D") + DAY
+
+
+def profile_reference_column(slot: int, kind: str, values: pd.Series) -> RefColumn:
+    """Profile one reference column: decile edges and counts (numeric) or category counts."""
+    if kind == "numeric":
+        x = values.to_numpy(dtype="float64", na_value=np.nan)
+        null = np.isnan(x)
+        finite = x[np.isfinite(x)]
+        edges = metrics.decile_edges(finite)
+        counts = metrics.bin_counts_numeric(finite, edges)
+        has = finite.size > 0
+        return RefColumn(slot, kind, int(x.size), int(null.sum()), counts, edges=edges,
+                         vmin=float(finite.min()) if has else None, vmax=float(finite.max()) if has else None,
+                         std=float(np.std(finite)) if has else None)
+    nonnull = values.dropna()
+    vc = nonnull.astype(str).value_counts(sort=True)
+    return RefColumn(slot, kind, int(len(values)), int(len(values) - len(nonnull)),
+                     vc.to_numpy(dtype="int64"), categories=tuple(vc.index))
+
+
+def _pair_counts(hours: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Count (hour, code) pairs; returns unique hours, codes and counts (fast, no groupby)."""
+    if hours.size == 0:
+        return hours, codes, np.zeros(0, dtype="int64")
+    hcodes, huniq = pd.factorize(hours, sort=True)
+    width = int(codes.max()) + 1 if codes.size else 1
+    key = hcodes.astype("int64") * width + codes.astype("int64")
+    ukeys, counts = np.unique(key, return_counts=True)
+    return huniq[ukeys // width], ukeys % width, counts
+
+
+def _numeric_profile(hours, x: np.ndarray, ref: RefColumn | None):
+    null = np.isnan(x)
+    inf = np.isinf(x)
+    finite = ~(null | inf)
+    bins = None
+    if ref is not None:
+        b = np.searchsorted(ref.edges, x[finite], side="right")
+        h, codes, n = _pair_counts(hours[finite], b)
+        bins = pd.DataFrame({"hour": h, "bin": codes.astype("int32"), "n": n})
+    with np.errstate(invalid="ignore"):
+        below = (x < ref.vmin) if ref is not None and ref.vmin is not None else (x == -np.inf)
+        above = (x > ref.vmax) if ref is not None and ref.vmax is not None else (x == np.inf)
+    qual = pd.DataFrame({"hour": hours, "n_null": null, "n_below": below, "n_above": above, "n_inf": inf})
+    return bins, qual
+
+
+def _categorical_profile(hours, values: pd.Series):
+    null = values.isna().to_numpy()
+    nonnull = values[~null].astype(str).to_numpy()
+    vcodes, vuniq = pd.factorize(nonnull)
+    h, codes, n = _pair_counts(hours[~null], vcodes)
+    cats = pd.DataFrame({"hour": h, "value": np.asarray(vuniq, dtype=object)[codes] if codes.size else [], "n": n})
+    zeros = np.zeros(len(hours), dtype=bool)
+    qual = pd.DataFrame({"hour": hours, "n_null": null, "n_below": zeros, "n_above": zeros, "n_inf": zeros})
+    return cats, qual
+
+
+def profile_inference(rows: pd.DataFrame, *, features: dict[int, str], task: str,
+                      ref: dict[int, RefColumn] | None, positive_class: str | None,
+                      has_score: bool) -> dict[str, pd.DataFrame]:
+    """Hourly and daily profiles of inference rows.
+
+    `rows` has: hour, file_id, ts, prediction (text), pred_num, score, label (effective label,
+    text or NULL), and f<slot> for every slot in `features` (slot -> kind). `ref` maps slot to
+    the active reference's profile (None before any reference: drift bins wait for it).
+    Returns frames named like the store's profile tables, without the model_id column.
+    """
+    hours = rows["hour"].to_numpy()
+    out: dict[str, list[pd.DataFrame]] = {"num": [], "cat": [], "qual": []}
+    slots: list[tuple[int, str, pd.Series]] = [(s, k, rows[f"f{s}"]) for s, k in features.items()]
+    if task == "regression":
+        slots.append((PREDICTION_SLOT, "numeric", rows["pred_num"]))
+    else:
+        slots.append((PREDICTION_SLOT, "categorical", rows["prediction"]))
+    if has_score:
+        slots.append((SCORE_SLOT, "numeric", rows["score"]))
+    for slot, kind, values in slots:
+        rc = ref.get(slot) if ref is not None else None
+        if kind == "numeric":
+            dist, qual = _numeric_profile(hours, values.to_numpy(dtype="float64", na_value=np.nan), rc)
+            target = "num"
+        else:
+            dist, qual = _categorical_profile(hours, values)
+            target = "cat"
+        if dist is not None:
+            out[target].append(dist.assign(slot=slot))
+        qual = qual.groupby("hour", sort=True).sum().reset_index()
+        out["qual"].append(qual.assign(slot=slot))
+
+    frames: dict[str, pd.DataFrame] = {}
+    frames["prof_rows"] = (rows.groupby(["hour", "file_id"], sort=True)
+                           .agg(n=("ts", "size"), max_ts=("ts", "max")).reset_index())
+    num = pd.concat(out["num"], ignore_index=True) if out["num"] else pd.DataFrame(columns=["hour", "bin", "n", "slot"])
+    cat = pd.concat(out["cat"], ignore_index=True) if out["cat"] else pd.DataFrame(columns=["hour", "value", "n", "slot"])
+    qual = pd.concat(out["qual"], ignore_index=True)
+    for name, frame, keys in (("num", num, ["bin"]), ("cat", cat, ["value"]), ("qual", qual, [])):
+        cols = ["hour", "slot", *keys]
+        frames[f"prof_{name}_h"] = frame[cols + [c for c in frame.columns if c not in cols]]
+        daily = frame.assign(day=day_of(frame["hour"])) if len(frame) else frame.assign(day=frame["hour"])
+        dcols = ["day", "slot", *keys]
+        frames[f"prof_{name}_d"] = (daily.drop(columns="hour").groupby(dcols, sort=True).sum().reset_index())
+    frames.update(profile_performance(rows, task=task, positive_class=positive_class, has_score=has_score))
+    return frames
+
+
+def profile_performance(rows: pd.DataFrame, *, task: str, positive_class: str | None,
+                        has_score: bool) -> dict[str, pd.DataFrame]:
+    """Per-hour performance aggregates over the rows that carry a label."""
+    lab = rows[rows["label"].notna()]
+    frames: dict[str, pd.DataFrame] = {}
+    if task == "regression":
+        y = lab["label"].astype("float64")
+        err = lab["pred_num"].to_numpy() - y.to_numpy()
+        frame = pd.DataFrame({"hour": lab["hour"].to_numpy(), "n": 1, "sse": err * err, "sae": np.abs(err),
+                              "sy": y.to_numpy(), "syy": y.to_numpy() ** 2})
+        frames["prof_reg"] = frame.groupby("hour", sort=True).sum().reset_index()
+        return frames
+    frames["prof_cls"] = (lab.groupby(["hour", "label", "prediction"], sort=True).size()
+                          .rename("n").reset_index())
+    if task == "binary_classification" and has_score:
+        scored = lab[lab["score"].notna()]
+        pos = (scored["label"] == positive_class).to_numpy()
+        frame = pd.DataFrame({"hour": scored["hour"].to_numpy(), "score": scored["score"].to_numpy(dtype="float64"),
+                              "n_pos": pos.astype("int64"), "n_neg": (~pos).astype("int64")})
+        frames["prof_auc"] = frame.groupby(["hour", "score"], sort=True).sum().reset_index()
+    return frames

@@ -1,0 +1,191 @@
+"""Read queries for judging: the fleet's specs, reference profiles and windowed profile sums.
+
+Windows are half-open (start, end] on whole hours. Profiles exist per hour and per day; a
+window is summed from the whole days inside it plus the hours at its two edges, so any window
+is exact while a fleet-wide query reads days, not hours (DESIGN.md, Storage and computation).
+Every function takes an open connection from lib/store.Store.read() and returns DataFrames.
+"""
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+DAY = pd.Timedelta(days=1)
+
+
+def window_frame(windows: list[tuple[int, pd.Timestamp, pd.Timestamp]]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split windows (wid, start, end] into whole days and edge hour ranges.
+
+    Returns (days, hours): days has wid, dstart, dend (sum day-ends in (dstart, dend]);
+    hours has wid, lo, hi (sum hours in (lo, hi]), only for non-empty edges.
+    """
+    days, hours = [], []
+    for wid, start, end in windows:
+        dstart, dend = start.ceil("D"), end.floor("D")
+        if dend > dstart:
+            days.append((wid, dstart, dend))
+            if dstart > start:
+                hours.append((wid, start, dstart))
+            if end > dend:
+                hours.append((wid, dend, end))
+        else:
+            hours.append((wid, start, end))
+    d = pd.DataFrame(days, columns=["wid", "dstart", "dend"])
+    h = pd.DataFrame(hours, columns=["wid", "lo", "hi"])
+    for frame, cols in ((d, ["dstart", "dend"]), (h, ["lo", "hi"])):
+        for c in cols:
+            frame[c] = frame[c].astype("datetime64[us]")
+        frame["wid"] = frame["wid"].astype("int64")
+    return d, h
+
+
+def hour_ranges(windows: list[tuple[int, pd.Timestamp, pd.Timestamp]]) -> pd.DataFrame:
+    frame = pd.DataFrame(windows, columns=["wid", "lo", "hi"])
+    frame["lo"] = frame["lo"].astype("datetime64[us]")
+    frame["hi"] = frame["hi"].astype("datetime64[us]")
+    return frame
+
+
+class Reader:
+    """Queries over one open read connection (registers window tables on it)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self.con = con
+
+    def df(self, sql: str, params: list | None = None) -> pd.DataFrame:
+        return self.con.execute(sql, params or []).df()
+
+    # -- the fleet ------------------------------------------------------------------------
+    def newest_inference(self) -> pd.Timestamp | None:
+        value = self.con.execute("SELECT max(max_ts) FROM prof_rows").fetchall()[0][0]
+        return None if value is None else pd.Timestamp(value)
+
+    def models(self) -> pd.DataFrame:
+        return self.df("SELECT model_id, name, task, owner, team, tags, spec_json FROM models ORDER BY model_id")
+
+    def features(self) -> pd.DataFrame:
+        return self.df("SELECT model_id, slot, feature, kind, position FROM features WHERE position IS NOT NULL "
+                       "ORDER BY model_id, position")
+
+    def snapshots(self) -> pd.DataFrame:
+        """The active (newest) reference snapshot of each model."""
+        return self.df("SELECT s.* FROM snapshots s JOIN (SELECT model_id, max(snapshot_id) AS snapshot_id "
+                       "FROM snapshots GROUP BY model_id) a USING (model_id, snapshot_id)")
+
+    def ref_profiles(self) -> pd.DataFrame:
+        return self.df("SELECT p.* FROM ref_profile p JOIN (SELECT model_id, max(snapshot_id) AS snapshot_id "
+                       "FROM snapshots GROUP BY model_id) a USING (model_id, snapshot_id)")
+
+    def labelled_models(self) -> set[str]:
+        rows = self.con.execute("SELECT DISTINCT model_id FROM prof_cls UNION SELECT DISTINCT model_id FROM prof_reg").fetchall()
+        return {r[0] for r in rows}
+
+    def ingest_files(self) -> pd.DataFrame:
+        return self.df("SELECT file_id, model_id, kind, file_name, rows, missing_features, extra_columns, ingested_at "
+                       "FROM ingest_log")
+
+    # -- windows --------------------------------------------------------------------------
+    def _register(self, name: str, frame: pd.DataFrame) -> None:
+        self.con.register(name, frame)
+
+    def _windowed(self, table: str, keys: str, values: str, windows) -> pd.DataFrame:
+        """Sum a profile table (with _h and _d variants) over the windows."""
+        days, hours = window_frame(windows)
+        self._register("w_days", days)
+        self._register("w_hours", hours)
+        sql = (f"SELECT wid, model_id, {keys}, {', '.join(f'sum({v}) AS {v}' for v in values.split(', '))} FROM ("
+               f" SELECT w.wid, p.model_id, {keys}, {values} FROM {table}_d p JOIN w_days w "
+               f"   ON p.day > w.dstart AND p.day <= w.dend"
+               f" UNION ALL"
+               f" SELECT w.wid, p.model_id, {keys}, {values} FROM {table}_h p JOIN w_hours w "
+               f"   ON p.hour > w.lo AND p.hour <= w.hi"
+               f") GROUP BY ALL")
+        return self.df(sql)
+
+    def rows_in(self, windows) -> pd.DataFrame:
+        """Rows per (wid, model) from the hourly row counts (small: one row per model-hour-file)."""
+        self._register("w_ranges", hour_ranges(windows))
+        return self.df("SELECT w.wid, p.model_id, sum(p.n) AS n FROM prof_rows p JOIN w_ranges w "
+                       "ON p.hour > w.lo AND p.hour <= w.hi GROUP BY ALL")
+
+    def files_in(self, windows) -> pd.DataFrame:
+        """Inference files with rows in each window, with their schema differences."""
+        self._register("w_ranges", hour_ranges(windows))
+        return self.df("SELECT DISTINCT w.wid, p.model_id, p.file_id, l.file_name, l.missing_features, l.extra_columns "
+                       "FROM prof_rows p JOIN w_ranges w ON p.hour > w.lo AND p.hour <= w.hi "
+                       "JOIN ingest_log l ON l.file_id = p.file_id")
+
+    def last_inference(self, instants: list[tuple[int, pd.Timestamp]]) -> pd.DataFrame:
+        frame = pd.DataFrame(instants, columns=["wid", "t"])
+        frame["t"] = frame["t"].astype("datetime64[us]")
+        self._register("w_instants", frame)
+        return self.df("SELECT w.wid, p.model_id, max(p.max_ts) AS last_ts FROM prof_rows p JOIN w_instants w "
+                       "ON p.hour <= w.t GROUP BY ALL")
+
+    def numeric_aligned(self, windows) -> pd.DataFrame:
+        """(wid, model_id, slot, bin, ref, cur): reference and window counts on the reference's bins."""
+        cur = self._windowed("prof_num", "slot, bin", "n", windows)
+        self._register("cur_num", cur)
+        self._register("w_ids", pd.DataFrame({"wid": sorted({w[0] for w in windows})}, dtype="int64"))
+        return self.df(
+            "WITH ref AS (SELECT p.model_id, p.slot, unnest(p.counts) AS ref, unnest(range(len(p.counts))) AS bin "
+            "  FROM ref_profile p JOIN (SELECT model_id, max(snapshot_id) AS snapshot_id FROM snapshots GROUP BY model_id) a "
+            "  USING (model_id, snapshot_id) WHERE p.kind = 'numeric') "
+            "SELECT w.wid, r.model_id, r.slot, r.bin, r.ref, coalesce(c.n, 0) AS cur "
+            "FROM ref r CROSS JOIN w_ids w LEFT JOIN cur_num c "
+            "  ON c.wid = w.wid AND c.model_id = r.model_id AND c.slot = r.slot AND c.bin = r.bin")
+
+    def categorical_aligned(self, windows) -> pd.DataFrame:
+        """(wid, model_id, slot, value, ref, cur): one bin per reference category and per unseen value."""
+        cur = self._windowed("prof_cat", "slot, value", "n", windows)
+        self._register("cur_cat", cur)
+        self._register("w_ids", pd.DataFrame({"wid": sorted({w[0] for w in windows})}, dtype="int64"))
+        return self.df(
+            "WITH ref AS (SELECT p.model_id, p.slot, unnest(p.categories) AS value, unnest(p.counts) AS ref "
+            "  FROM ref_profile p JOIN (SELECT model_id, max(snapshot_id) AS snapshot_id FROM snapshots GROUP BY model_id) a "
+            "  USING (model_id, snapshot_id) WHERE p.kind = 'categorical'), "
+            "grid AS (SELECT w.wid, r.* FROM ref r CROSS JOIN w_ids w) "
+            "SELECT coalesce(g.wid, c.wid) AS wid, coalesce(g.model_id, c.model_id) AS model_id, "
+            "  coalesce(g.slot, c.slot) AS slot, coalesce(g.value, c.value) AS value, "
+            "  coalesce(g.ref, 0) AS ref, coalesce(c.n, 0) AS cur "
+            "FROM grid g FULL OUTER JOIN cur_cat c "
+            "  ON c.wid = g.wid AND c.model_id = g.model_id AND c.slot = g.slot AND c.value = g.value")
+
+    def quality(self, windows) -> pd.DataFrame:
+        return self._windowed("prof_qual", "slot", "n_null, n_below, n_above, n_inf", windows)
+
+    def first_seen(self, windows, values: pd.DataFrame) -> pd.DataFrame:
+        """First hour each (model, slot, value) appeared within the windows' span (unseen values)."""
+        self._register("w_ranges", hour_ranges(windows))
+        self._register("wanted", values[["model_id", "slot", "value"]].drop_duplicates())
+        return self.df("SELECT p.model_id, p.slot, p.value, min(p.hour) AS first_hour FROM prof_cat_h p "
+                       "JOIN wanted v USING (model_id, slot, value) GROUP BY ALL")
+
+    def confusion(self, windows) -> pd.DataFrame:
+        self._register("w_ranges", hour_ranges(windows))
+        return self.df("SELECT w.wid, p.model_id, p.label, p.prediction, sum(p.n) AS n FROM prof_cls p "
+                       "JOIN w_ranges w ON p.hour > w.lo AND p.hour <= w.hi GROUP BY ALL")
+
+    def regression_sums(self, windows) -> pd.DataFrame:
+        self._register("w_ranges", hour_ranges(windows))
+        return self.df("SELECT w.wid, p.model_id, sum(p.n) AS n, sum(p.sse) AS sse, sum(p.sae) AS sae, "
+                       "sum(p.sy) AS sy, sum(p.syy) AS syy FROM prof_reg p "
+                       "JOIN w_ranges w ON p.hour > w.lo AND p.hour <= w.hi GROUP BY ALL")
+
+    def roc_auc(self, windows) -> pd.DataFrame:
+        """Exact ROC AUC per (wid, model) from per-score positive/negative counts.
+
+        AUC = P(score_pos > score_neg) + ½ P(equal): summed over distinct scores in SQL so that
+        millions of scores never leave DuckDB. tests/test_evaluate.py pins it to
+        sklearn.metrics.roc_auc_score.
+        """
+        self._register("w_ranges", hour_ranges(windows))
+        return self.df(
+            "WITH a AS (SELECT w.wid, p.model_id, p.score, sum(p.n_pos) AS pos, sum(p.n_neg) AS neg FROM prof_auc p "
+            "  JOIN w_ranges w ON p.hour > w.lo AND p.hour <= w.hi GROUP BY ALL), "
+            "c AS (SELECT *, coalesce(sum(neg) OVER (PARTITION BY wid, model_id ORDER BY score "
+            "  ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS neg_below FROM a) "
+            "SELECT wid, model_id, sum(pos) AS n_pos, sum(neg) AS n_neg, "
+            "  CASE WHEN sum(pos) > 0 AND sum(neg) > 0 "
+            "    THEN sum(pos * (neg_below + 0.5 * neg)) / (sum(pos) * sum(neg)) END AS roc_auc "
+            "FROM c GROUP BY ALL")
