@@ -14,12 +14,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import partial
 from typing import Callable
 
 import numpy as np
 import pandas as pd
-import sklearn.metrics as skm
 from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
@@ -626,6 +624,16 @@ def regression_metrics_from_sums(n, sse, sae, sum_y, sum_y2) -> dict:
 # ---------------------------------------------------------------- registry
 
 
+def _sklearn(name: str, **options) -> Callable:
+    """A scikit-learn metric imported on first call: importing sklearn costs ~1 s, and the
+    fleet evaluation (a cold command-line process) never needs it."""
+    def call(*args, **kwargs):
+        import sklearn.metrics as skm
+        return getattr(skm, name)(*args, **options, **kwargs)
+    call.__name__ = name
+    return call
+
+
 @dataclass(frozen=True)
 class MetricInfo:
     """What one metric is, for code and tests that iterate over all of them.
@@ -675,28 +683,28 @@ METRICS: dict[str, MetricInfo] = {info.name: info for info in [
                "Two-sample Kolmogorov-Smirnov statistic of the raw values"),
     MetricInfo("wasserstein", normed_wasserstein, ("numeric",), _LOWER, 0.0, True,
                "Wasserstein distance divided by the reference's standard deviation"),
-    MetricInfo("roc_auc", skm.roc_auc_score, ("categorical",), _HIGHER, 1.0, True,
+    MetricInfo("roc_auc", _sklearn("roc_auc_score"), ("categorical",), _HIGHER, 1.0, True,
                "Area under the ROC curve of the score (binary)"),
-    MetricInfo("accuracy", skm.accuracy_score, ("categorical",), _HIGHER, 1.0, False,
+    MetricInfo("accuracy", _sklearn("accuracy_score"), ("categorical",), _HIGHER, 1.0, False,
                "Share of rows predicted correctly"),
-    MetricInfo("precision", partial(skm.precision_score, zero_division=0), ("categorical",),
+    MetricInfo("precision", _sklearn("precision_score", zero_division=0), ("categorical",),
                _HIGHER, 1.0, False, "Precision of the positive class (binary)"),
-    MetricInfo("recall", partial(skm.recall_score, zero_division=0), ("categorical",),
+    MetricInfo("recall", _sklearn("recall_score", zero_division=0), ("categorical",),
                _HIGHER, 1.0, False, "Recall of the positive class (binary)"),
-    MetricInfo("f1", partial(skm.f1_score, zero_division=0), ("categorical",),
+    MetricInfo("f1", _sklearn("f1_score", zero_division=0), ("categorical",),
                _HIGHER, 1.0, False, "F1 of the positive class (binary)"),
-    MetricInfo("macro_f1", partial(skm.f1_score, average="macro", zero_division=0),
+    MetricInfo("macro_f1", _sklearn("f1_score", average="macro", zero_division=0),
                ("categorical",), _HIGHER, 1.0, False, "Unweighted mean of per-class F1"),
-    MetricInfo("macro_precision", partial(skm.precision_score, average="macro",
+    MetricInfo("macro_precision", _sklearn("precision_score", average="macro",
                                           zero_division=0),
                ("categorical",), _HIGHER, 1.0, False, "Unweighted mean of per-class precision"),
-    MetricInfo("macro_recall", partial(skm.recall_score, average="macro", zero_division=0),
+    MetricInfo("macro_recall", _sklearn("recall_score", average="macro", zero_division=0),
                ("categorical",), _HIGHER, 1.0, False, "Unweighted mean of per-class recall"),
-    MetricInfo("rmse", skm.root_mean_squared_error, ("numeric",), _LOWER, 0.0, False,
+    MetricInfo("rmse", _sklearn("root_mean_squared_error"), ("numeric",), _LOWER, 0.0, False,
                "Root mean squared error"),
-    MetricInfo("mae", skm.mean_absolute_error, ("numeric",), _LOWER, 0.0, False,
+    MetricInfo("mae", _sklearn("mean_absolute_error"), ("numeric",), _LOWER, 0.0, False,
                "Mean absolute error"),
-    MetricInfo("r2", skm.r2_score, ("numeric",), _HIGHER, 1.0, False,
+    MetricInfo("r2", _sklearn("r2_score"), ("numeric",), _HIGHER, 1.0, False,
                "Coefficient of determination"),
 ]}
 
