@@ -99,9 +99,17 @@ class Assembler:
         self.wid0 = judge.wid[as_of]
         flagged = checks["status"].isin([YELLOW, RED])
         checks = checks.assign(feature_key=checks["feature"].where(checks["feature"].notna(), ""), flagged=flagged)
-        self.checks = checks
-        self.now = checks[checks["wid"] == self.wid0]
-        self.by_model = dict(tuple(self.now.groupby("model_id")))
+        now = checks[checks["wid"] == self.wid0]
+        self.now_by_model: dict[str, list[dict]] = {}
+        for rec in now.to_dict("records"):
+            self.now_by_model.setdefault(rec["model_id"], []).append(rec)
+        rows0 = judge.rows[judge.rows["wid"] == self.wid0]
+        self.rows24 = dict(zip(rows0["model_id"], rows0["rows24"]))
+        self.aligned0 = {}
+        for frame in (judge.num7, judge.cat7):
+            part = frame[frame["wid"] == self.wid0]
+            for key, idx in part.groupby(["model_id", "slot"]).indices.items():
+                self.aligned0[key] = (part["ref"].to_numpy(dtype="float64")[idx], part["cur"].to_numpy(dtype="float64")[idx])
         # flagged (model, check, feature) per instant, for since / onset
         hist = checks[flagged][["wid", "model_id", "check", "feature_key"]]
         self.flag_set = set(map(tuple, hist.to_numpy().tolist()))
@@ -113,23 +121,20 @@ class Assembler:
         before = [t for t in judge.instants if t == t.floor("D") and t < t1]
         self.onset_instants = [t1] + sorted(before, reverse=True)[:7]
         self.unseen = self._unseen_values()
+        self.snapshots = dict(zip(judge.fleet.snapshots["model_id"], judge.fleet.snapshots["snapshot_id"]))
+        self.features_by_model: dict[str, list[tuple[str, int, str]]] = {}
+        for m, feat, slot, kind in judge.fleet.features.sort_values(["model_id", "position"])[
+                ["model_id", "feature", "slot", "kind"]].itertuples(index=False):
+            self.features_by_model.setdefault(m, []).append((feat, int(slot), kind))
 
     def _model_status(self, checks: pd.DataFrame) -> dict[tuple[int, str], str]:
+        """Model status per (wid, model): red, else yellow, else grey if the drift window is thin, else green."""
         worst = (checks.assign(rank=checks["status"].map({RED: 0, YELLOW: 1}).fillna(9))
-                 .groupby(["wid", "model_id"])["rank"].min())
-        rows = self.judge.rows.set_index(["wid", "model_id"])
-        out = {}
-        for key, rec in rows.iterrows():
-            rank = worst.get(key, 9)
-            if rank == 0:
-                out[key] = RED
-            elif rank == 1:
-                out[key] = YELLOW
-            elif rec["rows7"] < rec["min_rows"]:
-                out[key] = GREY
-            else:
-                out[key] = GREEN
-        return out
+                 .groupby(["wid", "model_id"])["rank"].min().rename("rank").reset_index())
+        rows = self.judge.rows.merge(worst, on=["wid", "model_id"], how="left")
+        status = np.select([rows["rank"] == 0, rows["rank"] == 1, rows["rows7"] < rows["min_rows"]],
+                           [RED, YELLOW, GREY], default=GREEN)
+        return dict(zip(zip(rows["wid"], rows["model_id"]), status))
 
     def _unseen_values(self) -> dict[tuple[str, int], list[dict]]:
         c = self.judge.cat24
@@ -160,32 +165,33 @@ class Assembler:
     def model(self, model_id: str, raw: dict, timeline: list[pd.Timestamp]) -> dict[str, Any]:
         j = self.judge
         row = j.models.loc[model_id]
-        now = self.by_model.get(model_id, pd.DataFrame(columns=self.now.columns))
-        reasons = self.reasons(model_id, now)
-        status = self.model_status.get((self.wid0, model_id), GREY)
+        recs = self.now_by_model.get(model_id, [])
+        by = {(r["check"], r["feature_key"]): r for r in recs}
+        fresh = by.get(("freshness", ""), {})
+        snaps = self.snapshots
         out: dict[str, Any] = {
-            "model_id": model_id, "status": status, "reasons": reasons,
+            "model_id": model_id, "status": self.model_status.get((self.wid0, model_id), GREY),
+            "reasons": self.reasons(model_id, recs),
             "name": row["name"], "task": row["task"], "owner": row["owner"], "team": row["team"],
             "tags": list(row["tags"]),
-            "features": self.features(model_id, now, raw),
-            "prediction_drift": self.prediction_drift(now),
-            "performance": self.performance(model_id, now),
-            "checks": self.check_summary(now),
-            "rows_24h": int(j.rows[(j.rows["wid"] == self.wid0) & (j.rows["model_id"] == model_id)]["rows24"].sum()),
+            "features": self.features(model_id, by, raw),
+            "prediction_drift": self.prediction_drift(by),
+            "performance": self.performance(by),
+            "checks": self.check_summary(recs),
+            "rows_24h": int(self.rows24.get(model_id, 0)),
+            "last_inference": iso(fresh.get("last_ts")) if fresh else None,
+            "reference_snapshot": int(snaps[model_id]) if model_id in snaps else None,
         }
-        last = now[now["check"] == "freshness"]
-        out["last_inference"] = iso(last["last_ts"].iloc[0]) if len(last) and pd.notna(last["last_ts"].iloc[0]) else None
-        snaps = j.fleet.snapshots.set_index("model_id")
-        out["reference_snapshot"] = (int(snaps.loc[model_id, "snapshot_id"]) if model_id in snaps.index else None)
         if timeline:
             out["timeline"] = [{"date": (t - pd.Timedelta(microseconds=1)).date().isoformat(),
                                 "status": self.model_status.get((j.wid[t], model_id), GREY)} for t in timeline]
         return out
 
-    def reasons(self, model_id: str, now: pd.DataFrame) -> list[dict[str, Any]]:
-        flagged = now[now["flagged"]]
+    def reasons(self, model_id: str, recs: list[dict]) -> list[dict[str, Any]]:
         items = []
-        for rec in flagged.to_dict("records"):
+        for rec in recs:
+            if not rec["flagged"]:
+                continue
             threshold = rec["red"] if rec["status"] == RED else rec["yellow"]
             value = _num(rec["value"])
             ratio = (value or 0.0) / threshold if threshold else 0.0
@@ -202,75 +208,58 @@ class Assembler:
         items.sort(key=lambda t: t[:4])
         return [t[4] for t in items]
 
-    def check_summary(self, now: pd.DataFrame) -> list[dict[str, Any]]:
-        """Every check's status (worst feature for per-feature checks), with effective thresholds."""
+    def check_summary(self, recs: list[dict]) -> list[dict[str, Any]]:
+        """Every check's status (its worst feature's), with the effective thresholds in force."""
+        order = {RED: 0, YELLOW: 1, GREEN: 2, GREY: 3}
         out = []
         for check in _CHECK_RANK:
-            part = now[now["check"] == check]
-            if part.empty:
+            part = [r for r in recs if r["check"] == check]
+            if not part:
                 continue
-            ranked = part.assign(r=part["status"].map({RED: 0, YELLOW: 1, GREEN: 2, GREY: 3}))
-            if check in ("schema",):
-                worst = ranked.sort_values("r").iloc[0]
-            else:
-                ranked = ranked.assign(v=ranked["value"].astype("float64"))
-                worst = ranked.sort_values(["r", "v"], ascending=[True, CHECKS_BY_NAME[check].direction == "below"]).iloc[0]
-                if (part["status"] == GREY).all():
-                    worst = part.iloc[0]
-            status = worst["status"]
-            if check not in ("schema",) and (part["status"] != GREY).any():
-                status = min(part["status"], key=lambda s: {RED: 0, YELLOW: 1, GREEN: 2, GREY: 3}[s])
-            out.append({"check": check, "status": status, "feature": worst["feature"] if isinstance(worst["feature"], str) else None,
+            below = CHECKS_BY_NAME[check].direction == "below"
+
+            def badness(r):
+                v = _num(r["value"])
+                return (order[r["status"]], 0 if v is None else (v if below else -v))
+            worst = min(part, key=badness)
+            out.append({"check": check, "status": worst["status"],
+                        "feature": worst["feature"] if isinstance(worst["feature"], str) else None,
                         "value": _num(worst["value"]), "yellow": _num(worst["yellow"]), "red": _num(worst["red"]),
                         "threshold_source": worst.get("threshold_source")})
         return out
 
-    def features(self, model_id: str, now: pd.DataFrame, raw: dict) -> list[dict[str, Any]]:
-        j = self.judge
-        feats = j.fleet.features[j.fleet.features["model_id"] == model_id].sort_values("position")
-        by = {(c, f): rec for c, f, rec in zip(now["check"], now["feature_key"], now.to_dict("records"))}
-        num7 = j.num7[(j.num7["wid"] == self.wid0) & (j.num7["model_id"] == model_id)]
-        cat7 = j.cat7[(j.cat7["wid"] == self.wid0) & (j.cat7["model_id"] == model_id)]
+    def features(self, model_id: str, by: dict, raw: dict) -> list[dict[str, Any]]:
         out = []
-        for f in feats.itertuples(index=False):
-            drift = by.get(("feature_drift", f.feature), {})
-            miss = by.get(("missing", f.feature), {})
-            entry: dict[str, Any] = {"feature": f.feature, "kind": f.kind, "psi": _num(drift.get("psi"))}
-            aligned = (num7 if f.kind == "numeric" else cat7)
-            aligned = aligned[aligned["slot"] == f.slot]
-            ref_c, cur_c = aligned["ref"].to_numpy(dtype="float64"), aligned["cur"].to_numpy(dtype="float64")
-            entry["js"] = _num(metrics.jensen_shannon_distance(ref_c, cur_c)) if len(aligned) else None
-            if f.kind == "categorical":
-                entry["chi2_p"] = _num(metrics.chi2_p_value(ref_c, cur_c)) if len(aligned) else None
-            else:
-                entry["ks"] = _num(raw.get(f.slot, {}).get("ks"))
-                entry["wasserstein"] = _num(raw.get(f.slot, {}).get("wasserstein"))
-                if f.slot not in raw:
-                    entry.pop("ks"), entry.pop("wasserstein")
+        for f in self.features_by_model.get(model_id, []):
+            name, slot, kind = f
+            drift = by.get(("feature_drift", name), {})
+            miss = by.get(("missing", name), {})
+            entry: dict[str, Any] = {"feature": name, "kind": kind, "psi": _num(drift.get("psi"))}
+            counts = self.aligned0.get((model_id, slot))
+            entry["js"] = _num(metrics.jensen_shannon_distance(*counts)) if counts is not None else None
+            if kind == "categorical":
+                entry["chi2_p"] = _num(metrics.chi2_p_value(*counts)) if counts is not None else None
+            elif slot in raw:
+                entry["ks"] = _num(raw[slot]["ks"])
+                entry["wasserstein"] = _num(raw[slot]["wasserstein"])
             entry["missing_share"] = _num(miss.get("share"))
-            if f.kind == "categorical":
-                unseen = by.get(("unseen_categories", f.feature), {})
-                entry["unseen_share"] = _num(unseen.get("value"))
+            if kind == "categorical":
+                entry["unseen_share"] = _num(by.get(("unseen_categories", name), {}).get("value"))
             else:
-                oor = by.get(("out_of_range", f.feature), {})
-                entry["out_of_range_share"] = _num(oor.get("value"))
-            entry["status"] = _feature_status([drift, miss, by.get(("unseen_categories", f.feature), {}),
-                                               by.get(("out_of_range", f.feature), {}), by.get(("schema", f.feature), {})])
+                entry["out_of_range_share"] = _num(by.get(("out_of_range", name), {}).get("value"))
+            entry["status"] = _feature_status([drift, miss, by.get(("unseen_categories", name), {}),
+                                               by.get(("out_of_range", name), {}), by.get(("schema", name), {})])
             out.append(entry)
         return out
 
-    def prediction_drift(self, now: pd.DataFrame) -> dict[str, Any] | None:
-        part = now[now["check"] == "prediction_drift"]
-        if part.empty:
-            return None
-        rec = part.iloc[0]
-        return {"psi": _num(rec["value"]), "on": rec["on"]}
+    def prediction_drift(self, by: dict) -> dict[str, Any] | None:
+        rec = by.get(("prediction_drift", ""))
+        return None if rec is None else {"psi": _num(rec["value"]), "on": rec["on"]}
 
-    def performance(self, model_id: str, now: pd.DataFrame) -> dict[str, Any] | None:
-        part = now[now["check"] == "performance"]
-        if part.empty:
+    def performance(self, by: dict) -> dict[str, Any] | None:
+        rec = by.get(("performance", ""))
+        if rec is None:
             return None
-        rec = part.iloc[0]
         return {"metric": rec["metric"], "reference": _num(rec["reference"]), "current": _num(rec["current"]),
                 "n_labeled": int(rec["n_labeled"]) if pd.notna(rec["n_labeled"]) else 0,
                 "loss": _num(rec["value"])}

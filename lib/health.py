@@ -77,6 +77,9 @@ class Judge:
         self.min_rows = {m: effective_setting(policy, row.team, row.spec.get("policy", {}), "min_rows")
                          for m, row in models.iterrows()}
         self.models = models
+        # Models whose thresholds differ from the defaults somewhere (team or spec policy).
+        self.overridden = {m: (row.team, row.spec.get("policy", {})) for m, row in models.iterrows()
+                           if row.spec.get("policy") or row.team in policy.teams}
 
     # -- helpers ---------------------------------------------------------------------------
     def _windows(self, length: pd.Timedelta, shift: pd.Timedelta = pd.Timedelta(0)):
@@ -89,16 +92,34 @@ class Judge:
         return out.rename(name).reset_index()
 
     def thresholds(self, frame: pd.DataFrame, check: str) -> pd.DataFrame:
-        """Add yellow, red and threshold_source for each (model_id, feature) row."""
-        keys = frame[["model_id", "feature"]].drop_duplicates()
-        rows = []
-        for m, f in keys.itertuples(index=False):
-            row = self.models.loc[m]
-            th = effective_threshold(self.policy, row.team, row.spec.get("policy", {}), check,
-                                     None if f is None or (isinstance(f, float) and np.isnan(f)) else f)
-            rows.append((m, f, th.yellow, th.red, th.source))
-        table = pd.DataFrame(rows, columns=["model_id", "feature", "yellow", "red", "threshold_source"])
-        return frame.merge(table, on=["model_id", "feature"], how="left")
+        """Add yellow, red and threshold_source for each (model_id, feature) row.
+
+        Most models use the defaults; only those whose team or spec overrides something are
+        looked up one by one (policy.effective_threshold says where each level came from).
+        """
+        base = effective_threshold(self.policy, "", {}, check)
+        frame = frame.assign(yellow=base.yellow, red=base.red, threshold_source=base.source)
+        special = [m for m in frame["model_id"].unique() if m in self.overridden]
+        if not special:
+            return frame
+        mask = frame["model_id"].isin(special).to_numpy()
+        sub = frame.loc[mask, ["model_id", "feature"]]
+        cache: dict = {}
+        values = []
+        for m, f in sub.itertuples(index=False):
+            feature = f if isinstance(f, str) else None
+            key = (m, feature)
+            if key not in cache:
+                team, model_policy = self.overridden[m]
+                cache[key] = effective_threshold(self.policy, team, model_policy, check, feature)
+            th = cache[key]
+            values.append((th.yellow, th.red, th.source))
+        if values:
+            y, r, src = zip(*values)
+            frame.loc[mask, "yellow"] = np.asarray(y, dtype="float64")
+            frame.loc[mask, "red"] = np.asarray(r, dtype="float64")
+            frame.loc[mask, "threshold_source"] = list(src)
+        return frame
 
     def _finish(self, frame: pd.DataFrame, check: str) -> pd.DataFrame:
         setting = CHECKS_BY_NAME[check]
@@ -248,7 +269,7 @@ class Judge:
         labelled = [m for m in self.models.index if m in self.fleet.labelled]
         if not labelled:
             return pd.DataFrame()
-        cur = performance_by_window(self.r, w7, self.models, self.fleet.snapshots)
+        cur = performance_by_window(self.r, w7, self.fleet.models, self.fleet.snapshots)
         grid = self.rows[self.rows["model_id"].isin(labelled)].assign(feature=None)
         grid = grid.merge(cur, on=["wid", "model_id"], how="left")
         grid["value"] = [metrics.performance_loss(m, r, c) if isinstance(m, str) else np.nan
@@ -258,34 +279,43 @@ class Judge:
 
 
 def performance_by_window(reader: Reader, windows, models: pd.DataFrame, snapshots: pd.DataFrame) -> pd.DataFrame:
-    """Primary metric per (wid, model) over the labelled rows of each window, with the reference's."""
+    """Primary metric per (wid, model) over the labelled rows of each window, with the reference's.
+
+    Vectorized over windows and models (a loop per group is too slow for a fleet timeline).
+    """
     snaps = snapshots.set_index("model_id")
-    out = []
-    cls = reader.confusion(windows)
-    auc = reader.roc_auc(windows)
+    info = pd.DataFrame({"model_id": models["model_id"].to_numpy()})
+    info["metric"] = [metrics.primary_metric_name(t, "score" in s.get("columns", {}))
+                      for t, s in zip(models["task"], models["spec"])]
+    ref_perf = {m: json.loads(snaps.loc[m, "performance_json"]) for m in info["model_id"] if m in snaps.index}
+    info["reference"] = [ref_perf.get(m, {}).get(metric) for m, metric in zip(info["model_id"], info["metric"])]
+    positive = {m: snaps.loc[m, "positive_class"] for m in info["model_id"] if m in snaps.index}
+    parts = []
+    kind = dict(zip(info["model_id"], info["metric"]))
     reg = reader.regression_sums(windows)
-    for m, row in models.iterrows():
-        spec = row.spec
-        has_score = "score" in spec.get("columns", {})
-        metric = metrics.primary_metric_name(row.task, has_score)
-        ref_perf = json.loads(snaps.loc[m, "performance_json"]) if m in snaps.index else {}
-        positive = snaps.loc[m, "positive_class"] if m in snaps.index else None
-        ref_value = ref_perf.get(metric)
-        if metric == "rmse":
-            sub = reg[reg["model_id"] == m]
-            for rec in sub.itertuples(index=False):
-                value = metrics.regression_metrics_from_sums(rec.n, rec.sse, rec.sae, rec.sy, rec.syy)["rmse"]
-                out.append((rec.wid, m, metric, ref_value, value, rec.n))
-        elif metric == "roc_auc":
-            sub = auc[auc["model_id"] == m]
-            for rec in sub.itertuples(index=False):
-                out.append((rec.wid, m, metric, ref_value, rec.roc_auc, rec.n_pos + rec.n_neg))
-        else:
-            sub = cls[cls["model_id"] == m]
-            for wid, part in sub.groupby("wid"):
-                values = confusion_metrics(part, positive if row.task == "binary_classification" else None)
-                out.append((wid, m, metric, ref_value, values.get(metric, np.nan), int(part["n"].sum())))
-    return pd.DataFrame(out, columns=["wid", "model_id", "metric", "reference", "current", "n_labeled"])
+    if len(reg):
+        reg = reg[reg["model_id"].map(kind) == "rmse"]
+        current = [metrics.regression_metrics_from_sums(*v)["rmse"] for v in reg[["n", "sse", "sae", "sy", "syy"]].to_numpy()]
+        parts.append(pd.DataFrame({"wid": reg["wid"], "model_id": reg["model_id"], "current": current, "n_labeled": reg["n"]}))
+    auc = reader.roc_auc(windows)
+    if len(auc):
+        auc = auc[auc["model_id"].map(kind) == "roc_auc"]
+        parts.append(pd.DataFrame({"wid": auc["wid"], "model_id": auc["model_id"], "current": auc["roc_auc"],
+                                   "n_labeled": auc["n_pos"] + auc["n_neg"]}))
+    cls = reader.confusion(windows)
+    if len(cls):
+        for metric, binary in (("f1", True), ("macro_f1", False)):
+            part = cls[cls["model_id"].map(kind) == metric]
+            if part.empty:
+                continue
+            pos = part["model_id"].map(positive) if binary else None
+            f1 = metrics.f1_grouped(part, ["wid", "model_id"], positive=pos).rename("current")
+            n = part.groupby(["wid", "model_id"])["n"].sum().rename("n_labeled")
+            parts.append(pd.concat([f1, n], axis=1).reset_index())
+    if not parts:
+        return pd.DataFrame(columns=["wid", "model_id", "metric", "reference", "current", "n_labeled"])
+    out = pd.concat(parts, ignore_index=True).merge(info, on="model_id", how="left")
+    return out[["wid", "model_id", "metric", "reference", "current", "n_labeled"]]
 
 
 def confusion_metrics(part: pd.DataFrame, positive: str | None) -> dict[str, float]:

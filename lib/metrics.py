@@ -710,3 +710,39 @@ METRICS: dict[str, MetricInfo] = {info.name: info for info in [
 
 DRIFT_METRICS = ("psi", "js", "chi2_p", "ks", "wasserstein")
 PERFORMANCE_METRICS = tuple(name for name in METRICS if name not in DRIFT_METRICS)
+
+
+def f1_grouped(frame: pd.DataFrame, keys: list[str], *, positive: pd.Series | None = None) -> pd.Series:
+    """F1 per group from confusion counts, vectorized: many windows and models at once.
+
+    ``frame`` has columns ``keys + ['label', 'prediction', 'n']`` (counts of true label ×
+    prediction). With ``positive`` (the positive class per row, as text) this is the binary F1
+    of that class; without, the macro F1 over the classes present in labels ∪ predictions.
+    Both equal ``sklearn.metrics.f1_score`` (``zero_division=0``) on the expanded arrays: the
+    per-group loop of :func:`classification_metrics_from_confusion` is too slow for a fleet
+    timeline (tens of thousands of groups).
+
+    >>> f = pd.DataFrame({"g": [0, 0, 0], "label": ["1", "1", "0"], "prediction": ["1", "0", "1"], "n": [3, 1, 2]})
+    >>> float(f1_grouped(f, ["g"], positive=pd.Series(["1"] * 3)).iloc[0])  # 2*3 / (2*3 + 2 + 1)
+    0.6666666666666666
+    """
+    n = frame["n"].to_numpy(dtype="float64")
+    hit = (frame["label"] == frame["prediction"]).to_numpy()
+    if positive is not None:
+        pos = positive.to_numpy()
+        is_pos_label = frame["label"].to_numpy() == pos
+        is_pos_pred = frame["prediction"].to_numpy() == pos
+        parts = pd.DataFrame({"tp": n * (is_pos_label & is_pos_pred), "fp": n * (~is_pos_label & is_pos_pred),
+                              "fn": n * (is_pos_label & ~is_pos_pred)})
+        for k in keys:
+            parts[k] = frame[k].to_numpy()
+        s = parts.groupby(keys)[["tp", "fp", "fn"]].sum()
+        denom = 2 * s["tp"] + s["fp"] + s["fn"]
+        return (2 * s["tp"] / denom.where(denom > 0)).fillna(0.0)
+    base = frame[keys].copy()
+    by_true = base.assign(cls=frame["label"].to_numpy(), t=n, tp=n * hit).groupby(keys + ["cls"])[["t", "tp"]].sum()
+    by_pred = base.assign(cls=frame["prediction"].to_numpy(), p=n).groupby(keys + ["cls"])[["p"]].sum()
+    per_class = by_true.join(by_pred, how="outer").fillna(0.0)
+    denom = per_class["t"] + per_class["p"]
+    f1 = (2 * per_class["tp"] / denom.where(denom > 0)).fillna(0.0)
+    return f1.groupby(level=list(range(len(keys)))).mean()
