@@ -676,3 +676,27 @@ def test_psi_grouped_is_vectorized():
     # well under a second on a laptop; the bound is loose for busy CI runners, but a Python
     # loop over 500 000 groups would take minutes
     assert elapsed < 5, elapsed
+
+
+def test_f1_grouped_equals_sklearn_binary_and_macro():
+    """The fleet path (vectorized over groups) agrees with sklearn's f1_score per group."""
+    from sklearn.metrics import f1_score
+
+    rng = np.random.default_rng(7)
+    frames, expect_macro, expect_binary = [], {}, {}
+    for g in range(25):
+        k = int(rng.integers(2, 5))
+        y = rng.integers(0, k, 300).astype(str)
+        p = rng.integers(0, k, 300).astype(str)
+        if g == 4:
+            p[:] = "0"          # a class never predicted: zero_division=0
+        expect_macro[g] = f1_score(y, p, average="macro", zero_division=0)
+        expect_binary[g] = f1_score(y == "1", p == "1", zero_division=0)
+        counts = pd.DataFrame({"label": y, "prediction": p}).value_counts().rename("n").reset_index()
+        frames.append(counts.assign(g=g))
+    frame = pd.concat(frames, ignore_index=True)
+    macro = m.f1_grouped(frame, ["g"])
+    binary = m.f1_grouped(frame, ["g"], positive=pd.Series(["1"] * len(frame)))
+    for g in expect_macro:
+        assert macro[g] == pytest.approx(expect_macro[g], abs=1e-12)
+        assert binary[g] == pytest.approx(expect_binary[g], abs=1e-12)
