@@ -1,6 +1,31 @@
-"""Driftlight app entry point (placeholder until the app issue lands)."""
+"""Driftlight: the app's entry point and frame (run with `streamlit run app.py`).
+
+st.navigation routes to the pages in app_pages/ (not pages/: a folder of that name puts a fresh
+Streamlit 1.67 server into legacy page discovery and breaks cold deep links — STYLE.md). The
+frame runs before every page: page config, the login gate's hook, the sidebar (as-of time,
+filters, search — bound to the URL's query parameters) and the store notices.
+"""
+from pathlib import Path
+
 import streamlit as st
 
+from lib import ui
+
 st.set_page_config(page_title="Driftlight", page_icon="🚦", layout="wide")
-st.title("Driftlight")
-st.info("The fleet grid is being built. Meanwhile: `python -m lib evaluate --format table`.")
+ui.auth_gate()
+
+HERE = Path(__file__).parent
+pages = [
+    st.Page("app_pages/fleet.py", title="Fleet", icon="🚦", default=True),
+    st.Page("app_pages/model.py", title="Model", icon="🔎", url_path="model"),
+]
+# Alerts and reports arrive in their own issue; list them only once their files exist.
+for name, title, icon in (("alerts", "Alerts", "📣"), ("reports", "Reports", "📄")):
+    if (HERE / "app_pages" / f"{name}.py").is_file():
+        pages.append(st.Page(f"app_pages/{name}.py", title=title, icon=icon, url_path=name))
+
+page = st.navigation(pages)
+with st.sidebar:
+    st.markdown("### 🚦 Driftlight")
+ui.frame()
+page.run()

@@ -1,0 +1,421 @@
+"""Drill-down reads for one model: per-day series, distributions, unseen values, sample rows.
+
+The model page (app_pages/model.py) asks "what changed, and when" about a single model. The
+fleet judging in lib/health.py answers "which models are unwell" from windowed profile sums;
+this module reads the same profiles (and, for sample rows and residuals, the raw rows of one
+model) bucketed per UTC day, and turns counts into metric values with lib.metrics. It renders
+nothing and knows no statuses. Every function opens its own read under the store's lock.
+
+Days: a row belongs to the hour that ends at its timestamp rounded up; an hour belongs to the
+UTC date it lies in (the hour ending 00:00 belongs to the day before), so the day labelled
+2026-11-25 is the window (2026-11-25T00:00, 2026-11-26T00:00] — the same as the status
+timeline's dates.
+
+SQL is parameterized; table and column names come only from validated model ids and the
+positional feature slots (f<slot>), never from a request.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lib import metrics
+from lib.health import performance_by_window, round_up_hour
+from lib.profile import PREDICTION_SLOT, SCORE_SLOT
+from lib.store import Store, inf_table
+from lib.store_read import Reader
+
+HOUR = pd.Timedelta(hours=1)
+DAY = pd.Timedelta(days=1)
+WEEK = pd.Timedelta(days=7)
+
+
+# -- the catalog -----------------------------------------------------------------------------
+def catalog(store: Store) -> dict[str, Any]:
+    """Registered models (id, name, task, owner, team, tags) and the inference time span.
+
+    Cheap: what the sidebar needs for its filter options and the as-of default.
+    """
+    with store.read() as con:
+        models = con.execute("SELECT model_id, name, task, owner, team, tags FROM models ORDER BY model_id").df()
+        first, last = con.execute("SELECT min(hour), max(max_ts) FROM prof_rows").fetchall()[0]
+    models["tags"] = models["tags"].map(lambda t: list(t) if t is not None else [])
+    return {"models": models,
+            "first_inference": None if first is None else pd.Timestamp(first),
+            "newest_inference": None if last is None else pd.Timestamp(last),
+            "default_as_of": None if last is None else round_up_hour(pd.Timestamp(last))}
+
+
+# -- one model's static facts ----------------------------------------------------------------
+@dataclass
+class ModelInfo:
+    model_id: str
+    task: str
+    spec: dict
+    features: pd.DataFrame                      # slot, feature, kind, position
+    snapshot: dict | None                       # active snapshot row
+    ref: dict[int, dict] = field(default_factory=dict)   # slot -> ref_profile row
+
+    def slot_of(self, feature: str) -> int | None:
+        hit = self.features[self.features["feature"] == feature]
+        return int(hit["slot"].iloc[0]) if len(hit) else None
+
+    def feature_names(self) -> dict[int, str]:
+        return dict(zip(self.features["slot"].astype(int), self.features["feature"]))
+
+
+def _model_info(con, model_id: str) -> ModelInfo:
+    row = con.execute("SELECT task, spec_json FROM models WHERE model_id = ?", [model_id]).fetchall()
+    if not row:
+        raise KeyError(model_id)
+    task, spec_json = row[0]
+    feats = con.execute("SELECT slot, feature, kind, position FROM features WHERE model_id = ? AND position IS NOT NULL "
+                        "ORDER BY position", [model_id]).df()
+    snap = con.execute("SELECT * FROM snapshots WHERE model_id = ? ORDER BY snapshot_id DESC LIMIT 1", [model_id]).df()
+    snapshot = snap.iloc[0].to_dict() if len(snap) else None
+    ref: dict[int, dict] = {}
+    if snapshot is not None:
+        prof = con.execute("SELECT * FROM ref_profile WHERE model_id = ? AND snapshot_id = ?",
+                           [model_id, int(snapshot["snapshot_id"])]).df()
+        for rec in prof.to_dict("records"):
+            ref[int(rec["slot"])] = rec
+    return ModelInfo(model_id, task, json.loads(spec_json), feats, snapshot, ref)
+
+
+def _days(as_of: pd.Timestamp, days: int) -> list[pd.Timestamp]:
+    """The UTC dates (as midnight timestamps) of the last `days` days up to as_of, oldest first."""
+    last = (as_of - pd.Timedelta(microseconds=1)).floor("D")
+    return [last - k * DAY for k in range(days - 1, -1, -1)]
+
+
+def _span(as_of: pd.Timestamp, days: int) -> tuple[Any, Any]:
+    start = _days(as_of, days)[0]
+    return start.to_pydatetime(), as_of.to_pydatetime()
+
+
+_DAY_SQL = "CAST(date_trunc('day', hour - INTERVAL 1 HOUR) AS TIMESTAMP)"
+
+
+def edge_labels(edges) -> list[str]:
+    """Readable labels of the len(edges) + 1 numeric bins: "< a", "a – b", …, "≥ z"."""
+    edges = [float(e) for e in (edges if edges is not None else [])]
+    if not edges:
+        return ["all values"]
+    fmt = lambda v: f"{v:.4g}"
+    labels = [f"< {fmt(edges[0])}"]
+    labels += [f"{fmt(a)} – {fmt(b)}" for a, b in zip(edges[:-1], edges[1:])]
+    labels.append(f"≥ {fmt(edges[-1])}")
+    return labels
+
+
+def _aligned(info: ModelInfo, slot: int, cur: pd.DataFrame) -> tuple[list[str], np.ndarray, np.ndarray, list[bool]]:
+    """Reference and current counts of one slot on the reference's bins (+ unseen categories).
+
+    `cur` has (bin, n) for numeric or (value, n) for categorical. Returns labels, ref, cur, and
+    whether each bin is an unseen category.
+    """
+    rp = info.ref.get(slot)
+    if rp is None:
+        return [], np.zeros(0), np.zeros(0), []
+    ref_counts = np.asarray(rp["counts"], dtype="int64")
+    if rp["kind"] == "numeric":
+        labels = edge_labels(rp["edges"])
+        c = np.zeros(len(ref_counts), dtype="int64")
+        for b, n in zip(cur.get("bin", []), cur.get("n", [])):
+            if 0 <= int(b) < len(c):
+                c[int(b)] += int(n)
+        return labels, ref_counts, c, [False] * len(c)
+    cats = [str(x) for x in rp["categories"]]
+    counts = dict(zip(cur["value"], cur["n"].astype("int64"))) if len(cur) else {}
+    r, c, unseen = metrics.categorical_counts(cats, ref_counts, counts)
+    return cats + list(unseen), r, c, [False] * len(cats) + [True] * len(unseen)
+
+
+# -- per-day series --------------------------------------------------------------------------
+def daily_series(store: Store, model_id: str, as_of: pd.Timestamp, *, days: int = 30) -> dict[str, pd.DataFrame]:
+    """Everything the model page plots per day, from the hourly profiles of one model.
+
+    Returns frames:
+      rows:        date, rows
+      drift:       date, feature, slot, kind, psi, js            (each day's counts vs the reference)
+      quality:     date, feature, slot, kind, rows, missing_share, out_of_range_share, unseen_share
+      performance: date, metric, current, reference, n_labeled  (labelled rows of that day)
+    """
+    start, end = _span(as_of, days)
+    with store.read() as con:
+        info = _model_info(con, model_id)
+        p = [model_id, start, end]
+        where = "model_id = ? AND hour > ? AND hour <= ?"
+        rows = con.execute(f"SELECT {_DAY_SQL} AS date, sum(n) AS rows FROM prof_rows WHERE {where} GROUP BY ALL",
+                           p).df()
+        num = con.execute(f"SELECT {_DAY_SQL} AS date, slot, bin, sum(n) AS n FROM prof_num_h WHERE {where} "
+                          "GROUP BY ALL", p).df()
+        cat = con.execute(f"SELECT {_DAY_SQL} AS date, slot, value, sum(n) AS n FROM prof_cat_h WHERE {where} "
+                          "GROUP BY ALL", p).df()
+        qual = con.execute(f"SELECT {_DAY_SQL} AS date, slot, sum(n_null) AS n_null, sum(n_below + n_above) AS n_out "
+                           f"FROM prof_qual_h WHERE {where} GROUP BY ALL", p).df()
+        perf = _daily_performance(con, info, as_of, days)
+    dates = _days(as_of, days)
+    rows_by_day = rows.set_index("date")["rows"] if len(rows) else pd.Series(dtype="int64")
+    out_rows = pd.DataFrame({"date": dates, "rows": [int(rows_by_day.get(d, 0)) for d in dates]})
+
+    drift, quality = [], []
+    slots = [(int(s), f, k) for s, f, k in zip(info.features["slot"], info.features["feature"], info.features["kind"])]
+    slots.append((PREDICTION_SLOT, "prediction", "numeric" if info.task == "regression" else "categorical"))
+    if SCORE_SLOT in info.ref:
+        slots.append((SCORE_SLOT, "score", "numeric"))
+    num_g = {k: g for k, g in num.groupby(["date", "slot"])} if len(num) else {}
+    cat_g = {k: g for k, g in cat.groupby(["date", "slot"])} if len(cat) else {}
+    qual_i = qual.set_index(["date", "slot"]) if len(qual) else None
+    empty_num = pd.DataFrame({"bin": [], "n": []})
+    empty_cat = pd.DataFrame({"value": [], "n": []})
+    for d in dates:
+        n_rows = int(rows_by_day.get(d, 0))
+        for slot, feat, kind in slots:
+            part = (num_g if kind == "numeric" else cat_g).get((d, slot), empty_num if kind == "numeric" else empty_cat)
+            labels, r, c, unseen = _aligned(info, slot, part)
+            psi = js = math.nan
+            if len(r) and c.sum() > 0:
+                psi = metrics.population_stability_index(r, c)
+                js = metrics.jensen_shannon_distance(r, c)
+            drift.append((d, feat, slot, kind, psi, js, int(c.sum()) if len(c) else 0))
+            if slot < 0:
+                continue
+            n_null = n_out = 0
+            if qual_i is not None and (d, slot) in qual_i.index:
+                n_null, n_out = int(qual_i.loc[(d, slot), "n_null"]), int(qual_i.loc[(d, slot), "n_out"])
+            nonnull = n_rows - n_null
+            unseen_n = int(sum(x for x, u in zip(c, unseen) if u)) if kind == "categorical" else 0
+            quality.append((d, feat, slot, kind, n_rows,
+                            metrics.share(n_null, n_rows) if n_rows else math.nan,
+                            (metrics.share(n_out, nonnull) if nonnull else math.nan) if kind == "numeric" else math.nan,
+                            (metrics.share(unseen_n, nonnull) if nonnull else math.nan) if kind == "categorical" else math.nan))
+    return {
+        "rows": out_rows,
+        "drift": pd.DataFrame(drift, columns=["date", "feature", "slot", "kind", "psi", "js", "n"]),
+        "quality": pd.DataFrame(quality, columns=["date", "feature", "slot", "kind", "rows", "missing_share",
+                                                  "out_of_range_share", "unseen_share"]),
+        "performance": perf,
+    }
+
+
+def _daily_performance(con, info: ModelInfo, as_of: pd.Timestamp, days: int) -> pd.DataFrame:
+    cols = ["date", "metric", "current", "reference", "n_labeled"]
+    if info.snapshot is None:
+        return pd.DataFrame(columns=cols)
+    dates = _days(as_of, days)
+    windows = [(i, d, min(d + DAY, as_of)) for i, d in enumerate(dates)]
+    models = pd.DataFrame({"model_id": [info.model_id], "task": [info.task], "spec": [info.spec]})
+    snaps = pd.DataFrame([info.snapshot])
+    perf = performance_by_window(Reader(con), windows, models, snaps)
+    if perf is None or len(perf) == 0:
+        return pd.DataFrame(columns=cols)
+    perf = perf[perf["model_id"] == info.model_id]
+    perf = perf.assign(date=perf["wid"].map(dict(enumerate(dates))))
+    perf["n_labeled"] = perf["n_labeled"].fillna(0).astype("int64")
+    return perf[cols].sort_values("date").reset_index(drop=True)
+
+
+# -- distributions ---------------------------------------------------------------------------
+def distribution(store: Store, model_id: str, feature: str, as_of: pd.Timestamp, *,
+                 window: pd.Timedelta = WEEK) -> pd.DataFrame:
+    """Reference vs current counts and shares of one feature ("prediction"/"score" for outputs)
+    on the reference's bins, over (as_of − window, as_of]. Columns: bin, reference, current,
+    reference_share, current_share, unseen, order."""
+    lo, hi = (as_of - window).to_pydatetime(), as_of.to_pydatetime()
+    with store.read() as con:
+        info = _model_info(con, model_id)
+        slot = {"prediction": PREDICTION_SLOT, "score": SCORE_SLOT}.get(feature, info.slot_of(feature))
+        if slot is None or slot not in info.ref:
+            return pd.DataFrame(columns=["bin", "reference", "current", "reference_share", "current_share", "unseen"])
+        kind = info.ref[slot]["kind"]
+        table, key = ("prof_num_h", "bin") if kind == "numeric" else ("prof_cat_h", "value")
+        cur = con.execute(f"SELECT {key}, sum(n) AS n FROM {table} WHERE model_id = ? AND slot = ? AND hour > ? AND hour <= ? "
+                          "GROUP BY ALL", [model_id, slot, lo, hi]).df()
+    labels, r, c, unseen = _aligned(info, slot, cur)
+    frame = pd.DataFrame({"bin": labels, "reference": r, "current": c, "unseen": unseen})
+    frame["reference_share"] = frame["reference"] / max(int(r.sum()), 1)
+    frame["current_share"] = frame["current"] / max(int(c.sum()), 1)
+    frame["order"] = range(len(frame))
+    return frame
+
+
+def raw_drift(store: Store, model_id: str, as_of: pd.Timestamp) -> dict[str, dict[str, float]]:
+    """Exact KS and normed Wasserstein per numeric feature over the 7-day window (raw rows)."""
+    from lib.store import ref_table
+    with store.read() as con:
+        info = _model_info(con, model_id)
+        feats = info.features[info.features["kind"] == "numeric"]
+        if info.snapshot is None or feats.empty:
+            return {}
+        cols = ", ".join(f"f{int(s)}" for s in feats["slot"])
+        ref = con.execute(f"SELECT {cols} FROM {ref_table(model_id)} WHERE snapshot_id = ?",
+                          [int(info.snapshot["snapshot_id"])]).fetchnumpy()
+        cur = con.execute(f"SELECT {cols} FROM {inf_table(model_id)} WHERE hour > ? AND hour <= ?",
+                          [(as_of - WEEK).to_pydatetime(), as_of.to_pydatetime()]).fetchnumpy()
+    out = {}
+    for s, f in zip(feats["slot"], feats["feature"]):
+        r = np.asarray(ref[f"f{int(s)}"], dtype="float64")
+        c = np.asarray(cur[f"f{int(s)}"], dtype="float64")
+        out[f] = {"ks": metrics.ks_statistic(r, c), "wasserstein": metrics.normed_wasserstein(r, c)}
+    return out
+
+
+# -- data quality ----------------------------------------------------------------------------
+def unseen_values(store: Store, model_id: str, as_of: pd.Timestamp, *, days: int = 30) -> pd.DataFrame:
+    """Categorical values never seen in the reference, per feature: rows in the last 24 h and
+    7 days, and the first and last hour they appeared (hour ends, UTC) within `days`."""
+    lo = (as_of - days * DAY).to_pydatetime()
+    d1, w7, hi = (as_of - DAY).to_pydatetime(), (as_of - WEEK).to_pydatetime(), as_of.to_pydatetime()
+    cols = ["feature", "value", "rows_24h", "rows_7d", "first_seen", "last_seen"]
+    with store.read() as con:
+        info = _model_info(con, model_id)
+        cat_slots = [int(s) for s, k in zip(info.features["slot"], info.features["kind"]) if k == "categorical"]
+        if not cat_slots:
+            return pd.DataFrame(columns=cols)
+        seen = pd.DataFrame([(s, str(v)) for s in cat_slots for v in _list(info.ref.get(s, {}).get("categories"))],
+                            columns=["slot", "value"])
+        con.register("ref_seen", seen if len(seen) else pd.DataFrame({"slot": pd.Series(dtype="int64"),
+                                                                       "value": pd.Series(dtype="str")}))
+        frame = con.execute(
+            "SELECT p.slot, p.value, sum(CASE WHEN p.hour > ? THEN p.n ELSE 0 END) AS rows_24h, "
+            "  sum(CASE WHEN p.hour > ? THEN p.n ELSE 0 END) AS rows_7d, min(p.hour) AS first_seen, max(p.hour) AS last_seen "
+            "FROM prof_cat_h p ANTI JOIN ref_seen r ON r.slot = p.slot AND r.value = p.value "
+            "WHERE p.model_id = ? AND p.slot >= 0 AND p.hour > ? AND p.hour <= ? GROUP BY ALL",
+            [d1, w7, model_id, lo, hi]).df()
+        con.unregister("ref_seen")
+    if frame.empty:
+        return pd.DataFrame(columns=cols)
+    names = info.feature_names()
+    frame["feature"] = frame["slot"].map(names)
+    frame = frame.sort_values(["rows_24h", "rows_7d", "value"], ascending=[False, False, True])
+    for c in ("rows_24h", "rows_7d"):
+        frame[c] = frame[c].astype("int64")
+    # first_seen/last_seen are hour ends: the row arrived within the hour before.
+    return frame[cols].reset_index(drop=True)
+
+
+def schema_files(store: Store, model_id: str, as_of: pd.Timestamp, *, days: int = 30) -> pd.DataFrame:
+    """Inference files with rows in the last `days`: rows, missing feature columns, extra columns."""
+    with store.read() as con:
+        frame = con.execute(
+            "SELECT l.file_name, l.ingested_at, l.rows, l.missing_features, l.extra_columns, min(p.hour) AS first_hour, "
+            "  max(p.max_ts) AS last_row FROM ingest_log l JOIN prof_rows p ON p.file_id = l.file_id AND p.model_id = l.model_id "
+            "WHERE l.model_id = ? AND p.hour > ? AND p.hour <= ? GROUP BY ALL ORDER BY last_row DESC",
+            [model_id, (as_of - days * DAY).to_pydatetime(), as_of.to_pydatetime()]).df()
+    for c in ("missing_features", "extra_columns"):
+        frame[c] = frame[c].map(lambda v: ", ".join(v) if v is not None and len(v) else "")
+    return frame
+
+
+# -- performance detail ----------------------------------------------------------------------
+def confusion(store: Store, model_id: str, as_of: pd.Timestamp, *, window: pd.Timedelta = WEEK) -> pd.DataFrame:
+    """Confusion counts (label × prediction) over the labelled rows of the window, long form."""
+    with store.read() as con:
+        return con.execute("SELECT label, prediction, sum(n) AS n FROM prof_cls WHERE model_id = ? AND hour > ? AND hour <= ? "
+                           "GROUP BY ALL ORDER BY label, prediction",
+                           [model_id, (as_of - window).to_pydatetime(), as_of.to_pydatetime()]).df()
+
+
+def residuals(store: Store, model_id: str, as_of: pd.Timestamp, *, window: pd.Timedelta = WEEK,
+              limit: int = 4000) -> pd.DataFrame:
+    """A sample of labelled rows (regression) in the window: actual, predicted, residual."""
+    with store.read() as con:
+        frame = con.execute(
+            f"SELECT i.ts, TRY_CAST(coalesce(l.label, i.label) AS DOUBLE) AS actual, i.pred_num AS predicted "
+            f"FROM {inf_table(model_id)} i LEFT JOIN labels l ON l.model_id = ? AND l.rid = i.rid "
+            "WHERE i.hour > ? AND i.hour <= ? AND coalesce(l.label, i.label) IS NOT NULL "
+            f"USING SAMPLE reservoir({int(limit)} ROWS) REPEATABLE (7)",
+            [model_id, (as_of - window).to_pydatetime(), as_of.to_pydatetime()]).df()
+    frame["residual"] = frame["predicted"] - frame["actual"]
+    return frame.sort_values("ts").reset_index(drop=True)
+
+
+# -- rows ------------------------------------------------------------------------------------
+def offending_rows(store: Store, model_id: str, as_of: pd.Timestamp, *, problems: list[dict] | None = None,
+                   window: pd.Timedelta = DAY, limit: int = 500) -> tuple[pd.DataFrame, str]:
+    """Rows of the window that show the model's data problems, with feature names as columns.
+
+    `problems` are reasons ({check, feature}); unseen_categories, out_of_range and missing pick
+    the rows with an unseen value, a value outside the reference range, or a NULL in that
+    feature. With no such reason, the newest rows of the window. Returns (rows, what), where
+    `what` says in words which rows these are. The `problem` column names each row's issue.
+    """
+    lo, hi = (as_of - window).to_pydatetime(), as_of.to_pydatetime()
+    with store.read() as con:
+        info = _model_info(con, model_id)
+        names = info.feature_names()
+        conds, params, labels = [], [], []
+        for reason in problems or []:
+            slot = info.slot_of(reason.get("feature") or "")
+            if slot is None:
+                continue
+            rp = info.ref.get(slot, {})
+            col = f"f{slot}"
+            if reason["check"] == "unseen_categories" and rp.get("categories") is not None:
+                conds.append(f"({col} IS NOT NULL AND NOT list_contains(?::VARCHAR[], {col}))")
+                params.append([str(v) for v in rp["categories"]])
+                labels.append(f"unseen {names[slot]}")
+            elif reason["check"] == "out_of_range" and rp.get("vmin") is not None and not pd.isna(rp.get("vmin")):
+                conds.append(f"({col} < ? OR {col} > ?)")
+                params += [float(rp["vmin"]), float(rp["vmax"])]
+                labels.append(f"{names[slot]} out of range")
+            elif reason["check"] == "missing":
+                conds.append(f"({col} IS NULL)")
+                labels.append(f"{names[slot]} missing")
+        fcols = ", ".join(f"i.f{s}" for s in names)
+        problem_sql = "NULL"
+        if conds:
+            cases = " ".join(f"WHEN {c} THEN ?" for c in conds)
+            # The CASE repeats the conditions: parameters for the CASE, then for the WHERE.
+            problem_sql = f"CASE {cases} END"
+        sql = (f"SELECT i.ts, i.rid, i.prediction, i.score, coalesce(l.label, i.label) AS label, "
+               f"{problem_sql} AS problem{', ' + fcols if fcols else ''} FROM {inf_table(model_id)} i "
+               "LEFT JOIN labels l ON l.model_id = ? AND l.rid = i.rid WHERE i.hour > ? AND i.hour <= ?")
+        case_params = [x for c, lab in zip(_split_params(conds, params), labels) for x in (*c, lab)]
+        all_params = case_params + [model_id, lo, hi]
+        if conds:
+            sql += " AND (" + " OR ".join(conds) + ")"
+            all_params += params
+        sql += " ORDER BY i.ts DESC LIMIT ?"
+        all_params.append(int(limit))
+        frame = con.execute(sql, all_params).df()
+        total = con.execute(f"SELECT count(*) FROM {inf_table(model_id)} i WHERE i.hour > ? AND i.hour <= ?"
+                            + (" AND (" + " OR ".join(conds) + ")" if conds else ""),
+                            [lo, hi] + params).fetchall()[0][0]
+    frame = frame.rename(columns={f"f{s}": n for s, n in names.items()})
+    if frame["score"].isna().all():
+        frame = frame.drop(columns="score")
+    if frame["rid"].isna().all():
+        frame = frame.drop(columns="rid")
+    if not conds:
+        frame = frame.drop(columns="problem")
+        what = f"the newest {len(frame)} of {total} rows in the last {_hours(window)}"
+    else:
+        what = (f"{len(frame)} of {total} rows in the last {_hours(window)} with " + ", ".join(labels)
+                + (" (newest first)" if total > len(frame) else ""))
+    return frame, what
+
+
+def _list(value) -> list:
+    return [] if value is None else list(value)
+
+
+def _split_params(conds: list[str], params: list) -> list[list]:
+    """The parameters of each condition, in order (each `?` takes one)."""
+    out, i = [], 0
+    for c in conds:
+        k = c.count("?")
+        out.append(params[i:i + k])
+        i += k
+    return out
+
+
+def _hours(window: pd.Timedelta) -> str:
+    h = int(window / HOUR)
+    return f"{h // 24} days" if h % 24 == 0 and h > 24 else ("24 h" if h == 24 else f"{h} h")
