@@ -337,7 +337,9 @@ def raw_drift(con, fleet: Fleet, as_of: pd.Timestamp) -> dict[str, dict[int, dic
                           [start, as_of.to_pydatetime()]).fetchnumpy()
         out[m] = {}
         for s in feats["slot"]:
-            r = np.asarray(ref[f"f{s}"], dtype="float64")
-            c = np.asarray(cur[f"f{s}"], dtype="float64")
+            # fetchnumpy returns a masked array when a column holds NULLs; np.asarray would
+            # turn each NULL into 0.0 and count it in KS / Wasserstein. NULL must be NaN.
+            r = np.ma.filled(np.ma.asarray(ref[f"f{s}"], dtype="float64"), np.nan)
+            c = np.ma.filled(np.ma.asarray(cur[f"f{s}"], dtype="float64"), np.nan)
             out[m][int(s)] = {"ks": metrics.ks_statistic(r, c), "wasserstein": metrics.normed_wasserstein(r, c)}
     return out
