@@ -152,6 +152,10 @@ def parse_text(series: pd.Series) -> pd.Series:
         values = series.to_numpy(dtype="float64", na_value=np.nan)
         out = pd.Series([None if v != v else repr(float(v)) for v in values], index=series.index, dtype=object)
         return out
+    if pd.api.types.is_integer_dtype(series) and not series.isna().any():
+        return pd.Series(series.to_numpy().astype(str).astype(object), index=series.index)   # vectorized: 1 -> "1"
+    if pd.api.types.is_bool_dtype(series) and not series.isna().any():
+        return pd.Series(series.to_numpy().astype(str).astype(object), index=series.index)   # True -> "True"
     out = series.astype(object).map(lambda v: None if v is None or (isinstance(v, float) and v != v) or v is pd.NA else str(v))
     return out
 

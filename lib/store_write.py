@@ -236,17 +236,14 @@ def write_inference(con: duckdb.DuckDBPyConnection, spec: Spec, entry: FileEntry
     _insert(con, inf_table(spec.model_id), frame)
     _, positive, ref = active_reference(con, spec.model_id)
     # Late labels that arrived before their inference join now (DESIGN.md, Late labels).
-    effective = frame.copy()
-    if effective["rid"].notna().any():
-        con.register("incoming_ids", effective[["rid"]].dropna().drop_duplicates())
-        try:
-            late = con.execute("SELECT l.rid, l.label FROM labels l JOIN incoming_ids i ON l.rid = i.rid "
-                               "WHERE l.model_id = ?", [spec.model_id]).df()
-        finally:
-            con.unregister("incoming_ids")
-        if not late.empty:
-            mapped = effective["rid"].map(dict(zip(late["rid"], late["label"])))
-            effective["label"] = mapped.where(mapped.notna(), effective["label"])
+    effective = frame
+    late = con.execute(f"SELECT l.rid, l.label FROM labels l WHERE l.model_id = ? AND l.rid IN "
+                       f"(SELECT rid FROM {inf_table(spec.model_id)} WHERE file_id = ?)",
+                       [spec.model_id, file_id]).df()
+    if not late.empty:
+        where = pd.Index(late["rid"]).get_indexer(frame["rid"])
+        labels = late["label"].to_numpy(dtype=object)
+        effective = frame.assign(label=np.where(where >= 0, labels[where], frame["label"].to_numpy(dtype=object)))
     frames = profile.profile_inference(effective, features={s: k for s, k in slots.values()}, task=spec.task,
                                        ref=ref, positive_class=positive or spec.positive_class, has_score=spec.has_score)
     _append_profiles(con, spec.model_id, frames)
