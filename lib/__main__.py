@@ -85,6 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     from lib import cli_evaluate  # evaluate: kept apart to keep this file small
     cli_evaluate.add(sub, _db_arg)
+    from lib import cli_actions  # report and alert (issue 5)
+    cli_actions.add(sub, _db_arg)
     return parser
 
 

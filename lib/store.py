@@ -26,7 +26,7 @@ from lib.spec import MODEL_ID_PATTERN
 
 DEFAULT_DB = "data/driftlight.duckdb"
 DB_ENV = "DRIFTLIGHT_DB"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 # Nothing may download at run time: DuckDB must never try to fetch an extension.
 _CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
 
@@ -85,6 +85,36 @@ MIGRATIONS: list[str] = [
     CREATE TABLE prof_reg (model_id VARCHAR NOT NULL, hour TIMESTAMP NOT NULL, n BIGINT NOT NULL,
         sse DOUBLE NOT NULL, sae DOUBLE NOT NULL, sy DOUBLE NOT NULL, syy DOUBLE NOT NULL);
     INSERT INTO meta VALUES ('data_version', '0');
+    """,
+    # 2: actions (issue 5): alert runs, findings, the action queue, the audit log and per-model
+    # controls (acknowledge / snooze / mute). SQL over these lives in lib/store_actions.py.
+    """
+    CREATE TABLE alert_runs (
+        run_id INTEGER PRIMARY KEY, started_at TIMESTAMP NOT NULL, finished_at TIMESTAMP,
+        as_of TIMESTAMP, data_version BIGINT, summary_json VARCHAR);
+    -- A finding: (model, check, feature) at yellow or red, from the alert run that first saw it
+    -- (under one reference snapshot) until the run that no longer did. feature '' = model-level.
+    CREATE TABLE alert_findings (
+        finding_id VARCHAR PRIMARY KEY, model_id VARCHAR NOT NULL, "check" VARCHAR NOT NULL,
+        feature VARCHAR NOT NULL, snapshot_id INTEGER, status VARCHAR NOT NULL, worst_status VARCHAR NOT NULL,
+        opened_run INTEGER NOT NULL, opened_at TIMESTAMP NOT NULL, last_run INTEGER NOT NULL,
+        closed_at TIMESTAMP, value DOUBLE, threshold DOUBLE, message VARCHAR,
+        notified_at TIMESTAMP, triggered_at TIMESTAMP, acknowledged_at TIMESTAMP, acknowledged_by VARCHAR);
+    -- The action queue: one row per (notice or trigger, target). action_id is the idempotency key.
+    CREATE TABLE alert_actions (
+        action_id VARCHAR PRIMARY KEY, run_id INTEGER NOT NULL, model_id VARCHAR NOT NULL,
+        kind VARCHAR NOT NULL, target VARCHAR NOT NULL, finding_ids VARCHAR[] NOT NULL,
+        status VARCHAR NOT NULL, attempts INTEGER NOT NULL, next_attempt_at TIMESTAMP,
+        created_at TIMESTAMP NOT NULL, updated_at TIMESTAMP NOT NULL, claimed_by INTEGER,
+        payload_json VARCHAR NOT NULL, last_error VARCHAR, delivered_at TIMESTAMP);
+    -- The audit log: every attempt, outcome and control change, append-only.
+    CREATE TABLE audit_log (
+        log_id BIGINT PRIMARY KEY, logged_at TIMESTAMP NOT NULL, run_id INTEGER, action_id VARCHAR,
+        model_id VARCHAR, kind VARCHAR NOT NULL, target VARCHAR, event VARCHAR NOT NULL,
+        outcome VARCHAR, detail VARCHAR, actor VARCHAR);
+    CREATE TABLE model_controls (
+        model_id VARCHAR PRIMARY KEY, muted BOOLEAN NOT NULL, snooze_until TIMESTAMP,
+        note VARCHAR, updated_at TIMESTAMP NOT NULL, updated_by VARCHAR);
     """,
 ]
 
