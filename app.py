@@ -16,16 +16,16 @@ ui.auth_gate()
 
 HERE = Path(__file__).parent
 pages = [
-    st.Page("app_pages/fleet.py", title="Fleet", icon="🚦", default=True),
-    st.Page("app_pages/model.py", title="Model", icon="🔎", url_path="model"),
+    st.Page("app_pages/fleet.py", title="Fleet", icon=":material/traffic:", default=True),
+    st.Page("app_pages/model.py", title="Model", icon=":material/troubleshoot:", url_path="model"),
 ]
 # Alerts and reports arrive in their own issue; list them only once their files exist.
-for name, title, icon in (("alerts", "Alerts", "📣"), ("reports", "Reports", "📄")):
+for name, title, icon in (("alerts", "Alerts", ":material/notifications:"), ("reports", "Reports", ":material/description:")):
     if (HERE / "app_pages" / f"{name}.py").is_file():
         pages.append(st.Page(f"app_pages/{name}.py", title=title, icon=icon, url_path=name))
 
 page = st.navigation(pages)
 with st.sidebar:
-    st.markdown("### 🚦 Driftlight")
+    st.markdown("### Driftlight")
 ui.frame()
 page.run()

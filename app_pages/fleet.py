@@ -3,7 +3,6 @@ import pandas as pd
 import streamlit as st
 
 from lib import ui
-from lib.status import ICON
 
 ctx = ui.context()
 with ui.guarded(), st.spinner("Judging the fleet…"):
@@ -33,7 +32,7 @@ if view == "Table":
         perf = m.get("performance") or {}
         loss = perf.get("loss")
         rows.append({
-            "status": f"{ICON[m['status']]} {ui.WORD[m['status']]}",
+            "status": f"{ui.GLYPH[m['status']]} {ui.WORD[m['status']]}",
             "model": m["model_id"],
             "team": m["team"],
             "top reason": ui.short_reason(top, m),
@@ -56,10 +55,10 @@ if view == "Table":
             "status": st.column_config.TextColumn("Status", width="small"),
             "model": st.column_config.TextColumn("Model", width="medium"),
             "team": st.column_config.TextColumn("Team", width="small"),
-            "top reason": st.column_config.TextColumn("Top reason", width="large"),
+            "top reason": st.column_config.TextColumn("Top reason", width="medium"),
             "reasons": st.column_config.NumberColumn("Reasons", format="%d", width="small"),
-            "days in status": st.column_config.NumberColumn("Days in status", format="%d", width="small",
-                                                            help="Trailing days of the 30-day timeline in this status"),
+            "days in status": st.column_config.NumberColumn("Days", format="%d", width="small",
+                                                            help="Days in the current status (last 30 days)"),
             "worst PSI": st.column_config.NumberColumn("Worst PSI", format="%.3f", width="small",
                                                        help="Largest feature PSI over the last 7 days"),
             "performance change": st.column_config.NumberColumn(

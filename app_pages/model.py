@@ -4,7 +4,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from lib import csvsafe, ui
-from lib.status import COLOR, GREY, ICON, RANK, RED, YELLOW
+from lib.status import COLOR, GREY, RED, YELLOW
 
 ctx = ui.context()
 catalog = ctx.catalog["models"]
@@ -36,7 +36,7 @@ with top_l:
                             help="Models that pass the sidebar filters")
 
 with ui.guarded(), st.spinner(f"Judging {model_id}…"):
-    m = ui.load_model(ctx.path, ctx.version, ctx.as_of, model_id)
+    m = ui.model_view(ctx, model_id)
 if m is None:
     st.error(f"There is no model **{model_id}** in this store.")
     st.stop()
@@ -97,7 +97,7 @@ if drift_tab.open:
         spark = {f: g.sort_values("date")["psi"].fillna(0).round(4).tolist() for f, g in drift.groupby("feature")}
         rows = []
         for f in m["features"]:
-            rows.append({"status": f"{ICON[f['status']]} {ui.WORD[f['status']]}", "feature": f["feature"],
+            rows.append({"status": f"{ui.GLYPH[f['status']]} {ui.WORD[f['status']]}", "feature": f["feature"],
                          "kind": f["kind"], "PSI": f.get("psi"), "JS": f.get("js"), "KS": f.get("ks"),
                          "Wasserstein": f.get("wasserstein"), "chi² p": f.get("chi2_p"),
                          "PSI per day": spark.get(f["feature"], [])})
@@ -106,7 +106,10 @@ if drift_tab.open:
             on = pd_.get("on") or "prediction"
             rows.append({"status": "", "feature": on, "kind": "model output", "PSI": pd_.get("psi"), "JS": None,
                          "KS": None, "Wasserstein": None, "chi² p": None, "PSI per day": spark.get(on, [])})
-        table = pd.DataFrame(rows).sort_values("PSI", ascending=False, na_position="last").reset_index(drop=True)
+        table = pd.DataFrame(rows)
+        for col in ("PSI", "JS", "KS", "Wasserstein", "chi² p"):
+            table[col] = pd.to_numeric(table[col], errors="coerce").astype("float64")
+        table = table.sort_values("PSI", ascending=False, na_position="last").reset_index(drop=True)
         st.caption("Per feature over the last 7 days against the reference (training-time) data. "
                    "PSI and JS on the reference's bins; KS and Wasserstein (÷ reference std) on raw values. "
                    "Select a row to see its distributions.")
@@ -126,7 +129,7 @@ if drift_tab.open:
         reason_feature = next((r["feature"] for r in m["reasons"] if r.get("feature") in names), None)
         feature = picked or reason_feature or (names[0] if names else None)
         if feature:
-            st.markdown(f"#### {feature}")
+            st.markdown(f"##### {feature} — reference vs last 7 days")
             left, right = st.columns(2)
             with left, ui.guarded():
                 dist = ui.load_distribution(ctx.path, ctx.version, ctx.as_of, model_id, feature)
@@ -161,7 +164,7 @@ if quality_tab.open:
         with ui.guarded():
             unseen = ui.load_unseen(ctx.path, ctx.version, ctx.as_of, model_id)
             schema = ui.load_schema(ctx.path, ctx.version, ctx.as_of, model_id)
-        st.markdown("#### Unseen values")
+        st.markdown("##### Unseen values")
         if unseen.empty:
             st.caption("No categorical value outside the reference's categories in the last 30 days.")
         else:
@@ -172,42 +175,38 @@ if quality_tab.open:
                                         "rows_7d": st.column_config.NumberColumn("Rows 7 d", format="localized"),
                                         "first_seen": st.column_config.DatetimeColumn("First seen", format="YYYY-MM-DD HH:mm"),
                                         "last_seen": st.column_config.DatetimeColumn("Last seen", format="YYYY-MM-DD HH:mm")})
-        c1, c2 = st.columns(2)
-        for col, metric, title, check in ((c1, "missing_share", "Missing share per day", None),
-                                          (c2, "out_of_range_share", "Out-of-range share per day", "out_of_range")):
-            with col:
-                part = q.dropna(subset=[metric])
-                active = part.groupby("feature")[metric].max()
-                active = active[active > 0].index.tolist()
+        st.markdown("##### Per day")
+        series = []
+        for metric, title, check in (("missing_share", "Missing share", None),
+                                     ("out_of_range_share", "Out-of-range share", "out_of_range"),
+                                     ("unseen_share", "Unseen-value share", None)):
+            part = q.dropna(subset=[metric])
+            active = part.groupby("feature")[metric].max()
+            series.append((metric, title, check, part, active[active > 0].index.tolist()))
+        shown = [x for x in series if x[4]]
+        quiet = [x[1].lower() for x in series if not x[4]]
+        if quiet:
+            st.caption("No " + ", no ".join(quiet) + " in any feature in the last 30 days.")
+        cols = st.columns(2)
+        for i, (metric, title, check, part, active) in enumerate(shown):
+            with cols[i % 2]:
                 fig = go.Figure()
                 for f in active:
                     g = part[part["feature"] == f].sort_values("date")
                     fig.add_scatter(x=g["date"], y=g[metric], mode="lines+markers", name=f, marker=dict(size=4))
                 if check:
                     _thresholds(fig, check)
-                note = "" if active else " — none"
-                _layout(fig, title=dict(text=title + note, font=dict(size=13)), yaxis_tickformat=".0%",
-                        yaxis_rangemode="tozero")
+                _layout(fig, title=dict(text=title + " per day", font=dict(size=13)), yaxis_tickformat=".0%",
+                        yaxis_rangemode="tozero", showlegend=True)
                 st.plotly_chart(fig, config=fig_cfg, key=f"q_{metric}")
-        c3, c4 = st.columns(2)
-        with c3:
-            part = q.dropna(subset=["unseen_share"])
-            active = part.groupby("feature")["unseen_share"].max()
-            active = active[active > 0].index.tolist()
-            fig = go.Figure()
-            for f in active:
-                g = part[part["feature"] == f].sort_values("date")
-                fig.add_scatter(x=g["date"], y=g["unseen_share"], mode="lines+markers", name=f, marker=dict(size=4))
-            _layout(fig, title=dict(text="Unseen-value share per day" + ("" if active else " — none"), font=dict(size=13)),
-                    yaxis_tickformat=".0%", yaxis_rangemode="tozero")
-            st.plotly_chart(fig, config=fig_cfg, key="q_unseen")
+        c4 = cols[len(shown) % 2]
         with c4:
             r = d["rows"]
             fig = go.Figure()
             fig.add_bar(x=r["date"], y=r["rows"], name="rows", marker_color=ui.CUR_COLOR)
             _layout(fig, title=dict(text="Rows per day", font=dict(size=13)))
             st.plotly_chart(fig, config=fig_cfg, key="q_rows")
-        st.markdown("#### Schema")
+        st.markdown("##### Schema")
         if schema.empty:
             st.caption("No inference file with rows in the last 30 days.")
         else:
@@ -240,7 +239,7 @@ if perf_tab.open:
                      delta_color="inverse" if metric == "rmse" else "normal")
             c.metric("Labelled rows (7 d)", f"{perf.get('n_labeled', 0):,}")
             chk = next((x for x in m["checks"] if x["check"] == "performance"), {})
-            e.metric("Check", f"{ICON[chk.get('status', GREY)]} {ui.WORD[chk.get('status', GREY)]}",
+            e.metric("Check", f"{ui.GLYPH[chk.get('status', GREY)]} {ui.WORD[chk.get('status', GREY)]}",
                      help=f"yellow at {ui.pct(chk.get('yellow'))} loss, red at {ui.pct(chk.get('red'))}")
             left, right = st.columns(2)
             with left:
@@ -301,8 +300,8 @@ if timeline_tab.open:
         changes = []
         for prev, cur in zip(tl, tl[1:]):
             if prev["status"] != cur["status"]:
-                changes.append({"date": cur["date"], "from": f"{ICON[prev['status']]} {ui.WORD[prev['status']]}",
-                                "to": f"{ICON[cur['status']]} {ui.WORD[cur['status']]}"})
+                changes.append({"date": cur["date"], "from": f"{ui.GLYPH[prev['status']]} {ui.WORD[prev['status']]}",
+                                "to": f"{ui.GLYPH[cur['status']]} {ui.WORD[cur['status']]}"})
         if changes:
             st.markdown("**Status changes**")
             st.dataframe(pd.DataFrame(changes[::-1]), hide_index=True, width="content", key="tl_changes")
@@ -311,7 +310,7 @@ if timeline_tab.open:
         if m["reasons"]:
             st.markdown("**When each finding started**")
             st.dataframe(pd.DataFrame([{"check": ui.CHECK_LABEL[r["check"]], "feature": r.get("feature") or "",
-                                        "status": f"{ICON[r['status']]} {ui.WORD[r['status']]}",
+                                        "status": f"{ui.GLYPH[r['status']]} {ui.WORD[r['status']]}",
                                         "since": ui.when(r.get("since")), "onset": r.get("onset")}
                                        for r in m["reasons"]]), hide_index=True, width="content", key="tl_reasons")
 

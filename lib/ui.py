@@ -24,7 +24,7 @@ import streamlit as st
 from lib import store_detail
 from lib.errors import StoreBusy, StoreMissing
 from lib.evaluate import evaluate
-from lib.status import COLOR, GREEN, GREY, ICON, RANK, RED, STATUSES, YELLOW
+from lib.status import COLOR, GREEN, GREY, RANK, RED, STATUSES, YELLOW
 from lib.store import Store, default_db_path
 
 LOCK_TIMEOUT_ENV = "DRIFTLIGHT_LOCK_TIMEOUT"
@@ -32,6 +32,8 @@ TIMELINE_DAYS = 30
 # One pair of colors for reference vs current, everywhere in the app.
 REF_COLOR = "#94a3b8"
 CUR_COLOR = "#2563eb"
+# Status glyphs that every font has (emoji need a color-emoji font, often missing on servers).
+GLYPH = {RED: "✖", YELLOW: "▲", GREY: "?", GREEN: "✔"}
 WORD = {RED: "Red", YELLOW: "Yellow", GREY: "Grey", GREEN: "Green"}
 MEANING = {RED: "broken", YELLOW: "needs a look", GREY: "not enough data", GREEN: "healthy"}
 CHECK_LABEL = {"schema": "Schema", "freshness": "Freshness", "volume": "Volume", "missing": "Missing values",
@@ -100,9 +102,40 @@ def load_catalog(path: str, version: int) -> dict[str, Any]:
     return store_detail.catalog(_store(path))
 
 
+_FLEET_MEMO: dict[tuple, dict[str, Any]] = {}
+
+
 @st.cache_data(show_spinner=False, max_entries=8)
 def load_fleet(path: str, version: int, as_of: str | None) -> dict[str, Any]:
-    return evaluate(_store(path), as_of=_ts(as_of), timeline_days=TIMELINE_DAYS, detail=False)
+    out = evaluate(_store(path), as_of=_ts(as_of), timeline_days=TIMELINE_DAYS, detail=False)
+    if len(_FLEET_MEMO) > 8:
+        _FLEET_MEMO.clear()
+    _FLEET_MEMO[(path, version, as_of)] = out
+    return out
+
+
+def fleet_if_judged(path: str, version: int, as_of: str) -> dict[str, Any] | None:
+    """The fleet's evaluation if this process has already computed it (else None: don't wait for it)."""
+    return _FLEET_MEMO.get((path, version, as_of))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def load_raw_drift(path: str, version: int, as_of: str, model_id: str) -> dict[str, dict[str, float]]:
+    return store_detail.raw_drift(_store(path), model_id, _ts(as_of))
+
+
+def model_view(ctx: "Context", model_id: str) -> dict[str, Any] | None:
+    """One model's evaluation with KS / Wasserstein: from the judged fleet when this process has it
+    (the same judging, so the same statuses and reasons), else a one-model evaluate."""
+    fleet = fleet_if_judged(ctx.path, ctx.version, ctx.as_of)
+    if fleet is None:
+        return load_model(ctx.path, ctx.version, ctx.as_of, model_id)
+    m = next((x for x in fleet["models"] if x["model_id"] == model_id), None)
+    if m is None:
+        return None
+    raw = load_raw_drift(ctx.path, ctx.version, ctx.as_of, model_id)
+    features = [{**f, **raw.get(f["feature"], {})} if f["kind"] == "numeric" else f for f in m["features"]]
+    return {**m, "features": features}
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -230,7 +263,7 @@ def frame() -> Context:
         as_of = as_of.ceil("h")
         q = st.text_input("Search", key="q", bind="query-params", placeholder="model, name, owner, tag…")
         status = st.multiselect("Status", list(STATUSES), key="status", bind="query-params",
-                                format_func=lambda s: f"{ICON[s]} {WORD[s]}")
+                                format_func=lambda s: f"{GLYPH[s]} {WORD[s]}")
         team = st.multiselect("Team", sorted(models["team"].unique()), key="team", bind="query-params")
         owner = st.multiselect("Owner", sorted(models["owner"].unique()), key="owner", bind="query-params")
         task = st.multiselect("Task", sorted(models["task"].unique()), key="task", bind="query-params",
@@ -348,6 +381,7 @@ def streak(model: dict) -> int:
 # -- HTML builders ------------------------------------------------------------------------------------
 CSS = """
 <style>
+[data-testid="stMainBlockContainer"]{padding-top:2.2rem}
 .dl-counts{display:flex;gap:.6rem;flex-wrap:wrap;margin:.1rem 0 .6rem 0}
 .dl-count{display:flex;align-items:center;gap:.5rem;padding:.45rem .8rem;border-radius:.5rem;border:1px solid #e5e7eb;
   background:#fff;min-width:9.5rem;border-left:5px solid var(--c)}
@@ -395,7 +429,7 @@ def _c(status: str) -> str:
 
 
 def status_pill(status: str) -> str:
-    return (f'<span class="dl-pill" style="--c:{_c(status)}">{ICON[status]} {html.escape(WORD[status].upper())}'
+    return (f'<span class="dl-pill" style="--c:{_c(status)}">{GLYPH[status]} {html.escape(WORD[status].upper())}'
             "</span>")
 
 
@@ -403,7 +437,7 @@ def counts_html(counts: dict[str, int], total: int) -> str:
     parts = [CSS, '<div class="dl-counts" role="list">']
     for s in STATUSES:
         parts.append(f'<div class="dl-count" role="listitem" data-status="{s}" style="--c:{_c(s)}">'
-                     f'<span>{ICON[s]}</span><b data-testid="dl-count-{s}">{counts.get(s, 0)}</b>'
+                     f'<span>{GLYPH[s]}</span><b data-testid="dl-count-{s}">{counts.get(s, 0)}</b>'
                      f'<span class="w">{WORD[s]}<small>{MEANING[s]}</small></span></div>')
     parts.append(f'<div class="dl-count" style="--c:#475569"><b data-testid="dl-count-total">{total}</b>'
                  '<span class="w">models<small>shown</small></span></div></div>')
@@ -432,7 +466,7 @@ def tile_grid_html(models: list[dict], link_params: dict[str, Any]) -> str:
         tiles.append(
             f'<a class="dl-tile" data-testid="dl-tile" data-model="{html.escape(m["model_id"])}" data-status="{s}" '
             f'href="{html.escape(href)}" target="_self" style="--c:{_c(s)}" title="{html.escape(title)}">'
-            f'<div class="t1"><span class="st">{ICON[s]} {WORD[s]}</span><span class="tm">{html.escape(m["team"])}</span></div>'
+            f'<div class="t1"><span class="st">{GLYPH[s]} {WORD[s]}</span><span class="tm">{html.escape(m["team"])}</span></div>'
             f'<div class="id">{html.escape(m["model_id"])}</div>'
             f'<div class="rs">{html.escape(reason)}</div>'
             f'{strip_html(m.get("timeline") or [])}</a>')
@@ -455,7 +489,7 @@ def reasons_html(model: dict) -> str:
         src = r.get("threshold_source")
         items.append(
             f'<div class="dl-reason" data-testid="dl-reason" style="--c:{_c(s)}"><div class="h">'
-            f'<b>{ICON[s]} {WORD[s]}</b><span>{html.escape(CHECK_LABEL.get(r["check"], r["check"]))}'
+            f'<b>{GLYPH[s]} {WORD[s]}</b><span>{html.escape(CHECK_LABEL.get(r["check"], r["check"]))}'
             f'{" · " + html.escape(r["feature"]) if r.get("feature") else ""}</span>'
             f'<span class="dl-chip {html.escape(onset)}">{html.escape(onset_text)}</span>'
             f'<span class="dl-chip">since {html.escape(since)}</span>'
@@ -471,7 +505,7 @@ def checks_html(model: dict) -> str:
         tip = f'{CHECK_LABEL.get(c["check"], c["check"])}: {WORD[s]}'
         if c.get("yellow") is not None or c.get("red") is not None:
             tip += f' (yellow {c.get("yellow")}, red {c.get("red")}; {c.get("threshold_source") or "default"})'
-        chips.append(f'<span class="dl-check" style="--c:{_c(s)}" title="{html.escape(tip)}">{ICON[s]} '
+        chips.append(f'<span class="dl-check" style="--c:{_c(s)}" title="{html.escape(tip)}">{GLYPH[s]} '
                      f'{html.escape(CHECK_LABEL.get(c["check"], c["check"]))}</span>')
     return CSS + '<div class="dl-checks">' + "".join(chips) + "</div>"
 
@@ -483,7 +517,7 @@ def meta_html(items: list[tuple[str, str]]) -> str:
 
 def timeline_html(timeline: list[dict]) -> str:
     cells = "".join(f'<div style="--c:{_c(p["status"])}" title="{html.escape(p["date"])}: {WORD[p["status"]]}">'
-                    f'{ICON[p["status"]]}</div>' for p in timeline)
+                    f'{GLYPH[p["status"]]}</div>' for p in timeline)
     n = len(timeline)
     dates = "".join(f'<span>{html.escape(p["date"][5:]) if (i % 5 == 0 or i == n - 1) else ""}</span>'
                     for i, p in enumerate(timeline))

@@ -1,0 +1,117 @@
+"""Helpers for the real-browser tests: a Streamlit server on a free port, Debian's Chromium
+driven by Python Playwright (STYLE.md recipe), and waiting for an app run to finish.
+
+Also usable by hand to look at the app: `python tests/browser_support.py DB OUT_DIR` saves
+screenshots of the main pages and prints load timings.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def streamlit_server(db_path: str, *, env: dict[str, str] | None = None, timeout: float = 60) -> Iterator[str]:
+    """Start `streamlit run app.py` on a free port against a store; yields the base URL."""
+    port = free_port()
+    full_env = {**os.environ, "DRIFTLIGHT_DB": str(db_path), "DRIFTLIGHT_POLICY": "", **(env or {})}
+    log = open(ARTIFACTS / f"streamlit-{port}.log", "w") if ARTIFACTS.is_dir() else subprocess.DEVNULL
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", f"--server.port={port}", "--server.address=127.0.0.1",
+         "--server.headless=true", "--browser.gatherUsageStats=false", "--server.fileWatcherType=none"],
+        cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None:
+                raise RuntimeError(f"streamlit exited with {proc.returncode}")
+            if time.monotonic() > deadline:
+                raise TimeoutError("streamlit did not become healthy")
+            time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        if log is not subprocess.DEVNULL:
+            log.close()
+
+
+def launch(playwright):
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+
+
+def wait_for_app_run(page, timeout: float = 60_000) -> None:
+    """Wait until the app is connected, the script has stopped running and nothing is loading
+    (Streamlit's own e2e suite does the same before each assertion)."""
+    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=timeout)
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+        " && !document.querySelector('[data-testid=\"stSkeleton\"]')"
+        " && !document.querySelector('[data-testid=\"stSpinner\"]')", timeout=timeout)
+    # The stApp attribute can flip before the first run starts: require it to hold briefly.
+    page.wait_for_timeout(150)
+    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=timeout)
+
+
+def error_dialogs(page) -> list[str]:
+    """Texts of exceptions or 'Page not found' dialogs on the page."""
+    texts = []
+    for sel in ("[data-testid='stException']", "[role='dialog']"):
+        for el in page.query_selector_all(sel):
+            texts.append(el.inner_text()[:300])
+    return texts
+
+
+def tour(db: str, out: str) -> None:  # pragma: no cover - manual use
+    from playwright.sync_api import sync_playwright
+    out_dir = Path(out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with streamlit_server(db) as base, sync_playwright() as p:
+        browser = launch(p)
+        page = browser.new_page(viewport={"width": 1500, "height": 1000})
+        for name, path in (("fleet-cold", "/"), ("fleet", "/"), ("model-cold", "/model?model=icecream-sales"),
+                           ("model", "/model?model=icecream-sales"),
+                           ("model-quality", "/model?model=icecream-sales&tab=Data+quality"),
+                           ("model-perf", "/model?model=lead-score-b2b-us&tab=Performance"),
+                           ("model-timeline", "/model?model=churn-mobile-eu&tab=Timeline"),
+                           ("model-rows", "/model?model=icecream-sales&tab=Rows"),
+                           ("fleet-table", "/?view=Table")):
+            t = time.monotonic()
+            page.goto(base + path)
+            wait_for_app_run(page)
+            print(f"{name}: {time.monotonic() - t:.2f} s", error_dialogs(page))
+            page.screenshot(path=str(out_dir / f"{name}.png"), full_page=True)
+        browser.close()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    tour(sys.argv[1], sys.argv[2])
