@@ -128,6 +128,10 @@ def load_policy(path: str | os.PathLike | None = None) -> Policy:
     teams = data.pop("teams", {}) or {}
     if not isinstance(teams, dict):
         raise InputError(f"{p}: field teams: must be a mapping of team to policy")
+    if "features" in data:
+        # Feature names belong to a model: per-feature thresholds go in its spec or its team's block.
+        raise InputError(f"{p}: field defaults.features: per-feature thresholds belong in a model's spec "
+                         "(policy.features) or a team's block (teams.TEAM.features)")
     validate_policy_overrides(data, source=str(p), prefix="defaults")
     for team, block in teams.items():
         if not isinstance(block, dict):
@@ -151,7 +155,11 @@ def effective_threshold(policy: Policy, team: str, model_policy: dict[str, Any],
     """The thresholds in force for one check (and feature), and where each level came from."""
     levels: dict[str, float | None] = dict(policy.defaults[check])
     source = "default"
-    layers = [("team", policy.teams.get(team, {}).get(check)), ("model", model_policy.get(check))]
+    team_policy = policy.teams.get(team, {})
+    layers = [("team", team_policy.get(check))]
+    if feature is not None:   # a team's per-feature block is still the team's level
+        layers.append(("team", team_policy.get("features", {}).get(feature, {}).get(check)))
+    layers.append(("model", model_policy.get(check)))
     if feature is not None:
         layers.append(("feature", model_policy.get("features", {}).get(feature, {}).get(check)))
     for name, block in layers:
