@@ -1,0 +1,222 @@
+"""Reports (issue 5): one model's or the fleet's health as HTML, PDF, CSV or JSON.
+
+- JSON is the `evaluate` shape (as_of, models with a 30-day timeline) plus a `report` block
+  (kind, generated_at, store data version, policy source, filters): scripts read it like evaluate.
+- CSV is the numbers behind the report in one long table (`section` says which part a row is).
+- HTML is one self-contained file: Plotly's JavaScript inline once (first figure), no network
+  request, interactive offline. Every name or value that came from users' data (model, feature,
+  category) is escaped with html.escape, in the page and in the chart labels.
+- PDF is that HTML printed to A4 by headless Chromium (lib/report_pdf.py), with page numbers.
+This module reads through lib/evaluate.py and lib/store_read.py only; it writes nothing.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import pandas as pd
+
+from lib.csvsafe import to_csv
+from lib.evaluate import evaluate
+from lib.policy import CHECKS_BY_NAME, SETTINGS, Policy, effective_setting, load_policy
+from lib.status import RANK
+from lib.store import Store
+from lib.store_read import Reader
+
+TIMELINE_DAYS = 30
+WORST_FEATURES = 3          # distribution charts per model
+FLEET_DETAIL_LIMIT = 25     # non-green models with a full section in a fleet report
+FORMATS = ("html", "pdf", "json", "csv")
+
+
+@dataclass(frozen=True)
+class Filters:
+    teams: tuple[str, ...] = ()
+    owners: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = ()
+
+    def keep(self, m: dict) -> bool:
+        return ((not self.teams or m.get("team") in self.teams) and (not self.owners or m.get("owner") in self.owners)
+                and (not self.statuses or m["status"] in self.statuses))
+
+    def describe(self) -> str:
+        parts = [f"{k}: {', '.join(v)}" for k, v in asdict(self).items() if v]
+        return "; ".join(parts) or "the whole fleet"
+
+
+def report_data(store: Store, *, model_id: str | None = None, filters: Filters | None = None,
+                as_of: pd.Timestamp | None = None, policy: Policy | None = None,
+                result: dict | None = None) -> dict[str, Any]:
+    """Everything a report shows: the evaluation (30-day timeline) and the chart data."""
+    policy = policy or load_policy()
+    filters = filters or Filters()
+    if result is None:
+        result = evaluate(store, as_of=as_of, model_ids=[model_id] if model_id else None,
+                          timeline_days=TIMELINE_DAYS, detail=bool(model_id), policy=policy)
+    models = [m for m in result["models"] if model_id or filters.keep(m)]
+    detailed = models if model_id else [m for m in models if m["status"] in ("red", "yellow")][:FLEET_DETAIL_LIMIT]
+    wanted = {m["model_id"]: [f["feature"] for f in worst_features(m)] for m in detailed}
+    dists = distributions(store, result["as_of"], wanted) if result["as_of"] and wanted else {}
+    specs: dict[str, dict] = {}
+    if models:
+        from lib.store_actions import model_specs
+        with store.read() as con:
+            specs = model_specs(con)
+    settings = {m["model_id"]: {k: effective_setting(policy, m.get("team", ""),
+                                                     specs.get(m["model_id"], {}).get("policy", {}), k)
+                                for k in SETTINGS} for m in models}
+    return {"kind": "model" if model_id else "fleet", "model_id": model_id, "as_of": result["as_of"],
+            "models": models, "detailed": [m["model_id"] for m in detailed], "distributions": dists,
+            "data_version": store.data_version(), "policy_source": policy.source, "settings": settings,
+            "filters": None if model_id else asdict(filters), "filters_text": None if model_id else filters.describe(),
+            "generated_at": datetime.now(timezone.utc).replace(microsecond=0).isoformat()}
+
+
+def worst_features(model: dict, n: int = WORST_FEATURES) -> list[dict]:
+    """The model's features ordered worst first (status, then PSI), the flagged ones and at most n."""
+    feats = [f for f in model.get("features", []) if f.get("psi") is not None]
+    feats.sort(key=lambda f: (RANK.get(f.get("status", "grey"), 9), -(f.get("psi") or 0.0), f["feature"]))
+    return feats[:n]
+
+
+def distributions(store: Store, as_of: str, wanted: dict[str, list[str]]) -> dict[str, dict[str, dict]]:
+    """Reference vs last-7-days shares on the reference's bins, for the wanted (model, feature)s.
+
+    Numeric bins are labelled by the decile edges; categorical bins are the reference categories
+    and every value unseen in it. Reads profile sums (no raw rows).
+    """
+    end = pd.Timestamp(as_of).tz_convert("UTC").tz_localize(None)
+    window = [(0, end - pd.Timedelta(days=7), end)]
+    out: dict[str, dict[str, dict]] = {}
+    with store.read() as con:
+        reader = Reader(con)
+        feats = reader.features()
+        feats = feats[feats["model_id"].isin(list(wanted))]
+        slots = {(r.model_id, r.feature): (int(r.slot), r.kind) for r in feats.itertuples()}
+        ref = reader.ref_profiles()
+        ref = ref[ref["model_id"].isin(list(wanted))].set_index(["model_id", "slot"])
+        num = reader.numeric_aligned(window)
+        cat = reader.categorical_aligned(window)
+    num = num[num["model_id"].isin(list(wanted))]
+    cat = cat[cat["model_id"].isin(list(wanted))]
+    for model_id, features in wanted.items():
+        for feature in features:
+            if (model_id, feature) not in slots:
+                continue
+            slot, kind = slots[(model_id, feature)]
+            if kind == "numeric":
+                part = num[(num["model_id"] == model_id) & (num["slot"] == slot)].sort_values("bin")
+                edges = ref.loc[(model_id, slot), "edges"] if (model_id, slot) in ref.index else []
+                labels = numeric_bin_labels(list(edges if edges is not None else []), len(part))
+            else:
+                part = cat[(cat["model_id"] == model_id) & (cat["slot"] == slot)]
+                part = part.assign(unseen=part["ref"] == 0).sort_values(["unseen", "ref", "cur", "value"],
+                                                                          ascending=[True, False, False, True])
+                labels = [str(v) for v in part["value"]]
+            r, c = part["ref"].astype("float64"), part["cur"].astype("float64")
+            out.setdefault(model_id, {})[feature] = {
+                "kind": kind, "bins": labels,
+                "reference": (r / r.sum()).fillna(0).tolist() if r.sum() else [0.0] * len(r),
+                "current": (c / c.sum()).fillna(0).tolist() if c.sum() else [0.0] * len(c),
+                "n_reference": int(r.sum()), "n_current": int(c.sum()),
+                "unseen": [bool(u) for u in part["unseen"]] if kind == "categorical" else [False] * len(r)}
+    return out
+
+
+def numeric_bin_labels(edges: list[float], n_bins: int) -> list[str]:
+    """Labels of the bins that `numpy.searchsorted(edges, x, side="right")` makes.
+
+    >>> numeric_bin_labels([1.0, 2.5], 3)
+    ['< 1', '[1, 2.5)', '≥ 2.5']
+    """
+    if not edges:
+        return ["all"] * n_bins
+    labels = [f"< {edges[0]:.4g}"] + [f"[{a:.4g}, {b:.4g})" for a, b in zip(edges, edges[1:])] + [f"≥ {edges[-1]:.4g}"]
+    return labels[:n_bins] + [f"bin {i}" for i in range(len(labels), n_bins)]
+
+
+# -- JSON and CSV -----------------------------------------------------------------------------
+def to_json(data: dict) -> str:
+    """The `evaluate` JSON (as_of, models) plus a `report` block describing the export."""
+    out = {"as_of": data["as_of"], "models": data["models"],
+           "report": {"kind": data["kind"], "model_id": data["model_id"], "generated_at": data["generated_at"],
+                      "data_version": data["data_version"], "policy_source": data["policy_source"],
+                      "filters": data["filters"], "timeline_days": TIMELINE_DAYS, "settings": data["settings"],
+                      "distributions": data["distributions"]}}
+    return json.dumps(out, allow_nan=False, indent=1)
+
+
+CSV_COLUMNS = ["section", "model_id", "model_status", "check", "feature", "kind", "status", "metric", "value",
+               "threshold", "yellow", "red", "threshold_source", "since", "onset", "date", "message"]
+
+
+def csv_rows(data: dict) -> list[list]:
+    rows: list[list] = []
+
+    def row(section, m, **kw):
+        rows.append([section, m["model_id"], m["status"]] + [kw.get(c) for c in CSV_COLUMNS[3:]])
+
+    for m in data["models"]:
+        row("model", m, metric="rows_24h", value=m.get("rows_24h"), message=m.get("name"),
+            date=m.get("last_inference"))
+        for r in m["reasons"]:
+            row("reason", m, check=r["check"], feature=r["feature"], status=r["status"], value=r["value"],
+                threshold=r["threshold"], threshold_source=r.get("threshold_source"), since=r.get("since"),
+                onset=r.get("onset"), message=r["message"])
+            for u in r.get("unseen_values") or []:
+                row("unseen_value", m, check=r["check"], feature=r["feature"], metric="count", value=u["count"],
+                    date=u.get("first_seen"), message=u["value"])
+        for f in m.get("features", []):
+            for metric in ("psi", "js", "chi2_p", "ks", "wasserstein", "missing_share", "unseen_share",
+                           "out_of_range_share"):
+                if metric in f:
+                    row("feature", m, feature=f["feature"], kind=f["kind"], status=f.get("status"), metric=metric,
+                        value=f[metric])
+        if m.get("prediction_drift"):
+            row("prediction_drift", m, metric="psi", value=m["prediction_drift"]["psi"],
+                message=m["prediction_drift"]["on"])
+        perf = m.get("performance")
+        if perf:
+            for metric in ("reference", "current", "loss", "n_labeled"):
+                row("performance", m, metric=f"{perf['metric']}_{metric}" if metric != "n_labeled" else metric,
+                    value=perf.get(metric))
+        for c in m.get("checks", []):
+            row("policy", m, check=c["check"], feature=c["feature"], status=c["status"], value=c["value"],
+                yellow=c["yellow"], red=c["red"], threshold_source=c.get("threshold_source"))
+        for t in m.get("timeline", []):
+            row("timeline", m, status=t["status"], date=t["date"])
+    return rows
+
+
+def to_csv_text(data: dict) -> str:
+    return to_csv(CSV_COLUMNS, csv_rows(data))
+
+
+# -- the face ---------------------------------------------------------------------------------
+def render_report(store: Store, fmt: str, *, model_id: str | None = None, filters: Filters | None = None,
+                  as_of: pd.Timestamp | None = None, policy: Policy | None = None,
+                  result: dict | None = None) -> bytes:
+    """The report in one of FORMATS, as bytes ready to write or download."""
+    data = report_data(store, model_id=model_id, filters=filters, as_of=as_of, policy=policy, result=result)
+    if fmt == "json":
+        return to_json(data).encode("utf-8")
+    if fmt == "csv":
+        return to_csv_text(data).encode("utf-8")
+    from lib.report_html import to_html
+    html_text = to_html(data)
+    if fmt == "html":
+        return html_text.encode("utf-8")
+    if fmt == "pdf":
+        from lib.report_pdf import html_to_pdf
+        return html_to_pdf(html_text)
+    raise ValueError(f"unknown report format {fmt!r} (known: {', '.join(FORMATS)})")
+
+
+def file_name(fmt: str, *, model_id: str | None, as_of: str | None) -> str:
+    stamp = (as_of or "empty")[:13].replace(":", "")
+    return f"driftlight-{model_id or 'fleet'}-{stamp}.{fmt}"
+
+
+__all__ = ["Filters", "report_data", "render_report", "to_json", "to_csv_text", "file_name", "CHECKS_BY_NAME"]
