@@ -197,8 +197,11 @@ class Assembler:
             ratio = (value or 0.0) / threshold if threshold else 0.0
             since, onset = self.since_onset(model_id, rec["check"], rec["feature_key"])
             feature = rec["feature"] if isinstance(rec["feature"], str) else None
+            # the source of the threshold reached (a feature block may override red only)
+            source = rec.get("red_source" if rec["status"] == RED else "yellow_source")
             item = {"check": rec["check"], "status": rec["status"], "feature": feature, "value": value,
-                    "threshold": _num(threshold), "threshold_source": rec.get("threshold_source"),
+                    "threshold": _num(threshold),
+                    "threshold_source": source if isinstance(source, str) else rec.get("threshold_source"),
                     "since": since, "onset": onset, "message": message(rec, value, threshold, self)}
             if rec["check"] == "unseen_categories":
                 item["unseen_values"] = self.unseen.get((model_id, int(rec["slot"])), [])

@@ -98,7 +98,8 @@ class Judge:
         looked up one by one (policy.effective_threshold says where each level came from).
         """
         base = effective_threshold(self.policy, "", {}, check)
-        frame = frame.assign(yellow=base.yellow, red=base.red, threshold_source=base.source)
+        frame = frame.assign(yellow=base.yellow, red=base.red, threshold_source=base.source,
+                             yellow_source=base.yellow_source, red_source=base.red_source)
         special = [m for m in frame["model_id"].unique() if m in self.overridden]
         if not special:
             return frame
@@ -113,12 +114,14 @@ class Judge:
                 team, model_policy = self.overridden[m]
                 cache[key] = effective_threshold(self.policy, team, model_policy, check, feature)
             th = cache[key]
-            values.append((th.yellow, th.red, th.source))
+            values.append((th.yellow, th.red, th.source, th.yellow_source, th.red_source))
         if values:
-            y, r, src = zip(*values)
+            y, r, src, ysrc, rsrc = zip(*values)
             frame.loc[mask, "yellow"] = np.asarray(y, dtype="float64")
             frame.loc[mask, "red"] = np.asarray(r, dtype="float64")
             frame.loc[mask, "threshold_source"] = list(src)
+            frame.loc[mask, "yellow_source"] = list(ysrc)
+            frame.loc[mask, "red_source"] = list(rsrc)
         return frame
 
     def _finish(self, frame: pd.DataFrame, check: str) -> pd.DataFrame:

@@ -147,7 +147,9 @@ def load_policy(path: str | os.PathLike | None = None) -> Policy:
 class Threshold:
     yellow: float | None
     red: float | None
-    source: str   # "default" | "team" | "model" | "feature"
+    source: str   # "default" | "team" | "model" | "feature": the most specific level that set any
+    yellow_source: str = "default"   # where each level came from: a reason shows the source of
+    red_source: str = "default"      # the threshold it reached (a feature block may set red only)
 
 
 def effective_threshold(policy: Policy, team: str, model_policy: dict[str, Any], check: str,
@@ -155,6 +157,7 @@ def effective_threshold(policy: Policy, team: str, model_policy: dict[str, Any],
     """The thresholds in force for one check (and feature), and where each level came from."""
     levels: dict[str, float | None] = dict(policy.defaults[check])
     source = "default"
+    sources = {"yellow": "default", "red": "default"}
     team_policy = policy.teams.get(team, {})
     layers = [("team", team_policy.get(check))]
     if feature is not None:   # a team's per-feature block is still the team's level
@@ -165,8 +168,9 @@ def effective_threshold(policy: Policy, team: str, model_policy: dict[str, Any],
     for name, block in layers:
         if block:
             levels.update(block)
+            sources.update(dict.fromkeys(block, name))
             source = name
-    return Threshold(levels.get("yellow"), levels.get("red"), source)
+    return Threshold(levels.get("yellow"), levels.get("red"), source, sources["yellow"], sources["red"])
 
 
 def effective_setting(policy: Policy, team: str, model_policy: dict[str, Any], key: str) -> float:
