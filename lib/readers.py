@@ -33,6 +33,11 @@ def content_hash(path: Path) -> str:
     return h.hexdigest()
 
 
+_NULLABLE_INTS = {pa.int8(): pd.Int8Dtype(), pa.int16(): pd.Int16Dtype(), pa.int32(): pd.Int32Dtype(),
+                  pa.int64(): pd.Int64Dtype(), pa.uint8(): pd.UInt8Dtype(), pa.uint16(): pd.UInt16Dtype(),
+                  pa.uint32(): pd.UInt32Dtype(), pa.uint64(): pd.UInt64Dtype()}
+
+
 def _duplicate(names: list[str]) -> str | None:
     seen: set[str] = set()
     for n in names:
@@ -50,14 +55,16 @@ def read_table(path: Path) -> pd.DataFrame:
     suffix = path.suffix.lower()
     if suffix in (".parquet", ".pq"):
         try:
+            # Names first: pyarrow cannot even read a file whose columns share a name.
+            dup = _duplicate(pq.read_schema(path).names)
+            if dup is not None:
+                raise InputError(f"{name}: column {dup}: duplicate column name")
             table = pq.read_table(path)
         except (pa.ArrowException, OSError) as exc:
             raise InputError(f"{name}: not a readable Parquet file ({str(exc).splitlines()[0]})") from None
-        dup = _duplicate(table.column_names)
-        if dup is not None:
-            raise InputError(f"{name}: column {dup}: duplicate column name")
         try:
-            return table.to_pandas()
+            # Integers stay integers when a column has NULLs (else 7 would become the text "7.0").
+            return table.to_pandas(types_mapper=_NULLABLE_INTS.get)
         except (pa.ArrowException, ValueError) as exc:
             raise InputError(f"{name}: cannot convert ({exc})") from None
     if suffix in (".csv", ".txt"):
@@ -67,13 +74,16 @@ def read_table(path: Path) -> pd.DataFrame:
 
 def _read_csv(path: Path) -> pd.DataFrame:
     name = str(path)
+    # Decode only the header here (surrogateescape: a bad byte further down is located below).
     try:
-        with open(path, encoding="utf-8", newline="") as fh:
+        with open(path, encoding="utf-8", errors="surrogateescape", newline="") as fh:
             header = next(csv.reader(fh), None)
-    except UnicodeDecodeError:
-        raise InputError(f"{name}: not UTF-8 text") from None
+    except csv.Error as exc:
+        raise InputError(f"{name}: malformed CSV header ({exc})") from None
     if not header:
         raise InputError(f"{name}: empty file (a CSV needs a header row)")
+    if not all(_is_utf8(h) for h in header):
+        raise InputError(f"{name}: not UTF-8 text (in the header row)")
     header[0] = header[0].lstrip("\ufeff")
     if any(h == "" for h in header):
         raise InputError(f"{name}: column {header.index('') + 1}: empty column name")
@@ -89,22 +99,38 @@ def _read_csv(path: Path) -> pd.DataFrame:
                 strings_can_be_null=True, quoted_strings_can_be_null=True),
         )
     except pa.ArrowInvalid as exc:
-        raise InputError(f"{name}: {_csv_error_row(path, len(header))}malformed CSV ({str(exc).splitlines()[0]})") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{name}: not UTF-8 text") from None
+        first = str(exc).splitlines()[0]
+        reason = "not UTF-8 text" if "UTF8" in first else f"malformed CSV ({first})"
+        raise InputError(f"{name}: {_csv_error_row(path, header)}{reason}") from None
     return table.to_pandas()
 
 
-def _csv_error_row(path: Path, width: int) -> str:
-    """Find the first data row whose field count differs from the header's (for the message)."""
+def _is_utf8(text: str) -> bool:
     try:
-        with open(path, encoding="utf-8", newline="") as fh:
+        text.encode("utf-8")
+        return True
+    except UnicodeEncodeError:   # a surrogate-escaped byte that was not UTF-8
+        return False
+
+
+def _csv_error_row(path: Path, header: list[str]) -> str:
+    """Locate the first bad data row (for the message): a field count that differs from the
+    header's, or a cell that is not UTF-8. Blank lines are skipped: they are not data rows."""
+    try:
+        with open(path, encoding="utf-8", errors="surrogateescape", newline="") as fh:
             reader = csv.reader(fh)
             next(reader, None)
-            for i, row in enumerate(reader, start=1):
-                if len(row) != width:
+            i = 0
+            for row in reader:
+                if not row:
+                    continue
+                i += 1
+                if len(row) != len(header):
                     return f"row {i}: "
-    except (UnicodeDecodeError, csv.Error):
+                bad = next((col for col, cell in zip(header, row) if not _is_utf8(cell)), None)
+                if bad is not None:
+                    return f"column {bad}, row {i}: "
+    except csv.Error:
         pass
     return ""
 
@@ -170,11 +196,12 @@ def parse_timestamps(series: pd.Series, file: str, column: str) -> pd.Series:
         ts = pd.to_datetime(series.astype("float64"), unit="s", utc=True, errors="coerce")
     elif is_text(series):
         text = series.astype("string").str.strip()
-        numeric = text.str.fullmatch(_NUMBER.pattern.strip("^$")).fillna(False)
-        if bool(numeric[text.notna()].all()) and text.notna().any():
-            ts = pd.to_datetime(text.astype("float64"), unit="s", utc=True, errors="coerce")
-        else:
-            ts = pd.to_datetime(text, utc=True, format="ISO8601", errors="coerce")
+        # Cell by cell: a number is Unix seconds, anything else ISO8601 (a file may mix them).
+        numeric = text.str.fullmatch(_NUMBER.pattern.strip("^$")).fillna(False).astype(bool)
+        ts = pd.to_datetime(text.where(~numeric), utc=True, format="ISO8601", errors="coerce")
+        if numeric.any():
+            seconds = pd.to_datetime(text.where(numeric).astype("float64"), unit="s", utc=True, errors="coerce")
+            ts = ts.where(~numeric, seconds)
     else:
         raise InputError(f"{file}: column {column}, row 1: {series.dtype} values are not timestamps")
     bad = ts.isna().to_numpy()
