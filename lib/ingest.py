@@ -78,6 +78,9 @@ def ingest_file(store: Store, kind: str, model_id: str, path: str | Path) -> Out
             entry = store_write.FileEntry(model_id=model_id, kind=kind, file_name=path.name,
                                           content_hash=digest, rows=rows.n, **meta)
             store_write.WRITERS[kind](con, spec, entry, rows)
+    except UnknownModel as exc:
+        # Name the file: with several files, each outcome line must say which one it is.
+        return Outcome(name, "rejected", 0, f"{name}: {exc}")
     except InputError as exc:
         return Outcome(name, "rejected", 0, str(exc))
     extra = f"; extra columns not stored: {', '.join(meta['extra_columns'])}" if meta["extra_columns"] else ""
@@ -157,6 +160,8 @@ def _validate_reference(frame: pd.DataFrame, spec: Spec, file: str):
     _require(frame, file, label_col, "the reference needs the label")
     readers.require_not_null(frame[label_col], file, label_col, "label")
     rows = {"label": _labels(frame[label_col], spec, file, label_col), **_outputs(frame, spec, file)}
+    # Here, before the write: the message then names the file as given, like every other one.
+    store_write.resolve_positive_class(spec, set(rows["label"]), file)
     return store_write.ValidRows(len(frame), rows, _features(frame, spec, file)), meta
 
 
