@@ -303,3 +303,21 @@ def test_config_helpers(tmp_path):
     assert redact("mailto://dana@example.com") == "mailto:dana@example.com"
     assert redact("https://user:secret@ci.example.com/hooks/x?token=abc") == "https://ci.example.com/hooks/x"
     assert "secret" not in redact("slack://secret-token@T/B/C")
+
+
+def test_alerts_page_shows_actions_and_mutes(fleet, hooks, mails, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+    actions.run_alerts(fleet, config=config_for(mails))
+    monkeypatch.setenv("DRIFTLIGHT_DB", fleet.path)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    at.switch_page("app_pages/alerts.py").run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert set(table["model_id"]) == {"hostile-red", "quiet-yellow"} and set(table["status"]) == {"delivered"}
+    assert "mailto:quiet-yellow@example.com" in set(table["to"])
+    at.selectbox(key="al_model").select("quiet-yellow").run()
+    at.button(key="al_mute").click().run()
+    assert not at.exception
+    r = actions.run_alerts(fleet, config=config_for(mails), now=actions.utcnow() + timedelta(days=3))
+    assert r.summary["suppressed_models"] == 1 and len(mails.messages) == 1

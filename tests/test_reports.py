@@ -132,3 +132,15 @@ def test_cli_report(store, tmp_path):
 def test_numeric_bin_labels():
     assert numeric_bin_labels([1.0, 2.5], 3) == ["< 1", "[1, 2.5)", "≥ 2.5"]
     assert numeric_bin_labels([], 1) == ["all"]
+
+
+def test_reports_page_builds_a_download(store, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+    monkeypatch.setenv("DRIFTLIGHT_DB", store.path)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    at.switch_page("app_pages/reports.py").run()
+    assert not at.exception
+    at.button(key="rep_fleet_build_json").click().run()
+    assert not at.exception
+    assert [b.label for b in at.get("download_button")] == ["Download JSON"]

@@ -1,0 +1,57 @@
+"""Streamlit helpers for the Reports and Alerts pages (issue 5): cached report building and the
+action history, keyed on the store's data version. The only streamlit import for actions/reports."""
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from lib import actions, ui
+from lib.reports import FORMATS, file_name, render_report
+
+MIME = {"html": "text/html", "pdf": "application/pdf", "json": "application/json", "csv": "text/csv"}
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def build_report(path: str, version: int, as_of: str, fmt: str, model_id: str | None,
+                 model_ids: tuple[str, ...] | None) -> bytes:
+    """A report's bytes: one model, or the fleet restricted to model_ids (the sidebar's filters)."""
+    s = ui._store(path)
+    if model_id:
+        return render_report(s, fmt, model_id=model_id, as_of=ui._ts(as_of))
+    result = ui.load_fleet(path, version, as_of)
+    if model_ids is not None:
+        keep = set(model_ids)
+        result = {"as_of": result["as_of"], "models": [m for m in result["models"] if m["model_id"] in keep]}
+    return render_report(s, fmt, result=result)
+
+
+def report_downloads(ctx, model_id: str | None, model_ids: tuple[str, ...] | None = None, *,
+                     key: str = "dl_rep") -> None:
+    """One row of buttons: build a format, then download it (PDF and HTML take a few seconds)."""
+    cols = st.columns(len(FORMATS))
+    for col, fmt in zip(cols, FORMATS):
+        with col:
+            state_key = f"{key}_{fmt}_{model_id}_{ctx.version}_{ctx.as_of}_{hash(model_ids)}"
+            data = st.session_state.get(state_key)
+            if data is None:
+                if st.button(f"Build {fmt.upper()}", key=f"{key}_build_{fmt}", width="stretch"):
+                    with ui.guarded(), st.spinner(f"Building the {fmt.upper()} report…"):
+                        st.session_state[state_key] = build_report(ctx.path, ctx.version, ctx.as_of, fmt,
+                                                                   model_id, model_ids)
+                    st.rerun()
+            else:
+                st.download_button(f"Download {fmt.upper()}", data, key=f"{key}_get_{fmt}", type="primary",
+                                   file_name=file_name(fmt, model_id=model_id, as_of=ctx.as_of), mime=MIME[fmt],
+                                   width="stretch")
+                st.caption(f"{len(data):,} bytes")
+
+
+def history(path: str, version: int) -> dict[str, pd.DataFrame]:
+    return _history(path, version)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _history(path: str, version: int) -> dict[str, Any]:
+    return actions.history(ui._store(path))
