@@ -262,12 +262,12 @@ def frame() -> Context:
             as_of = as_of.tz_convert("UTC").tz_localize(None)
         as_of = as_of.ceil("h")
         q = st.text_input("Search", key="q", bind="query-params", placeholder="model, name, owner, tag…")
-        status = st.multiselect("Status", list(STATUSES), key="status", bind="query-params",
-                                format_func=lambda s: f"{GLYPH[s]} {WORD[s]}")
+        # Bound widgets put the option's label in the URL: plain words, no format_func.
+        status_words = st.multiselect("Status", [WORD[s] for s in STATUSES], key="status", bind="query-params")
+        status = [s for s in STATUSES if WORD[s] in status_words]
         team = st.multiselect("Team", sorted(models["team"].unique()), key="team", bind="query-params")
         owner = st.multiselect("Owner", sorted(models["owner"].unique()), key="owner", bind="query-params")
-        task = st.multiselect("Task", sorted(models["task"].unique()), key="task", bind="query-params",
-                              format_func=lambda t: TASK_LABEL.get(t, t))
+        task = st.multiselect("Task", sorted(models["task"].unique()), key="task", bind="query-params")
         tags = sorted({t for ts in models["tags"] for t in ts})
         tag = st.multiselect("Tag", tags, key="tag", bind="query-params")
         st.caption(f"Store: `{os.path.basename(path)}` · data version {version}")
