@@ -206,7 +206,11 @@ class Store:
         except BaseException:
             con.execute("ROLLBACK")
             raise
-        Path(self.path + ".version").write_text(str(version))
+        # Atomically (temp file + rename): write_text truncates first, and the app reads the
+        # sidecar without the lock, so it could see an empty file, i.e. version 0.
+        tmp = f"{self.path}.version.{os.getpid()}.{threading.get_ident()}.tmp"
+        Path(tmp).write_text(str(version))
+        os.replace(tmp, self.path + ".version")
 
     @contextmanager
     def batch(self) -> Iterator[None]:
