@@ -453,3 +453,9 @@ def test_since_and_onset_agree_with_the_independent_judge(scenario_fleet, models
         got = models[model_id]["reasons"]
         assert [(r["check"], r["feature"], r["since"], r["onset"]) for r in got] == \
             [(r["check"], r["feature"], r["since"], r["onset"]) for r in want], model_id
+
+
+def test_default_as_of_is_store_wide_so_a_stale_model_shows_its_staleness(scenario_fleet):
+    got = evaluate(scenario_fleet.store, model_ids=["stale"], detail=False, policy=default_policy())
+    assert got["as_of"] == "2026-11-30T00:00:00+00:00"        # the newest row of any model
+    assert _checks(got["models"][0])["freshness"]["value"] == 48.0

@@ -6,7 +6,8 @@ as_of (13:00) so that every window mixes whole days and edge hours. The timestam
 rows exactly on hour boundaries and exactly on the window edges (as_of, as_of − 24 h,
 as_of − 7 d, as_of − 8 d), a microsecond either side of an edge, and rows after as_of; values
 include NULLs, ±inf, values sitting exactly on decile edges, repeated values (fewer than nine
-distinct edges), unseen categories, late labels and a file that lacks a feature column.
+distinct edges), unseen categories, late labels, a file that lacks a feature column, and a new
+reference snapshot ingested after the logs (which re-profiles them).
 tests/independent.py recomputes everything from the raw rows with numpy / scipy / sklearn.
 """
 from __future__ import annotations
@@ -113,10 +114,11 @@ def build_fleet(directory) -> ind.Fleet:
     fleet.register({**base, "model_id": "bin-f1", "task": "binary_classification", "positive_class": "yes",
                     "columns": {"timestamp": "when", "prediction": "decision", "label": "truth"},
                     "features": {"c": "categorical", "x": "numeric"}})
+    old = _ref_features(rng, 300)[["c", "x"]].assign(x=lambda d: d["x"] * 3 + 1, decision="yes", truth="no")
+    fleet.reference("bin-f1", old)              # an older snapshot: replaced below, logs re-profiled
     ref = _ref_features(rng, 500)[["c", "x"]]
     ref["decision"] = np.where(rng.random(500) < _sigmoid(ref["x"]), "yes", "no")
     ref["truth"] = np.where(rng.random(500) < 0.8, ref["decision"], np.where(ref["decision"] == "yes", "no", "yes"))
-    fleet.reference("bin-f1", ref)
     ts = _timestamps(rng, 3000)
     x = _numeric(rng, ts, ref["x"], shift=0.3)
     decision = np.where(rng.random(3000) < _sigmoid(x), "yes", "no")
@@ -124,6 +126,7 @@ def build_fleet(directory) -> ind.Fleet:
     truth[rng.random(3000) < 0.5] = None
     fleet.inference("bin-f1", pd.DataFrame({"when": ts, "c": _categorical(rng, ts), "x": x,
                                             "decision": decision, "truth": truth}))
+    fleet.reference("bin-f1", ref)              # the newest snapshot is the active one
 
     # 3. multiclass: macro F1, categorical prediction drift
     classes = np.array(["cat", "dog", "eel"])
