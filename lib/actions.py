@@ -165,6 +165,8 @@ def _due_for_model(model: dict, spec: dict, current: list[dict], snap, cooldown:
         retrain_targets.append((KIND_HTTP, config.retrain_url_override or actions_spec["retrain_url"]))
     if actions_spec.get("retrain_command"):
         retrain_targets.append((KIND_COMMAND, actions_spec["retrain_command"]))
+    if not retrain_targets and config.default_retrain_url:
+        retrain_targets.append((KIND_HTTP, config.retrain_url_override or config.default_retrain_url))
 
     if model["status"] == RED and retrain_targets:
         fresh = [f for f in red if f.get("triggered_at") is None or pd.isna(f.get("triggered_at"))]
@@ -347,59 +349,79 @@ def _deliver_all(store: Store, run_id: int, ids: list[str], config: ActionConfig
                  sender: Sender) -> tuple[list[dict], int]:
     """Deliver the claimed actions, `workers` at a time; store each outcome as soon as it is known."""
     todo = []
-    for action_id in ids:
-        with store.write() as con:
+    if ids:
+        with store.write() as con:      # one transaction marks them all 'sending'
             now = utcnow()
-            if not sa.start_sending(con, action_id, run_id, now):
-                continue
-            action = sa.get_action(con, action_id)
-            sa.log(con, now, kind=action["kind"], event="sending", run_id=run_id, action_id=action_id,
-                   model_id=action["model_id"], target=redact(action["target"]),
-                   detail=f"attempt {int(action['attempts']) + 1}")
-        todo.append(action)
+            for action_id in ids:
+                if not sa.start_sending(con, action_id, run_id, now):
+                    continue
+                action = sa.get_action(con, action_id)
+                sa.log(con, now, kind=action["kind"], event="sending", run_id=run_id, action_id=action_id,
+                       model_id=action["model_id"], target=redact(action["target"]),
+                       detail=f"attempt {int(action['attempts']) + 1}")
+                todo.append(action)
     rows, failed = [], 0
     if not todo:
         return rows, failed
-    with ThreadPoolExecutor(max_workers=max(1, config.workers)) as pool:
-        futures = {pool.submit(_deliver_with_retries, a, config, sender): a for a in todo}
-        for fut in as_completed(futures):
-            action = futures[fut]
-            try:
-                attempts = fut.result()
-            except Exception as exc:   # never lose an action to a bug in a sender
-                attempts = [Attempt(False, True, f"{type(exc).__name__}: {exc}")]
-            outcome = _record(store, run_id, action, attempts, config)
+    pending: list[tuple[dict, list[Attempt]]] = []
+    last_flush = time.monotonic()
+
+    def flush() -> None:
+        nonlocal failed, last_flush
+        outcomes = _record(store, run_id, pending, config)
+        for (action, attempts), outcome in zip(pending, outcomes):
             failed += outcome == "failed"
             rows.append({"action_id": action["action_id"], "model_id": action["model_id"], "kind": action["kind"],
                          "target": redact(action["target"]), "outcome": outcome, "attempts": len(attempts),
                          "detail": attempts[-1].detail})
+        pending.clear()
+        last_flush = time.monotonic()
+
+    with ThreadPoolExecutor(max_workers=max(1, config.workers)) as pool:
+        futures = {pool.submit(_deliver_with_retries, a, config, sender): a for a in todo}
+        for fut in as_completed(futures):
+            try:
+                attempts = fut.result()
+            except Exception as exc:   # never lose an action to a bug in a sender
+                attempts = [Attempt(False, True, f"{type(exc).__name__}: {exc}")]
+            pending.append((futures[fut], attempts))
+            # outcomes are stored at least every second (a crash loses at most that much knowledge,
+            # and what it loses is re-sent with the same idempotency key)
+            if time.monotonic() - last_flush >= 1.0:
+                flush()
+    if pending:
+        flush()
     rows.sort(key=lambda r: (r["model_id"], r["kind"], r["target"]))
     return rows, failed
 
 
-def _record(store: Store, run_id: int, action: dict, attempts: list[Attempt], config: ActionConfig) -> str:
-    total = int(action["attempts"]) + len(attempts)
-    last = attempts[-1]
-    now = utcnow()
-    if last.ok:
-        status, next_at = "delivered", None
-    elif last.retryable and total < config.max_attempts:
-        runs_failed = max(1, total // max(1, config.attempts_per_run))
-        delay = min(config.retry_after_s * 2 ** (runs_failed - 1), 6 * 3600)
-        status, next_at = "retry", now + timedelta(seconds=delay)
-    else:
-        status, next_at = "failed", None
+def _record(store: Store, run_id: int, done: list[tuple[dict, list[Attempt]]], config: ActionConfig) -> list[str]:
+    """Store the outcomes of finished deliveries (one transaction) and return their statuses."""
+    out = []
     with store.write() as con:
-        for i, a in enumerate(attempts, start=int(action["attempts"]) + 1):
-            sa.log(con, now, kind=action["kind"], event="attempt", run_id=run_id, action_id=action["action_id"],
-                   model_id=action["model_id"], target=redact(action["target"]),
-                   outcome="ok" if a.ok else "error", detail=f"attempt {i}: {a.detail} ({a.seconds:.2f} s)")
-        sa.finish_action(con, action["action_id"], status=status, attempts=total, now=now, next_attempt_at=next_at,
-                         last_error=None if last.ok else last.detail)
-        sa.log(con, now, kind=action["kind"], event=status, run_id=run_id, action_id=action["action_id"],
-               model_id=action["model_id"], target=redact(action["target"]), outcome=status,
-               detail=(f"next try at or after {next_at:%Y-%m-%d %H:%M:%S} UTC" if next_at else last.detail))
-    return status
+        now = utcnow()
+        for action, attempts in done:
+            total = int(action["attempts"]) + len(attempts)
+            last = attempts[-1]
+            if last.ok:
+                status, next_at = "delivered", None
+            elif last.retryable and total < config.max_attempts:
+                runs_failed = max(1, total // max(1, config.attempts_per_run))
+                delay = min(config.retry_after_s * 2 ** (runs_failed - 1), 6 * 3600)
+                status, next_at = "retry", now + timedelta(seconds=delay)
+            else:
+                status, next_at = "failed", None
+            for i, a in enumerate(attempts, start=int(action["attempts"]) + 1):
+                sa.log(con, now, kind=action["kind"], event="attempt", run_id=run_id, action_id=action["action_id"],
+                       model_id=action["model_id"], target=redact(action["target"]),
+                       outcome="ok" if a.ok else "error", detail=f"attempt {i}: {a.detail} ({a.seconds:.2f} s)")
+            sa.finish_action(con, action["action_id"], status=status, attempts=total, now=now,
+                             next_attempt_at=next_at, last_error=None if last.ok else last.detail)
+            sa.log(con, now, kind=action["kind"], event=status, run_id=run_id, action_id=action["action_id"],
+                   model_id=action["model_id"], target=redact(action["target"]), outcome=status,
+                   detail=(f"next try at or after {next_at:%Y-%m-%d %H:%M:%S} UTC" if next_at else last.detail))
+            out.append(status)
+    return out
 
 
 # -- controls (the Alerts page) ---------------------------------------------------------------

@@ -35,6 +35,7 @@ class ActionConfig:
     extra_notify: tuple[str, ...] = ()        # Apprise URLs told about every notice (e.g. a team channel)
     retrain_headers: dict[str, str] = field(default_factory=dict)   # e.g. Authorization for the CI hook
     retrain_url_override: str = ""            # staging: every HTTP trigger goes here instead of the spec's URL
+    default_retrain_url: str = ""             # for red models whose spec names no retrain_url / retrain_command
     timeout_s: float = 10.0                   # per HTTP request / SMTP session / command
     attempts_per_run: int = 3                 # tries within one `alert` run
     backoff_s: float = 1.0                    # wait before the 2nd try; doubles for each further try
@@ -57,7 +58,7 @@ def load_config(path: str | os.PathLike | None = None) -> ActionConfig:
     block = data.get("actions", {}) or {}
     smtp = block.get("smtp")
     kwargs: dict[str, Any] = {}
-    for key in ("base_url", "retrain_url_override", "timeout_s", "attempts_per_run", "backoff_s", "max_attempts", "retry_after_s",
+    for key in ("base_url", "retrain_url_override", "default_retrain_url", "timeout_s", "attempts_per_run", "backoff_s", "max_attempts", "retry_after_s",
                 "lease_s", "workers"):
         if key in block:
             kwargs[key] = block[key]
