@@ -31,9 +31,20 @@ if not options:
 
 top_l, top_r = st.columns([2, 3], vertical_alignment="bottom")
 with top_l:
-    model_id = st.selectbox("Model", options, key="model", bind="query-params",
-                            index=options.index(wanted) if wanted in options else 0,
-                            help="Models that pass the sidebar filters")
+    # No default model: a bound widget drops its parameter from the URL when it equals the
+    # default, and the URL must always name the model (shareable deep links).
+    model_id = st.selectbox("Model", options, key="model", bind="query-params", index=None,
+                            placeholder="Choose a model…", help="Models that pass the sidebar filters")
+
+if model_id is None:
+    st.caption("Choose a model above, or click one below (worst first).")
+    fleet = ui.fleet_if_judged(ctx.path, ctx.version, ctx.as_of)
+    if fleet is None:
+        with ui.guarded(), st.spinner("Judging the fleet…"):
+            fleet = ctx.fleet()
+    shown = [x for x in fleet["models"] if x["model_id"] in set(options)]
+    st.html(ui.tile_grid_html(shown, ctx.link_params()))
+    st.stop()
 
 with ui.guarded(), st.spinner(f"Judging {model_id}…"):
     m = ui.model_view(ctx, model_id)
