@@ -105,7 +105,7 @@ if drift_tab.open:
         d = daily()
         drift = d["drift"]
         feats = pd.DataFrame(m["features"])
-        spark = {f: g.sort_values("date")["psi"].fillna(0).round(4).tolist() for f, g in drift.groupby("feature")}
+        spark = {f: g.sort_values("date")["psi"].dropna().round(4).tolist() for f, g in drift.groupby("feature")}
         rows = []
         for f in m["features"]:
             rows.append({"status": f"{ui.GLYPH[f['status']]} {ui.WORD[f['status']]}", "feature": f["feature"],
@@ -133,7 +133,8 @@ if drift_tab.open:
                 "KS": st.column_config.NumberColumn(format="%.3f"),
                 "Wasserstein": st.column_config.NumberColumn(format="%.3f"),
                 "chi² p": st.column_config.NumberColumn(format="%.2g"),
-                "PSI per day": st.column_config.LineChartColumn("PSI per day (30 d)", y_min=0, width="medium"),
+                "PSI per day": st.column_config.LineChartColumn("PSI per day", y_min=0, width="medium",
+                                                                help="Each day's data vs the reference, last 30 days"),
             })
         names = table["feature"].tolist()
         picked = names[event.selection.rows[0]] if event is not None and event.selection.rows else None

@@ -33,6 +33,7 @@ from lib.store_read import Reader
 HOUR = pd.Timedelta(hours=1)
 DAY = pd.Timedelta(days=1)
 WEEK = pd.Timedelta(days=7)
+MIN_ROWS = 100
 
 
 # -- the catalog -----------------------------------------------------------------------------
@@ -180,7 +181,8 @@ def daily_series(store: Store, model_id: str, as_of: pd.Timestamp, *, days: int 
             part = (num_g if kind == "numeric" else cat_g).get((d, slot), empty_num if kind == "numeric" else empty_cat)
             labels, r, c, unseen = _aligned(info, slot, part)
             psi = js = math.nan
-            if len(r) and c.sum() > 0:
+            # A day with fewer than MIN_ROWS rows gives a noisy PSI: leave it out (as a check would).
+            if len(r) and c.sum() >= MIN_ROWS:
                 psi = metrics.population_stability_index(r, c)
                 js = metrics.jensen_shannon_distance(r, c)
             drift.append((d, feat, slot, kind, psi, js, int(c.sum()) if len(c) else 0))

@@ -125,23 +125,19 @@ def load_raw_drift(path: str, version: int, as_of: str, model_id: str) -> dict[s
 
 
 def model_view(ctx: "Context", model_id: str) -> dict[str, Any] | None:
-    """One model's evaluation with KS / Wasserstein: from the judged fleet when this process has it
-    (the same judging, so the same statuses and reasons), else a one-model evaluate."""
-    fleet = fleet_if_judged(ctx.path, ctx.version, ctx.as_of)
-    if fleet is None:
-        return load_model(ctx.path, ctx.version, ctx.as_of, model_id)
+    """One model's evaluation, with exact KS / Wasserstein from its raw rows.
+
+    Taken from the fleet's judging (cached on the data version): a one-model `evaluate` reads
+    the same fleet-wide profile windows and costs about as much, while the fleet result also
+    serves the grid and every other model page.
+    """
+    fleet = ctx.fleet()
     m = next((x for x in fleet["models"] if x["model_id"] == model_id), None)
     if m is None:
         return None
     raw = load_raw_drift(ctx.path, ctx.version, ctx.as_of, model_id)
     features = [{**f, **raw.get(f["feature"], {})} if f["kind"] == "numeric" else f for f in m["features"]]
     return {**m, "features": features}
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def load_model(path: str, version: int, as_of: str | None, model_id: str) -> dict[str, Any] | None:
-    out = evaluate(_store(path), as_of=_ts(as_of), model_ids=[model_id], timeline_days=TIMELINE_DAYS, detail=True)
-    return out["models"][0] if out["models"] else None
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

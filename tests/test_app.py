@@ -284,3 +284,40 @@ def test_busy_store(app, demo_db, monkeypatch, page):
     at.run()   # the lock is free again: the page renders
     no_errors(at)
     assert not any("store is busy" in w.value for w in at.warning)
+
+
+# -- lib/store_detail: the drill-down numbers agree with evaluate and with the raw rows -----------------
+def test_distribution_psi_equals_evaluate(demo_db, judged):
+    import pandas as pd
+    from lib import metrics, store_detail
+    as_of = pd.Timestamp(judged["as_of"]).tz_localize(None)
+    for model_id in ("icecream-sales", "churn-mobile-eu"):
+        m = next(x for x in judged["models"] if x["model_id"] == model_id)
+        for f in m["features"]:
+            dist = store_detail.distribution(Store(demo_db), model_id, f["feature"], as_of)
+            psi = metrics.population_stability_index(dist["reference"], dist["current"])
+            assert psi == pytest.approx(f["psi"], abs=1e-12), (model_id, f["feature"])
+
+
+def test_unseen_values_and_daily_rows_against_raw_rows(demo_db, judged):
+    import duckdb
+    import pandas as pd
+    from lib import store_detail
+    as_of = pd.Timestamp(judged["as_of"]).tz_localize(None)
+    m = next(x for x in judged["models"] if x["model_id"] == "icecream-sales")
+    reason = next(r for r in m["reasons"] if r["check"] == "unseen_categories")
+    unseen = store_detail.unseen_values(Store(demo_db), "icecream-sales", as_of)
+    assert dict(zip(unseen["value"], unseen["rows_24h"])) == {u["value"]: u["count"] for u in reason["unseen_values"]}
+    daily = store_detail.daily_series(Store(demo_db), "icecream-sales", as_of)
+    con = duckdb.connect(demo_db, read_only=True)
+    try:
+        raw = dict(con.execute(
+            'SELECT CAST(date_trunc(\'day\', hour - INTERVAL 1 HOUR) AS DATE) AS d, count(*) FROM "inf__icecream-sales" '
+            "WHERE hour <= ? GROUP BY ALL", [as_of.to_pydatetime()]).fetchall())
+    finally:
+        con.close()
+    got = {r.date.date(): r.rows for r in daily["rows"].itertuples() if r.rows}
+    assert got == raw
+    # the unseen share per day of the last day equals the share of unseen flavors among that day's rows
+    last = daily["quality"][(daily["quality"]["feature"] == "flavor")].sort_values("date").iloc[-1]
+    assert 0 < last["unseen_share"] <= 1
