@@ -461,6 +461,12 @@ def retry_failed(store: Store, action_id: str, *, actor: str | None = None) -> b
     return ok
 
 
+def requeue_all_failed(store: Store, *, actor: str | None = "cli") -> int:
+    with store.read() as con:
+        ids = list(sa.actions(con, statuses=["failed"], limit=100000)["action_id"])
+    return sum(retry_failed(store, i, actor=actor) for i in ids)
+
+
 def history(store: Store, *, model_id: str | None = None, limit: int = 500) -> dict[str, pd.DataFrame]:
     """What the Alerts page shows: actions, audit log, open findings, controls, runs."""
     if not store.exists():

@@ -23,6 +23,8 @@ def add(sub, db_arg) -> None:
     p = sub.add_parser("alert", help="notify owners of yellow models, trigger retrains of red ones")
     db_arg(p)
     p.add_argument("--dry-run", action="store_true", help="show what would be sent; send and store nothing")
+    p.add_argument("--retry-failed", action="store_true",
+                   help="first put every action that failed for good back in the queue (same idempotency key)")
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.set_defaults(func=run_alert)
 
@@ -55,6 +57,10 @@ def run_alert(args) -> int:
     if not store.exists():
         print(f"{store.path}: no store yet (build the demo with: python -m lib demo)", file=sys.stderr)
         return 1
+    if args.retry_failed and not args.dry_run:
+        from lib.actions import requeue_all_failed
+        n = requeue_all_failed(store)
+        print(f"requeued {n} action(s) that had failed for good")
     report = run_alerts(store, dry_run=args.dry_run)
     if args.format == "json":
         json.dump({"run_id": report.run_id, "dry_run": report.dry_run, "as_of": report.as_of,
