@@ -55,6 +55,16 @@ def day(k: int, n: int = N, ref: pd.DataFrame = REF, labels: bool = False) -> pd
     return frame if labels else frame.drop(columns="label")
 
 
+def balanced(n: int) -> pd.DataFrame:
+    """n (a divisor of 400) rows of day 0 with exactly the reference's distribution: every
+    (400/n)-th value of x and w in order, so each decile bin holds a tenth; c and pred in equal parts."""
+    step = N // n
+    frame = pd.DataFrame({"x": np.sort(REF["x"])[::step], "c": list("abcd") * (n // 4),
+                          "w": np.sort(REF["w"])[::step], "pred": ["1", "0"] * (n // 2)})
+    frame.insert(0, "ts", (AS_OF - DAY + (np.arange(n) + 1) * (DAY / n)).astype("datetime64[us]"))
+    return frame
+
+
 def days(ks, **kw) -> pd.DataFrame:
     return pd.concat([day(k, **kw) for k in ks], ignore_index=True)
 
@@ -155,14 +165,17 @@ def _scenarios() -> dict[str, tuple[pd.DataFrame, list[pd.DataFrame]]]:
     s["perf-none"] = (REF, [days(ten)])
     ref0 = REF.assign(pred="0")
     s["perf-refzero"] = (ref0, [days(ten, ref=ref0, labels=True)])
-    # grey: fewer than min_rows rows in the drift window
+    # grey: fewer than min_rows rows in the drift window; exactly min_rows (100) is judged
+    s["rows-100"] = (REF, [balanced(100)])
+    s["rows-99"] = (REF, [balanced(100).iloc[1:]])
     s["grey-few"] = (REF, [day(0, n=50)])
     s["grey-yellow"] = (REF, [day(0, n=50).assign(debug=1)])
-    # reason order: schema, missing (w 12 % before x 6 %), unseen, out of range, feature drift
+    # reason order: schema, missing (x 12 % before w 6 %: by value over threshold, not by name),
+    # unseen, out of range, feature drift
     o = setrows(d0, d0["c"] == "b", 60, "c", "a")
-    o = setrows(o, o["x"] > 50, 24, "x", np.nan)
+    o = setrows(o, o["x"] > 50, 48, "x", np.nan)
     o = setrows(o, o["x"] < 50, 6, "x", 150.0)
-    o = setrows(o, o["w"] > 0, 48, "w", np.nan)
+    o = setrows(o, o["w"] > 0, 24, "w", np.nan)
     o = setrows(o, o["c"] == "c", 1, "c", "zzz")
     s["order"] = (REF, one(_drift_days(range(1, 10), 60), o.assign(debug=1)))
     # onset and since
@@ -173,6 +186,9 @@ def _scenarios() -> dict[str, tuple[pd.DataFrame, list[pd.DataFrame]]]:
     s["broken"] = (REF, _unseen_days({0, 1, 3, 4, 5}, ten))
     s["relapse"] = (REF, _unseen_days({0, 3, 4}, ten))
     s["capped"] = (REF, _unseen_days(set(range(36)), range(36)))
+    # flagged now and at the 7th day-end before as_of − 24 h (gradual), or only at the 8th (sudden)
+    s["onset-7th"] = (REF, _unseen_days({0, 8}, range(12)))
+    s["onset-8th"] = (REF, _unseen_days({0, 9}, range(12)))
     return s
 
 
@@ -236,6 +252,8 @@ EXPECTED = {
     "perf-none": [],
     "perf-refzero": [],
     "grey-few": [],
+    "rows-100": [],
+    "rows-99": [],
     "grey-yellow": [("schema", "debug", "yellow", 1.0, 1.0)],
     "sudden": [("unseen_categories", "c", "red", 1.0, 0.05),
                ("feature_drift", "c", "red", _psi([.25] * 4 + [0], [6 / 28] * 4 + [1 / 7]), 0.25)],
@@ -256,7 +274,7 @@ def test_model_statuses_follow_the_precise_rules(models):
     for model_id, reasons in EXPECTED.items():
         statuses = {r[2] for r in reasons}
         want = "red" if "red" in statuses else "yellow" if "yellow" in statuses else \
-            "grey" if model_id == "grey-few" else "green"
+            "grey" if model_id in ("grey-few", "rows-99") else "green"
         assert models[model_id]["status"] == want, model_id
 
 
@@ -265,7 +283,7 @@ def test_models_are_ordered_red_yellow_grey_green_then_by_id(result):
     got = [(m["status"], m["model_id"]) for m in result["models"]]
     assert got == sorted(got, key=lambda t: (order[t[0]], t[1]))
     assert {s for s, _ in got} == {"red", "yellow", "grey", "green"}
-    assert [m for s, m in got if s == "grey"] == ["grey-few"]
+    assert [m for s, m in got if s == "grey"] == ["grey-few", "rows-99"]
 
 
 # -------------------------------------------------------------------- check details
@@ -309,6 +327,14 @@ def test_a_check_with_fewer_than_min_rows_is_grey_but_volume_freshness_schema_ar
     # a yellow check beats grey: 50 rows and an extra column
     assert models["grey-yellow"]["status"] == "yellow"
     assert _checks(models["grey-yellow"])["feature_drift"]["status"] == "grey"
+
+
+def test_exactly_min_rows_is_judged_and_one_fewer_is_grey(models):
+    judged, grey = _checks(models["rows-100"]), _checks(models["rows-99"])
+    for check in ("missing", "unseen_categories", "out_of_range", "feature_drift", "prediction_drift"):
+        assert judged[check]["status"] == "green" and grey[check]["status"] == "grey", check
+    assert judged["feature_drift"]["value"] == pytest.approx(0.0, abs=1e-12)
+    assert (models["rows-100"]["status"], models["rows-99"]["status"]) == ("green", "grey")
 
 
 def test_schema_names_the_file_and_the_missing_feature_is_also_missing(models):
@@ -377,12 +403,12 @@ def test_a_never_labelled_model_has_no_performance_check(models):
 # -------------------------------------------------------------------- reason order
 def test_reasons_order_red_first_then_check_order_then_value_over_threshold(models):
     got = [(r["check"], r["feature"], r["status"]) for r in models["order"]["reasons"]]
-    assert got == [("schema", "debug", "yellow"), ("missing", "w", "yellow"), ("missing", "x", "yellow"),
+    assert got == [("schema", "debug", "yellow"), ("missing", "x", "yellow"), ("missing", "w", "yellow"),
                    ("unseen_categories", "c", "yellow"), ("out_of_range", "x", "yellow"),
                    ("feature_drift", "c", "yellow")]
     values = {(r["check"], r["feature"]): r["value"] for r in models["order"]["reasons"]}
-    assert values[("missing", "w")] == pytest.approx(0.12) and values[("missing", "x")] == pytest.approx(0.06)
-    assert values[("out_of_range", "x")] == pytest.approx(6 / 376)
+    assert values[("missing", "x")] == pytest.approx(0.12) and values[("missing", "w")] == pytest.approx(0.06)
+    assert values[("out_of_range", "x")] == pytest.approx(6 / 352)
     # red before yellow even when the yellow check comes first in the check order
     assert [r["check"] for r in models["unseen-red"]["reasons"]] == ["unseen_categories", "missing"]
 
@@ -440,6 +466,14 @@ def test_a_green_day_breaks_the_run(models):
 def test_flagged_within_the_week_before_is_gradual_even_if_green_yesterday(models):
     r = _reason(models, "relapse", "unseen_categories")
     assert (r["since"], r["onset"]) == ("2026-11-30T00:00:00+00:00", "gradual")
+
+
+def test_onset_looks_back_exactly_seven_day_ends_before_as_of_minus_24_hours(models):
+    # as_of − 24 h is 11-29 00:00; the 7 day-ends before it are 11-28 … 11-22
+    r = _reason(models, "onset-7th", "unseen_categories")          # also flagged at 11-22
+    assert (r["since"], r["onset"]) == ("2026-11-30T00:00:00+00:00", "gradual")
+    r = _reason(models, "onset-8th", "unseen_categories")          # also flagged at 11-21 only
+    assert (r["since"], r["onset"]) == ("2026-11-30T00:00:00+00:00", "sudden")
 
 
 def test_since_is_capped_at_30_days(models):

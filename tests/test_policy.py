@@ -43,7 +43,7 @@ TEAM_FILE = """
 volume: {yellow: 0.9}
 teams:
   retail:
-    min_rows: 40
+    min_rows: 50
     unseen_categories: {yellow: 0.02, red: 0.08}
     out_of_range: {yellow: 0.03}
     features:
@@ -74,13 +74,13 @@ def test_precedence_feature_model_team_default(tmp_path, team, model, check, fea
 def test_settings_follow_the_same_precedence(tmp_path):
     policy = load_policy(_write(tmp_path, TEAM_FILE))
     assert effective_setting(policy, "other", {}, "min_rows") == 100
-    assert effective_setting(policy, "retail", {}, "min_rows") == 40
+    assert effective_setting(policy, "retail", {}, "min_rows") == 50
     assert effective_setting(policy, "retail", {"min_rows": 7}, "min_rows") == 7
 
 
 def test_the_policy_file_comes_from_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("DRIFTLIGHT_POLICY", str(_write(tmp_path, TEAM_FILE)))
-    assert load_policy().teams["retail"]["min_rows"] == 40
+    assert load_policy().teams["retail"]["min_rows"] == 50
     monkeypatch.setenv("DRIFTLIGHT_POLICY", "")
     assert load_policy().teams == {}
 
@@ -178,7 +178,7 @@ def test_evaluate_applies_the_policy_file_from_the_environment(policy_fleet, tea
     assert (checks["volume"]["yellow"], checks["volume"]["threshold_source"]) == (0.9, "default")
     assert (checks["out_of_range"]["status"], checks["out_of_range"]["yellow"],
             checks["out_of_range"]["threshold_source"]) == ("green", 0.03, "team")
-    # the team's min_rows (40) judges 50 rows; the default (100) does not
+    # 50 rows are not fewer than the team's min_rows (50): judged; under the default (100): grey
     assert got["few-other"]["status"] == "grey"
     assert {c["check"]: c["status"] for c in got["few-other"]["checks"]}["feature_drift"] == "grey"
     assert got["few-retail"]["status"] != "grey"
