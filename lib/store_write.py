@@ -125,6 +125,11 @@ def resolve_positive_class(spec: Spec, labels: set[str], file: str) -> str | Non
     if spec.task != "binary_classification":
         return None
     if spec.positive_class is not None:
+        if labels and spec.positive_class not in labels:
+            # Else every row would silently count as a negative (no ROC AUC, an F1 of 0).
+            raise InputError(f"{file}: column {spec.columns.get('label', 'label')}: positive_class "
+                             f"{spec.positive_class!r} is not one of the labels {sorted(labels)[:4]} "
+                             "(labels compare as text)")
         return spec.positive_class
     for default in ("1", "true", "True", "TRUE"):
         if default in labels:
