@@ -50,6 +50,7 @@ DEMO_END = datetime(2026, 11, 26, 23, 0, tzinfo=timezone.utc)
 
 N_TRAIN = 3000          # training rows per model
 N_REFERENCE = 4000      # hold-out (reference) rows per model
+N_REFERENCE_LABELLED = 8000   # ... per model that receives labels: a steadier performance baseline
 MIN_ROWS_PER_DAY = 1000
 RAMP_DAYS = 21.0        # gradual drift and concept drift ramp up over the last 21 days
 _DAY_MS = 86_400_000
@@ -62,7 +63,7 @@ _DAY_MS = 86_400_000
 @dataclass(frozen=True)
 class Scenario:
     name: str
-    check: str | None       # the DESIGN.md check it is built to trip (None: healthy)
+    check: str | None       # the DESIGN.md check it is built to trip (None: none trips)
     expect: str             # the model status it is built to produce
     story: str              # told in the spec's description ({feature}, {values}, ... filled in)
 
@@ -74,8 +75,8 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
              "Gradual drift: the mean of {feature} has been moving steadily for three weeks "
              "(about one standard deviation by now)."),
     Scenario("prediction-drift", "prediction_drift", "red",
-             "Prediction drift: a retrained v2 model (trained on an over-sampled {target}) was "
-             "rolled out four days ago; the inputs did not change but the predictions did."),
+             "Prediction drift: a retrained v2 model with a bug in its training data was "
+             "rolled out six days ago; the inputs did not change but the predictions did."),
     Scenario("unseen-categories", "unseen_categories", "red",
              "Unseen categories: in the last 24 h upstream started sending {feature} values the "
              "model never saw ({values})."),
@@ -96,7 +97,7 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
              "Volume drop: in the last 24 h only about 6% of the usual traffic arrived."),
     Scenario("stale", "freshness", "red",
              "Stale: no inference has been logged for the last 3 days."),
-    Scenario("too-little-data", "min_rows", "grey",
+    Scenario("too-little-data", None, "grey",
              "Too little data: a low-traffic model with about 12 predictions a day (fewer than "
              "100 in 7 days), so nothing can be judged."),
 )}
@@ -151,6 +152,7 @@ class Domain:
     target_lo: float | None = None
     target_decimals: int = 2
     score_optional: bool = False  # binary: some models of this domain log no score
+    strength: float = 1.0         # multiplies every effect: how predictable the target is
     tags: tuple = ()
     # Where each scenario strikes: feature names (and stories).
     drift: str = ""
@@ -163,7 +165,7 @@ class Domain:
 
 DOMAINS: dict[str, Domain] = {d.key: d for d in (
     Domain(
-        key="churn", task="binary_classification", prefix="churn", title="{variant} churn ({region})",
+        key="churn", strength=1.3, task="binary_classification", prefix="churn", title="{variant} churn ({region})",
         teams=("growth",), weight=16, target="churned within 30 days", classes=(0, 1),
         intercept=-1.5, tags=("churn", "subscriptions"),
         variants=("mobile", "broadband", "tv", "streaming", "fitness-app", "energy", "insurance", "news"),
@@ -183,7 +185,7 @@ DOMAINS: dict[str, Domain] = {d.key: d for d in (
         unseen=("payment_method", ("apple-pay", "google-pay", "klarna")), missing="data_usage_gb",
         dropped="support_calls_30d", extra=("app_version", ("5.3.0", "5.3.1", "5.4.0-beta"))),
     Domain(
-        key="fraud", task="binary_classification", prefix="fraud", title="{variant} fraud ({region})",
+        key="fraud", strength=1.2, task="binary_classification", prefix="fraud", title="{variant} fraud ({region})",
         teams=("payments", "risk"), weight=12, target="fraud", classes=("legit", "fraud"),
         positive_class="fraud", intercept=-3.0, tags=("fraud", "transactions"),
         variants=("card", "sepa", "wallet", "p2p", "checkout", "refunds", "payouts"),
@@ -205,7 +207,7 @@ DOMAINS: dict[str, Domain] = {d.key: d for d in (
         missing="distance_from_home_km", dropped="card_present",
         extra=("device_fingerprint", ("a91f", "7c02", "e5d3", "19bb"))),
     Domain(
-        key="credit", task="binary_classification", prefix="credit-risk", title="Credit risk: {variant} ({region})",
+        key="credit", strength=1.3, task="binary_classification", prefix="credit-risk", title="Credit risk: {variant} ({region})",
         teams=("risk",), weight=10, target="defaulted", classes=("repaid", "default"),
         positive_class="default", intercept=-2.2, tags=("credit", "lending"),
         variants=("sme", "personal-loans", "mortgages", "cards", "auto-loans", "bnpl", "overdraft"),
@@ -225,7 +227,7 @@ DOMAINS: dict[str, Domain] = {d.key: d for d in (
         unseen=("purpose", ("crypto", "wedding", "medical")), missing="income",
         dropped="credit_history_years", extra=("bureau_score_v2", ("612", "688", "701", "745"))),
     Domain(
-        key="lead", task="binary_classification", prefix="lead-score", title="Lead scoring: {variant} ({region})",
+        key="lead", strength=1.6, task="binary_classification", prefix="lead-score", title="Lead scoring: {variant} ({region})",
         teams=("marketing",), weight=8, target="converted", classes=(0, 1), intercept=-0.4,
         score_optional=True, tags=("leads", "sales"),
         variants=("b2b", "smb", "enterprise", "trial", "webinar", "partners"),
@@ -244,7 +246,7 @@ DOMAINS: dict[str, Domain] = {d.key: d for d in (
         unseen=("source", ("tiktok", "podcast", "partner-webinar")), missing="days_since_first_visit",
         dropped="email_opens", extra=("utm_campaign", ("spring", "bf-2026", "retarget"))),
     Domain(
-        key="segment", task="multiclass_classification", prefix="segment", title="Customer segments: {variant} ({region})",
+        key="segment", strength=1.7, task="multiclass_classification", prefix="segment", title="Customer segments: {variant} ({region})",
         teams=("marketing", "retail"), weight=7, target="segment",
         classes=("bargain-hunter", "loyal", "premium", "occasional"), intercept=(0.2, 0.0, -0.3, 0.1),
         tags=("segmentation", "crm"),
@@ -264,7 +266,7 @@ DOMAINS: dict[str, Domain] = {d.key: d for d in (
         unseen=("channel", ("marketplace", "social-shop")), missing="days_since_last_order",
         dropped="age_band", extra=("loyalty_tier", ("silver", "gold"))),
     Domain(
-        key="delivery", task="multiclass_classification", prefix="delivery-delay", title="Delivery delay: {variant} ({region})",
+        key="delivery", strength=1.7, task="multiclass_classification", prefix="delivery-delay", title="Delivery delay: {variant} ({region})",
         teams=("supply-chain",), weight=7, target="delivery delay class",
         classes=("on-time", "late-1d", "late-3d+"), intercept=(1.0, 0.0, -0.7), tags=("logistics",),
         variants=("parcels", "freight", "groceries", "furniture", "returns", "express"),
@@ -283,7 +285,7 @@ DOMAINS: dict[str, Domain] = {d.key: d for d in (
         unseen=("carrier", ("fedex", "hermes", "bpost")), missing="weight_kg",
         dropped="weather", extra=("route_id", ("r-17", "r-22", "r-40"))),
     Domain(
-        key="tickets", task="multiclass_classification", prefix="ticket-router", title="Ticket routing: {variant} ({region})",
+        key="tickets", strength=1.8, task="multiclass_classification", prefix="ticket-router", title="Ticket routing: {variant} ({region})",
         teams=("growth",), weight=6, target="ticket queue",
         classes=("billing", "technical", "account", "shipping"), intercept=(0.2, 0.3, 0.0, -0.2),
         tags=("support", "nlp-features"),
@@ -509,7 +511,10 @@ def plan_fleet(models: int = 200, *, seed: int = 0) -> list[ModelPlan]:
             estimator = ("ridge", "ridge", "hgb", "tree")[int(rng.integers(4))]
         else:
             estimator = ("logistic", "logistic", "hgb", "tree")[int(rng.integers(4))]
-        has_score = task == "binary_classification" and not (domain.score_optional and rng.random() < 0.5)
+        # A binary model without a score is judged on F1 at its threshold, a noisier metric:
+        # only smooth estimators go without one.
+        has_score = task == "binary_classification" and not (
+            domain.score_optional and estimator != "tree" and rng.random() < 0.5)
         u = rng.random()
         if show is not None and "labels" in show:
             labels = show["labels"]
@@ -621,7 +626,7 @@ def _vary(domain: Domain, rng: np.random.Generator) -> dict[str, Any]:
                 dist = ("poisson", d[1] * rng.uniform(0.9, 1.1))
             else:
                 dist = d
-            eff = np.asarray(f.effect, dtype=float) * rng.uniform(0.75, 1.25, np.shape(f.effect))
+            eff = np.asarray(f.effect, dtype=float) * rng.uniform(0.75, 1.25, np.shape(f.effect)) * domain.strength
             feats[f.name] = {"dist": dist, "effect": eff, "std": _std(f, f.dist)}
         else:
             levels = list(f.levels)
@@ -632,7 +637,7 @@ def _vary(domain: Domain, rng: np.random.Generator) -> dict[str, Any]:
             for i, level in enumerate(levels):
                 if level in f.effects:
                     e = np.asarray(f.effects[level], dtype=float)
-                    eff[i] = e * rng.uniform(0.75, 1.25, np.shape(e))
+                    eff[i] = e * rng.uniform(0.75, 1.25, np.shape(e)) * domain.strength
             feats[f.name] = {"levels": levels, "weights": w / w.sum(), "effect": eff}
     intercept = np.asarray(domain.intercept, dtype=float)
     if domain.task == "regression":
@@ -885,7 +890,7 @@ def _generate(plan: ModelPlan, days: int, end: datetime, seed: int, out: Path) -
     vocab = {f.name: list(params["features"][f.name]["levels"]) for f in cats}
 
     # Training and hold-out sets, from the same (pre-deployment) distribution.
-    n_fit = N_TRAIN + N_REFERENCE
+    n_fit = N_TRAIN + (N_REFERENCE if plan.labels == "none" else N_REFERENCE_LABELLED)
     X = _draw(domain, params, n_fit, rng)
     y = _labels(domain, params, _signal(domain, params, X), rng)
     Xl = _with_missing(domain, X, rng)
@@ -926,7 +931,7 @@ def _generate(plan: ModelPlan, days: int, end: datetime, seed: int, out: Path) -
         feat, new = domain.unseen
         base = len(vocab[feat])
         vocab[feat] = vocab[feat] + list(new)
-        hit = last & (rng.random(n) < 0.38)
+        hit = last & (rng.random(n) < 0.5)
         Xi[feat] = np.where(hit, base + rng.integers(len(new), size=n), Xi[feat])
     flip = np.clip(1.0 - age / RAMP_DAYS, 0.0, 1.0) if plan.scenario == "performance-decay" else None
     yi = _labels(domain, params, _signal(domain, params, Xi, flip), rng)
@@ -942,17 +947,21 @@ def _generate(plan: ModelPlan, days: int, end: datetime, seed: int, out: Path) -
     inf_frame = _frame(domain, Xs)
     pred, score = _predict(domain, pipe, inf_frame)
     if plan.scenario == "prediction-drift" and n:
-        # A v2 model trained on an over-sampled target, rolled out four days ago (a 25% canary
-        # the day before).
+        # A v2 model with a bug in its training data (the target shifted up by 1.2 standard
+        # deviations; the positive class over-sampled 15 times; the most common class's labels
+        # mapped onto the rarest class), rolled out six days ago after a day as a 25% canary.
         v2 = _pipeline(domain, plan.estimator, random_state=plan.index + 1)
         Xt, yt = frame.iloc[train], y[train]
         if domain.task == "regression":
-            v2.fit(Xt, yt * 1.3)
-        else:
-            boost = np.flatnonzero(yt == len(domain.classes) - 1)
-            idx = np.concatenate([np.arange(len(yt))] + [boost] * 5)
+            v2.fit(Xt, yt + 1.2 * yt.std())
+        elif domain.task == "binary_classification":
+            idx = np.concatenate([np.arange(len(yt))] + [np.flatnonzero(yt == 1)] * 14)
             v2.fit(Xt.iloc[idx], yt[idx])
-        share = np.where(age < 4.0, 1.0, np.where(age < 5.0, 0.25, 0.0))
+        else:
+            counts = np.bincount(yt, minlength=len(domain.classes))
+            merged = np.where(yt == np.argmax(counts), np.argmin(counts), yt)
+            v2.fit(Xt, merged)
+        share = np.where(age < 6.0, 1.0, np.where(age < 7.0, 0.25, 0.0))
         on_v2 = np.flatnonzero(rng.random(n) < share)
         if len(on_v2):
             p2, s2 = _predict(domain, v2, inf_frame.iloc[on_v2])
@@ -984,8 +993,10 @@ def _generate(plan: ModelPlan, days: int, end: datetime, seed: int, out: Path) -
         _write_parquet(path, sub)
         files.append(("inference", str(path)))
     if plan.labels == "late" and n:
-        lag = float(rng.choice([1.0, 1.5, 2.0])) if plan.scenario == "healthy" else 1.0
-        coverage = rng.uniform(0.6, 0.9) if plan.scenario == "healthy" else 0.85
+        # Labels arrive within a day for most rows: enough labelled rows in the 7-day window
+        # that a healthy model's metric stays well inside the 5% yellow band.
+        lag = float(rng.choice([0.5, 1.0])) if plan.scenario == "healthy" else 1.0
+        coverage = rng.uniform(0.9, 1.0) if plan.scenario == "healthy" else 0.85
         pick = (age >= lag) & (rng.random(n) < coverage)
         # Labels arrive in their own order (not the inference order).
         order = np.flatnonzero(pick)[rng.permutation(int(pick.sum()))]
@@ -1013,10 +1024,14 @@ def write_demo_files(out_dir: str | os.PathLike, *, models: int = 200, days: int
         for plan in plans:
             yield plan, generate_model(plan, days, end, seed, out_dir)
         return
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    pool = ProcessPoolExecutor(max_workers=workers)
+    try:
         futures = [pool.submit(generate_model, plan, days, end, seed, out_dir) for plan in plans]
         for plan, fut in zip(plans, futures):
             yield plan, fut.result()
+    finally:
+        # Also when the consumer stops early (an error while ingesting): drop what is queued.
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def build_demo(db_path: str | os.PathLike | None = None, *, models: int = 200, days: int = 30, seed: int = 0,
@@ -1033,19 +1048,24 @@ def build_demo(db_path: str | os.PathLike | None = None, *, models: int = 200, d
     from lib.store import Store
 
     started = time.perf_counter()
+    if end.tzinfo is None:
+        end = end.replace(tzinfo=timezone.utc)
     store = Store(db_path)
     rows = {"reference": 0, "inference": 0, "labels": 0}
     outcomes = {"ingested": 0, "skipped": 0}
     scenarios: dict[str, list[str]] = {name: [] for name in SCENARIOS}
+    teams: set[str] = set()
+    ingest_seconds = 0.0
     tmp = tempfile.mkdtemp(prefix="driftlight-demo-")
+    results = write_demo_files(tmp, models=models, days=days, seed=seed, end=end, workers=workers)
     try:
-        results = write_demo_files(tmp, models=models, days=days, seed=seed, end=end, workers=workers)
         # Start the workers (fork) before the store connection opens.
         first = next(results, None)
         with store.batch():
             item = first
             while item is not None:
                 plan, result = item
+                ingest_started = time.perf_counter()
                 register_spec(store, result["spec"], source="demo")
                 for kind, path in result["files"]:
                     outcome = ingest_file(store, kind, plan.model_id, path)
@@ -1055,18 +1075,22 @@ def build_demo(db_path: str | os.PathLike | None = None, *, models: int = 200, d
                     rows[kind] += outcome.rows
                     os.unlink(path)
                 scenarios[plan.scenario].append(plan.model_id)
+                teams.add(plan.team)
+                ingest_seconds += time.perf_counter() - ingest_started
                 item = next(results, None)
     finally:
+        results.close()
         shutil.rmtree(tmp, ignore_errors=True)
     n_models = sum(len(v) for v in scenarios.values())
     return {
         "db": str(store.path),
         "models": n_models,
-        "teams": len({p.team for p in plan_fleet(models, seed=seed)}),
+        "teams": len(teams),
         "rows": rows["inference"],
         "rows_by_kind": rows,
         "files": outcomes,
         "seconds": round(time.perf_counter() - started, 2),
+        "ingest_seconds": round(ingest_seconds, 2),   # of which spent registering and ingesting
         "scenarios": {k: len(v) for k, v in scenarios.items() if v},
         "showcase": {k: v[0] for k, v in scenarios.items() if v and k != "healthy"},
         "seed": seed,
