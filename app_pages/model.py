@@ -75,6 +75,7 @@ fig_cfg = {"displayModeBar": False}
 def _layout(fig: go.Figure, height: int = 280, **kw) -> go.Figure:
     fig.update_layout(height=height, margin=dict(l=8, r=8, t=36, b=8), template="plotly_white",
                       legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1),
+                      xaxis=dict(automargin=True), yaxis=dict(automargin=True),
                       font=dict(size=12), **kw)
     return fig
 
@@ -83,10 +84,10 @@ def _thresholds(fig: go.Figure, check: str, feature: str | None = None) -> None:
     c = next((c for c in m.get("checks") or [] if c["check"] == check), None)
     if not c:
         return
-    for level, color in (("yellow", COLOR[YELLOW]), ("red", COLOR[RED])):
+    for level, color, where in (("yellow", COLOR[YELLOW], "bottom left"), ("red", COLOR[RED], "top left")):
         if c.get(level) is not None:
             fig.add_hline(y=c[level], line_dash="dot", line_color=color, line_width=1,
-                          annotation_text=f"{level} {c[level]:g}", annotation_position="top left",
+                          annotation_text=f"{level} {c[level]:g}", annotation_position=where,
                           annotation_font_color=color, annotation_font_size=10)
 
 
@@ -124,15 +125,13 @@ if drift_tab.open:
         st.caption("Per feature over the last 7 days against the reference (training-time) data. "
                    "PSI and JS on the reference's bins; KS and Wasserstein (÷ reference std) on raw values. "
                    "Select a row to see its distributions.")
+        numbers = {"PSI": "{:.3f}", "JS": "{:.3f}", "KS": "{:.3f}", "Wasserstein": "{:.3f}", "chi² p": "{:.2g}"}
+        styled = table.style.format(numbers, na_rep="–")
         event = st.dataframe(
-            table, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row", key="drift_table",
+            styled, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row", key="drift_table",
             column_config={
                 "status": st.column_config.TextColumn("Status", width="small"),
-                "PSI": st.column_config.NumberColumn(format="%.3f"),
-                "JS": st.column_config.NumberColumn(format="%.3f"),
-                "KS": st.column_config.NumberColumn(format="%.3f"),
-                "Wasserstein": st.column_config.NumberColumn(format="%.3f"),
-                "chi² p": st.column_config.NumberColumn(format="%.2g"),
+                # number formats come from the Styler (so that a missing value reads "–", not "None")
                 "PSI per day": st.column_config.LineChartColumn("PSI per day", y_min=0, width="medium",
                                                                 help="Each day's data vs the reference, last 30 days"),
             })
@@ -154,9 +153,11 @@ if drift_tab.open:
                     cur_colors = [COLOR[RED] if u else ui.CUR_COLOR for u in dist["unseen"]]
                     fig.add_bar(x=dist["bin"], y=dist["current_share"], name="current (7 d)", marker_color=cur_colors,
                                 hovertemplate="%{x}<br>current %{y:.1%}<extra></extra>")
-                    title = "Share of rows per bin" + (" (red: values unseen in the reference)" if dist["unseen"].any() else "")
+                    title = "Share of rows per bin"
+                    if dist["unseen"].any():
+                        st.caption("Red bars: values never seen in the reference data.")
                     _layout(fig, barmode="group", title=dict(text=title, font=dict(size=13)), yaxis_tickformat=".0%",
-                            xaxis_type="category")
+                            xaxis_type="category", xaxis_tickangle=-35)
                     st.plotly_chart(fig, config=fig_cfg, key="dist_chart")
             with right:
                 series = drift[drift["feature"] == feature].sort_values("date")

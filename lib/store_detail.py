@@ -393,8 +393,9 @@ def offending_rows(store: Store, model_id: str, as_of: pd.Timestamp, *, problems
     frame = frame.rename(columns={f"f{s}": n for s, n in names.items()})
     if frame["score"].isna().all():
         frame = frame.drop(columns="score")
-    if frame["rid"].isna().all():
-        frame = frame.drop(columns="rid")
+    for col in ("rid", "label"):
+        if frame[col].isna().all():
+            frame = frame.drop(columns=col)
     if not conds:
         frame = frame.drop(columns="problem")
         what = f"the newest {len(frame)} of {total} rows in the last {_hours(window)}"

@@ -69,7 +69,7 @@ def launch(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
 
 
-def wait_for_app_run(page, timeout: float = 60_000) -> None:
+def wait_for_app_run(page, timeout: float = 180_000) -> None:
     """Wait until the app is connected, the script has stopped running and nothing is loading
     (Streamlit's own e2e suite does the same before each assertion)."""
     page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=timeout)
@@ -80,6 +80,18 @@ def wait_for_app_run(page, timeout: float = 60_000) -> None:
     # The stApp attribute can flip before the first run starts: require it to hold briefly.
     page.wait_for_timeout(150)
     page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=timeout)
+
+
+def shot(page, path) -> None:
+    """Screenshot of the whole page: Streamlit scrolls inside its main container, not the
+    document, so grow the viewport to the content's height first."""
+    size = page.viewport_size
+    height = page.evaluate("() => { const m = document.querySelector('[data-testid=\"stMain\"]');"
+                           " return m ? m.scrollHeight : document.body.scrollHeight; }")
+    page.set_viewport_size({"width": size["width"], "height": min(max(int(height) + 40, size["height"]), 6000)})
+    page.wait_for_timeout(400)
+    page.screenshot(path=str(path))
+    page.set_viewport_size(size)
 
 
 def error_dialogs(page) -> list[str]:
@@ -109,7 +121,7 @@ def tour(db: str, out: str) -> None:  # pragma: no cover - manual use
             page.goto(base + path)
             wait_for_app_run(page)
             print(f"{name}: {time.monotonic() - t:.2f} s", error_dialogs(page))
-            page.screenshot(path=str(out_dir / f"{name}.png"), full_page=True)
+            shot(page, out_dir / f"{name}.png")
         browser.close()
 
 

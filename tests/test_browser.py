@@ -18,7 +18,7 @@ from playwright.sync_api import sync_playwright  # noqa: E402
 
 from lib.evaluate import evaluate  # noqa: E402
 from lib.store import Store  # noqa: E402
-from tests.browser_support import ARTIFACTS, error_dialogs, launch, streamlit_server, wait_for_app_run  # noqa: E402
+from tests.browser_support import ARTIFACTS, error_dialogs, launch, shot, streamlit_server, wait_for_app_run  # noqa: E402
 
 pytestmark = pytest.mark.xdist_group("browser")
 SHOTS = ARTIFACTS / "browser"
@@ -77,7 +77,7 @@ def test_grid_matches_evaluate(page, server, judged):
     for status in ("red", "yellow", "grey", "green"):
         expected = sum(m["status"] == status for m in judged["models"])
         assert page.locator(f"[data-testid='dl-count-{status}']").inner_text() == str(expected)
-    page.screenshot(path=str(SHOTS / "fleet.png"), full_page=True)
+    shot(page, SHOTS / "fleet.png")
     # warm reload (the fleet is cached on the store's data version)
     warm = goto(page, server + "/")
     print(f"fleet grid warm load: {warm:.2f} s")
@@ -95,7 +95,7 @@ def test_click_red_tile_opens_its_reasons(page, server, judged):
     reasons = page.locator("[data-testid='dl-reason']")
     assert reasons.count() == len(m["reasons"])
     assert m["reasons"][0]["message"] in reasons.first.inner_text()
-    page.screenshot(path=str(SHOTS / "model-red.png"), full_page=True)
+    shot(page, SHOTS / "model-red.png")
 
 
 def test_icecream_unseen_flavors(page, server, judged):
@@ -108,12 +108,12 @@ def test_icecream_unseen_flavors(page, server, judged):
     for flavor in ("strawberry", "cookie dough", "rum raisin", "rocky road"):
         assert flavor in text
     assert reason["message"] in text
-    page.screenshot(path=str(SHOTS / "model-icecream-quality.png"), full_page=True)
+    shot(page, SHOTS / "model-icecream-quality.png")
     for tab in ("Drift", "Performance", "Timeline", "Rows"):
         page.get_by_role("tab", name=tab).click()
         wait_for_app_run(page, timeout=180_000)
         assert not error_dialogs(page), tab
-        page.screenshot(path=str(SHOTS / f"model-icecream-{tab.lower()}.png"), full_page=True)
+        shot(page, SHOTS / f"model-icecream-{tab.lower()}.png")
     assert "tab=Rows" in page.url
 
 
@@ -127,11 +127,20 @@ def test_filter_in_url_survives_reload(page, server, judged):
     assert "team=retail" in page.url
 
 
-def test_table_view(page, server, judged):
+def test_table_row_opens_the_model(page, server, judged):
     goto(page, server + "/?view=Table")
     assert not error_dialogs(page)
-    assert page.locator("[data-testid='stDataFrame']").count() == 1
-    page.screenshot(path=str(SHOTS / "fleet-table.png"), full_page=True)
+    table = page.locator("[data-testid='stDataFrame']")
+    assert table.count() == 1
+    shot(page, SHOTS / "fleet-table.png")
+    box = table.bounding_box()
+    # the grid is a canvas: click the selection cell of the second data row (35 px rows under a 35 px header)
+    page.mouse.click(box["x"] + 14, box["y"] + 35 + 35 + 17)
+    second = judged["models"][1]["model_id"]
+    page.wait_for_url(f"**/model?*model={second}*", timeout=60_000)
+    wait_for_app_run(page)
+    assert not error_dialogs(page)
+    assert second in page.locator("[data-testid='stMain']").inner_text()
 
 
 def test_cold_deep_link_renders_through_app_py(browser, demo_db):
@@ -149,6 +158,6 @@ def test_cold_deep_link_renders_through_app_py(browser, demo_db):
             main = page.locator("[data-testid='stMain']").inner_text()
             assert "icecream-sales" in main and "flavor" in main
             assert "model=icecream-sales" in page.url
-            page.screenshot(path=str(SHOTS / "cold-deep-link.png"), full_page=True)
+            shot(page, SHOTS / "cold-deep-link.png")
         finally:
             context.close()
