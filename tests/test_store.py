@@ -1,0 +1,276 @@
+"""The store's connections and its cross-process readers–writer lock (DESIGN.md, Storage and
+computation): StoreBusy, writer preference, rollback, the data version, and a writer process
+ingesting while two reader processes query — zero errors, every row, never a step back."""
+from __future__ import annotations
+
+import json
+import multiprocessing
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from fixtures import (BINARY, ROOT, concurrency_reader, concurrency_writer, csv_file, db,  # noqa: F401
+                      query, standard_template, table_counts)
+from lib import lock
+from lib.errors import StoreBusy, StoreMissing
+from lib.store import Store
+
+
+# -- the lock ---------------------------------------------------------------------------------------
+_HOLDER = """
+import sys, time
+sys.path.insert(0, {root!r})
+from lib import lock
+with lock.{mode}({db!r}, 10):
+    print("held", flush=True)
+    sys.stdin.read()          # hold until the test closes our stdin
+"""
+
+
+class _Holder:
+    """Another process that holds the lock (shared or exclusive) until closed."""
+
+    def __init__(self, db: str, mode: str):
+        self.proc = subprocess.Popen([sys.executable, "-c", _HOLDER.format(root=str(ROOT), mode=mode, db=db)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdout.readline().strip() == "held"
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        assert self.proc.wait(10) == 0
+
+
+def test_read_raises_store_busy_while_another_process_writes(db: Path):
+    holder = _Holder(str(db), "exclusive")
+    try:
+        start = time.monotonic()
+        with pytest.raises(StoreBusy, match="busy"):
+            with Store(db, timeout=0.3).read():
+                pass
+        waited = time.monotonic() - start
+        assert 0.3 <= waited < 3
+        with pytest.raises(StoreBusy):
+            with Store(db, timeout=0.2).write():
+                pass
+    finally:
+        holder.close()
+    with Store(db, timeout=2).read() as con:      # free again
+        assert con.execute("SELECT count(*) FROM models").fetchall() == [(2,)]
+
+
+def test_write_raises_store_busy_while_another_process_reads_but_reads_share(db: Path):
+    holder = _Holder(str(db), "shared")
+    try:
+        with Store(db, timeout=1).read() as con:   # readers share
+            assert con.execute("SELECT count(*) FROM models").fetchall() == [(2,)]
+        before = table_counts(db)
+        with pytest.raises(StoreBusy):
+            with Store(db, timeout=0.3).write() as con:
+                con.execute("DELETE FROM models")
+        assert table_counts(db) == before
+    finally:
+        holder.close()
+
+
+def test_waiting_writer_blocks_new_readers(tmp_path: Path):
+    """Writer preference: once a writer waits, a new reader queues behind it instead of
+    overtaking it, so a stream of readers cannot starve an ingest."""
+    path = str(tmp_path / "x.duckdb")
+    acquired = threading.Event()
+    order: list[str] = []
+
+    def writer():
+        with lock.exclusive(path, 10):
+            order.append("writer")
+            acquired.set()
+            time.sleep(0.1)
+
+    with lock.shared(path, 1):
+        t = threading.Thread(target=writer)
+        t.start()
+        time.sleep(0.3)
+        assert not acquired.is_set()               # the writer waits for the reader in flight
+        with pytest.raises(StoreBusy):
+            with lock.shared(path, 0.4):           # ... and a newcomer may not overtake it
+                order.append("late reader")
+    assert acquired.wait(5)
+    with lock.shared(path, 5):
+        order.append("reader after writer")
+    t.join(5)
+    assert order == ["writer", "reader after writer"]
+
+
+def test_readers_share_and_writers_exclude_each_other(tmp_path: Path):
+    path = str(tmp_path / "x.duckdb")
+    with lock.shared(path, 1), lock.shared(path, 1):
+        pass
+    with lock.exclusive(path, 1):
+        with pytest.raises(StoreBusy):
+            with lock.exclusive(path, 0.2):
+                pass
+        with pytest.raises(StoreBusy):
+            with lock.shared(path, 0.2):
+                pass
+    with lock.exclusive(path, 1):                  # released on exit, even after StoreBusy
+        pass
+    assert Path(path + ".rw.lock").exists() and Path(path + ".turnstile.lock").exists()
+
+
+# -- connections and transactions ----------------------------------------------------------------------
+def test_read_without_a_store_is_store_missing(tmp_path: Path):
+    with pytest.raises(StoreMissing, match="python -m lib demo"):
+        with Store(tmp_path / "nothing.duckdb").read():
+            pass
+    assert not (tmp_path / "nothing.duckdb").exists()
+    assert Store(tmp_path / "nothing.duckdb").data_version() == 0
+
+
+def test_read_connection_is_read_only_and_closed_after(db: Path):
+    with Store(db).read() as con:
+        with pytest.raises(duckdb.Error):
+            con.execute("DELETE FROM models")
+    # closed: a read-write connection from this process can open the file now
+    con = duckdb.connect(str(db))
+    assert con.execute("SELECT count(*) FROM models").fetchall() == [(2,)]
+    con.close()
+
+
+def test_failed_write_rolls_back_and_keeps_the_version(db: Path):
+    store = Store(db)
+    before, version = table_counts(db), store.data_version()
+    with pytest.raises(ZeroDivisionError):
+        with store.write() as con:
+            con.execute("DELETE FROM models")
+            con.execute("DELETE FROM ingest_log")
+            1 / 0
+    assert table_counts(db) == before and store.data_version() == version
+
+
+def test_each_write_bumps_the_data_version_once(db: Path):
+    store = Store(db)
+    v0 = store.data_version()
+    assert v0 == query(db, "SELECT CAST(value AS BIGINT) FROM meta WHERE key = 'data_version'")[0][0]
+    for i in range(1, 4):
+        with store.write() as con:
+            con.execute("UPDATE models SET team = ? WHERE model_id = ?", [f"team{i}", BINARY])
+        assert store.data_version() == v0 + i
+    assert query(db, "SELECT CAST(value AS BIGINT) FROM meta WHERE key = 'data_version'")[0][0] == v0 + 3
+
+
+def test_batch_keeps_one_connection_for_many_writes(db: Path):
+    store = Store(db)
+    v0 = store.data_version()
+    with store.batch():
+        for i in range(3):
+            with store.write() as con:
+                con.execute("UPDATE models SET owner = ? WHERE model_id = ?", [f"o{i}", BINARY])
+        with store.read() as con:                  # the batch's own thread reads its writes
+            assert con.execute("SELECT owner FROM models WHERE model_id = ?", [BINARY]).fetchall() == [("o2",)]
+        with pytest.raises(StoreBusy):             # others wait
+            with Store(db, timeout=0.2).read():
+                pass
+    assert store.data_version() == v0 + 3
+
+
+_POLLER = """
+import sys
+from pathlib import Path
+sys.path.insert(0, {root!r})
+from lib.store import Store
+store, last, drops, polls = Store({db!r}), 0, 0, 0
+print("polling", flush=True)
+while not Path({stop!r}).exists():
+    v = store.data_version()
+    polls += 1
+    drops += v < last
+    last = max(last, v)
+print(drops, last, polls)
+"""
+
+
+def test_data_version_never_goes_backwards_while_written(db: Path, tmp_path: Path):
+    """The app keys its caches on data_version(), read without the lock: a reader polling it
+    while writes commit must never see it go down (e.g. 0 from a half-written sidecar)."""
+    store = Store(db)
+    v0 = store.data_version()
+    stop = tmp_path / "stop"
+    poller = subprocess.Popen([sys.executable, "-c", _POLLER.format(root=str(ROOT), db=str(db), stop=str(stop))],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert poller.stdout.readline().strip() == "polling"
+        for i in range(10):
+            with store.write() as con:
+                con.execute("UPDATE models SET owner = ? WHERE model_id = ?", [f"o{i}", BINARY])
+    finally:
+        stop.write_text("stop")
+        out, _ = poller.communicate(timeout=30)
+    drops, last, polls = map(int, out.split())
+    assert polls > 100
+    assert (drops, last) == (0, v0 + 10)
+
+
+# -- a writer process and two reader processes -------------------------------------------------------
+N_FILES = 8
+ROWS = 300
+
+
+def test_writer_and_two_readers_in_processes(db: Path, tmp_path: Path):
+    files = [str(csv_file(tmp_path, f"batch{i:02d}.csv", "inference", n=ROWS,
+                          set={r: {"request_id": f"b{i}-{r}"} for r in range(1, ROWS + 1)}))
+             for i in range(N_FILES)]
+    before = table_counts(db)
+    ctx = multiprocessing.get_context("spawn")
+    stop = tmp_path / "stop"
+    readers = []
+    for i in range(2):
+        ready, result = tmp_path / f"ready{i}", tmp_path / f"reader{i}.json"
+        p = ctx.Process(target=concurrency_reader,
+                        args=(str(db), BINARY, str(ready), str(stop), str(result), 0.06 + 0.02 * i, 0.01))
+        p.start()
+        readers.append((p, ready, result))
+    deadline = time.monotonic() + 60
+    while not all(ready.exists() for _, ready, _ in readers):
+        assert time.monotonic() < deadline, "readers did not start"
+        assert all(p.is_alive() for p, _, _ in readers)
+        time.sleep(0.05)
+
+    wresult = tmp_path / "writer.json"
+    writer = ctx.Process(target=concurrency_writer, args=(str(db), BINARY, files, str(wresult), 30.0))
+    start = time.monotonic()
+    writer.start()
+    writer.join(120)
+    writer_seconds = time.monotonic() - start
+    stop.write_text("stop")
+    for p, _, _ in readers:
+        p.join(60)
+    assert writer.exitcode == 0 and all(p.exitcode == 0 for p, _, _ in readers)
+
+    results = json.loads(wresult.read_text())
+    assert [r["status"] for r in results] == ["ingested"] * N_FILES, [r["message"] for r in results]
+    assert [r["rows"] for r in results] == [ROWS] * N_FILES
+    after = table_counts(db)
+    assert after["inf__icecream"] == before["inf__icecream"] + N_FILES * ROWS
+    assert after["ingest_log"] == before["ingest_log"] + N_FILES
+    assert query(db, "SELECT sum(n) FROM prof_rows WHERE model_id = ?", [BINARY])[0][0] == after["inf__icecream"]
+
+    final = after["inf__icecream"]
+    for _, _, result in readers:
+        seen = json.loads(result.read_text())
+        assert seen["errors"] == []
+        assert seen["inconsistent"] == []          # rows, profiles and log always agree
+        counts = seen["counts"]
+        assert len(counts) >= 5
+        assert counts == sorted(counts)            # never a step back
+        assert counts[0] >= before["inf__icecream"] and counts[-1] == final
+        assert len(set(counts)) >= 2               # the readers really read during the ingest
+        assert seen["version_drops"] == 0
+        assert seen["versions"] == sorted(seen["versions"])
+    # writer preference: each ingest waited at most for the reads in flight, never for the stream
+    slowest = max(r["seconds"] for r in results)
+    assert slowest < 10, slowest
+    assert writer_seconds < 90
