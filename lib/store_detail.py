@@ -25,10 +25,9 @@ import numpy as np
 import pandas as pd
 
 from lib import metrics
-from lib.health import performance_by_window, round_up_hour
+from lib.health import round_up_hour
 from lib.profile import PREDICTION_SLOT, SCORE_SLOT
 from lib.store import Store, inf_table
-from lib.store_read import Reader
 
 HOUR = pd.Timedelta(hours=1)
 DAY = pd.Timedelta(days=1)
@@ -207,20 +206,48 @@ def daily_series(store: Store, model_id: str, as_of: pd.Timestamp, *, days: int 
 
 
 def _daily_performance(con, info: ModelInfo, as_of: pd.Timestamp, days: int) -> pd.DataFrame:
+    """The primary metric per day over that day's labelled rows, with the reference's value.
+
+    One model's profiles only (lib.health.performance_by_window serves the fleet and reads every
+    model's windows); the same metric functions, so a day's value equals a 1-day evaluation.
+    """
     cols = ["date", "metric", "current", "reference", "n_labeled"]
     if info.snapshot is None:
         return pd.DataFrame(columns=cols)
-    dates = _days(as_of, days)
-    windows = [(i, d, min(d + DAY, as_of)) for i, d in enumerate(dates)]
-    models = pd.DataFrame({"model_id": [info.model_id], "task": [info.task], "spec": [info.spec]})
-    snaps = pd.DataFrame([info.snapshot])
-    perf = performance_by_window(Reader(con), windows, models, snaps)
-    if perf is None or len(perf) == 0:
-        return pd.DataFrame(columns=cols)
-    perf = perf[perf["model_id"] == info.model_id]
-    perf = perf.assign(date=perf["wid"].map(dict(enumerate(dates))))
-    perf["n_labeled"] = perf["n_labeled"].fillna(0).astype("int64")
-    return perf[cols].sort_values("date").reset_index(drop=True)
+    metric = metrics.primary_metric_name(info.task, "score" in info.spec.get("columns", {}))
+    reference = json.loads(info.snapshot["performance_json"]).get(metric)
+    positive = info.snapshot.get("positive_class")
+    start, end = _span(as_of, days)
+    p = [info.model_id, start, end]
+    where = "model_id = ? AND hour > ? AND hour <= ?"
+    out = []
+    if metric == "rmse":
+        frame = con.execute(f"SELECT {_DAY_SQL} AS date, sum(n) AS n, sum(sse) AS sse, sum(sae) AS sae, sum(sy) AS sy, "
+                            f"sum(syy) AS syy FROM prof_reg WHERE {where} GROUP BY ALL ORDER BY date", p).df()
+        for r in frame.itertuples(index=False):
+            out.append((r.date, metrics.regression_metrics_from_sums(r.n, r.sse, r.sae, r.sy, r.syy)["rmse"], int(r.n)))
+    elif metric == "roc_auc":
+        frame = con.execute(f"SELECT {_DAY_SQL} AS date, score, sum(n_pos) AS n_pos, sum(n_neg) AS n_neg FROM prof_auc "
+                            f"WHERE {where} GROUP BY ALL ORDER BY date, score", p).df()
+        for d, g in frame.groupby("date"):
+            out.append((d, metrics.roc_auc_from_counts(g["score"].to_numpy(), g["n_pos"].to_numpy(), g["n_neg"].to_numpy()),
+                        int(g["n_pos"].sum() + g["n_neg"].sum())))
+    else:
+        frame = con.execute(f"SELECT {_DAY_SQL} AS date, label, prediction, sum(n) AS n FROM prof_cls WHERE {where} "
+                            "GROUP BY ALL ORDER BY date", p).df()
+        for d, g in frame.groupby("date"):
+            labels = sorted(set(g["label"]) | set(g["prediction"]))
+            index = {v: i for i, v in enumerate(labels)}
+            matrix = np.zeros((len(labels), len(labels)), dtype="int64")
+            np.add.at(matrix, (g["label"].map(index).to_numpy(), g["prediction"].map(index).to_numpy()),
+                      g["n"].to_numpy(dtype="int64"))
+            values = metrics.classification_metrics_from_confusion(
+                labels, matrix, positive_class=positive if info.task == "binary_classification" else None)
+            out.append((d, values.get(metric, values.get("f1")), int(g["n"].sum())))
+    frame = pd.DataFrame(out, columns=["date", "current", "n_labeled"])
+    frame.insert(1, "metric", metric)
+    frame["reference"] = reference
+    return frame[cols]
 
 
 # -- distributions ---------------------------------------------------------------------------

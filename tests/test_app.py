@@ -321,3 +321,27 @@ def test_unseen_values_and_daily_rows_against_raw_rows(demo_db, judged):
     # the unseen share per day of the last day equals the share of unseen flavors among that day's rows
     last = daily["quality"][(daily["quality"]["feature"] == "flavor")].sort_values("date").iloc[-1]
     assert 0 < last["unseen_share"] <= 1
+
+
+def test_daily_performance_against_raw_rows(demo_db, judged):
+    import duckdb
+    import numpy as np
+    import pandas as pd
+    from lib import store_detail
+    as_of = pd.Timestamp(judged["as_of"]).tz_localize(None)
+    perf = store_detail.daily_series(Store(demo_db), "icecream-sales", as_of)["performance"]
+    assert len(perf) and set(perf["metric"]) == {"rmse"}
+    con = duckdb.connect(demo_db, read_only=True)
+    try:
+        raw = con.execute(
+            'SELECT CAST(date_trunc(\'day\', i.hour - INTERVAL 1 HOUR) AS DATE) AS d, i.pred_num, '
+            'CAST(coalesce(l.label, i.label) AS DOUBLE) AS y FROM "inf__icecream-sales" i '
+            "LEFT JOIN labels l ON l.model_id = 'icecream-sales' AND l.rid = i.rid "
+            "WHERE coalesce(l.label, i.label) IS NOT NULL AND i.hour <= ?", [as_of.to_pydatetime()]).df()
+    finally:
+        con.close()
+    raw["d"] = pd.to_datetime(raw["d"])
+    for row in perf.itertuples():
+        part = raw[raw["d"] == row.date]
+        assert row.n_labeled == len(part)
+        assert row.current == pytest.approx(float(np.sqrt(np.mean((part["pred_num"] - part["y"]) ** 2))), rel=1e-9)
