@@ -394,7 +394,7 @@ a.dl-tile:hover{box-shadow:0 1px 6px rgba(0,0,0,.15);border-color:#cbd5e1}
 .dl-tile .id{font-weight:600;font-size:.82rem;white-space:nowrap;overflow:hidden;text-overflow:ellipsis;margin-top:1px}
 .dl-tile .rs{font-size:.72rem;color:#374151;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
 .dl-strip{display:flex;gap:1px;margin-top:4px;height:7px}
-.dl-strip i{flex:1;border-radius:1px;background:var(--s)}
+.dl-strip i{flex-basis:0;border-radius:1px;background:var(--s)}
 .dl-pill{display:inline-block;padding:.1rem .55rem;border-radius:999px;font-weight:700;font-size:.8rem;color:#fff;
   background:var(--c);white-space:nowrap}
 .dl-reasons{display:flex;flex-direction:column;gap:6px;margin:.2rem 0 .4rem 0}
@@ -440,10 +440,23 @@ def counts_html(counts: dict[str, int], total: int) -> str:
     return "".join(parts)
 
 
+def _runs(timeline: list[dict]) -> list[tuple[str, str, str, int]]:
+    """Consecutive days of one status: (status, first date, last date, days)."""
+    runs: list[list] = []
+    for p in timeline:
+        if runs and runs[-1][0] == p["status"]:
+            runs[-1][2], runs[-1][3] = p["date"], runs[-1][3] + 1
+        else:
+            runs.append([p["status"], p["date"], p["date"], 1])
+    return [tuple(r) for r in runs]
+
+
 def strip_html(timeline: list[dict]) -> str:
-    cells = "".join(f'<i style="--s:{_c(p["status"])}" title="{html.escape(p["date"])}: {WORD[p["status"]]}"></i>'
-                    for p in timeline)
-    return f'<div class="dl-strip" aria-hidden="true">{cells}</div>'
+    """The 30-day status strip: one segment per run of days in the same status (few DOM nodes for
+    hundreds of tiles), each as wide as its days, with its dates in a tooltip."""
+    cells = "".join(f'<i style="--s:{_c(s)};flex-grow:{n}" title="{html.escape(a)} – {html.escape(b)}: {WORD[s]} '
+                    f'({n} d)"></i>' for s, a, b, n in _runs(timeline))
+    return f'<div class="dl-strip">{cells}</div>'
 
 
 def tile_grid_html(models: list[dict], link_params: dict[str, Any]) -> str:
