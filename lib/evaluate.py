@@ -71,7 +71,7 @@ def evaluate(store: Store, *, as_of: pd.Timestamp | None = None, model_ids: list
     if timeline_days is not None and not 1 <= timeline_days <= 365:
         raise InputError(f"--timeline: {timeline_days} is not between 1 and 365 days")
     with store.read() as con:
-        reader = Reader(con)
+        reader = Reader(con, model_ids)
         newest = reader.newest_inference()
         fleet = load_fleet(reader, model_ids)
         if as_of is None:

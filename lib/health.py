@@ -300,11 +300,9 @@ def performance_by_window(reader: Reader, windows, models: pd.DataFrame, snapsho
         reg = reg[reg["model_id"].map(kind) == "rmse"]
         current = [metrics.regression_metrics_from_sums(*v)["rmse"] for v in reg[["n", "sse", "sae", "sy", "syy"]].to_numpy()]
         parts.append(pd.DataFrame({"wid": reg["wid"], "model_id": reg["model_id"], "current": current, "n_labeled": reg["n"]}))
-    auc = reader.roc_auc(windows)
-    if len(auc):
-        auc = auc[auc["model_id"].map(kind) == "roc_auc"]
-        parts.append(pd.DataFrame({"wid": auc["wid"], "model_id": auc["model_id"], "current": auc["roc_auc"],
-                                   "n_labeled": auc["n_pos"] + auc["n_neg"]}))
+    auc_models = [m for m, k in kind.items() if k == "roc_auc"]
+    if auc_models:
+        parts.append(roc_auc_by_window(reader, windows, set(auc_models)))
     cls = reader.confusion(windows)
     if len(cls):
         for metric, binary in (("f1", True), ("macro_f1", False)):
@@ -319,6 +317,30 @@ def performance_by_window(reader: Reader, windows, models: pd.DataFrame, snapsho
         return pd.DataFrame(columns=["wid", "model_id", "metric", "reference", "current", "n_labeled"])
     out = pd.concat(parts, ignore_index=True).merge(info, on="model_id", how="left")
     return out[["wid", "model_id", "metric", "reference", "current", "n_labeled"]]
+
+
+def roc_auc_by_window(reader: Reader, windows, wanted: set[str]) -> pd.DataFrame:
+    """Exact ROC AUC per (wid, model): one read of the scored labels, one sort per model."""
+    lo = min(w[1] for w in windows)
+    hi = max(w[2] for w in windows)
+    rows = reader.scored_labels(lo, hi)
+    rows = rows[rows["model_id"].isin(wanted)]
+    wids = np.array([w[0] for w in windows])
+    los = np.array([w[1] for w in windows], dtype="datetime64[us]")[:, None]
+    his = np.array([w[2] for w in windows], dtype="datetime64[us]")[:, None]
+    out = []
+    for model_id, idx in rows.groupby("model_id").indices.items():
+        hours = rows["hour"].to_numpy(dtype="datetime64[us]")[idx]
+        member = (hours[None, :] > los) & (hours[None, :] <= his)
+        n_pos = rows["n_pos"].to_numpy()[idx]
+        n_neg = rows["n_neg"].to_numpy()[idx]
+        auc = metrics.roc_auc_by_window(rows["score"].to_numpy()[idx], n_pos, n_neg, member)
+        n = member @ (n_pos + n_neg).astype("float64")
+        out.append(pd.DataFrame({"wid": wids, "model_id": model_id, "current": auc, "n_labeled": n}))
+    if not out:
+        return pd.DataFrame(columns=["wid", "model_id", "current", "n_labeled"])
+    frame = pd.concat(out, ignore_index=True)
+    return frame[frame["n_labeled"] > 0]
 
 
 def confusion_metrics(part: pd.DataFrame, positive: str | None) -> dict[str, float]:

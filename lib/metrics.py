@@ -746,3 +746,35 @@ def f1_grouped(frame: pd.DataFrame, keys: list[str], *, positive: pd.Series | No
     denom = per_class["t"] + per_class["p"]
     f1 = (2 * per_class["tp"] / denom.where(denom > 0)).fillna(0.0)
     return f1.groupby(level=list(range(len(keys)))).mean()
+
+
+def roc_auc_by_window(scores, n_pos, n_neg, member) -> np.ndarray:
+    """Exact ROC AUC of several windows over one model's scored rows, in one vectorized pass.
+
+    ``scores``, ``n_pos``, ``n_neg``: per row of a profile (a score value within an hour and
+    how many positive / negative labels it had), any order. ``member``: boolean matrix
+    (windows × rows) saying which rows each window holds. Ties count one half, so each value
+    equals :func:`sklearn.metrics.roc_auc_score` on the window's expanded arrays; NaN where a
+    window lacks positives or negatives. One sort serves every window: a fleet timeline needs
+    ~40 windows per model, and a window-by-window SQL sort was the slowest part of judging.
+
+    >>> member = np.array([[True, True, True], [True, False, True]])
+    >>> roc_auc_by_window([0.9, 0.5, 0.1], [1, 1, 0], [0, 1, 1], member).tolist()
+    [0.875, 1.0]
+    """
+    scores = np.asarray(scores, dtype="float64")
+    order = np.argsort(scores, kind="stable")
+    scores = scores[order]
+    member = np.asarray(member, dtype=bool)[:, order]
+    pos = member * np.asarray(n_pos, dtype="float64")[order]
+    neg = member * np.asarray(n_neg, dtype="float64")[order]
+    if scores.size == 0:
+        return np.full(member.shape[0], np.nan)
+    starts = np.flatnonzero(np.r_[True, scores[1:] != scores[:-1]])      # groups of equal scores
+    pos_g = np.add.reduceat(pos, starts, axis=1)
+    neg_g = np.add.reduceat(neg, starts, axis=1)
+    neg_below = np.cumsum(neg_g, axis=1) - neg_g
+    u = (pos_g * (neg_below + 0.5 * neg_g)).sum(axis=1)
+    total = pos_g.sum(axis=1) * neg_g.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, u / np.where(total > 0, total, 1), np.nan)

@@ -49,8 +49,18 @@ def hour_ranges(windows: list[tuple[int, pd.Timestamp, pd.Timestamp]]) -> pd.Dat
 class Reader:
     """Queries over one open read connection (registers window tables on it)."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection):
+    def __init__(self, con: duckdb.DuckDBPyConnection, model_ids: list[str] | None = None):
         self.con = con
+        self.model_ids = model_ids
+        if model_ids:
+            # One model's page or `evaluate --model`: read only its profiles, not the fleet's.
+            con.register("w_models", pd.DataFrame({"model_id": list(model_ids)}, dtype=object))
+
+    def _src(self, table: str) -> str:
+        """A profile table, restricted to the requested models when there are any."""
+        if not self.model_ids:
+            return table
+        return f"(SELECT * FROM {table} WHERE model_id IN (SELECT model_id FROM w_models))"
 
     def df(self, sql: str, params: list | None = None) -> pd.DataFrame:
         return self.con.execute(sql, params or []).df()
@@ -94,10 +104,10 @@ class Reader:
         self._register("w_days", days)
         self._register("w_hours", hours)
         sql = (f"SELECT wid, model_id, {keys}, {', '.join(f'sum({v}) AS {v}' for v in values.split(', '))} FROM ("
-               f" SELECT w.wid, p.model_id, {keys}, {values} FROM {table}_d p JOIN w_days w "
+               f" SELECT w.wid, p.model_id, {keys}, {values} FROM {self._src(table + '_d')} p JOIN w_days w "
                f"   ON p.day > w.dstart AND p.day <= w.dend"
                f" UNION ALL"
-               f" SELECT w.wid, p.model_id, {keys}, {values} FROM {table}_h p JOIN w_hours w "
+               f" SELECT w.wid, p.model_id, {keys}, {values} FROM {self._src(table + '_h')} p JOIN w_hours w "
                f"   ON p.hour > w.lo AND p.hour <= w.hi"
                f") GROUP BY ALL")
         return self.df(sql)
@@ -105,21 +115,21 @@ class Reader:
     def rows_in(self, windows) -> pd.DataFrame:
         """Rows per (wid, model) from the hourly row counts (small: one row per model-hour-file)."""
         self._register("w_ranges", hour_ranges(windows))
-        return self.df("SELECT w.wid, p.model_id, sum(p.n) AS n FROM prof_rows p JOIN w_ranges w "
+        return self.df(f"SELECT w.wid, p.model_id, sum(p.n) AS n FROM {self._src('prof_rows')} p JOIN w_ranges w "
                        "ON p.hour > w.lo AND p.hour <= w.hi GROUP BY ALL")
 
     def files_in(self, windows) -> pd.DataFrame:
         """Inference files with rows in each window, with their schema differences."""
         self._register("w_ranges", hour_ranges(windows))
         return self.df("SELECT DISTINCT w.wid, p.model_id, p.file_id, l.file_name, l.missing_features, l.extra_columns "
-                       "FROM prof_rows p JOIN w_ranges w ON p.hour > w.lo AND p.hour <= w.hi "
+                       f"FROM {self._src('prof_rows')} p JOIN w_ranges w ON p.hour > w.lo AND p.hour <= w.hi "
                        "JOIN ingest_log l ON l.file_id = p.file_id")
 
     def last_inference(self, instants: list[tuple[int, pd.Timestamp]]) -> pd.DataFrame:
         frame = pd.DataFrame(instants, columns=["wid", "t"])
         frame["t"] = frame["t"].astype("datetime64[us]")
         self._register("w_instants", frame)
-        return self.df("SELECT w.wid, p.model_id, max(p.max_ts) AS last_ts FROM prof_rows p JOIN w_instants w "
+        return self.df(f"SELECT w.wid, p.model_id, max(p.max_ts) AS last_ts FROM {self._src('prof_rows')} p JOIN w_instants w "
                        "ON p.hour <= w.t GROUP BY ALL")
 
     def numeric_aligned(self, windows) -> pd.DataFrame:
@@ -129,7 +139,7 @@ class Reader:
         self._register("w_ids", pd.DataFrame({"wid": sorted({w[0] for w in windows})}, dtype="int64"))
         return self.df(
             "WITH ref AS (SELECT p.model_id, p.slot, unnest(p.counts) AS ref, unnest(range(len(p.counts))) AS bin "
-            "  FROM ref_profile p JOIN (SELECT model_id, max(snapshot_id) AS snapshot_id FROM snapshots GROUP BY model_id) a "
+            f"  FROM {self._src('ref_profile')} p JOIN (SELECT model_id, max(snapshot_id) AS snapshot_id FROM snapshots GROUP BY model_id) a "
             "  USING (model_id, snapshot_id) WHERE p.kind = 'numeric') "
             "SELECT w.wid, r.model_id, r.slot, r.bin, r.ref, coalesce(c.n, 0) AS cur "
             "FROM ref r CROSS JOIN w_ids w LEFT JOIN cur_num c "
@@ -142,7 +152,7 @@ class Reader:
         self._register("w_ids", pd.DataFrame({"wid": sorted({w[0] for w in windows})}, dtype="int64"))
         return self.df(
             "WITH ref AS (SELECT p.model_id, p.slot, unnest(p.categories) AS value, unnest(p.counts) AS ref "
-            "  FROM ref_profile p JOIN (SELECT model_id, max(snapshot_id) AS snapshot_id FROM snapshots GROUP BY model_id) a "
+            f"  FROM {self._src('ref_profile')} p JOIN (SELECT model_id, max(snapshot_id) AS snapshot_id FROM snapshots GROUP BY model_id) a "
             "  USING (model_id, snapshot_id) WHERE p.kind = 'categorical'), "
             "grid AS (SELECT w.wid, r.* FROM ref r CROSS JOIN w_ids w) "
             "SELECT coalesce(g.wid, c.wid) AS wid, coalesce(g.model_id, c.model_id) AS model_id, "
@@ -158,34 +168,21 @@ class Reader:
         """First hour each (model, slot, value) appeared within the windows' span (unseen values)."""
         self._register("w_ranges", hour_ranges(windows))
         self._register("wanted", values[["model_id", "slot", "value"]].drop_duplicates())
-        return self.df("SELECT p.model_id, p.slot, p.value, min(p.hour) AS first_hour FROM prof_cat_h p "
+        return self.df(f"SELECT p.model_id, p.slot, p.value, min(p.hour) AS first_hour FROM {self._src('prof_cat_h')} p "
                        "JOIN wanted v USING (model_id, slot, value) GROUP BY ALL")
 
     def confusion(self, windows) -> pd.DataFrame:
         self._register("w_ranges", hour_ranges(windows))
-        return self.df("SELECT w.wid, p.model_id, p.label, p.prediction, sum(p.n) AS n FROM prof_cls p "
+        return self.df(f"SELECT w.wid, p.model_id, p.label, p.prediction, sum(p.n) AS n FROM {self._src('prof_cls')} p "
                        "JOIN w_ranges w ON p.hour > w.lo AND p.hour <= w.hi GROUP BY ALL")
 
     def regression_sums(self, windows) -> pd.DataFrame:
         self._register("w_ranges", hour_ranges(windows))
         return self.df("SELECT w.wid, p.model_id, sum(p.n) AS n, sum(p.sse) AS sse, sum(p.sae) AS sae, "
-                       "sum(p.sy) AS sy, sum(p.syy) AS syy FROM prof_reg p "
+                       f"sum(p.sy) AS sy, sum(p.syy) AS syy FROM {self._src('prof_reg')} p "
                        "JOIN w_ranges w ON p.hour > w.lo AND p.hour <= w.hi GROUP BY ALL")
 
-    def roc_auc(self, windows) -> pd.DataFrame:
-        """Exact ROC AUC per (wid, model) from per-score positive/negative counts.
-
-        AUC = P(score_pos > score_neg) + ½ P(equal): summed over distinct scores in SQL so that
-        millions of scores never leave DuckDB. tests/test_evaluate.py pins it to
-        sklearn.metrics.roc_auc_score.
-        """
-        self._register("w_ranges", hour_ranges(windows))
-        return self.df(
-            "WITH a AS (SELECT w.wid, p.model_id, p.score, sum(p.n_pos) AS pos, sum(p.n_neg) AS neg FROM prof_auc p "
-            "  JOIN w_ranges w ON p.hour > w.lo AND p.hour <= w.hi GROUP BY ALL), "
-            "c AS (SELECT *, coalesce(sum(neg) OVER (PARTITION BY wid, model_id ORDER BY score "
-            "  ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS neg_below FROM a) "
-            "SELECT wid, model_id, sum(pos) AS n_pos, sum(neg) AS n_neg, "
-            "  CASE WHEN sum(pos) > 0 AND sum(neg) > 0 "
-            "    THEN sum(pos * (neg_below + 0.5 * neg)) / (sum(pos) * sum(neg)) END AS roc_auc "
-            "FROM c GROUP BY ALL")
+    def scored_labels(self, lo: pd.Timestamp, hi: pd.Timestamp) -> pd.DataFrame:
+        """Per (model, hour, score): positive and negative labels, for hours in (lo, hi]."""
+        return self.df(f"SELECT model_id, hour, score, n_pos, n_neg FROM {self._src('prof_auc')} p WHERE hour > ? AND hour <= ?",
+                       [lo.to_pydatetime(), hi.to_pydatetime()])

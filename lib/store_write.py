@@ -125,8 +125,10 @@ def resolve_positive_class(spec: Spec, labels: set[str], file: str) -> str | Non
     if spec.task != "binary_classification":
         return None
     if spec.positive_class is not None:
-        if labels and spec.positive_class not in labels:
-            # Else every row would silently count as a negative (no ROC AUC, an F1 of 0).
+        if len(labels) >= 2 and spec.positive_class not in labels:
+            # Two or more classes and none is the positive one: a misnamed class, else every row
+            # would silently count as a negative (no ROC AUC, an F1 of 0). A single-class
+            # reference may legitimately lack it.
             raise InputError(f"{file}: column {spec.columns.get('label', 'label')}: positive_class "
                              f"{spec.positive_class!r} is not one of the labels {sorted(labels)[:4]} "
                              "(labels compare as text)")
