@@ -217,13 +217,16 @@ def context() -> Context:
     return ctx
 
 
+def auth_configured() -> bool:
+    try:
+        return "auth" in st.secrets
+    except Exception:  # no secrets file at all
+        return False
+
+
 def auth_gate() -> None:
     """The login gate's hook (DESIGN.md, Actions): a no-op until an [auth] section is configured."""
-    try:
-        configured = "auth" in st.secrets
-    except Exception:  # no secrets file at all
-        configured = False
-    if not configured:
+    if not auth_configured():
         return
     if not st.user.is_logged_in:
         st.title("🚦 Driftlight")
@@ -266,7 +269,8 @@ def frame() -> Context:
         task = st.multiselect("Task", sorted(models["task"].unique()), key="task", bind="query-params")
         tags = sorted({t for ts in models["tags"] for t in ts})
         tag = st.multiselect("Tag", tags, key="tag", bind="query-params")
-        st.caption(f"Store: `{os.path.basename(path)}` · data version {version}")
+        st.caption(f"Store: `{os.path.basename(path)}` · data version {version}"
+                   + ("" if auth_configured() else " · no login configured: serve on localhost only"))
     ctx = Context(path=path, version=version, catalog=catalog,
                   as_of=pd.Timestamp(as_of).tz_localize("UTC").isoformat(),
                   filters={"q": q or "", "status": status, "team": team, "owner": owner, "task": task, "tag": tag})
