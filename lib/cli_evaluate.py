@@ -33,6 +33,9 @@ def run(args) -> int:
     from lib.store import Store
     store = Store(args.db)
     if not store.exists():
+        if args.models:
+            from lib.errors import UnknownModel
+            raise UnknownModel(f"--model: unknown model {args.models[0]!r} (the store {store.path} does not exist)")
         result = {"as_of": None, "models": []}
     else:
         result = evaluate(store, as_of=parse_as_of(args.as_of), model_ids=args.models, timeline_days=args.timeline)

@@ -132,7 +132,9 @@ class Assembler:
         worst = (checks.assign(rank=checks["status"].map({RED: 0, YELLOW: 1}).fillna(9))
                  .groupby(["wid", "model_id"])["rank"].min().rename("rank").reset_index())
         rows = self.judge.rows.merge(worst, on=["wid", "model_id"], how="left")
-        status = np.select([rows["rank"] == 0, rows["rank"] == 1, rows["rows7"] < rows["min_rows"]],
+        # A model without a reference snapshot cannot be judged on its inputs either: grey.
+        thin = (rows["rows7"] < rows["min_rows"]) | ~rows["model_id"].isin(self.judge.has_reference)
+        status = np.select([rows["rank"] == 0, rows["rank"] == 1, thin],
                            [RED, YELLOW, GREY], default=GREEN)
         return dict(zip(zip(rows["wid"], rows["model_id"]), status))
 

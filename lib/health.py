@@ -77,6 +77,7 @@ class Judge:
         self.min_rows = {m: effective_setting(policy, row.team, row.spec.get("policy", {}), "min_rows")
                          for m, row in models.iterrows()}
         self.models = models
+        self.has_reference = set(fleet.snapshots["model_id"])
         # Models whose thresholds differ from the defaults somewhere (team or spec policy).
         self.overridden = {m: (row.team, row.spec.get("policy", {})) for m, row in models.iterrows()
                            if row.spec.get("policy") or row.team in policy.teams}
@@ -202,7 +203,8 @@ class Judge:
         with np.errstate(invalid="ignore", divide="ignore"):
             grid["share"] = grid["n_null"] / grid["rows24"].where(grid["rows24"] > 0)
         grid["value"] = grid["share"] - grid["ref_null_share"].fillna(0)
-        grid["grey"] = (grid["rows24"] < grid["min_rows"]) | grid["value"].isna()
+        grid["grey"] = ((grid["rows24"] < grid["min_rows"]) | grid["value"].isna()
+                        | ~grid["model_id"].isin(self.has_reference))   # nothing to compare against yet
         return self._finish(grid, "missing")
 
     def unseen(self) -> pd.DataFrame:
@@ -213,7 +215,8 @@ class Judge:
                .rename(columns={"cur": "nonnull"}))
         grid = grid.merge(agg, on=["wid", "model_id", "slot"], how="left")
         grid["value"] = grid["unseen"] / grid["nonnull"].where(grid["nonnull"] > 0)
-        grid["grey"] = (grid["rows24"] < grid["min_rows"]) | grid["value"].isna()
+        grid["grey"] = ((grid["rows24"] < grid["min_rows"]) | grid["value"].isna()
+                        | ~grid["model_id"].isin(self.has_reference))   # nothing to compare against yet
         return self._finish(grid, "unseen_categories")
 
     def out_of_range(self) -> pd.DataFrame:
@@ -224,7 +227,8 @@ class Judge:
         grid = grid.merge(self.fleet.ref[["model_id", "slot", "vmin", "vmax"]], on=["model_id", "slot"], how="left")
         nonnull = grid["rows24"] - grid["n_null"].fillna(0)
         grid["value"] = (grid["n_below"].fillna(0) + grid["n_above"].fillna(0)) / nonnull.where(nonnull > 0)
-        grid["grey"] = (grid["rows24"] < grid["min_rows"]) | grid["value"].isna()
+        grid["grey"] = ((grid["rows24"] < grid["min_rows"]) | grid["value"].isna()
+                        | ~grid["model_id"].isin(self.has_reference))   # nothing to compare against yet
         return self._finish(grid, "out_of_range")
 
     def volume(self) -> pd.DataFrame:

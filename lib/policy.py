@@ -63,12 +63,18 @@ POLICY_FILE_ENV = "DRIFTLIGHT_POLICY"
 _FIXED_CHECKS = {"schema"}   # schema is structural: its levels are not thresholds to tune
 
 
-def _check_threshold_block(block: Any, source: str, where: str) -> None:
+def _check_threshold_block(block: Any, source: str, where: str, check: str) -> None:
     if not isinstance(block, dict) or not block or set(block) - {"yellow", "red"}:
         raise InputError(f"{source}: field {where}: must be a mapping with yellow and/or red")
     for level, value in block.items():
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or value < 0:
             raise InputError(f"{source}: field {where}.{level}: must be a non-negative number")
+    if "yellow" in block and "red" in block:
+        # Red must be at least as bad as yellow, in the check's own direction.
+        lower_is_worse = CHECKS_BY_NAME[check].direction == "below"
+        if (block["yellow"] < block["red"]) if lower_is_worse else (block["yellow"] > block["red"]):
+            worse = "at or below" if lower_is_worse else "at or above"
+            raise InputError(f"{source}: field {where}: red ({block['red']}) must be {worse} yellow ({block['yellow']})")
 
 
 def validate_policy_overrides(policy: dict[str, Any], *, source: str, features: dict[str, str] | None = None,
@@ -88,12 +94,14 @@ def validate_policy_overrides(policy: dict[str, Any], *, source: str, features: 
                     setting = CHECKS_BY_NAME.get(check)
                     if setting is None or not setting.per_feature or check in _FIXED_CHECKS:
                         raise InputError(f"{source}: field {where}.{feat}.{check}: not a per-feature check")
-                    _check_threshold_block(thresholds, source, f"{where}.{feat}.{check}")
+                    _check_threshold_block(thresholds, source, f"{where}.{feat}.{check}", check)
         elif key in SETTINGS:
             if isinstance(block, bool) or not isinstance(block, (int, float)) or block < 0:
                 raise InputError(f"{source}: field {where}: must be a non-negative number")
+            if key == "min_rows" and (block != int(block) or block < 1):
+                raise InputError(f"{source}: field {where}: must be a whole number of rows, at least 1")
         elif key in CHECKS_BY_NAME and key not in _FIXED_CHECKS:
-            _check_threshold_block(block, source, where)
+            _check_threshold_block(block, source, where, key)
         else:
             raise InputError(f"{source}: field {where}: unknown check or setting")
 

@@ -493,3 +493,18 @@ def test_default_as_of_is_store_wide_so_a_stale_model_shows_its_staleness(scenar
     got = evaluate(scenario_fleet.store, model_ids=["stale"], detail=False, policy=default_policy())
     assert got["as_of"] == "2026-11-30T00:00:00+00:00"        # the newest row of any model
     assert _checks(got["models"][0])["freshness"]["value"] == 48.0
+
+
+def test_a_model_without_a_reference_is_grey_not_red(tmp_path):
+    """Logs but no reference snapshot: nothing to compare against, so the reference-based
+    checks are grey (not 100 % unseen) and so is the model; volume and freshness still judge."""
+    fleet = ind.Fleet(tmp_path)
+    fleet.register({**SPEC, "model_id": "no-ref"})
+    for k in range(8):
+        fleet.inference("no-ref", day(k))
+    model = evaluate(fleet.store, as_of=AS_OF, policy=default_policy())["models"][0]
+    checks = _checks(model)
+    assert model["status"] == "grey" and model["reasons"] == []
+    for name in ("missing", "unseen_categories", "out_of_range", "feature_drift", "prediction_drift"):
+        assert checks[name]["status"] == "grey", name
+    assert checks["volume"]["status"] == "green" and checks["freshness"]["status"] == "green"

@@ -139,6 +139,12 @@ def test_an_unknown_model_is_exit_2_with_one_line(cli_fleet, capsys):
     assert err.count("\n") == 1 and "nope" in err
 
 
+def test_a_model_asked_of_a_missing_store_is_exit_2(tmp_path, capsys):
+    code, out, err = run(capsys, "--db", tmp_path / "none.duckdb", "--model", "anything")
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and "anything" in err
+
+
 @pytest.mark.parametrize("args, message", [
     (["--as-of", "not-a-date"], "--as-of"),
     (["--timeline", "0"], "--timeline"),

@@ -120,6 +120,10 @@ def test_a_missing_policy_file_is_an_input_error(tmp_path):
     ({"features": {"x": {"volume": {"yellow": 0.1}}}}, "policy.features.x.volume"),
     ({"feature_drift": {"yellow": -0.1}}, "policy.feature_drift.yellow"),
     ({"bogus": 1}, "policy.bogus"),
+    ({"feature_drift": {"yellow": 0.3, "red": 0.2}}, "policy.feature_drift: red (0.2) must be at or above yellow"),
+    ({"volume": {"yellow": 0.1, "red": 0.5}}, "policy.volume: red (0.5) must be at or below yellow"),
+    ({"min_rows": 0.5}, "policy.min_rows"),
+    ({"min_rows": 0}, "policy.min_rows"),
 ])
 def test_a_spec_policy_is_validated_at_register(policy, match):
     with pytest.raises(InputError, match=re.escape(match)):
