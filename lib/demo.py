@@ -524,7 +524,7 @@ def plan_fleet(models: int = 200, *, seed: int = 0) -> list[ModelPlan]:
             labels = "late" if u < 0.30 else ("logged" if u < 0.45 else "none")
         else:
             labels = "none"
-        rows_per_day = 12 if scenario == "too-little-data" else int(MIN_ROWS_PER_DAY + rng.integers(20, 160))
+        rows_per_day = 12 if scenario == "too-little-data" else int(MIN_ROWS_PER_DAY + rng.integers(10, 100))
         policy = actions = None
         if show is not None:
             policy, actions = show.get("policy"), show.get("actions")
@@ -978,8 +978,10 @@ def _generate(plan: ModelPlan, days: int, end: datetime, seed: int, out: Path) -
         cols["score"] = score
     if plan.labels == "logged":
         cols["label"] = outputs(None, yi)
-    # Two files: everything before the last 24 h, and the last 24 h (where schema changes land).
-    for part, mask in (("1", ~last), ("2", last)):
+    # One file per model; the schema scenarios split off the last 24 h into a second file,
+    # where the change lands (fewer files keep the build fast: every file costs a transaction).
+    split = plan.scenario in ("schema-missing-column", "schema-extra-column")
+    for part, mask in ((("1", ~last), ("2", last)) if split else (("1", np.ones(n, dtype=bool)),)):
         if not mask.any():
             continue
         where = pa.array(mask)
@@ -994,10 +996,12 @@ def _generate(plan: ModelPlan, days: int, end: datetime, seed: int, out: Path) -
         files.append(("inference", str(path)))
     if plan.labels == "late" and n:
         # Labels arrive within a day for most rows: enough labelled rows in the 7-day window
-        # that a healthy model's metric stays well inside the 5% yellow band.
-        lag = float(rng.choice([0.5, 1.0])) if plan.scenario == "healthy" else 1.0
-        coverage = rng.uniform(0.9, 1.0) if plan.scenario == "healthy" else 0.85
-        pick = (age >= lag) & (rng.random(n) < coverage)
+        # that a healthy model's metric stays well inside the 5% yellow band. Healthy models'
+        # label files cover the last 14 days (a smaller store; the decay is seen from its start).
+        healthy = plan.scenario == "healthy"
+        lag = float(rng.choice([0.5, 1.0])) if healthy else 1.0
+        coverage = rng.uniform(0.9, 1.0) if healthy else 0.85
+        pick = (age >= lag) & (age < (14.0 if healthy else days + 1.0)) & (rng.random(n) < coverage)
         # Labels arrive in their own order (not the inference order).
         order = np.flatnonzero(pick)[rng.permutation(int(pick.sum()))]
         path = out / f"{plan.model_id}.labels.parquet"
