@@ -134,6 +134,7 @@ def _outputs(frame: pd.DataFrame, spec: Spec, file: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if spec.task == "regression":
         out["pred_num"] = readers.parse_numeric(frame[pred_col], file, pred_col)
+        readers.require_not_null(pd.Series(out["pred_num"]), file, pred_col, "prediction (NaN is NULL)")
         out["prediction"] = readers.parse_text(frame[pred_col]).to_numpy(dtype=object)
     else:
         out["prediction"] = readers.parse_text(frame[pred_col]).to_numpy(dtype=object)
@@ -146,10 +147,14 @@ def _outputs(frame: pd.DataFrame, spec: Spec, file: str) -> dict[str, Any]:
     return out
 
 
-def _labels(values: pd.Series, spec: Spec, file: str, column: str) -> np.ndarray:
+def _labels(values: pd.Series, spec: Spec, file: str, column: str, *, required: bool = False) -> np.ndarray:
+    text = readers.parse_text(values).to_numpy(dtype=object, copy=True)
     if spec.task == "regression":
-        readers.parse_numeric(values, file, column)  # rejects text that is not a number
-    return readers.parse_text(values).to_numpy(dtype=object)
+        number = readers.parse_numeric(values, file, column)  # rejects text that is not a number
+        text[np.isnan(number)] = None   # "NaN" is NULL: else it counts as labelled but adds no error
+    if required:
+        readers.require_not_null(pd.Series(text), file, column, "label")
+    return text
 
 
 def _validate_reference(frame: pd.DataFrame, spec: Spec, file: str):
@@ -159,7 +164,7 @@ def _validate_reference(frame: pd.DataFrame, spec: Spec, file: str):
     label_col = column_name(spec, "label")
     _require(frame, file, label_col, "the reference needs the label")
     readers.require_not_null(frame[label_col], file, label_col, "label")
-    rows = {"label": _labels(frame[label_col], spec, file, label_col), **_outputs(frame, spec, file)}
+    rows = {"label": _labels(frame[label_col], spec, file, label_col, required=True), **_outputs(frame, spec, file)}
     # Here, before the write: the message then names the file as given, like every other one.
     store_write.resolve_positive_class(spec, set(rows["label"]), file)
     return store_write.ValidRows(len(frame), rows, _features(frame, spec, file)), meta
@@ -195,7 +200,7 @@ def _validate_labels(frame: pd.DataFrame, spec: Spec, file: str):
     if dup.any():
         row = int(np.flatnonzero(dup)[0]) + 1
         raise InputError(f"{file}: column {id_col}, row {row}: duplicate id {ids.iloc[row - 1]!r} in one labels file")
-    rows = {"rid": ids.to_numpy(dtype=object), "label": _labels(frame[label_col], spec, file, label_col)}
+    rows = {"rid": ids.to_numpy(dtype=object), "label": _labels(frame[label_col], spec, file, label_col, required=True)}
     meta = {"columns": [str(c) for c in frame.columns], "missing_features": [],
             "extra_columns": [str(c) for c in frame.columns if c not in (id_col, label_col)]}
     return store_write.ValidRows(len(frame), rows, {}), meta
