@@ -8,9 +8,10 @@ regression), and for every model, in worker processes:
 2. fits a real, small scikit-learn pipeline (imputers + one-hot encoding + LogisticRegression,
    Ridge, HistGradientBoosting or a DecisionTree);
 3. writes the reference snapshot (the hold-out set with the model's predictions and, for binary
-   models, its score), the inference logs of `days` days ending just before `end` (at least 1,000
-   rows a day; the model's own predictions), and for a share of models late labels, as Parquet
-   files in a temporary directory.
+   models, its score), the inference log of `days` days ending just before `end` (at least 1,000
+   rows a day, the model's own predictions; one file, split into the days before and the last
+   24 h for the schema scenarios, whose change lands in the newest file), and for a share of
+   models late labels, as Parquet files in a temporary directory.
 
 The main process then feeds every file, model by model in plan order, through the same
 ingestion API as users' files (`lib.ingest.register_spec` / `ingest_file`). Same seed, same
@@ -26,6 +27,8 @@ scenario appears at least once (the first model of each scenario is a fixed *sho
 e.g. `icecream-sales`); with fewer models the fleet holds one healthy model and the first
 `models - 1` problem scenarios in `PROBLEM_SCENARIOS` order. Keep `days >= 8` for the volume and
 freshness scenarios to mean what they say (the volume baseline is the 7 days before the last 24 h).
+Labels: about 30% of healthy models get a late-labels file (the last 14 days), 15% log the label
+with the inference; the performance-decay models and `icecream-sales` get late labels too.
 
 This module knows no SQL: it writes files and calls lib.ingest.
 """
