@@ -444,6 +444,19 @@ BAD_FILES: list[BadFile] = [
     BadFile("labels-regression-text", "labels",
             lambda d: csv_file(d, "labels-reg.csv", "labels", model=REGRESSION, set={2: {"label": "many"}}),
             "label", 2, "'many' is not a number", model=REGRESSION),
+    BadFile("regression-prediction-nan", "inference",
+            lambda d: csv_file(d, "reg-pred-nan.csv", "inference", model=REGRESSION, set={3: {"prediction": "NaN"}}),
+            "prediction", 3, "empty prediction", model=REGRESSION),
+    BadFile("regression-prediction-nan-parquet", "inference",
+            lambda d: parquet_file(d, "reg-pred-nan.parquet", "inference", model=REGRESSION,
+                                   set={5: {"prediction": float("nan")}}),
+            "prediction", 5, "empty prediction", model=REGRESSION),
+    BadFile("regression-labels-nan", "labels",
+            lambda d: csv_file(d, "labels-reg-nan.csv", "labels", model=REGRESSION, set={2: {"label": "nan"}}),
+            "label", 2, "empty label", model=REGRESSION),
+    BadFile("regression-reference-label-nan", "reference",
+            lambda d: csv_file(d, "ref-reg-nan.csv", "reference", model=REGRESSION, set={4: {"label": "NaN"}}),
+            "label", 4, "empty label", model=REGRESSION),
     BadFile("inference-regression-label-text", "inference",
             lambda d: csv_file(d, "inf-reg-label.csv", "inference", model=REGRESSION,
                                add={"label": "1.0"}, set={3: {"label": "unknown"}}),
@@ -543,11 +556,20 @@ def concurrency_reader(db: str, model: str, ready_path: str, stop_path: str, res
                        hold: float, poll: float) -> None:
     """Query the store in a loop, holding the shared lock for `hold` s like a slow dashboard query;
     between reads, poll the data version (the app's cache key). Records what it saw."""
-    import time
     import traceback
     from lib.store import Store
     store = Store(db, timeout=60)
     seen = {"counts": [], "errors": [], "inconsistent": [], "versions": [], "version_drops": 0}
+    try:
+        _read_loop(store, model, ready_path, stop_path, hold, poll, seen)
+    except BaseException:   # noqa: BLE001 - reported, not lost
+        seen["errors"].append(traceback.format_exc())
+    _dump(result_path, seen)
+
+
+def _read_loop(store, model: str, ready_path: str, stop_path: str, hold: float, poll: float, seen: dict) -> None:
+    import time
+    import traceback
     last_version = 0
     final = False
     while True:
@@ -577,4 +599,3 @@ def concurrency_reader(db: str, model: str, ready_path: str, stop_path: str, res
                 seen["version_drops"] += 1
             last_version = max(last_version, v)
         seen["versions"].append(last_version)
-    _dump(result_path, seen)

@@ -373,6 +373,19 @@ def test_rejected_file_is_not_remembered(db: Path, tmp_path: Path):
     assert first.message == second.message
 
 
+def test_regression_nan_label_in_inference_is_null_and_not_counted(db: Path, tmp_path: Path):
+    """Numeric NaN is NULL: a NaN label must not count as a labelled row (it would enter n but
+    not the error sums, and bend RMSE, MAE and R²)."""
+    path = csv_file(tmp_path, "reg-nan-label.csv", "inference", model=REGRESSION, n=4,
+                    set={i: {"request_id": f"n{i}", "label": "2.0"} for i in range(1, 5)} | {2: {"request_id": "n2",
+                                                                                             "label": "NaN"}})
+    assert ingest_file(Store(db), "inference", REGRESSION, path).status == "ingested"
+    assert _values(db, "label", "reg-nan-label.csv", REGRESSION) == ["2.0", None, "2.0", "2.0"]
+    preds = [1.25 * i for i in (1, 3, 4)]
+    n, sse = query(db, "SELECT sum(n), sum(sse) FROM prof_reg WHERE model_id = ?", [REGRESSION])[0]
+    assert n == 3 and sse == pytest.approx(sum((p - 2.0) ** 2 for p in preds))
+
+
 # -- late labels -----------------------------------------------------------------------------------
 def _effective_labels(db: Path) -> dict[str, str | None]:
     return dict(query(db, "SELECT i.rid, coalesce(l.label, i.label) FROM inf__icecream i LEFT JOIN labels l "

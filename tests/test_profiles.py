@@ -398,3 +398,23 @@ def test_regression_profiles_equal_recomputation(tmp_path: Path):
     for col in ("sse", "sae", "sy", "syy"):
         np.testing.assert_allclose(stored[col].to_numpy(), exp[col].to_numpy(), rtol=1e-12, err_msg=col)
     assert stored["n"].sum() == 300 - 76
+
+
+def test_inference_before_any_reference_is_profiled_when_the_reference_arrives(tmp_path: Path):
+    db = tmp_path / "store.duckdb"
+    store = Store(db)
+    register_spec(store, spec_dict(MODEL))
+    inf = _inference(300, T0, 11, "x", 30)
+    inf.loc[inf.index % 2 == 0, "label"] = None
+    write_csv(tmp_path / "inf.csv", inf.assign(ts=inf["ts"].dt.strftime("%Y-%m-%dT%H:%M:%S")))
+    assert ingest_file(store, "inference", MODEL, tmp_path / "inf.csv").status == "ingested"
+    # no reference yet: nothing to bin against, but rows and categories are profiled
+    assert query(db, "SELECT count(*) FROM prof_num_h WHERE model_id = ?", [MODEL]) == [(0,)]
+    assert query(db, "SELECT sum(n) FROM prof_rows WHERE model_id = ?", [MODEL]) == [(300,)]
+    ref = _reference(12, 200, 1.0)
+    write_csv(tmp_path / "ref.csv", ref)
+    assert ingest_file(store, "reference", MODEL, tmp_path / "ref.csv").status == "ingested"
+    rows = inf.assign(file_id=1)
+    for col in ("flavor", "region", "label"):
+        rows[col] = pd.Series(_texts(rows[col]), dtype=object)
+    assert_profiles_equal(db, rows, ref)

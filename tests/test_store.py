@@ -184,11 +184,14 @@ sys.path.insert(0, {root!r})
 from lib.store import Store
 store, last, drops, polls = Store({db!r}), 0, 0, 0
 print("polling", flush=True)
-while not Path({stop!r}).exists():
+while True:
+    stopping = Path({stop!r}).exists()      # then one more poll, after the last write
     v = store.data_version()
     polls += 1
     drops += v < last
     last = max(last, v)
+    if stopping:
+        break
 print(drops, last, polls)
 """
 
@@ -243,12 +246,15 @@ def test_writer_and_two_readers_in_processes(db: Path, tmp_path: Path):
     writer = ctx.Process(target=concurrency_writer, args=(str(db), BINARY, files, str(wresult), 30.0))
     start = time.monotonic()
     writer.start()
-    writer.join(120)
+    writer.join(240)
     writer_seconds = time.monotonic() - start
     stop.write_text("stop")
     for p, _, _ in readers:
-        p.join(60)
-    assert writer.exitcode == 0 and all(p.exitcode == 0 for p, _, _ in readers)
+        p.join(120)
+    for p in [writer] + [p for p, _, _ in readers]:
+        if p.exitcode is None:
+            p.kill()
+    assert (writer.exitcode, [p.exitcode for p, _, _ in readers]) == (0, [0, 0]), writer_seconds
 
     results = json.loads(wresult.read_text())
     assert [r["status"] for r in results] == ["ingested"] * N_FILES, [r["message"] for r in results]
@@ -274,3 +280,25 @@ def test_writer_and_two_readers_in_processes(db: Path, tmp_path: Path):
     slowest = max(r["seconds"] for r in results)
     assert slowest < 10, slowest
     assert writer_seconds < 90
+
+
+def test_two_writers_ingesting_the_same_file_add_it_once(db: Path, tmp_path: Path):
+    """The 'already ingested' check is repeated under the write lock: of two concurrent ingests
+    of one file, exactly one adds it and the other reports it skipped."""
+    from lib.ingest import ingest_file
+    path = csv_file(tmp_path, "twice.csv", "inference", n=50,
+                    set={r: {"request_id": f"t{r}"} for r in range(1, 51)})
+    before = table_counts(db)
+    outcomes = []
+    barrier = threading.Barrier(2)
+
+    def go():
+        barrier.wait()
+        outcomes.append(ingest_file(Store(db), "inference", BINARY, path).status)
+    threads = [threading.Thread(target=go) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(outcomes) == ["ingested", "skipped"]
+    assert table_counts(db)["inf__icecream"] == before["inf__icecream"] + 50
