@@ -124,14 +124,21 @@ def load_raw_drift(path: str, version: int, as_of: str, model_id: str) -> dict[s
     return store_detail.raw_drift(_store(path), model_id, _ts(as_of))
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def load_model(path: str, version: int, as_of: str | None, model_id: str) -> dict[str, Any] | None:
+    out = evaluate(_store(path), as_of=_ts(as_of), model_ids=[model_id], timeline_days=TIMELINE_DAYS, detail=True)
+    return out["models"][0] if out["models"] else None
+
+
 def model_view(ctx: "Context", model_id: str) -> dict[str, Any] | None:
     """One model's evaluation, with exact KS / Wasserstein from its raw rows.
 
-    Taken from the fleet's judging (cached on the data version): a one-model `evaluate` reads
-    the same fleet-wide profile windows and costs about as much, while the fleet result also
-    serves the grid and every other model page.
+    From the fleet's judging when this process already has it (same judging, no extra work),
+    else a one-model `evaluate` (reads only that model's profiles: a cold deep link stays fast).
     """
-    fleet = ctx.fleet()
+    fleet = fleet_if_judged(ctx.path, ctx.version, ctx.as_of)
+    if fleet is None:
+        return load_model(ctx.path, ctx.version, ctx.as_of, model_id)
     m = next((x for x in fleet["models"] if x["model_id"] == model_id), None)
     if m is None:
         return None
