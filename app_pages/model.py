@@ -3,7 +3,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from lib import csvsafe, ui
+from lib import csvsafe, ui, ui_actions
 from lib.status import COLOR, GREY, RED, YELLOW
 
 ctx = ui.context()
@@ -90,6 +90,9 @@ def _thresholds(fig: go.Figure, check: str, feature: str | None = None) -> None:
                           annotation_text=f"{level} {c[level]:g}", annotation_position=where,
                           annotation_font_color=color, annotation_font_size=10)
 
+
+with st.expander("Export a report of this model (HTML, PDF, CSV, JSON)"):
+    ui_actions.report_downloads(ctx, m["model_id"], key="model_report")
 
 tabs = st.tabs(["Drift", "Data quality", "Performance", "Timeline", "Rows"], key="tab", bind="query-params")
 drift_tab, quality_tab, perf_tab, timeline_tab, rows_tab = tabs

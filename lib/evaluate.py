@@ -19,8 +19,8 @@ from lib.health import (DAY, SINCE_DAYS, WEEK, Fleet, Judge, _CHECK_RANK, confus
                         round_up_hour)
 from lib.policy import CHECKS_BY_NAME, Policy, load_policy
 from lib.status import GREEN, GREY, RANK, RED, YELLOW
-from lib.store import Store, inf_table, ref_table
-from lib.store_read import Reader
+from lib.store import Store
+from lib.store_read import Reader, numeric_columns
 
 
 def parse_as_of(text: str | None) -> pd.Timestamp | None:
@@ -328,23 +328,13 @@ def raw_drift(con, fleet: Fleet, as_of: pd.Timestamp) -> dict[str, dict[int, dic
     """Exact KS and normed Wasserstein on raw rows, for one model's detail (numeric features)."""
     out: dict[str, dict[int, dict[str, float]]] = {}
     snaps = fleet.snapshots.set_index("model_id")
-    start = (as_of - WEEK).to_pydatetime()
     for m in fleet.models["model_id"]:
         if m not in snaps.index:
             continue
-        feats = fleet.features[(fleet.features["model_id"] == m) & (fleet.features["kind"] == "numeric")]
-        if feats.empty:
+        slots = fleet.features[(fleet.features["model_id"] == m) & (fleet.features["kind"] == "numeric")]["slot"]
+        if slots.empty:
             continue
-        cols = ", ".join(f"f{s}" for s in feats["slot"])
-        ref = con.execute(f"SELECT {cols} FROM {ref_table(m)} WHERE snapshot_id = ?",
-                          [int(snaps.loc[m, "snapshot_id"])]).fetchnumpy()
-        cur = con.execute(f"SELECT {cols} FROM {inf_table(m)} WHERE hour > ? AND hour <= ?",
-                          [start, as_of.to_pydatetime()]).fetchnumpy()
-        out[m] = {}
-        for s in feats["slot"]:
-            # fetchnumpy returns a masked array when a column holds NULLs; np.asarray would
-            # turn each NULL into 0.0 and count it in KS / Wasserstein. NULL must be NaN.
-            r = np.ma.filled(np.ma.asarray(ref[f"f{s}"], dtype="float64"), np.nan)
-            c = np.ma.filled(np.ma.asarray(cur[f"f{s}"], dtype="float64"), np.nan)
-            out[m][int(s)] = {"ks": metrics.ks_statistic(r, c), "wasserstein": metrics.normed_wasserstein(r, c)}
+        ref, cur = numeric_columns(con, m, int(snaps.loc[m, "snapshot_id"]), list(slots), as_of - WEEK, as_of)
+        out[m] = {s: {"ks": metrics.ks_statistic(ref[s], cur[s]), "wasserstein": metrics.normed_wasserstein(ref[s], cur[s])}
+                  for s in ref}
     return out

@@ -28,6 +28,7 @@ from lib import metrics
 from lib.health import round_up_hour
 from lib.profile import PREDICTION_SLOT, SCORE_SLOT
 from lib.store import Store, inf_table
+from lib.store_read import numeric_columns
 
 HOUR = pd.Timedelta(hours=1)
 DAY = pd.Timedelta(days=1)
@@ -276,23 +277,16 @@ def distribution(store: Store, model_id: str, feature: str, as_of: pd.Timestamp,
 
 def raw_drift(store: Store, model_id: str, as_of: pd.Timestamp) -> dict[str, dict[str, float]]:
     """Exact KS and normed Wasserstein per numeric feature over the 7-day window (raw rows)."""
-    from lib.store import ref_table
     with store.read() as con:
         info = _model_info(con, model_id)
         feats = info.features[info.features["kind"] == "numeric"]
         if info.snapshot is None or feats.empty:
             return {}
-        cols = ", ".join(f"f{int(s)}" for s in feats["slot"])
-        ref = con.execute(f"SELECT {cols} FROM {ref_table(model_id)} WHERE snapshot_id = ?",
-                          [int(info.snapshot["snapshot_id"])]).fetchnumpy()
-        cur = con.execute(f"SELECT {cols} FROM {inf_table(model_id)} WHERE hour > ? AND hour <= ?",
-                          [(as_of - WEEK).to_pydatetime(), as_of.to_pydatetime()]).fetchnumpy()
-    out = {}
-    for s, f in zip(feats["slot"], feats["feature"]):
-        r = np.asarray(ref[f"f{int(s)}"], dtype="float64")
-        c = np.asarray(cur[f"f{int(s)}"], dtype="float64")
-        out[f] = {"ks": metrics.ks_statistic(r, c), "wasserstein": metrics.normed_wasserstein(r, c)}
-    return out
+        ref, cur = numeric_columns(con, model_id, int(info.snapshot["snapshot_id"]), list(feats["slot"]),
+                                   as_of - WEEK, as_of)
+    return {f: {"ks": metrics.ks_statistic(ref[int(s)], cur[int(s)]),
+                "wasserstein": metrics.normed_wasserstein(ref[int(s)], cur[int(s)])}
+            for s, f in zip(feats["slot"], feats["feature"])}
 
 
 # -- data quality ----------------------------------------------------------------------------

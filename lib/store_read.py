@@ -8,7 +8,10 @@ Every function takes an open connection from lib/store.Store.read() and returns 
 from __future__ import annotations
 
 import duckdb
+import numpy as np
 import pandas as pd
+
+from lib.store import inf_table, ref_table
 
 DAY = pd.Timedelta(days=1)
 
@@ -44,6 +47,23 @@ def hour_ranges(windows: list[tuple[int, pd.Timestamp, pd.Timestamp]]) -> pd.Dat
     frame["lo"] = frame["lo"].astype("datetime64[us]")
     frame["hi"] = frame["hi"].astype("datetime64[us]")
     return frame
+
+
+def numeric_columns(con: duckdb.DuckDBPyConnection, model_id: str, snapshot_id: int, slots: list[int],
+                    start: pd.Timestamp, end: pd.Timestamp) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
+    """Raw numeric feature values of the reference snapshot and of the window (start, end].
+
+    For exact KS and Wasserstein (one model's detail). NULL comes back as NaN: fetchnumpy()
+    returns a masked array for a column with NULLs, and np.asarray would turn them into 0.0.
+    """
+    cols = ", ".join(f"f{int(s)}" for s in slots)
+    ref = con.execute(f"SELECT {cols} FROM {ref_table(model_id)} WHERE snapshot_id = ?", [int(snapshot_id)]).fetchnumpy()
+    cur = con.execute(f"SELECT {cols} FROM {inf_table(model_id)} WHERE hour > ? AND hour <= ?",
+                      [start.to_pydatetime(), end.to_pydatetime()]).fetchnumpy()
+
+    def floats(column) -> np.ndarray:
+        return np.ma.filled(np.ma.asarray(column, dtype="float64"), np.nan)
+    return ({int(s): floats(ref[f"f{int(s)}"]) for s in slots}, {int(s): floats(cur[f"f{int(s)}"]) for s in slots})
 
 
 class Reader:
