@@ -772,7 +772,7 @@ def _pipeline(domain: Domain, estimator: str, random_state: int):
         model = Ridge(alpha=1.0)
     elif estimator == "hgb":
         cls = HistGradientBoostingRegressor if regression else HistGradientBoostingClassifier
-        model = cls(max_iter=40, max_leaf_nodes=15, learning_rate=0.15, early_stopping=False,
+        model = cls(max_iter=30, max_leaf_nodes=15, learning_rate=0.2, early_stopping=False,
                     random_state=random_state)
     else:
         cls = DecisionTreeRegressor if regression else DecisionTreeClassifier
