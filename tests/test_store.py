@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+import types
 from pathlib import Path
 
 import duckdb
@@ -222,7 +223,10 @@ N_FILES = 8
 ROWS = 300
 
 
-def test_writer_and_two_readers_in_processes(db: Path, tmp_path: Path):
+def test_writer_and_two_readers_in_processes(db: Path, tmp_path: Path, monkeypatch):
+    # A spawned child re-runs the parent's __main__; in a test run that may be a Streamlit
+    # script left there by AppTest. The children need nothing from it: give them a blank one.
+    monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
     files = [str(csv_file(tmp_path, f"batch{i:02d}.csv", "inference", n=ROWS,
                           set={r: {"request_id": f"b{i}-{r}"} for r in range(1, ROWS + 1)}))
              for i in range(N_FILES)]
@@ -236,10 +240,13 @@ def test_writer_and_two_readers_in_processes(db: Path, tmp_path: Path):
                         args=(str(db), BINARY, str(ready), str(stop), str(result), 0.06 + 0.02 * i, 0.01))
         p.start()
         readers.append((p, ready, result))
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120
     while not all(ready.exists() for _, ready, _ in readers):
         assert time.monotonic() < deadline, "readers did not start"
-        assert all(p.is_alive() for p, _, _ in readers)
+        for p, ready, result in readers:
+            if not p.is_alive() and not ready.exists():
+                raise AssertionError(f"a reader died: exit code {p.exitcode}, "
+                                     f"{result.read_text() if result.exists() else 'no result'}")
         time.sleep(0.05)
 
     wresult = tmp_path / "writer.json"
