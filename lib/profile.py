@@ -67,42 +67,53 @@ def profile_reference_column(slot: int, kind: str, values: pd.Series) -> RefColu
                      vc.to_numpy(dtype="int64"), categories=tuple(vc.index))
 
 
-def _pair_counts(hours: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Count (hour, code) pairs; returns unique hours, codes and counts (fast, no groupby)."""
-    if hours.size == 0:
-        return hours, codes, np.zeros(0, dtype="int64")
-    hcodes, huniq = pd.factorize(hours, sort=True)
-    width = int(codes.max()) + 1 if codes.size else 1
-    key = hcodes.astype("int64") * width + codes.astype("int64")
-    ukeys, counts = np.unique(key, return_counts=True)
-    return huniq[ukeys // width], ukeys % width, counts
+class _Hours:
+    """The hour of every row, factorized once per file: profiles count by integer codes
+    (np.bincount / np.unique), which is many times faster than a pandas groupby per column."""
+
+    def __init__(self, hours: np.ndarray):
+        self.codes, self.unique = pd.factorize(hours, sort=True)
+        self.codes = self.codes.astype("int64")
+
+    def pair_counts(self, mask: np.ndarray | None, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Count (hour, code) pairs of the rows in mask: unique hours, codes and counts."""
+        h = self.codes if mask is None else self.codes[mask]
+        if h.size == 0:
+            return self.unique[:0], np.zeros(0, dtype="int64"), np.zeros(0, dtype="int64")
+        width = int(codes.max()) + 1
+        ukeys, counts = np.unique(h * width + codes.astype("int64"), return_counts=True)
+        return self.unique[ukeys // width], ukeys % width, counts
+
+    def quality(self, null, below, above, inf) -> pd.DataFrame:
+        n = len(self.unique)
+        count = lambda flags: np.bincount(self.codes, weights=flags, minlength=n).astype("int64")  # noqa: E731
+        return pd.DataFrame({"hour": self.unique, "n_null": count(null), "n_below": count(below),
+                             "n_above": count(above), "n_inf": count(inf)})
 
 
-def _numeric_profile(hours, x: np.ndarray, ref: RefColumn | None):
+def _numeric_profile(hours: _Hours, x: np.ndarray, ref: RefColumn | None):
     null = np.isnan(x)
     inf = np.isinf(x)
     finite = ~(null | inf)
     bins = None
     if ref is not None:
         b = np.searchsorted(ref.edges, x[finite], side="right")
-        h, codes, n = _pair_counts(hours[finite], b)
+        h, codes, n = hours.pair_counts(finite, b)
         bins = pd.DataFrame({"hour": h, "bin": codes.astype("int32"), "n": n})
     with np.errstate(invalid="ignore"):
         below = (x < ref.vmin) if ref is not None and ref.vmin is not None else (x == -np.inf)
         above = (x > ref.vmax) if ref is not None and ref.vmax is not None else (x == np.inf)
-    qual = pd.DataFrame({"hour": hours, "n_null": null, "n_below": below, "n_above": above, "n_inf": inf})
-    return bins, qual
+    return bins, hours.quality(null, below, above, inf)
 
 
-def _categorical_profile(hours, values: pd.Series):
+def _categorical_profile(hours: _Hours, values: pd.Series):
     null = values.isna().to_numpy()
     nonnull = values[~null].astype(str).to_numpy()
     vcodes, vuniq = pd.factorize(nonnull)
-    h, codes, n = _pair_counts(hours[~null], vcodes)
+    h, codes, n = hours.pair_counts(~null, vcodes)
     cats = pd.DataFrame({"hour": h, "value": np.asarray(vuniq, dtype=object)[codes] if codes.size else [], "n": n})
-    zeros = np.zeros(len(hours), dtype=bool)
-    qual = pd.DataFrame({"hour": hours, "n_null": null, "n_below": zeros, "n_above": zeros, "n_inf": zeros})
-    return cats, qual
+    zeros = np.zeros(len(null), dtype=bool)
+    return cats, hours.quality(null, zeros, zeros, zeros)
 
 
 def profile_inference(rows: pd.DataFrame, *, features: dict[int, str], task: str,
@@ -115,7 +126,7 @@ def profile_inference(rows: pd.DataFrame, *, features: dict[int, str], task: str
     the active reference's profile (None before any reference: drift bins wait for it).
     Returns frames named like the store's profile tables, without the model_id column.
     """
-    hours = rows["hour"].to_numpy()
+    hours = _Hours(rows["hour"].to_numpy())
     out: dict[str, list[pd.DataFrame]] = {"num": [], "cat": [], "qual": []}
     slots: list[tuple[int, str, pd.Series]] = [(s, k, rows[f"f{s}"]) for s, k in features.items()]
     if task == "regression":
@@ -134,7 +145,6 @@ def profile_inference(rows: pd.DataFrame, *, features: dict[int, str], task: str
             target = "cat"
         if dist is not None:
             out[target].append(dist.assign(slot=slot))
-        qual = qual.groupby("hour", sort=True).sum().reset_index()
         out["qual"].append(qual.assign(slot=slot))
 
     frames: dict[str, pd.DataFrame] = {}

@@ -220,6 +220,9 @@ class Store:
             con = duckdb.connect(self.path, config=_CONFIG)
             try:
                 _migrate(con)
+                # Many small transactions in a row (the demo): checkpoint once at the end, not
+                # whenever the WAL passes the default 16 MB (closing the connection checkpoints).
+                con.execute("SET checkpoint_threshold = '1GB'")
                 self._batch_con, self._batch_owner = con, threading.get_ident()
                 yield
             finally:

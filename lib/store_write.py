@@ -270,12 +270,13 @@ def reprofile_model(con: duckdb.DuckDBPyConnection, spec: Spec, positive: str | 
     # Removed features keep their stored columns; profile every slot that still has a column.
     all_slots = {f: (s, k) for f, s, k in con.execute(
         "SELECT feature, slot, kind FROM features WHERE model_id = ?", [spec.model_id]).fetchall()}
-    rows = stored_inference(con, spec, all_slots)
+    if fetch_one(con, f"SELECT count(*) FROM {inf_table(spec.model_id)}")[0] == 0:
+        return   # no logs yet (the usual first reference): nothing to re-profile
+    # Performance needs no feature columns: don't read them.
+    rows = stored_inference(con, spec, {} if only_performance else all_slots)
     tables = PERF_TABLES if only_performance else PROFILE_TABLES
     for table in tables:
         con.execute(f"DELETE FROM {table} WHERE model_id = ?", [spec.model_id])
-    if rows.empty:
-        return
     if only_performance:
         frames = profile.profile_performance(rows, task=spec.task, positive_class=positive, has_score=spec.has_score)
     else:
