@@ -18,8 +18,6 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
-from scipy import stats
-from scipy.spatial.distance import jensenshannon
 
 FLOOR = 0.0001
 """Smallest share a PSI bin may have; keeps ln(c / r) finite for empty bins."""
@@ -225,6 +223,7 @@ def jensen_shannon_distance(ref_counts, cur_counts) -> float:
     # scipy takes the sqrt of a sum that rounding can push a hair below 0 for near-identical
     # shares; the divergence is never negative, so that nan means 0.
     with np.errstate(invalid="ignore"):
+        from scipy.spatial.distance import jensenshannon  # lazy: scipy costs ~0.6 s to import
         distance = float(jensenshannon(*shares, base=2))
     return 0.0 if math.isnan(distance) else distance
 
@@ -264,6 +263,7 @@ def chi2_p_value(ref_counts, cur_counts) -> float:
     non_empty = (ref > 0) | (cur > 0)
     if non_empty.sum() < 2:
         return 1.0
+    from scipy import stats
     return float(stats.chi2_contingency(np.vstack([ref[non_empty], cur[non_empty]])).pvalue)
 
 
@@ -293,6 +293,7 @@ def ks_statistic(reference, current) -> float:
     # slow for samples up to 10 000 and warns when it fails. The p-value we discard divides
     # by zero for one-row samples, hence the errstate.
     with np.errstate(divide="ignore", invalid="ignore"):
+        from scipy import stats
         return float(stats.ks_2samp(ref, cur, method="asymp").statistic)
 
 
@@ -322,6 +323,7 @@ def normed_wasserstein(reference, current) -> float:
     std = np.std(ref)
     if std == 0:
         return 0.0
+    from scipy import stats
     return float(stats.wasserstein_distance(ref, cur) / std)
 
 
