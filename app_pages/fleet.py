@@ -47,6 +47,9 @@ if view == "Table":
             "task": ui.TASK_LABEL.get(m["task"], m["task"]),
         })
     frame = pd.DataFrame(rows)
+    # Numbers as floats: a missing value must be an empty cell, not the text "None".
+    for col in ("worst PSI", "performance change"):
+        frame[col] = pd.to_numeric(frame[col], errors="coerce").astype("float64")
     st.caption("Select a row to open the model. Click a column header to sort.")
     event = st.dataframe(
         frame, hide_index=True, width="stretch", height=min(38 + 35 * max(len(frame), 1), 720),
