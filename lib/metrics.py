@@ -222,9 +222,16 @@ def jensen_shannon_distance(ref_counts, cur_counts) -> float:
         return math.nan
     # scipy takes the sqrt of a sum that rounding can push a hair below 0 for near-identical
     # shares; the divergence is never negative, so that nan means 0.
+    # The steps of scipy.spatial.distance.jensenshannon, in its order (tests pin the two
+    # equal), without its argument handling: judging a fleet calls this ~10,000 times.
+    from scipy.special import rel_entr  # lazy: scipy costs ~0.6 s to import
+    p, q = shares
+    p = p / p.sum()
+    q = q / q.sum()
+    m = (p + q) / 2.0
+    js = (rel_entr(p, m).sum() + rel_entr(q, m).sum()) / np.log(2)
     with np.errstate(invalid="ignore"):
-        from scipy.spatial.distance import jensenshannon  # lazy: scipy costs ~0.6 s to import
-        distance = float(jensenshannon(*shares, base=2))
+        distance = float(np.sqrt(js / 2.0))
     return 0.0 if math.isnan(distance) else distance
 
 
@@ -263,8 +270,18 @@ def chi2_p_value(ref_counts, cur_counts) -> float:
     non_empty = (ref > 0) | (cur > 0)
     if non_empty.sum() < 2:
         return 1.0
-    from scipy import stats
-    return float(stats.chi2_contingency(np.vstack([ref[non_empty], cur[non_empty]])).pvalue)
+    # scipy.stats.chi2_contingency's computation (expected frequencies from the margins,
+    # Yates' correction when dof == 1, Pearson's statistic, chi2.sf), without the overhead of
+    # its generic wrapper (~1 ms a call; a fleet has thousands of categorical features).
+    from scipy.special import chdtrc
+    observed = np.vstack([ref[non_empty], cur[non_empty]])
+    expected = np.outer(observed.sum(axis=1), observed.sum(axis=0)) / observed.sum()
+    dof = observed.shape[1] - 1
+    if dof == 1:
+        direction = np.sign(expected - observed)
+        observed = observed + np.minimum(0.5, np.abs(expected - observed)) * direction
+    statistic = float(((observed - expected) ** 2 / expected).sum())
+    return float(chdtrc(dof, statistic))
 
 
 def ks_statistic(reference, current) -> float:
