@@ -65,14 +65,26 @@ def instants_for(as_of: pd.Timestamp, timeline_days: int | None) -> tuple[list[p
     return sorted(wanted), timeline
 
 
+def restrict(fleet: Fleet, model_ids: list[str]) -> Fleet:
+    """The part of a fleet made of the given models."""
+    keep = set(model_ids)
+    pick = lambda frame: frame[frame["model_id"].isin(keep)].reset_index(drop=True)  # noqa: E731
+    return Fleet(models=pick(fleet.models), features=pick(fleet.features), snapshots=pick(fleet.snapshots),
+                 ref=pick(fleet.ref), labelled=fleet.labelled & keep)
+
+
 class Judge:
     """Computes check values and statuses for every (instant, model, check, feature)."""
 
-    def __init__(self, reader: Reader, fleet: Fleet, policy: Policy, instants: list[pd.Timestamp]):
+    def __init__(self, reader: Reader, fleet: Fleet, policy: Policy, instants: list[pd.Timestamp],
+                 wids: list[int] | None = None):
+        """`wids` names the instants in the frames (default 0, 1, …): two judges over different
+        instants can then be concatenated (see lib/evaluate.py's two-phase evaluation)."""
         self.r, self.fleet, self.policy = reader, fleet, policy
         self.instants = instants
-        self.wid = {t: i for i, t in enumerate(instants)}
-        self.t_of = pd.Series(instants, index=range(len(instants)), dtype="datetime64[us]")
+        self.wids = list(wids) if wids is not None else list(range(len(instants)))
+        self.wid = dict(zip(instants, self.wids))
+        self.t_of = pd.Series(instants, index=self.wids, dtype="datetime64[us]")
         models = fleet.models.set_index("model_id")
         self.min_rows = {m: effective_setting(policy, row.team, row.spec.get("policy", {}), "min_rows")
                          for m, row in models.iterrows()}
@@ -84,11 +96,11 @@ class Judge:
 
     # -- helpers ---------------------------------------------------------------------------
     def _windows(self, length: pd.Timedelta, shift: pd.Timedelta = pd.Timedelta(0)):
-        return [(i, t - shift - length, t - shift) for i, t in enumerate(self.instants)]
+        return [(i, t - shift - length, t - shift) for i, t in zip(self.wids, self.instants)]
 
     def _grid(self, values: pd.DataFrame, name: str) -> pd.DataFrame:
         """(wid, model_id) grid of a per-model value, 0 where absent."""
-        grid = pd.MultiIndex.from_product([range(len(self.instants)), self.models.index], names=["wid", "model_id"])
+        grid = pd.MultiIndex.from_product([self.wids, self.models.index], names=["wid", "model_id"])
         out = values.set_index(["wid", "model_id"])["n"].reindex(grid, fill_value=0) if len(values) else pd.Series(0, index=grid)
         return out.rename(name).reset_index()
 
@@ -135,22 +147,37 @@ class Judge:
         return frame
 
     # -- checks ----------------------------------------------------------------------------
-    def run(self, detail_wid: int = 0) -> pd.DataFrame:
-        """All checks at all instants: one long frame (wid, model_id, check, feature, value, status, …)."""
+    def run(self, needed: set[str] | None = None) -> pd.DataFrame:
+        """Checks at all instants: one long frame (wid, model_id, check, feature, value, status, …).
+
+        `needed` limits the work to some checks (the history behind a few reasons); the row
+        counts every check leans on are always computed.
+        """
+        want = (lambda *names: needed is None or bool(needed.intersection(names)))  # noqa: E731
         w7, w24 = self._windows(WEEK), self._windows(DAY)
         rows7 = self._grid(self.r.rows_in(w7), "rows7")
         rows24 = self._grid(self.r.rows_in(w24), "rows24")
         rows_base = self._grid(self.r.rows_in(self._windows(WEEK, DAY)), "rows_base")
         self.rows = rows7.merge(rows24, on=["wid", "model_id"]).merge(rows_base, on=["wid", "model_id"])
         self.rows["min_rows"] = self.rows["model_id"].map(self.min_rows)
-        self.num7 = self.r.numeric_aligned(w7)
-        self.cat7 = self.r.categorical_aligned(w7)
-        self.cat24 = self.r.categorical_aligned(w24)
-        self.qual24 = self.r.quality(w24)
-        parts = [self.feature_drift(), self.prediction_drift(), self.missing(), self.unseen(), self.out_of_range(),
-                 self.volume(), self.freshness(), self.schema(w24), self.performance(w7)]
+        parts = []
+        if want("feature_drift", "prediction_drift"):
+            self.num7 = self.r.numeric_aligned(w7)
+            self.cat7 = self.r.categorical_aligned(w7)
+            parts += [self.feature_drift(), self.prediction_drift()]
+        if want("unseen_categories"):
+            self.cat24 = self.r.categorical_aligned(w24)
+            parts.append(self.unseen())
+        if want("missing", "out_of_range"):
+            self.qual24 = self.r.quality(w24)
+            parts += [self.missing(), self.out_of_range()]
+        parts += [self.volume(), self.freshness()]
+        if want("schema"):
+            parts.append(self.schema(w24))
+        if want("performance"):
+            parts.append(self.performance(w7))
         out = pd.concat([p for p in parts if len(p)], ignore_index=True)
-        return out
+        return out if needed is None else out[out["check"].isin(needed)]
 
     def _features(self, kinds=("numeric", "categorical")) -> pd.DataFrame:
         f = self.fleet.features
@@ -158,7 +185,7 @@ class Judge:
 
     def _per_feature_grid(self, kinds) -> pd.DataFrame:
         feats = self._features(kinds)
-        grid = pd.DataFrame({"wid": range(len(self.instants))}).merge(feats, how="cross")
+        grid = pd.DataFrame({"wid": self.wids}).merge(feats, how="cross")
         return grid.merge(self.rows, on=["wid", "model_id"], how="left")
 
     def psi_table(self) -> pd.DataFrame:
@@ -240,7 +267,7 @@ class Judge:
         return self._finish(f, "volume")
 
     def freshness(self) -> pd.DataFrame:
-        instants = [(i, t) for i, t in enumerate(self.instants)]
+        instants = list(zip(self.wids, self.instants))
         last = self.r.last_inference(instants)
         f = self.rows.merge(last, on=["wid", "model_id"], how="left").assign(feature=None)
         t = f["wid"].map(self.t_of)

@@ -72,15 +72,17 @@ class Reader:
     def __init__(self, con: duckdb.DuckDBPyConnection, model_ids: list[str] | None = None):
         self.con = con
         self.model_ids = model_ids
+        # One model's page or `evaluate --model`: read only its profiles, not the fleet's.
+        # The view's name is this reader's own, so that two readers can share a connection.
+        self._models_view = f"w_models_{id(self)}"
         if model_ids:
-            # One model's page or `evaluate --model`: read only its profiles, not the fleet's.
-            con.register("w_models", pd.DataFrame({"model_id": list(model_ids)}, dtype=object))
+            con.register(self._models_view, pd.DataFrame({"model_id": list(model_ids)}, dtype=object))
 
     def _src(self, table: str) -> str:
         """A profile table, restricted to the requested models when there are any."""
         if not self.model_ids:
             return table
-        return f"(SELECT * FROM {table} WHERE model_id IN (SELECT model_id FROM w_models))"
+        return f"(SELECT * FROM {table} WHERE model_id IN (SELECT model_id FROM {self._models_view}))"
 
     def df(self, sql: str, params: list | None = None) -> pd.DataFrame:
         return self.con.execute(sql, params or []).df()
