@@ -133,8 +133,9 @@ class Assembler:
         self.aligned0 = {}
         for frame in (judge.num7, judge.cat7):
             part = frame[frame["wid"] == self.wid0]
+            ref, cur = part["ref"].to_numpy(dtype="float64"), part["cur"].to_numpy(dtype="float64")
             for key, idx in part.groupby(["model_id", "slot"]).indices.items():
-                self.aligned0[key] = (part["ref"].to_numpy(dtype="float64")[idx], part["cur"].to_numpy(dtype="float64")[idx])
+                self.aligned0[key] = (ref[idx], cur[idx])
         # flagged (model, check, feature) per instant, for since / onset
         hist = checks[flagged][["wid", "model_id", "check", "feature_key"]]
         self.flag_set = set(map(tuple, hist.to_numpy().tolist()))
