@@ -37,8 +37,12 @@ system-deps:
 test: $(VENV)/.dev system-deps
 	$(PY) -m pytest -q -n 2 --dist loadgroup
 
+# The benchmark (not part of `make test`): Evidently lives in its own venv, never a dependency.
 bench: $(VENV)/.dev
+	test -x bench/.venv-evidently/bin/python || ( $(PYTHON) -m venv bench/.venv-evidently && \
+		bench/.venv-evidently/bin/pip install --quiet -r bench/requirements-evidently.txt )
 	$(PY) bench/run.py
+	$(PY) bench/ingest_throughput.py
 
 clean:
 	rm -rf $(VENV) test-artifacts
