@@ -116,6 +116,12 @@ def judge_fleet(con, reader: Reader, fleet: Fleet, policy: Policy, as_of: pd.Tim
     return judge, checks, timeline
 
 
+_RECORD_COLUMNS = ("model_id", "check", "feature", "feature_key", "flagged", "status", "value", "yellow", "red",
+                   "threshold_source", "yellow_source", "red_source", "slot", "psi", "share", "on", "metric",
+                   "reference", "current",
+                   "n_labeled", "last_ts", "files", "problem", "rows24", "baseline", "vmin", "vmax")
+
+
 class Assembler:
     """Turns the long check frame into the JSON blocks of each model."""
 
@@ -125,6 +131,8 @@ class Assembler:
         flagged = checks["status"].isin([YELLOW, RED])
         checks = checks.assign(feature_key=checks["feature"].where(checks["feature"].notna(), ""), flagged=flagged)
         now = checks[checks["wid"] == self.wid0]
+        # Only the columns the JSON blocks and messages read (to_dict is slow on wide frames).
+        now = now[[c for c in _RECORD_COLUMNS if c in now.columns]]
         self.now_by_model: dict[str, list[dict]] = {}
         for rec in now.to_dict("records"):
             self.now_by_model.setdefault(rec["model_id"], []).append(rec)
