@@ -52,7 +52,7 @@ if view == "Table":
         frame[col] = pd.to_numeric(frame[col], errors="coerce").astype("float64")
     st.caption("Select a row to open the model. Click a column header to sort.")
     event = st.dataframe(
-        frame, hide_index=True, width="stretch", height=min(38 + 35 * max(len(frame), 1), 720),
+        frame, hide_index=True, placeholder="–", width="stretch", height=min(38 + 35 * max(len(frame), 1), 720),
         on_select="rerun", selection_mode="single-row", key="fleet_table",
         column_config={
             "status": st.column_config.TextColumn("Status", width="small"),

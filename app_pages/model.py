@@ -131,7 +131,7 @@ if drift_tab.open:
         numbers = {"PSI": "{:.3f}", "JS": "{:.3f}", "KS": "{:.3f}", "Wasserstein": "{:.3f}", "chi² p": "{:.2g}"}
         styled = table.style.format(numbers, na_rep="–")
         event = st.dataframe(
-            styled, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row", key="drift_table",
+            styled, hide_index=True, placeholder="–", width="stretch", on_select="rerun", selection_mode="single-row", key="drift_table",
             column_config={
                 "status": st.column_config.TextColumn("Status", width="small"),
                 # number formats come from the Styler (so that a missing value reads "–", not "None")
@@ -186,7 +186,7 @@ if quality_tab.open:
         else:
             st.caption("Values of categorical features never seen in the reference data. First / last seen: "
                        "the end of the hour in which they were logged (UTC).")
-            st.dataframe(unseen, hide_index=True, width="stretch", key="unseen_table",
+            st.dataframe(unseen, hide_index=True, placeholder="–", width="stretch", key="unseen_table",
                          column_config={"rows_24h": st.column_config.NumberColumn("Rows 24h", format="localized"),
                                         "rows_7d": st.column_config.NumberColumn("Rows 7 d", format="localized"),
                                         "first_seen": st.column_config.DatetimeColumn("First seen", format="YYYY-MM-DD HH:mm"),
@@ -229,7 +229,7 @@ if quality_tab.open:
             bad = schema[(schema["missing_features"] != "") | (schema["extra_columns"] != "")]
             st.caption("Inference files with rows in the last 30 days, against the spec's features. "
                        + (f"{len(bad)} file(s) differ." if len(bad) else "All match the spec."))
-            st.dataframe(schema, hide_index=True, width="stretch", key="schema_table",
+            st.dataframe(schema, hide_index=True, placeholder="–", width="stretch", key="schema_table",
                          column_config={"file_name": "File", "ingested_at": st.column_config.DatetimeColumn("Ingested"),
                                         "rows": st.column_config.NumberColumn("Rows", format="localized"),
                                         "missing_features": "Missing feature columns", "extra_columns": "Extra columns",
@@ -320,7 +320,7 @@ if timeline_tab.open:
                                 "to": f"{ui.GLYPH[cur['status']]} {ui.WORD[cur['status']]}"})
         if changes:
             st.markdown("**Status changes**")
-            st.dataframe(pd.DataFrame(changes[::-1]), hide_index=True, width="content", key="tl_changes")
+            st.dataframe(pd.DataFrame(changes[::-1]), hide_index=True, placeholder="–", width="content", key="tl_changes")
         else:
             st.caption(f"No status change in {len(tl)} days.")
         if m["reasons"]:
@@ -338,7 +338,7 @@ if rows_tab.open:
         with ui.guarded(), st.spinner("Reading rows…"):
             rows, what = ui.load_rows(ctx.path, ctx.version, ctx.as_of, model_id, problems)
         st.caption(f"Showing {what}." + ("" if problems else " No row-level data problem is flagged for this model."))
-        st.dataframe(rows, hide_index=True, width="stretch", key="rows_table",
+        st.dataframe(rows, hide_index=True, placeholder="–", width="stretch", key="rows_table",
                      column_config={"ts": st.column_config.DatetimeColumn("Time (UTC)", format="YYYY-MM-DD HH:mm:ss")})
         data = csvsafe.to_csv([str(c) for c in rows.columns],
                               ([None if pd.isna(v) else (v.isoformat() if hasattr(v, "isoformat") else v) for v in rec]
