@@ -102,9 +102,9 @@ def judge_fleet(con, reader: Reader, fleet: Fleet, policy: Policy, as_of: pd.Tim
     gw = {t: i for i, t in enumerate(instants)}
     if timeline_days:
         judge = Judge(reader, fleet, policy, instants)
-        return judge, judge.run(), timeline
+        return judge, judge.run(detail_at=as_of), timeline
     judge = Judge(reader, fleet, policy, [as_of], wids=[gw[as_of]])
-    checks = judge.run()
+    checks = judge.run(detail_at=as_of)
     flagged = checks[checks["status"].isin([YELLOW, RED])]
     history = [t for t in instants if t != as_of]
     if len(flagged) and history:

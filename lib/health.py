@@ -147,7 +147,7 @@ class Judge:
         return frame
 
     # -- checks ----------------------------------------------------------------------------
-    def run(self, needed: set[str] | None = None) -> pd.DataFrame:
+    def run(self, needed: set[str] | None = None, detail_at: pd.Timestamp | None = None) -> pd.DataFrame:
         """Checks at all instants: one long frame (wid, model_id, check, feature, value, status, …).
 
         `needed` limits the work to some checks (the history behind a few reasons); the row
@@ -161,12 +161,17 @@ class Judge:
         self.rows = rows7.merge(rows24, on=["wid", "model_id"]).merge(rows_base, on=["wid", "model_id"])
         self.rows["min_rows"] = self.rows["model_id"].map(self.min_rows)
         parts = []
+        if detail_at is not None:
+            # The bins themselves, for one instant only: JS, chi2 and the unseen values' list.
+            one = [w for w in w7 if w[2] == detail_at]
+            self.num7 = self.r.numeric_aligned(one)
+            self.cat7 = self.r.categorical_aligned(one)
+            self.cat24 = self.r.categorical_aligned([w for w in w24 if w[2] == detail_at])
         if want("feature_drift", "prediction_drift"):
-            self.num7 = self.r.numeric_aligned(w7)
-            self.cat7 = self.r.categorical_aligned(w7)
+            self._psi = self.r.drift_summary(w7)[["wid", "model_id", "slot", "psi"]]
             parts += [self.feature_drift(), self.prediction_drift()]
         if want("unseen_categories"):
-            self.cat24 = self.r.categorical_aligned(w24)
+            self._unseen24 = self.r.drift_summary(w24, numeric=False)[["wid", "model_id", "slot", "unseen", "nonnull"]]
             parts.append(self.unseen())
         if want("missing", "out_of_range"):
             self.qual24 = self.r.quality(w24)
@@ -188,18 +193,7 @@ class Judge:
         grid = pd.DataFrame({"wid": self.wids}).merge(feats, how="cross")
         return grid.merge(self.rows, on=["wid", "model_id"], how="left")
 
-    def psi_table(self) -> pd.DataFrame:
-        """PSI per (wid, model_id, slot) over the 7-day windows, all slots (features and outputs)."""
-        aligned = pd.concat([self.num7[["wid", "model_id", "slot", "ref", "cur"]],
-                             self.cat7[["wid", "model_id", "slot", "ref", "cur"]]], ignore_index=True)
-        if aligned.empty:
-            return pd.DataFrame(columns=["wid", "model_id", "slot", "psi", "ref_total"])
-        psi = metrics.psi_grouped(aligned, ["wid", "model_id", "slot"]).rename("psi").reset_index()
-        return psi
-
     def feature_drift(self) -> pd.DataFrame:
-        if not hasattr(self, "_psi"):
-            self._psi = self.psi_table()
         grid = self._per_feature_grid(("numeric", "categorical"))
         grid = grid.merge(self._psi, on=["wid", "model_id", "slot"], how="left")
         ref_nonnull = self.fleet.ref.assign(ref_nonnull=lambda d: d["counts"].map(lambda c: int(np.sum(c))))
@@ -210,8 +204,6 @@ class Judge:
         return self._finish(grid, "feature_drift")
 
     def prediction_drift(self) -> pd.DataFrame:
-        if not hasattr(self, "_psi"):
-            self._psi = self.psi_table()
         m = self.models
         slot = pd.Series(np.where(m["spec"].map(lambda s: "score" in s.get("columns", {})), -2, -1), index=m.index)
         frame = self.rows.assign(slot=self.rows["model_id"].map(slot), feature=None)
@@ -236,11 +228,7 @@ class Judge:
 
     def unseen(self) -> pd.DataFrame:
         grid = self._per_feature_grid(("categorical",))
-        c = self.cat24
-        agg = (c.assign(unseen=np.where(c["ref"] == 0, c["cur"], 0))
-               .groupby(["wid", "model_id", "slot"], as_index=False)[["unseen", "cur"]].sum()
-               .rename(columns={"cur": "nonnull"}))
-        grid = grid.merge(agg, on=["wid", "model_id", "slot"], how="left")
+        grid = grid.merge(self._unseen24, on=["wid", "model_id", "slot"], how="left")
         grid["value"] = grid["unseen"] / grid["nonnull"].where(grid["nonnull"] > 0)
         grid["grey"] = ((grid["rows24"] < grid["min_rows"]) | grid["value"].isna()
                         | ~grid["model_id"].isin(self.has_reference))   # nothing to compare against yet

@@ -120,19 +120,21 @@ class Reader:
     def _register(self, name: str, frame: pd.DataFrame) -> None:
         self.con.register(name, frame)
 
-    def _windowed(self, table: str, keys: str, values: str, windows) -> pd.DataFrame:
-        """Sum a profile table (with _h and _d variants) over the windows."""
+    def _windowed_sql(self, table: str, keys: str, values: str, windows) -> str:
+        """SQL summing a profile table (with _h and _d variants) over the windows."""
         days, hours = window_frame(windows)
         self._register("w_days", days)
         self._register("w_hours", hours)
-        sql = (f"SELECT wid, model_id, {keys}, {', '.join(f'sum({v}) AS {v}' for v in values.split(', '))} FROM ("
-               f" SELECT w.wid, p.model_id, {keys}, {values} FROM {self._src(table + '_d')} p JOIN w_days w "
-               f"   ON p.day > w.dstart AND p.day <= w.dend"
-               f" UNION ALL"
-               f" SELECT w.wid, p.model_id, {keys}, {values} FROM {self._src(table + '_h')} p JOIN w_hours w "
-               f"   ON p.hour > w.lo AND p.hour <= w.hi"
-               f") GROUP BY ALL")
-        return self.df(sql)
+        return (f"SELECT wid, model_id, {keys}, {', '.join(f'sum({v}) AS {v}' for v in values.split(', '))} FROM ("
+                f" SELECT w.wid, p.model_id, {keys}, {values} FROM {self._src(table + '_d')} p JOIN w_days w "
+                f"   ON p.day > w.dstart AND p.day <= w.dend"
+                f" UNION ALL"
+                f" SELECT w.wid, p.model_id, {keys}, {values} FROM {self._src(table + '_h')} p JOIN w_hours w "
+                f"   ON p.hour > w.lo AND p.hour <= w.hi"
+                f") GROUP BY ALL")
+
+    def _windowed(self, table: str, keys: str, values: str, windows) -> pd.DataFrame:
+        return self.df(self._windowed_sql(table, keys, values, windows))
 
     def rows_in(self, windows) -> pd.DataFrame:
         """Rows per (wid, model) from the hourly row counts (small: one row per model-hour-file)."""
@@ -154,34 +156,68 @@ class Reader:
         return self.df(f"SELECT w.wid, p.model_id, max(p.max_ts) AS last_ts FROM {self._src('prof_rows')} p JOIN w_instants w "
                        "ON p.hour <= w.t GROUP BY ALL")
 
-    def numeric_aligned(self, windows) -> pd.DataFrame:
-        """(wid, model_id, slot, bin, ref, cur): reference and window counts on the reference's bins."""
-        cur = self._windowed("prof_num", "slot, bin", "n", windows)
-        self._register("cur_num", cur)
+    _ACTIVE = "(SELECT model_id, max(snapshot_id) AS snapshot_id FROM snapshots GROUP BY model_id)"
+
+    def _numeric_aligned_sql(self, windows) -> str:
+        cur = self._windowed_sql("prof_num", "slot, bin", "n", windows)
         self._register("w_ids", pd.DataFrame({"wid": sorted({w[0] for w in windows})}, dtype="int64"))
-        return self.df(
-            "WITH ref AS (SELECT p.model_id, p.slot, unnest(p.counts) AS ref, unnest(range(len(p.counts))) AS bin "
-            f"  FROM {self._src('ref_profile')} p JOIN (SELECT model_id, max(snapshot_id) AS snapshot_id FROM snapshots GROUP BY model_id) a "
-            "  USING (model_id, snapshot_id) WHERE p.kind = 'numeric') "
+        return (
+            f"WITH cur_num AS ({cur}), "
+            "ref AS (SELECT p.model_id, p.slot, unnest(p.counts) AS ref, unnest(range(len(p.counts))) AS bin "
+            f"  FROM {self._src('ref_profile')} p JOIN {self._ACTIVE} a USING (model_id, snapshot_id) "
+            "  WHERE p.kind = 'numeric') "
             "SELECT w.wid, r.model_id, r.slot, r.bin, r.ref, coalesce(c.n, 0) AS cur "
             "FROM ref r CROSS JOIN w_ids w LEFT JOIN cur_num c "
             "  ON c.wid = w.wid AND c.model_id = r.model_id AND c.slot = r.slot AND c.bin = r.bin")
 
-    def categorical_aligned(self, windows) -> pd.DataFrame:
-        """(wid, model_id, slot, value, ref, cur): one bin per reference category and per unseen value."""
-        cur = self._windowed("prof_cat", "slot, value", "n", windows)
-        self._register("cur_cat", cur)
+    def _categorical_aligned_sql(self, windows) -> str:
+        cur = self._windowed_sql("prof_cat", "slot, value", "n", windows)
         self._register("w_ids", pd.DataFrame({"wid": sorted({w[0] for w in windows})}, dtype="int64"))
-        return self.df(
-            "WITH ref AS (SELECT p.model_id, p.slot, unnest(p.categories) AS value, unnest(p.counts) AS ref "
-            f"  FROM {self._src('ref_profile')} p JOIN (SELECT model_id, max(snapshot_id) AS snapshot_id FROM snapshots GROUP BY model_id) a "
-            "  USING (model_id, snapshot_id) WHERE p.kind = 'categorical'), "
+        return (
+            f"WITH cur_cat AS ({cur}), "
+            "ref AS (SELECT p.model_id, p.slot, unnest(p.categories) AS value, unnest(p.counts) AS ref "
+            f"  FROM {self._src('ref_profile')} p JOIN {self._ACTIVE} a USING (model_id, snapshot_id) "
+            "  WHERE p.kind = 'categorical'), "
             "grid AS (SELECT w.wid, r.* FROM ref r CROSS JOIN w_ids w) "
             "SELECT coalesce(g.wid, c.wid) AS wid, coalesce(g.model_id, c.model_id) AS model_id, "
             "  coalesce(g.slot, c.slot) AS slot, coalesce(g.value, c.value) AS value, "
             "  coalesce(g.ref, 0) AS ref, coalesce(c.n, 0) AS cur "
             "FROM grid g FULL OUTER JOIN cur_cat c "
             "  ON c.wid = g.wid AND c.model_id = g.model_id AND c.slot = g.slot AND c.value = g.value")
+
+    def numeric_aligned(self, windows) -> pd.DataFrame:
+        """(wid, model_id, slot, bin, ref, cur): reference and window counts on the reference's bins."""
+        return self.df(self._numeric_aligned_sql(windows))
+
+    def categorical_aligned(self, windows) -> pd.DataFrame:
+        """(wid, model_id, slot, value, ref, cur): one bin per reference category and per unseen value."""
+        return self.df(self._categorical_aligned_sql(windows))
+
+    def drift_summary(self, windows, *, numeric: bool = True) -> pd.DataFrame:
+        """Per (wid, model_id, slot): PSI, unseen and non-NULL counts, without shipping the bins.
+
+        The same aligned bins as numeric_aligned / categorical_aligned, reduced in DuckDB: a
+        fleet timeline has millions of (window, feature, bin) cells and needs one number per
+        (window, feature). PSI exactly as metrics.population_stability_index (shares floored
+        at 0.0001, not renormalized; NULL when either side is empty); tests pin the two equal.
+        """
+        parts = [f"SELECT wid, model_id, slot, ref, cur FROM ({self._categorical_aligned_sql(windows)})"]
+        if numeric:
+            # w_ids / w_days / w_hours are the same tables for both halves (same windows).
+            parts.append(f"SELECT wid, model_id, slot, ref, cur FROM ({self._numeric_aligned_sql(windows)})")
+        aligned = " UNION ALL ".join(parts)
+        return self.df(
+            f"WITH a AS ({aligned}), "
+            "t AS (SELECT wid, model_id, slot, CAST(sum(ref) AS DOUBLE) AS rt, CAST(sum(cur) AS DOUBLE) AS ct "
+            "  FROM a GROUP BY ALL), "
+            "s AS (SELECT a.wid, a.model_id, a.slot, a.ref, a.cur, t.rt, t.ct, "
+            "  greatest(a.ref / t.rt, 0.0001) AS r, greatest(a.cur / t.ct, 0.0001) AS c "
+            "  FROM a JOIN t USING (wid, model_id, slot)) "
+            "SELECT wid, model_id, slot, "
+            "  CASE WHEN any_value(rt) > 0 AND any_value(ct) > 0 THEN sum((c - r) * ln(c / r)) END AS psi, "
+            "  sum(CASE WHEN ref = 0 THEN cur ELSE 0 END) AS unseen, any_value(ct) AS nonnull, "
+            "  any_value(rt) AS ref_total "
+            "FROM s GROUP BY ALL")
 
     def quality(self, windows) -> pd.DataFrame:
         return self._windowed("prof_qual", "slot", "n_null, n_below, n_above, n_inf", windows)
