@@ -700,3 +700,25 @@ def test_f1_grouped_equals_sklearn_binary_and_macro():
     for g in expect_macro:
         assert macro[g] == pytest.approx(expect_macro[g], abs=1e-12)
         assert binary[g] == pytest.approx(expect_binary[g], abs=1e-12)
+
+
+def test_roc_auc_by_window_equals_sklearn_per_window():
+    """Each window's AUC from (score, n_pos, n_neg) rows equals roc_auc_score on its rows,
+    ties included (scores rounded to create them); a window without negatives is NaN."""
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(11)
+    n = 3000
+    scores = np.round(rng.random(n), 2)
+    hour = rng.integers(0, 48, n)
+    n_pos = rng.integers(0, 3, n)
+    n_neg = rng.integers(0, 3, n)
+    windows = [(0, 48), (0, 24), (24, 48), (10, 11)]
+    member = np.array([(hour >= lo) & (hour < hi) for lo, hi in windows])
+    got = m.roc_auc_by_window(scores, n_pos, n_neg, member)
+    for k, mask in enumerate(member):
+        y = np.r_[np.ones(n_pos[mask].sum()), np.zeros(n_neg[mask].sum())]
+        s = np.r_[np.repeat(scores[mask], n_pos[mask]), np.repeat(scores[mask], n_neg[mask])]
+        assert got[k] == pytest.approx(roc_auc_score(y, s), abs=1e-12)
+    only_pos = m.roc_auc_by_window([0.2, 0.4], [1, 2], [0, 0], np.ones((1, 2), dtype=bool))
+    assert np.isnan(only_pos[0])
