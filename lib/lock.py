@@ -42,15 +42,15 @@ def _open(path: str) -> int:
 
 
 @contextmanager
-def shared(db_path: str, timeout: float) -> Iterator[None]:
-    """Hold the lock as one of many readers."""
+def _hold(db_path: str, timeout: float, mode: int) -> Iterator[None]:
+    """Pass the turnstile (it blocks while a writer waits or writes), take the rw lock in
+    `mode`, and let the turnstile go; a writer holds it until the readers in flight are done."""
     deadline = time.monotonic() + timeout
     turnstile, rw = _open(db_path + ".turnstile.lock"), _open(db_path + ".rw.lock")
     try:
-        # Pass through the turnstile: blocks while a writer is waiting or writing.
         _flock(turnstile, fcntl.LOCK_EX, deadline, db_path)
         try:
-            _flock(rw, fcntl.LOCK_SH, deadline, db_path)
+            _flock(rw, mode, deadline, db_path)
         finally:
             fcntl.flock(turnstile, fcntl.LOCK_UN)
         yield
@@ -59,18 +59,11 @@ def shared(db_path: str, timeout: float) -> Iterator[None]:
         os.close(turnstile)
 
 
-@contextmanager
-def exclusive(db_path: str, timeout: float) -> Iterator[None]:
+def shared(db_path: str, timeout: float):
+    """Hold the lock as one of many readers."""
+    return _hold(db_path, timeout, fcntl.LOCK_SH)
+
+
+def exclusive(db_path: str, timeout: float):
     """Hold the lock alone (one writer, no readers)."""
-    deadline = time.monotonic() + timeout
-    turnstile, rw = _open(db_path + ".turnstile.lock"), _open(db_path + ".rw.lock")
-    try:
-        _flock(turnstile, fcntl.LOCK_EX, deadline, db_path)
-        try:
-            _flock(rw, fcntl.LOCK_EX, deadline, db_path)
-        finally:
-            fcntl.flock(turnstile, fcntl.LOCK_UN)
-        yield
-    finally:
-        os.close(rw)
-        os.close(turnstile)
+    return _hold(db_path, timeout, fcntl.LOCK_EX)
