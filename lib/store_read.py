@@ -186,12 +186,13 @@ class Reader:
             "  ON c.wid = g.wid AND c.model_id = g.model_id AND c.slot = g.slot AND c.value = g.value")
 
     def numeric_aligned(self, windows) -> pd.DataFrame:
-        """(wid, model_id, slot, bin, ref, cur): reference and window counts on the reference's bins."""
-        return self.df(self._numeric_aligned_sql(windows))
+        """(wid, model_id, slot, bin, ref, cur): reference and window counts on the reference's bins
+        (in a fixed order: metrics summed over the bins must not vary from run to run)."""
+        return self.df(f"SELECT * FROM ({self._numeric_aligned_sql(windows)}) ORDER BY wid, model_id, slot, bin")
 
     def categorical_aligned(self, windows) -> pd.DataFrame:
         """(wid, model_id, slot, value, ref, cur): one bin per reference category and per unseen value."""
-        return self.df(self._categorical_aligned_sql(windows))
+        return self.df(f"SELECT * FROM ({self._categorical_aligned_sql(windows)}) ORDER BY wid, model_id, slot, value")
 
     def drift_summary(self, windows, *, numeric: bool = True) -> pd.DataFrame:
         """Per (wid, model_id, slot): PSI, unseen and non-NULL counts, without shipping the bins.
@@ -213,8 +214,12 @@ class Reader:
             "s AS (SELECT a.wid, a.model_id, a.slot, a.ref, a.cur, t.rt, t.ct, "
             "  greatest(a.ref / t.rt, 0.0001) AS r, greatest(a.cur / t.ct, 0.0001) AS c "
             "  FROM a JOIN t USING (wid, model_id, slot)) "
+            # Terms summed as DECIMAL(38, 20): exact and order-free. A parallel DOUBLE sum differs
+            # in the last bit from run to run; the 1e-20 rounding of each term is far below that.
             "SELECT wid, model_id, slot, "
-            "  CASE WHEN any_value(rt) > 0 AND any_value(ct) > 0 THEN sum((c - r) * ln(c / r)) END AS psi, "
+            "  CASE WHEN any_value(rt) > 0 AND any_value(ct) > 0 "
+            "    THEN CAST(sum(CASE WHEN rt > 0 AND ct > 0 THEN CAST((c - r) * ln(c / r) AS DECIMAL(38, 20)) END) "
+            "      AS DOUBLE) END AS psi, "
             "  sum(CASE WHEN ref = 0 THEN cur ELSE 0 END) AS unseen, any_value(ct) AS nonnull, "
             "  any_value(rt) AS ref_total "
             "FROM s GROUP BY ALL")
@@ -236,8 +241,10 @@ class Reader:
 
     def regression_sums(self, windows) -> pd.DataFrame:
         self._register("w_ranges", hour_ranges(windows))
-        return self.df("SELECT w.wid, p.model_id, sum(p.n) AS n, sum(p.sse) AS sse, sum(p.sae) AS sae, "
-                       f"sum(p.sy) AS sy, sum(p.syy) AS syy FROM {self._src('prof_reg')} p "
+        # Ordered sums: a parallel floating-point sum differs in the last bit from run to run.
+        return self.df("SELECT w.wid, p.model_id, sum(p.n) AS n, sum(p.sse ORDER BY p.hour, p.sse) AS sse, "
+                       "sum(p.sae ORDER BY p.hour, p.sae) AS sae, sum(p.sy ORDER BY p.hour, p.sy) AS sy, "
+                       f"sum(p.syy ORDER BY p.hour, p.syy) AS syy FROM {self._src('prof_reg')} p "
                        "JOIN w_ranges w ON p.hour > w.lo AND p.hour <= w.hi GROUP BY ALL")
 
     def scored_labels(self, lo: pd.Timestamp, hi: pd.Timestamp) -> pd.DataFrame:
