@@ -56,7 +56,7 @@ LABEL_EVERY = 5            # every 5th model (20%) logs labels ...
 LABEL_SHARE = 0.5          # ... with half of its inference rows
 END = datetime(2026, 6, 30, 0, 0, tzinfo=timezone.utc)
 SEED = 20260630
-FORMAT_VERSION = 1         # bump when the generator changes: the cache is rebuilt
+FORMAT_VERSION = 3         # bump when the generator changes: the cache is rebuilt
 
 _DAY_MS = 86_400_000
 _END_MS = int(END.timestamp() * 1000)
@@ -76,7 +76,7 @@ def scenario(i: int) -> str:
         return "unseen-category"      # c0 gets a never-seen value in 30% of the last day's rows
     if i % 25 == 11:
         return "score-drift"          # the score shifts up for the last 5 days
-    if i % 50 == 13:
+    if i % 50 == 14:
         return "missing-spike"        # 40% of n01 is NULL on the last day
     if i % 50 == 17:
         return "out-of-range"         # 10% of n02 is 20x larger on the last day
@@ -110,6 +110,16 @@ class _Params:
         self.w_num = rng.normal(0, 0.6, N_NUMERIC) / np.sqrt(N_NUMERIC)
         self.w_cat = [rng.normal(0, 0.5, k) for k in self.card]
         self.bias = rng.normal(0, 0.3)
+
+    def mean(self, j: int) -> float:
+        k = self.kind[j]
+        if k == "normal":
+            return float(self.loc[j])
+        if k == "lognormal":
+            return float(np.exp(1.0 + 0.5 * 0.5 / 2))
+        if k == "poisson":
+            return float(self.lam[j])
+        return float(self.loc[j] + 2 * self.scale[j])
 
     def sd(self, j: int) -> float:
         k = self.kind[j]
@@ -152,7 +162,7 @@ def _rows(p: _Params, n: int, rng: np.random.Generator, shift: np.ndarray | floa
 def _score(p: _Params, X: dict[str, np.ndarray], extra: np.ndarray | float = 0.0) -> np.ndarray:
     z = np.full(len(X[NUMERIC[0]]), p.bias) + extra
     for j, name in enumerate(NUMERIC):
-        z += p.w_num[j] * np.nan_to_num((X[name] - p.loc[j]) / p.sd(j), nan=0.0)
+        z += p.w_num[j] * np.nan_to_num((X[name] - p.mean(j)) / p.sd(j), nan=0.0)
     for j, name in enumerate(CATEGORICAL):
         z += p.w_cat[j][X[name]]
     return 1.0 / (1.0 + np.exp(-z))
