@@ -170,7 +170,7 @@ class Assembler:
         thin = (rows["rows7"] < rows["min_rows"]) | ~rows["model_id"].isin(self.judge.has_reference)
         status = np.select([rows["rank"] == 0, rows["rank"] == 1, thin],
                            [RED, YELLOW, GREY], default=GREEN)
-        return dict(zip(zip(rows["wid"], rows["model_id"]), status))
+        return dict(zip(zip(rows["wid"], rows["model_id"]), map(str, status)))   # plain str, not np.str_
 
     def _unseen_values(self) -> dict[tuple[str, int], list[dict]]:
         c = self.judge.cat24
