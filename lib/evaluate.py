@@ -15,7 +15,7 @@ import pandas as pd
 
 from lib import metrics
 from lib.errors import InputError, UnknownModel
-from lib.health import (DAY, SINCE_DAYS, WEEK, Fleet, Judge, restrict, _CHECK_RANK, confusion_metrics, instants_for, iso,
+from lib.health import (DAY, SINCE_DAYS, WEEK, Fleet, Judge, restrict, _CHECK_RANK, instants_for, iso,
                         round_up_hour)
 from lib.policy import CHECKS_BY_NAME, Policy, load_policy
 from lib.status import GREEN, GREY, RANK, RED, YELLOW

@@ -360,12 +360,3 @@ def roc_auc_by_window(reader: Reader, windows, wanted: set[str]) -> pd.DataFrame
         return pd.DataFrame(columns=["wid", "model_id", "current", "n_labeled"])
     frame = pd.concat(out, ignore_index=True)
     return frame[frame["n_labeled"] > 0]
-
-
-def confusion_metrics(part: pd.DataFrame, positive: str | None) -> dict[str, float]:
-    labels = sorted(set(part["label"]) | set(part["prediction"]))
-    index = {v: i for i, v in enumerate(labels)}
-    matrix = np.zeros((len(labels), len(labels)), dtype="int64")
-    np.add.at(matrix, (part["label"].map(index).to_numpy(), part["prediction"].map(index).to_numpy()),
-              part["n"].to_numpy(dtype="int64"))
-    return metrics.classification_metrics_from_confusion(labels, matrix, positive_class=positive)
