@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from lib import metrics
+from lib.cube import DriftCube
 from lib.policy import CHECK_ORDER, CHECKS_BY_NAME, Policy, effective_setting, effective_threshold
 from lib.status import GREEN, GREY, RANK, RED, YELLOW, judge
 from lib.store_read import Reader
@@ -161,18 +162,19 @@ class Judge:
         self.rows = rows7.merge(rows24, on=["wid", "model_id"]).merge(rows_base, on=["wid", "model_id"])
         self.rows["min_rows"] = self.rows["model_id"].map(self.min_rows)
         parts = []
-        if detail_at is not None:
-            # The bins themselves, for one instant only: JS, chi2 and the unseen values' list.
-            one = [w for w in w7 if w[2] == detail_at]
-            self.num7 = self.r.numeric_aligned(one)
-            self.cat7 = self.r.categorical_aligned(one)
-            self.cat24 = self.r.categorical_aligned([w for w in w24 if w[2] == detail_at])
-        if want("feature_drift", "prediction_drift"):
-            self._psi = self.r.drift_summary(w7)[["wid", "model_id", "slot", "psi"]]
+        detail = detail_at is not None
+        if detail or want("feature_drift", "prediction_drift"):
+            num7, cat7 = (DriftCube(self.r, w7, self.fleet.ref, kind) for kind in ("numeric", "categorical"))
+            self._psi = pd.concat([cat7.summary(), num7.summary()], ignore_index=True)[["wid", "model_id", "slot", "psi"]]
             parts += [self.feature_drift(), self.prediction_drift()]
-        if want("unseen_categories"):
-            self._unseen24 = self.r.drift_summary(w24, numeric=False)[["wid", "model_id", "slot", "unseen", "nonnull"]]
+        if detail or want("unseen_categories"):
+            cat24 = DriftCube(self.r, w24, self.fleet.ref, "categorical")
+            self._unseen24 = cat24.summary()[["wid", "model_id", "slot", "unseen", "nonnull"]]
             parts.append(self.unseen())
+        if detail:
+            # The bins themselves, for one instant only: JS, chi2 and the unseen values' list.
+            wid = self.wid[detail_at]
+            self.num7, self.cat7, self.cat24 = num7.aligned(wid), cat7.aligned(wid), cat24.aligned(wid)
         if want("missing", "out_of_range"):
             self.qual24 = self.r.quality(w24)
             parts += [self.missing(), self.out_of_range()]

@@ -194,35 +194,47 @@ class Reader:
         """(wid, model_id, slot, value, ref, cur): one bin per reference category and per unseen value."""
         return self.df(f"SELECT * FROM ({self._categorical_aligned_sql(windows)}) ORDER BY wid, model_id, slot, value")
 
-    def drift_summary(self, windows, *, numeric: bool = True) -> pd.DataFrame:
-        """Per (wid, model_id, slot): PSI, unseen and non-NULL counts, without shipping the bins.
+    # -- profile counts per cell, for lib/cube.py -------------------------------------------
+    # A cell is (model_id, slot, key): key is the bin (numeric) or the value (categorical).
+    # Cells are registered with their integer ids so that only integers are fetched: strings
+    # cost far more to fetch than to join. Days come back as day numbers (days since 1970).
+    def _cells_join(self, table: str, key: str, cells: pd.DataFrame, kind: str) -> str:
+        self._register("w_cells", cells[["model_id", "slot", "key", "cell"]])
+        return (f"FROM {self._src(table)} p {kind} w_cells c "
+                f"ON c.model_id = p.model_id AND c.slot = p.slot AND c.key = p.{key}")
 
-        The same aligned bins as numeric_aligned / categorical_aligned, reduced in DuckDB: a
-        fleet timeline has millions of (window, feature, bin) cells and needs one number per
-        (window, feature). PSI exactly as metrics.population_stability_index (shares floored
-        at 0.0001, not renormalized; NULL when either side is empty); tests pin the two equal.
-        """
-        parts = [f"SELECT wid, model_id, slot, ref, cur FROM ({self._categorical_aligned_sql(windows)})"]
-        if numeric:
-            # w_ids / w_days / w_hours are the same tables for both halves (same windows).
-            parts.append(f"SELECT wid, model_id, slot, ref, cur FROM ({self._numeric_aligned_sql(windows)})")
-        aligned = " UNION ALL ".join(parts)
-        return self.df(
-            f"WITH a AS ({aligned}), "
-            "t AS (SELECT wid, model_id, slot, CAST(sum(ref) AS DOUBLE) AS rt, CAST(sum(cur) AS DOUBLE) AS ct "
-            "  FROM a GROUP BY ALL), "
-            "s AS (SELECT a.wid, a.model_id, a.slot, a.ref, a.cur, t.rt, t.ct, "
-            "  greatest(a.ref / t.rt, 0.0001) AS r, greatest(a.cur / t.ct, 0.0001) AS c "
-            "  FROM a JOIN t USING (wid, model_id, slot)) "
-            # Terms summed as DECIMAL(38, 20): exact and order-free. A parallel DOUBLE sum differs
-            # in the last bit from run to run; the 1e-20 rounding of each term is far below that.
-            "SELECT wid, model_id, slot, "
-            "  CASE WHEN any_value(rt) > 0 AND any_value(ct) > 0 "
-            "    THEN CAST(sum(CASE WHEN rt > 0 AND ct > 0 THEN CAST((c - r) * ln(c / r) AS DECIMAL(38, 20)) END) "
-            "      AS DOUBLE) END AS psi, "
-            "  sum(CASE WHEN ref = 0 THEN cur ELSE 0 END) AS unseen, any_value(ct) AS nonnull, "
-            "  any_value(rt) AS ref_total "
-            "FROM s GROUP BY ALL")
+    def _hour_ranges(self, ranges) -> None:
+        self._register("w_edges", hour_ranges([(i, lo, hi) for i, (lo, hi) in enumerate(ranges)]))
+
+    _DAY_NUMBER = "CAST(epoch_us(p.day) // 86400000000 AS BIGINT)"
+
+    def cell_days(self, table: str, key: str, cells: pd.DataFrame, lo: pd.Timestamp, hi: pd.Timestamp) -> dict:
+        """Daily counts of the registered cells, days in (lo, hi]: arrays cell, day, n."""
+        return self.con.execute(
+            f"SELECT c.cell, {self._DAY_NUMBER} AS day, p.n {self._cells_join(table + '_d', key, cells, 'JOIN')} "
+            "WHERE p.day > ? AND p.day <= ?", [lo.to_pydatetime(), hi.to_pydatetime()]).fetchnumpy()
+
+    def cell_hours(self, table: str, key: str, cells: pd.DataFrame, ranges) -> dict:
+        """Counts of the registered cells summed over each hour range (lo, hi]: arrays cell, rid, n."""
+        self._hour_ranges(ranges)
+        return self.con.execute(
+            f"SELECT c.cell, r.wid AS rid, CAST(sum(p.n) AS BIGINT) AS n {self._cells_join(table + '_h', key, cells, 'JOIN')} "
+            "JOIN w_edges r ON p.hour > r.lo AND p.hour <= r.hi GROUP BY ALL").fetchnumpy()
+
+    def unseen_days(self, table: str, key: str, cells: pd.DataFrame, lo: pd.Timestamp, hi: pd.Timestamp) -> dict:
+        """Daily counts of (model_id, slot, key) that match no registered cell: arrays model_id, slot, key, day, n."""
+        return self.con.execute(
+            f"SELECT p.model_id, p.slot, p.{key} AS key, {self._DAY_NUMBER} AS day, p.n "
+            f"{self._cells_join(table + '_d', key, cells, 'ANTI JOIN')} WHERE p.day > ? AND p.day <= ?",
+            [lo.to_pydatetime(), hi.to_pydatetime()]).fetchnumpy()
+
+    def unseen_hours(self, table: str, key: str, cells: pd.DataFrame, ranges) -> dict:
+        """Like unseen_days, summed over each hour range: arrays model_id, slot, key, rid, n."""
+        self._hour_ranges(ranges)
+        return self.con.execute(
+            f"SELECT p.model_id, p.slot, p.{key} AS key, r.wid AS rid, CAST(sum(p.n) AS BIGINT) AS n "
+            f"{self._cells_join(table + '_h', key, cells, 'ANTI JOIN')} "
+            "JOIN w_edges r ON p.hour > r.lo AND p.hour <= r.hi GROUP BY ALL").fetchnumpy()
 
     def quality(self, windows) -> pd.DataFrame:
         return self._windowed("prof_qual", "slot", "n_null, n_below, n_above, n_inf", windows)
