@@ -100,7 +100,9 @@ def _add_unseen(cells: pd.DataFrame, days: dict, hours: dict, new_days: dict | N
 class DriftCube:
     """Reference and window counts of every cell of one kind of feature, for many windows."""
 
-    def __init__(self, reader: Reader, windows, ref: pd.DataFrame, kind: str):
+    def __init__(self, reader: Reader, windows, ref: pd.DataFrame, kind: str, slots: pd.DataFrame):
+        """`ref`: the active reference profiles; `slots`: the (model_id, slot)s judged (a value
+        of another slot never becomes an unseen cell)."""
         self.kind = kind
         self.wids, dstart, dend, ranges, member = _split(windows)
         cells = _ref_cells(ref, kind)
@@ -115,8 +117,8 @@ class DriftCube:
         hours = reader.cell_hours(table, key, cells, ranges) if ranges else _no_rows("rid")
         if kind == "categorical":
             # Unseen values (no reference cell) get cells of their own.
-            new_days = reader.unseen_days(table, key, cells, *day_range) if has_days.any() else None
-            new_hours = reader.unseen_hours(table, key, cells, ranges) if ranges else None
+            new_days = reader.unseen_days(table, key, cells, slots, *day_range) if has_days.any() else None
+            new_hours = reader.unseen_hours(table, key, cells, slots, ranges) if ranges else None
             cells, days, hours = _add_unseen(cells, days, hours, new_days, new_hours)
         self._order_cells(cells)
         n = len(cells)

@@ -109,7 +109,8 @@ def judge_fleet(con, reader: Reader, fleet: Fleet, policy: Policy, as_of: pd.Tim
     history = [t for t in instants if t != as_of]
     if len(flagged) and history:
         ids = sorted(flagged["model_id"].unique())
-        past = Judge(Reader(con, ids), restrict(fleet, ids), policy, history, wids=[gw[t] for t in history])
+        features = {(m, f) for m, f in zip(flagged["model_id"], flagged["feature"]) if isinstance(f, str)}
+        past = Judge(Reader(con, ids), restrict(fleet, ids, features), policy, history, wids=[gw[t] for t in history])
         checks = pd.concat([checks, past.run(set(flagged["check"]))], ignore_index=True)
         judge.rows = pd.concat([judge.rows, past.rows], ignore_index=True)
     judge.instants, judge.wid = instants, gw

@@ -66,12 +66,19 @@ def instants_for(as_of: pd.Timestamp, timeline_days: int | None) -> tuple[list[p
     return sorted(wanted), timeline
 
 
-def restrict(fleet: Fleet, model_ids: list[str]) -> Fleet:
-    """The part of a fleet made of the given models."""
+def restrict(fleet: Fleet, model_ids: list[str], features: set[tuple[str, str]] | None = None) -> Fleet:
+    """The part of a fleet made of the given models (and, if given, of only these (model, feature)
+    pairs: the history behind a few reasons needs no other feature; the model's prediction and
+    score profiles stay)."""
     keep = set(model_ids)
     pick = lambda frame: frame[frame["model_id"].isin(keep)].reset_index(drop=True)  # noqa: E731
-    return Fleet(models=pick(fleet.models), features=pick(fleet.features), snapshots=pick(fleet.snapshots),
-                 ref=pick(fleet.ref), labelled=fleet.labelled & keep)
+    feats, ref = pick(fleet.features), pick(fleet.ref)
+    if features is not None:
+        feats = feats[[pair in features for pair in zip(feats["model_id"], feats["feature"])]].reset_index(drop=True)
+        slots = set(zip(feats["model_id"], feats["slot"]))
+        ref = ref[[s < 0 or (m, s) in slots for m, s in zip(ref["model_id"], ref["slot"])]].reset_index(drop=True)
+    return Fleet(models=pick(fleet.models), features=feats, snapshots=pick(fleet.snapshots),
+                 ref=ref, labelled=fleet.labelled & keep)
 
 
 class Judge:
@@ -164,11 +171,11 @@ class Judge:
         parts = []
         detail = detail_at is not None
         if detail or want("feature_drift", "prediction_drift"):
-            num7, cat7 = (DriftCube(self.r, w7, self.fleet.ref, kind) for kind in ("numeric", "categorical"))
+            num7, cat7 = (DriftCube(self.r, w7, self.fleet.ref, kind, self._slots(kind)) for kind in ("numeric", "categorical"))
             self._psi = pd.concat([cat7.summary(), num7.summary()], ignore_index=True)[["wid", "model_id", "slot", "psi"]]
             parts += [self.feature_drift(), self.prediction_drift()]
         if detail or want("unseen_categories"):
-            cat24 = DriftCube(self.r, w24, self.fleet.ref, "categorical")
+            cat24 = DriftCube(self.r, w24, self.fleet.ref, "categorical", self._slots("categorical"))
             self._unseen24 = cat24.summary()[["wid", "model_id", "slot", "unseen", "nonnull"]]
             parts.append(self.unseen())
         if detail:
@@ -185,6 +192,12 @@ class Judge:
             parts.append(self.performance(w7))
         out = pd.concat([p for p in parts if len(p)], ignore_index=True)
         return out if needed is None else out[out["check"].isin(needed)]
+
+    def _slots(self, kind: str) -> pd.DataFrame:
+        """(model_id, slot) of the judged features of a kind, and the prediction / score slots."""
+        ref = self.fleet.ref
+        output = ref[(ref["slot"] < 0) & (ref["kind"] == kind)]
+        return pd.concat([self._features((kind,))[["model_id", "slot"]], output[["model_id", "slot"]]], ignore_index=True)
 
     def _features(self, kinds=("numeric", "categorical")) -> pd.DataFrame:
         f = self.fleet.features

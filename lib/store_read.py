@@ -221,19 +221,26 @@ class Reader:
             f"SELECT c.cell, r.wid AS rid, CAST(sum(p.n) AS BIGINT) AS n {self._cells_join(table + '_h', key, cells, 'JOIN')} "
             "JOIN w_edges r ON p.hour > r.lo AND p.hour <= r.hi GROUP BY ALL").fetchnumpy()
 
-    def unseen_days(self, table: str, key: str, cells: pd.DataFrame, lo: pd.Timestamp, hi: pd.Timestamp) -> dict:
-        """Daily counts of (model_id, slot, key) that match no registered cell: arrays model_id, slot, key, day, n."""
+    def _unseen_join(self, table: str, key: str, cells: pd.DataFrame, slots: pd.DataFrame) -> str:
+        self._register("w_slots", slots[["model_id", "slot"]])
+        return (f"{self._cells_join(table, key, cells, 'ANTI JOIN')} "
+                "SEMI JOIN w_slots s ON s.model_id = p.model_id AND s.slot = p.slot")
+
+    def unseen_days(self, table: str, key: str, cells: pd.DataFrame, slots: pd.DataFrame,
+                    lo: pd.Timestamp, hi: pd.Timestamp) -> dict:
+        """Daily counts of the given (model_id, slot)s' keys that match no registered cell, days in
+        (lo, hi]: arrays model_id, slot, key, day, n."""
         return self.con.execute(
             f"SELECT p.model_id, p.slot, p.{key} AS key, {self._DAY_NUMBER} AS day, p.n "
-            f"{self._cells_join(table + '_d', key, cells, 'ANTI JOIN')} WHERE p.day > ? AND p.day <= ?",
+            f"{self._unseen_join(table + '_d', key, cells, slots)} WHERE p.day > ? AND p.day <= ?",
             [lo.to_pydatetime(), hi.to_pydatetime()]).fetchnumpy()
 
-    def unseen_hours(self, table: str, key: str, cells: pd.DataFrame, ranges) -> dict:
+    def unseen_hours(self, table: str, key: str, cells: pd.DataFrame, slots: pd.DataFrame, ranges) -> dict:
         """Like unseen_days, summed over each hour range: arrays model_id, slot, key, rid, n."""
         self._hour_ranges(ranges)
         return self.con.execute(
             f"SELECT p.model_id, p.slot, p.{key} AS key, r.wid AS rid, CAST(sum(p.n) AS BIGINT) AS n "
-            f"{self._cells_join(table + '_h', key, cells, 'ANTI JOIN')} "
+            f"{self._unseen_join(table + '_h', key, cells, slots)} "
             "JOIN w_edges r ON p.hour > r.lo AND p.hour <= r.hi GROUP BY ALL").fetchnumpy()
 
     def quality(self, windows) -> pd.DataFrame:

@@ -356,7 +356,8 @@ def test_drift_cube_equals_window_by_window_sql(fleet):
         reader = Reader(con)
         ref = load_fleet(reader, None).ref
         for kind, sql in (("numeric", reader.numeric_aligned), ("categorical", reader.categorical_aligned)):
-            cube = DriftCube(reader, windows, ref, kind)
+            slots = ref.loc[ref["kind"] == kind, ["model_id", "slot"]]
+            cube = DriftCube(reader, windows, ref, kind, slots)
             summary = cube.summary().set_index(["wid", "model_id", "slot"])
             checked = 0
             for wid, start, end in windows:
