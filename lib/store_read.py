@@ -136,11 +136,15 @@ class Reader:
     def _windowed(self, table: str, keys: str, values: str, windows) -> pd.DataFrame:
         return self.df(self._windowed_sql(table, keys, values, windows))
 
-    def rows_in(self, windows) -> pd.DataFrame:
-        """Rows per (wid, model) from the hourly row counts (small: one row per model-hour-file)."""
-        self._register("w_ranges", hour_ranges(windows))
-        return self.df(f"SELECT w.wid, p.model_id, sum(p.n) AS n FROM {self._src('prof_rows')} p JOIN w_ranges w "
-                       "ON p.hour > w.lo AND p.hour <= w.hi GROUP BY ALL")
+    def hourly_rows(self, models, lo: pd.Timestamp, hi: pd.Timestamp) -> dict[str, np.ndarray]:
+        """Rows per (model, hour) for hours in (lo, hi]: arrays model (the index in `models`),
+        hour (hours since 1970) and n."""
+        self._register("w_codes", pd.DataFrame({"model_id": pd.Series(models, dtype=object),
+                                                "code": np.arange(len(models), dtype="int64")}))
+        return self.con.execute(
+            "SELECT c.code AS model, CAST(epoch(p.hour) // 3600 AS BIGINT) AS hour, CAST(sum(p.n) AS BIGINT) AS n "
+            "FROM prof_rows p JOIN w_codes c USING (model_id) WHERE p.hour > ? AND p.hour <= ? GROUP BY ALL",
+            [lo.to_pydatetime(), hi.to_pydatetime()]).fetchnumpy()
 
     def files_in(self, windows) -> pd.DataFrame:
         """Inference files with rows in each window, with their schema differences."""
