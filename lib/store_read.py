@@ -247,7 +247,16 @@ class Reader:
                        f"sum(p.syy ORDER BY p.hour, p.syy) AS syy FROM {self._src('prof_reg')} p "
                        "JOIN w_ranges w ON p.hour > w.lo AND p.hour <= w.hi GROUP BY ALL")
 
-    def scored_labels(self, lo: pd.Timestamp, hi: pd.Timestamp) -> pd.DataFrame:
-        """Per (model, hour, score): positive and negative labels, for hours in (lo, hi]."""
-        return self.df(f"SELECT model_id, hour, score, n_pos, n_neg FROM {self._src('prof_auc')} p WHERE hour > ? AND hour <= ?",
-                       [lo.to_pydatetime(), hi.to_pydatetime()])
+    def scored_labels(self, lo: pd.Timestamp, hi: pd.Timestamp, model_ids: list[str]) -> dict[str, np.ndarray]:
+        """Per (model, hour, score) of the given models: positive and negative labels, for hours in (lo, hi].
+
+        NumPy arrays, not a DataFrame: a fleet timeline reads millions of rows, and a string
+        column per row costs more than the AUC itself. ``model`` is the position of the row's
+        model in ``model_ids``; then ``hour``, ``score``, ``n_pos``, ``n_neg``. Rows in no order.
+        """
+        ids = [str(m) for m in model_ids]
+        return self.con.execute(
+            "SELECT w.i AS model, p.hour, p.score, p.n_pos, p.n_neg FROM "
+            f"{self._src('prof_auc')} p JOIN (SELECT unnest(?::VARCHAR[]) AS model_id, "
+            "generate_subscripts(?::VARCHAR[], 1) - 1 AS i) w ON p.model_id = w.model_id "
+            "WHERE p.hour > ? AND p.hour <= ?", [ids, ids, lo.to_pydatetime(), hi.to_pydatetime()]).fetchnumpy()
