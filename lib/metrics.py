@@ -802,10 +802,11 @@ def roc_auc_windows(scores, n_pos, n_neg, times, starts, ends, *, block: int = 1
     The sorted distinct bounds cut time into segments; a row lies in at most one, and window
     k is the run of segments [a_k, b_k). With the rows sorted by score once, M[d, e] = Σ over
     the positives of segment d of (the negatives of segment e with a lower score + ½ · those
-    with the same score). A window's Mann–Whitney U is the sum of M over [a, b)², read off
-    2-D prefix sums; its positives P and negatives N come from 1-D prefix sums, and
-    AUC = U / (P·N). The counts are integers and halves in float64, so U and P·N are exact
-    (below 2**52) and the AUC is the correctly rounded quotient, whatever the row order.
+    with the same score), from a cumulative count of each segment's negatives along the
+    score order (segments × negative rows). A window's Mann–Whitney U is the sum of M over
+    [a, b)², read off 2-D prefix sums; its positives P and negatives N come from 1-D prefix
+    sums, and AUC = U / (P·N). 2·M is summed in int64, so U and P·N are exact (while below
+    2**53) and the AUC is the correctly rounded quotient, whatever the order of the rows.
 
     Examples
     --------
@@ -836,6 +837,7 @@ def roc_auc_windows(scores, n_pos, n_neg, times, starts, ends, *, block: int = 1
     by_seg = np.argsort(seg[pos_rows].astype(np.int16 if n_seg < 2**15 else np.int64), kind="stable")
     pos_rows, lower, upto = pos_rows[by_seg], lower[by_seg], upto[by_seg]
     pos_n = pos[pos_rows]
+    weighted = bool(np.any(pos_n != 1))
     present, run_start = np.unique(seg[pos_rows], return_index=True)
     # Integer counts: exact, and an integer cumsum is ~10× faster than a float one.
     pair2 = np.zeros((n_seg, n_seg), dtype="int64")             # 2 · M[d, e] (M above)
@@ -846,10 +848,13 @@ def roc_auc_windows(scores, n_pos, n_neg, times, starts, ends, *, block: int = 1
         cum = np.zeros((e1 - e0, neg_rows.size + 1), dtype="int64")
         cum[neg_seg[here] - e0, here + 1] = neg_n[here]
         cum = np.cumsum(cum, axis=1)    # cum[e, k]: negatives of segment e0 + e among the k lowest rows
-        wins2 = cum[:, lower] + cum[:, upto] if tie else 2 * cum[:, lower]   # a tie counts one half
-        if np.any(pos_n != 1):
-            wins2 *= pos_n
-        pair2[present, e0:e1] = np.add.reduceat(wins2, run_start, axis=1).T
+        wins = cum[:, lower]
+        if tie:                         # twice (lower + half the tied) = lower + lower-or-tied
+            wins += cum[:, upto]
+        if weighted:
+            wins *= pos_n
+        wins = np.add.reduceat(wins, run_start, axis=1).T
+        pair2[present, e0:e1] = wins if tie else 2 * wins
     corner = np.zeros((n_seg + 1, n_seg + 1), dtype="int64")
     corner[1:, 1:] = pair2.cumsum(axis=0).cumsum(axis=1)        # Σ 2 · M[d < i, e < j]
     u = (corner[stop, stop] - corner[first, stop] - corner[stop, first] + corner[first, first]) / 2

@@ -254,9 +254,10 @@ class Reader:
         column per row costs more than the AUC itself. ``model`` is the position of the row's
         model in ``model_ids``; then ``hour``, ``score``, ``n_pos``, ``n_neg``. Rows in no order.
         """
-        ids = [str(m) for m in model_ids]
+        # 32-bit codes and counts halve the conversion (a count over 2**31 is an error, not a wrap).
         return self.con.execute(
-            "SELECT w.i AS model, p.hour, p.score, p.n_pos, p.n_neg FROM "
-            f"{self._src('prof_auc')} p JOIN (SELECT unnest(?::VARCHAR[]) AS model_id, "
-            "generate_subscripts(?::VARCHAR[], 1) - 1 AS i) w ON p.model_id = w.model_id "
-            "WHERE p.hour > ? AND p.hour <= ?", [ids, ids, lo.to_pydatetime(), hi.to_pydatetime()]).fetchnumpy()
+            "SELECT (w.i - 1)::INTEGER AS model, p.hour, p.score, p.n_pos::INTEGER AS n_pos, "
+            f"p.n_neg::INTEGER AS n_neg FROM {self._src('prof_auc')} p "
+            "JOIN unnest(?::VARCHAR[]) WITH ORDINALITY AS w(model_id, i) ON p.model_id = w.model_id "
+            "WHERE p.hour > ? AND p.hour <= ?",
+            [[str(m) for m in model_ids], lo.to_pydatetime(), hi.to_pydatetime()]).fetchnumpy()
