@@ -270,7 +270,17 @@ class Reader:
                        f"sum(p.syy ORDER BY p.hour, p.syy) AS syy FROM {self._src('prof_reg')} p "
                        "JOIN w_ranges w ON p.hour > w.lo AND p.hour <= w.hi GROUP BY ALL")
 
-    def scored_labels(self, lo: pd.Timestamp, hi: pd.Timestamp) -> pd.DataFrame:
-        """Per (model, hour, score): positive and negative labels, for hours in (lo, hi]."""
-        return self.df(f"SELECT model_id, hour, score, n_pos, n_neg FROM {self._src('prof_auc')} p WHERE hour > ? AND hour <= ?",
-                       [lo.to_pydatetime(), hi.to_pydatetime()])
+    def scored_labels(self, lo: pd.Timestamp, hi: pd.Timestamp, model_ids: list[str]) -> dict[str, np.ndarray]:
+        """Per (model, hour, score) of the given models: positive and negative labels, for hours in (lo, hi].
+
+        NumPy arrays, not a DataFrame: a fleet timeline reads millions of rows, and a string
+        column per row costs more than the AUC itself. ``model`` is the position of the row's
+        model in ``model_ids``; then ``hour``, ``score``, ``n_pos``, ``n_neg``. Rows in no order.
+        """
+        # 32-bit codes and counts halve the conversion (a count over 2**31 is an error, not a wrap).
+        return self.con.execute(
+            "SELECT (w.i - 1)::INTEGER AS model, p.hour, p.score, p.n_pos::INTEGER AS n_pos, "
+            f"p.n_neg::INTEGER AS n_neg FROM {self._src('prof_auc')} p "
+            "JOIN unnest(?::VARCHAR[]) WITH ORDINALITY AS w(model_id, i) ON p.model_id = w.model_id "
+            "WHERE p.hour > ? AND p.hour <= ?",
+            [[str(m) for m in model_ids], lo.to_pydatetime(), hi.to_pydatetime()]).fetchnumpy()

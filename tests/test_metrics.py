@@ -702,23 +702,79 @@ def test_f1_grouped_equals_sklearn_binary_and_macro():
         assert binary[g] == pytest.approx(expect_binary[g], abs=1e-12)
 
 
-def test_roc_auc_by_window_equals_sklearn_per_window():
-    """Each window's AUC from (score, n_pos, n_neg) rows equals roc_auc_score on its rows,
-    ties included (scores rounded to create them); a window without negatives is NaN."""
+def _auc_windows_expected(scores, n_pos, n_neg, times, starts, ends):
+    """Per window (start, end]: roc_auc_score on the expanded rows (nan with one class), and n."""
     from sklearn.metrics import roc_auc_score
 
-    rng = np.random.default_rng(11)
-    n = 3000
-    scores = np.round(rng.random(n), 2)
-    hour = rng.integers(0, 48, n)
-    n_pos = rng.integers(0, 3, n)
-    n_neg = rng.integers(0, 3, n)
-    windows = [(0, 48), (0, 24), (24, 48), (10, 11)]
-    member = np.array([(hour >= lo) & (hour < hi) for lo, hi in windows])
-    got = m.roc_auc_by_window(scores, n_pos, n_neg, member)
-    for k, mask in enumerate(member):
+    auc, n = [], []
+    for lo, hi in zip(starts, ends):
+        mask = (times > lo) & (times <= hi)
         y = np.r_[np.ones(n_pos[mask].sum()), np.zeros(n_neg[mask].sum())]
         s = np.r_[np.repeat(scores[mask], n_pos[mask]), np.repeat(scores[mask], n_neg[mask])]
-        assert got[k] == pytest.approx(roc_auc_score(y, s), abs=1e-12)
-    only_pos = m.roc_auc_by_window([0.2, 0.4], [1, 2], [0, 0], np.ones((1, 2), dtype=bool))
-    assert np.isnan(only_pos[0])
+        auc.append(roc_auc_score(y, s) if 0 < y.sum() < y.size else np.nan)
+        n.append(float(y.size))
+    return np.array(auc), np.array(n)
+
+
+def test_roc_auc_windows_hand_computed():
+    """Rows (time, score, pos, neg): 1: (0.9, 1, 0), 2: (0.5, 1, 1), 3: (0.1, 0, 1), 4: (0.5, 2, 0),
+    9: (0.7, 0, 5) outside every window."""
+    scores, n_pos, n_neg = [0.9, 0.5, 0.1, 0.5, 0.7], [1, 1, 0, 2, 0], [0, 1, 1, 0, 5]
+    times = [1, 2, 3, 4, 9]
+    starts, ends = [0, 1, 0, 2, 3, 5, 3], [4, 3, 2, 4, 4, 8, 3]
+    auc, n = m.roc_auc_windows(scores, n_pos, n_neg, times, starts, ends)
+    # (0, 4]: P = 4, N = 2. Pairs: 0.9 beats both (1 * 2), 0.5@2 beats 0.1 and ties 0.5 (1 * 1.5),
+    # 0.5@4 likewise (2 * 1.5): U = 2 + 1.5 + 3 = 6.5, AUC = 6.5 / 8.
+    # (1, 3]: rows 2, 3: P = 1, N = 2, U = 1.5. (0, 2]: rows 1, 2: P = 2, N = 1, U = 1 + 0.5.
+    # (2, 4]: rows 3, 4: P = 2, N = 1, U = 2. (3, 4]: positives only. (5, 8]: no row. (3, 3]: empty.
+    assert auc[:4].tolist() == [6.5 / 8, 0.75, 0.75, 1.0]
+    assert np.isnan(auc[4:]).all()
+    assert n.tolist() == [6.0, 3.0, 3.0, 3.0, 2.0, 0.0, 0.0]
+
+
+@pytest.mark.parametrize("block", [1 << 22, 1000])   # 1000: many column blocks of segments
+@pytest.mark.parametrize("decimals", [2, None])      # None: distinct scores, no tie
+def test_roc_auc_windows_equals_sklearn_per_window(block, decimals):
+    """Each window's AUC from (score, n_pos, n_neg, time) rows equals roc_auc_score on its rows:
+    ties (rounded scores), overlapping, nested and empty windows, windows with one class only,
+    rows before, between and after all windows, and datetime64 times as the fleet passes them."""
+    rng = np.random.default_rng(11)
+    n = 4000
+    scores = rng.random(n) if decimals is None else np.round(rng.random(n), decimals)
+    hour = rng.integers(-15, 110, n)          # some before and after every window
+    n_pos = rng.integers(0, 3, n)
+    n_neg = rng.integers(0, 3, n)
+    n_pos[(hour > 60) & (hour <= 62)] = 0      # only negatives there
+    n_neg[(hour > 62) & (hour <= 64)] = 0      # only positives there
+    windows = [(0, 48), (0, 24), (24, 48), (10, 11), (5, 30), (20, 40), (12, 13), (30, 30), (40, 35),
+               (60, 62), (62, 64), (60, 64), (66, 70), (115, 130), (-10, 100), (47, 48), (50, 55)]
+    windows += [tuple(sorted(rng.integers(-10, 100, 2))) for _ in range(12)]
+    starts, ends = np.array(windows).T
+    expect_auc, expect_n = _auc_windows_expected(scores, n_pos, n_neg, hour, starts, ends)
+    got_auc, got_n = m.roc_auc_windows(scores, n_pos, n_neg, hour, starts, ends, block=block)
+    np.testing.assert_allclose(got_auc, expect_auc, rtol=0, atol=1e-12)   # nan where expected nan
+    assert np.isnan(got_auc[:17]).tolist() == [w in [(30, 30), (40, 35), (60, 62), (62, 64), (115, 130)] for w in windows[:17]]
+    assert got_n.tolist() == expect_n.tolist()
+    # Bit-identical whatever the order of rows and of windows; datetime64 times work the same.
+    t0 = np.datetime64("2026-01-01T00:00:00", "us")
+    hours = np.timedelta64(3600 * 10**6, "us")
+    perm, wperm = rng.permutation(n), rng.permutation(len(windows))
+    again_auc, again_n = m.roc_auc_windows(scores[perm], n_pos[perm], n_neg[perm], t0 + hour[perm] * hours,
+                                           t0 + starts[wperm] * hours, t0 + ends[wperm] * hours, block=block)
+    assert np.array_equal(again_auc, got_auc[wperm], equal_nan=True)
+    assert np.array_equal(again_n, got_n[wperm])
+
+
+def test_roc_auc_windows_degenerate_inputs():
+    """No rows, no windows, rows that are all outside, a single window equal to roc_auc_from_counts."""
+    auc, n = m.roc_auc_windows([], [], [], [], [0, 5], [10, 5])
+    assert np.isnan(auc).all() and n.tolist() == [0.0, 0.0]
+    auc, n = m.roc_auc_windows([0.3], [1], [1], [1], [], [])
+    assert auc.size == 0 and n.size == 0
+    auc, n = m.roc_auc_windows([0.3, 0.4], [1, 0], [0, 1], [20, 30], [0], [10])
+    assert np.isnan(auc[0]) and n[0] == 0.0
+    rng = np.random.default_rng(3)
+    scores, n_pos, n_neg = np.round(rng.random(500), 1), rng.integers(0, 4, 500), rng.integers(0, 4, 500)
+    auc, n = m.roc_auc_windows(scores, n_pos, n_neg, np.ones(500), [0], [1])
+    assert auc[0] == m.roc_auc_from_counts(scores, n_pos, n_neg)
+    assert n[0] == n_pos.sum() + n_neg.sum()
