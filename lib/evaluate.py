@@ -192,7 +192,8 @@ class Assembler:
         self.snapshots = dict(zip(snaps["model_id"].tolist(), snaps["snapshot_id"].tolist()))
         self.features_by_model: dict[str, list[tuple[str, int, str]]] = {}
         feats = judge.fleet.features.sort_values(["model_id", "position"])
-        for m, feat, slot, kind in zip(*(feats[c].to_numpy(dtype=object) for c in ("model_id", "feature", "slot", "kind"))):
+        columns = (feats[c].to_numpy(dtype=object) for c in ("model_id", "feature", "slot", "kind"))
+        for m, feat, slot, kind in zip(*columns):
             self.features_by_model.setdefault(m, []).append((feat, int(slot), kind))
         models = judge.models
         self.info = dict(zip(models.index.tolist(), zip(*(models[c].to_numpy(dtype=object)
