@@ -40,8 +40,9 @@ def run(args) -> int:
     else:
         result = evaluate(store, as_of=parse_as_of(args.as_of), model_ids=args.models, timeline_days=args.timeline)
     if args.format == "json":
-        json.dump(result, sys.stdout, allow_nan=False)
-        sys.stdout.write("\n")
+        # json.dumps, not json.dump: dump to a stream takes json's pure-Python encoder (~3x
+        # slower on a fleet); dumps uses the C one. Same bytes.
+        sys.stdout.write(json.dumps(result, allow_nan=False) + "\n")
     elif args.format == "csv":
         sys.stdout.write(to_csv(SUMMARY_COLUMNS, summary_rows(result)))
     else:

@@ -123,55 +123,96 @@ _RECORD_COLUMNS = ("model_id", "check", "feature", "feature_key", "flagged", "st
                    "n_labeled", "last_ts", "files", "problem", "rows24", "baseline", "vmin", "vmax")
 
 
+def _records(frame: pd.DataFrame, columns) -> list[dict]:
+    """frame.to_dict("records") on the given columns, the same values (numpy columns + zip:
+    pandas 3's Arrow-backed strings make to_dict and itertuples slow element by element)."""
+    columns = [c for c in columns if c in frame.columns]
+    arrays = [frame[c].to_numpy(dtype=object) for c in columns]
+    return [dict(zip(columns, row)) for row in zip(*arrays)]
+
+
+def _aligned_groups(frame: pd.DataFrame) -> tuple[list[tuple[str, int]], np.ndarray, np.ndarray, np.ndarray]:
+    """The (model_id, slot) groups of aligned bins: keys, and ref / cur counts and sizes with
+    each group's bins consecutive, in the frame's order (what groupby(...).indices gives)."""
+    model_codes, model_ids = pd.factorize(frame["model_id"].to_numpy(dtype=object))
+    slot_codes, slots = pd.factorize(frame["slot"].to_numpy())
+    codes, keys = pd.factorize(model_codes.astype(np.int64) * len(slots) + slot_codes)
+    order = np.argsort(codes, kind="stable")
+    sizes = np.bincount(codes, minlength=len(keys))
+    names = [(model_ids[k // len(slots)], int(slots[k % len(slots)])) for k in keys.tolist()]
+    return (names, frame["ref"].to_numpy(dtype="float64")[order], frame["cur"].to_numpy(dtype="float64")[order],
+            sizes)
+
+
 class Assembler:
     """Turns the long check frame into the JSON blocks of each model."""
 
     def __init__(self, judge: Judge, checks: pd.DataFrame, as_of: pd.Timestamp, reader: Reader):
         self.judge, self.as_of, self.reader = judge, as_of, reader
         self.wid0 = judge.wid[as_of]
-        flagged = checks["status"].isin([YELLOW, RED])
-        checks = checks.assign(feature_key=checks["feature"].where(checks["feature"].notna(), ""), flagged=flagged)
-        now = checks[checks["wid"] == self.wid0]
-        # Only the columns the JSON blocks and messages read (to_dict is slow on wide frames).
-        now = now[[c for c in _RECORD_COLUMNS if c in now.columns]]
+        # The check frame is long (every instant of a timeline): take the rows of as_of and
+        # the flagged rows first, and work on those small parts only.
+        flagged = checks["status"].isin([YELLOW, RED]).to_numpy()
+        wids = checks["wid"].to_numpy()
+        now = checks[wids == self.wid0]
+        feature = now["feature"].to_numpy(dtype=object)
+        now = now.assign(feature_key=np.where(pd.isna(feature), "", feature), flagged=flagged[wids == self.wid0])
         self.now_by_model: dict[str, list[dict]] = {}
-        for rec in now.to_dict("records"):
+        for rec in _records(now, _RECORD_COLUMNS):
+            rec["flagged"] = bool(rec["flagged"])
             self.now_by_model.setdefault(rec["model_id"], []).append(rec)
         rows0 = judge.rows[judge.rows["wid"] == self.wid0]
-        self.rows24 = dict(zip(rows0["model_id"], rows0["rows24"]))
-        self.aligned0 = {}
+        self.rows24 = dict(zip(rows0["model_id"].tolist(), rows0["rows24"].tolist()))
+        # JS and chi2 of every (model, slot) at as_of, vectorized (bit-identical to the metrics
+        # functions called group by group); categorical bins override numeric ones, as before.
+        self.js: dict[tuple[str, int], float] = {}
+        self.chi2: dict[tuple[str, int], float] = {}
         for frame in (judge.num7, judge.cat7):
             part = frame[frame["wid"] == self.wid0]
-            ref, cur = part["ref"].to_numpy(dtype="float64"), part["cur"].to_numpy(dtype="float64")
-            for key, idx in part.groupby(["model_id", "slot"]).indices.items():
-                self.aligned0[key] = (ref[idx], cur[idx])
+            if part.empty:
+                continue
+            keys, ref, cur, sizes = _aligned_groups(part)
+            js = metrics.jensen_shannon_grouped(ref, cur, sizes).tolist()
+            chi2 = metrics.chi2_p_value_grouped(ref, cur, sizes).tolist()
+            self.js.update(zip(keys, js))
+            self.chi2.update(zip(keys, chi2))
         # flagged (model, check, feature) per instant, for since / onset
-        hist = checks[flagged][["wid", "model_id", "check", "feature_key"]]
-        self.flag_set = set(map(tuple, hist.to_numpy().tolist()))
+        hist = checks[flagged]
+        feature = hist["feature"].to_numpy(dtype=object)
+        self.flag_set = set(zip(hist["wid"].tolist(), hist["model_id"].tolist(), hist["check"].tolist(),
+                                np.where(pd.isna(feature), "", feature).tolist()))
         # model status per instant (timeline)
-        self.model_status = self._model_status(checks)
+        self.model_status = self._model_status(hist)
         self.day_ends = sorted([t for t in judge.instants if t == t.floor("D") and as_of - SINCE_DAYS * DAY <= t <= as_of],
                                reverse=True)
         t1 = as_of - DAY
         before = [t for t in judge.instants if t == t.floor("D") and t < t1]
         self.onset_instants = [t1] + sorted(before, reverse=True)[:7]
         self.unseen = self._unseen_values()
-        self.snapshots = dict(zip(judge.fleet.snapshots["model_id"], judge.fleet.snapshots["snapshot_id"]))
+        snaps = judge.fleet.snapshots
+        self.snapshots = dict(zip(snaps["model_id"].tolist(), snaps["snapshot_id"].tolist()))
         self.features_by_model: dict[str, list[tuple[str, int, str]]] = {}
-        for m, feat, slot, kind in judge.fleet.features.sort_values(["model_id", "position"])[
-                ["model_id", "feature", "slot", "kind"]].itertuples(index=False):
+        feats = judge.fleet.features.sort_values(["model_id", "position"])
+        columns = (feats[c].to_numpy(dtype=object) for c in ("model_id", "feature", "slot", "kind"))
+        for m, feat, slot, kind in zip(*columns):
             self.features_by_model.setdefault(m, []).append((feat, int(slot), kind))
+        models = judge.models
+        self.info = dict(zip(models.index.tolist(), zip(*(models[c].to_numpy(dtype=object)
+                                                          for c in ("name", "task", "owner", "team", "tags")))))
+        self._timeline: tuple[list[pd.Timestamp] | None, list[tuple[str, int]]] = (None, [])
 
-    def _model_status(self, checks: pd.DataFrame) -> dict[tuple[int, str], str]:
-        """Model status per (wid, model): red, else yellow, else grey if the drift window is thin, else green."""
-        worst = (checks.assign(rank=checks["status"].map({RED: 0, YELLOW: 1}).fillna(9))
+    def _model_status(self, flagged: pd.DataFrame) -> dict[tuple[int, str], str]:
+        """Model status per (wid, model): red, else yellow, else grey if the drift window is thin, else green.
+
+        `flagged`: the yellow and red rows of the check frame."""
+        worst = (flagged[["wid", "model_id"]].assign(rank=np.where(flagged["status"] == RED, 0, 1))
                  .groupby(["wid", "model_id"])["rank"].min().rename("rank").reset_index())
         rows = self.judge.rows.merge(worst, on=["wid", "model_id"], how="left")
         # A model without a reference snapshot cannot be judged on its inputs either: grey.
         thin = (rows["rows7"] < rows["min_rows"]) | ~rows["model_id"].isin(self.judge.has_reference)
         status = np.select([rows["rank"] == 0, rows["rank"] == 1, thin],
                            [RED, YELLOW, GREY], default=GREEN)
-        return dict(zip(zip(rows["wid"], rows["model_id"]), map(str, status)))   # plain str, not np.str_
+        return dict(zip(zip(rows["wid"].tolist(), rows["model_id"].tolist()), status.tolist()))   # plain str
 
     def _unseen_values(self) -> dict[tuple[str, int], list[dict]]:
         c = self.judge.cat24
@@ -187,6 +228,13 @@ class Assembler:
                 {"value": rec.value, "count": int(rec.cur), "first_seen": iso(rec.first_hour)})
         return out
 
+    def timeline_days(self, timeline: list[pd.Timestamp]) -> list[tuple[str, int]]:
+        """(date, wid) of each timeline instant, computed once for all models."""
+        if self._timeline[0] is not timeline:
+            self._timeline = (timeline, [((t - pd.Timedelta(microseconds=1)).date().isoformat(), self.judge.wid[t])
+                                         for t in timeline])
+        return self._timeline[1]
+
     # -- blocks ------------------------------------------------------------------------------
     def since_onset(self, model_id: str, check: str, feature_key: str) -> tuple[str, str]:
         wid = self.judge.wid
@@ -200,8 +248,7 @@ class Assembler:
         return iso(since), "sudden" if quiet else "gradual"
 
     def model(self, model_id: str, raw: dict, timeline: list[pd.Timestamp]) -> dict[str, Any]:
-        j = self.judge
-        row = j.models.loc[model_id]
+        name, task, owner, team, tags = self.info[model_id]
         recs = self.now_by_model.get(model_id, [])
         by = {(r["check"], r["feature_key"]): r for r in recs}
         fresh = by.get(("freshness", ""), {})
@@ -209,8 +256,8 @@ class Assembler:
         out: dict[str, Any] = {
             "model_id": model_id, "status": self.model_status.get((self.wid0, model_id), GREY),
             "reasons": self.reasons(model_id, recs),
-            "name": row["name"], "task": row["task"], "owner": row["owner"], "team": row["team"],
-            "tags": list(row["tags"]),
+            "name": name, "task": task, "owner": owner, "team": team,
+            "tags": list(tags),
             "features": self.features(model_id, by, raw),
             "prediction_drift": self.prediction_drift(by),
             "performance": self.performance(by),
@@ -220,8 +267,9 @@ class Assembler:
             "reference_snapshot": int(snaps[model_id]) if model_id in snaps else None,
         }
         if timeline:
-            out["timeline"] = [{"date": (t - pd.Timedelta(microseconds=1)).date().isoformat(),
-                                "status": self.model_status.get((j.wid[t], model_id), GREY)} for t in timeline]
+            status = self.model_status
+            out["timeline"] = [{"date": date, "status": status.get((wid, model_id), GREY)}
+                               for date, wid in self.timeline_days(timeline)]
         return out
 
     def reasons(self, model_id: str, recs: list[dict]) -> list[dict[str, Any]]:
@@ -252,8 +300,11 @@ class Assembler:
         """Every check's status (its worst feature's), with the effective thresholds in force."""
         order = {RED: 0, YELLOW: 1, GREEN: 2, GREY: 3}
         out = []
+        by_check: dict[str, list[dict]] = {}
+        for r in recs:
+            by_check.setdefault(r["check"], []).append(r)
         for check in _CHECK_RANK:
-            part = [r for r in recs if r["check"] == check]
+            part = by_check.get(check)
             if not part:
                 continue
             below = CHECKS_BY_NAME[check].direction == "below"
@@ -275,10 +326,9 @@ class Assembler:
             drift = by.get(("feature_drift", name), {})
             miss = by.get(("missing", name), {})
             entry: dict[str, Any] = {"feature": name, "kind": kind, "psi": _num(drift.get("psi"))}
-            counts = self.aligned0.get((model_id, slot))
-            entry["js"] = _num(metrics.jensen_shannon_distance(*counts)) if counts is not None else None
+            entry["js"] = _num(self.js.get((model_id, slot)))
             if kind == "categorical":
-                entry["chi2_p"] = _num(metrics.chi2_p_value(*counts)) if counts is not None else None
+                entry["chi2_p"] = _num(self.chi2.get((model_id, slot)))
             elif slot in raw:
                 entry["ks"] = _num(raw[slot]["ks"])
                 entry["wasserstein"] = _num(raw[slot]["wasserstein"])
