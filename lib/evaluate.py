@@ -163,19 +163,18 @@ class Assembler:
             self.now_by_model.setdefault(rec["model_id"], []).append(rec)
         rows0 = judge.rows[judge.rows["wid"] == self.wid0]
         self.rows24 = dict(zip(rows0["model_id"].tolist(), rows0["rows24"].tolist()))
-        # JS and chi2 of every (model, slot) at as_of, vectorized (bit-identical to the metrics
-        # functions called group by group); categorical bins override numeric ones, as before.
+        # JS of every (model, slot) and chi2 of every categorical one at as_of, vectorized
+        # (bit-identical to the metrics functions called group by group).
         self.js: dict[tuple[str, int], float] = {}
         self.chi2: dict[tuple[str, int], float] = {}
-        for frame in (judge.num7, judge.cat7):
+        for frame, categorical in ((judge.num7, False), (judge.cat7, True)):
             part = frame[frame["wid"] == self.wid0]
             if part.empty:
                 continue
             keys, ref, cur, sizes = _aligned_groups(part)
-            js = metrics.jensen_shannon_grouped(ref, cur, sizes).tolist()
-            chi2 = metrics.chi2_p_value_grouped(ref, cur, sizes).tolist()
-            self.js.update(zip(keys, js))
-            self.chi2.update(zip(keys, chi2))
+            self.js.update(zip(keys, metrics.jensen_shannon_grouped(ref, cur, sizes).tolist()))
+            if categorical:
+                self.chi2.update(zip(keys, metrics.chi2_p_value_grouped(ref, cur, sizes).tolist()))
         # flagged (model, check, feature) per instant, for since / onset
         hist = checks[flagged]
         feature = hist["feature"].to_numpy(dtype=object)

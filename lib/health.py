@@ -182,7 +182,7 @@ class Judge:
         detail = detail_at is not None
         if detail or want("feature_drift", "prediction_drift"):
             num7, cat7 = (DriftCube(self.r, w7, self.fleet.ref, kind, self._slots(kind)) for kind in ("numeric", "categorical"))
-            self._psi = pd.concat([cat7.summary(), num7.summary()], ignore_index=True)[["wid", "model_id", "slot", "psi"]]
+            self._psi = pd.concat([cat7.summary(), num7.summary()], ignore_index=True)[["wid", "model_id", "slot", "psi", "ref_total"]]
             parts += [self.feature_drift(), self.prediction_drift()]
         if detail or want("unseen_categories"):
             cat24 = DriftCube(self.r, w24, self.fleet.ref, "categorical", self._slots("categorical"))
@@ -221,10 +221,9 @@ class Judge:
     def feature_drift(self) -> pd.DataFrame:
         grid = self._per_feature_grid(("numeric", "categorical"))
         grid = grid.merge(self._psi, on=["wid", "model_id", "slot"], how="left")
-        ref_nonnull = self.fleet.ref.assign(ref_nonnull=lambda d: d["counts"].map(lambda c: int(np.sum(c))))
-        grid = grid.merge(ref_nonnull[["model_id", "slot", "ref_nonnull"]], on=["model_id", "slot"], how="left")
         grid["value"] = grid["psi"]
-        grid["grey"] = ((grid["rows7"] < grid["min_rows"]) | (grid["ref_nonnull"].fillna(0) < grid["min_rows"])
+        # ref_total: the reference's non-NULL finite values of the feature (its bins' sum)
+        grid["grey"] = ((grid["rows7"] < grid["min_rows"]) | (grid["ref_total"].fillna(0) < grid["min_rows"])
                         | grid["value"].isna())
         return self._finish(grid, "feature_drift")
 
