@@ -174,12 +174,14 @@ class DriftCube:
                              "psi": psi.ravel(), "unseen": unseen.ravel(), "nonnull": ct.ravel(),
                              "ref_total": np.tile(rt, n_w)})
 
-    def aligned(self, wid: int) -> pd.DataFrame:
-        """(wid, model_id, slot, bin|value, ref, cur) of one window, ordered by model, slot, key.
+    def aligned(self, wid: int, as_wid: int | None = None) -> pd.DataFrame:
+        """(wid, model_id, slot, bin|value, ref, cur) of one window, ordered by model, slot, key
+        (the wid column says `as_wid` if given).
 
         Every reference cell; an unseen value only where the window holds it.
         """
         cur = self.sums[int(np.flatnonzero(self.wids == wid)[0])]
+        wid = wid if as_wid is None else as_wid
         keep = (self.ref > 0) | (cur > 0) if self.kind == "categorical" else np.ones(len(cur), dtype=bool)
         part = self.cells[keep]
         return pd.DataFrame({"wid": wid, "model_id": part["model_id"].to_numpy(dtype=object),

@@ -25,6 +25,7 @@ WEEK = pd.Timedelta(days=7)
 SINCE_DAYS = 30
 FEATURE_CHECKS = ("missing", "unseen_categories", "out_of_range", "feature_drift")
 _CHECK_RANK = {c: i for i, c in enumerate(CHECK_ORDER)}
+_UNSEEN = 1 << 40      # window ids of the 24-hour unseen windows in a cube shared with the 7-day ones
 
 
 def round_up_hour(ts: pd.Timestamp) -> pd.Timestamp:
@@ -180,22 +181,33 @@ class Judge:
         self.rows = self._row_counts()
         parts = []
         detail = detail_at is not None
-        if detail or want("feature_drift", "prediction_drift"):
-            num7, cat7 = (DriftCube(self.r, w7, self.fleet.ref, kind, self._slots(kind)) for kind in ("numeric", "categorical"))
-            self._psi = pd.concat([cat7.summary(), num7.summary()], ignore_index=True)[["wid", "model_id", "slot", "psi", "ref_total"]]
+        drift, unseen = detail or want("feature_drift", "prediction_drift"), detail or want("unseen_categories")
+        if drift or unseen:
+            # One categorical cube serves both the 7-day drift and the 24-hour unseen windows.
+            cat = DriftCube(self.r, (w7 if drift else []) + ([(_UNSEEN + i, s, e) for i, s, e in w24] if unseen else []),
+                            self.fleet.ref, "categorical", self._slots("categorical"))
+            cat_summary = cat.summary()
+            is24 = cat_summary["wid"].to_numpy() >= _UNSEEN
+        if drift:
+            num7 = DriftCube(self.r, w7, self.fleet.ref, "numeric", self._slots("numeric"))
+            self._psi = pd.concat([cat_summary[~is24], num7.summary()], ignore_index=True)[
+                ["wid", "model_id", "slot", "psi", "ref_total"]]
             parts += [self.feature_drift(), self.prediction_drift()]
-        if detail or want("unseen_categories"):
-            cat24 = DriftCube(self.r, w24, self.fleet.ref, "categorical", self._slots("categorical"))
-            self._unseen24 = cat24.summary()[["wid", "model_id", "slot", "unseen", "nonnull"]]
+        if unseen:
+            self._unseen24 = cat_summary[is24].assign(wid=lambda d: d["wid"] - _UNSEEN)[
+                ["wid", "model_id", "slot", "unseen", "nonnull"]]
             parts.append(self.unseen())
         if detail:
             # The bins themselves, for one instant only: JS, chi2 and the unseen values' list.
             wid = self.wid[detail_at]
-            self.num7, self.cat7, self.cat24 = num7.aligned(wid), cat7.aligned(wid), cat24.aligned(wid)
+            self.num7, self.cat7, self.cat24 = num7.aligned(wid), cat.aligned(wid), cat.aligned(_UNSEEN + wid, as_wid=wid)
         if want("missing", "out_of_range"):
-            self.qual24 = self.r.quality(w24)
+            self.qual24 = self.r.quality(w24, self._slots("numeric", "categorical"))
             parts += [self.missing(), self.out_of_range()]
-        parts += [self.volume(), self.freshness()]
+        if want("volume"):
+            parts.append(self.volume())
+        if want("freshness"):
+            parts.append(self.freshness())
         if want("schema"):
             parts.append(self.schema(w24))
         if want("performance"):
@@ -203,11 +215,11 @@ class Judge:
         out = pd.concat([p for p in parts if len(p)], ignore_index=True)
         return out if needed is None else out[out["check"].isin(needed)]
 
-    def _slots(self, kind: str) -> pd.DataFrame:
-        """(model_id, slot) of the judged features of a kind, and the prediction / score slots."""
+    def _slots(self, *kinds: str) -> pd.DataFrame:
+        """(model_id, slot) of the judged features of some kinds, and the prediction / score slots."""
         ref = self.fleet.ref
-        output = ref[(ref["slot"] < 0) & (ref["kind"] == kind)]
-        return pd.concat([self._features((kind,))[["model_id", "slot"]], output[["model_id", "slot"]]], ignore_index=True)
+        output = ref[(ref["slot"] < 0) & ref["kind"].isin(kinds)]
+        return pd.concat([self._features(kinds)[["model_id", "slot"]], output[["model_id", "slot"]]], ignore_index=True)
 
     def _features(self, kinds=("numeric", "categorical")) -> pd.DataFrame:
         f = self.fleet.features

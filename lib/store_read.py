@@ -247,8 +247,11 @@ class Reader:
             f"{self._unseen_join(table + '_h', key, cells, slots)} "
             "JOIN w_edges r ON p.hour > r.lo AND p.hour <= r.hi GROUP BY ALL").fetchnumpy()
 
-    def quality(self, windows) -> pd.DataFrame:
-        return self._windowed("prof_qual", "slot", "n_null, n_below, n_above, n_inf", windows)
+    def quality(self, windows, slots: pd.DataFrame) -> pd.DataFrame:
+        """NULL, below / above range and ±inf counts per (wid, model_id, slot) of the given slots."""
+        self._register("w_qslots", slots[["model_id", "slot"]])
+        return self.df(f"SELECT * FROM ({self._windowed_sql('prof_qual', 'slot', 'n_null, n_below, n_above, n_inf', windows)}) "
+                       "SEMI JOIN w_qslots USING (model_id, slot)")
 
     def first_seen(self, windows, values: pd.DataFrame) -> pd.DataFrame:
         """First hour each (model, slot, value) appeared within the windows' span (unseen values)."""
