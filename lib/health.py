@@ -341,13 +341,13 @@ def performance_by_window(reader: Reader, windows, models: pd.DataFrame, snapsho
 
     Vectorized over windows and models (a loop per group is too slow for a fleet timeline).
     """
-    snaps = snapshots.set_index("model_id")
+    snap_ids = snapshots["model_id"].tolist()
     info = pd.DataFrame({"model_id": models["model_id"].to_numpy()})
     info["metric"] = [metrics.primary_metric_name(t, "score" in s.get("columns", {}))
                       for t, s in zip(models["task"], models["spec"])]
-    ref_perf = {m: json.loads(snaps.loc[m, "performance_json"]) for m in info["model_id"] if m in snaps.index}
+    ref_perf = dict(zip(snap_ids, map(json.loads, snapshots["performance_json"].tolist())))
     info["reference"] = [ref_perf.get(m, {}).get(metric) for m, metric in zip(info["model_id"], info["metric"])]
-    positive = {m: snaps.loc[m, "positive_class"] for m in info["model_id"] if m in snaps.index}
+    positive = dict(zip(snap_ids, snapshots["positive_class"].tolist()))
     parts = []
     kind = dict(zip(info["model_id"], info["metric"]))
     reg = reader.regression_sums(windows)
