@@ -322,11 +322,16 @@ def ratios(r: dict, n_models: int) -> dict:
         ("one model's drill-down (warm, as in the app)", r["drill_down"]["warm"]["median_s"],
          f"< {TARGET_DRILL_S:g} s", r["drill_down"]["warm"]["median_s"] < TARGET_DRILL_S),
     ]
-    if ev:
-        targets.append(("Evidently x models vs fleet evaluate (cold)", out["evidently_fleet_over_evaluate_cold"],
-                        f">= {TARGET_EVIDENTLY_RATIO:g}x", out["evidently_fleet_over_evaluate_cold"] >= TARGET_EVIDENTLY_RATIO))
-    else:
-        targets.append(("Evidently x models vs fleet evaluate (cold)", None, f">= {TARGET_EVIDENTLY_RATIO:g}x", None))
+    # Two readings of "500x faster than the Evidently way": (f) times one report in a warm
+    # process, without its imports and without reading the data from the store, so the
+    # like-for-like figure is our warm evaluate (which does read the store); the cold process
+    # (our imports included, Evidently's not) is the stricter one. Both are reported.
+    for name, key in (("Evidently x models vs fleet evaluate compute (warm, like for like)",
+                       "evidently_fleet_over_evaluate_warm"),
+                      ("Evidently x models vs fleet evaluate, cold process", "evidently_fleet_over_evaluate_cold")):
+        value = out.get(key)
+        targets.append((name, value, f">= {TARGET_EVIDENTLY_RATIO:g}x",
+                        None if value is None else value >= TARGET_EVIDENTLY_RATIO))
     out["targets"] = [{"target": t, "value": v, "goal": g, "pass": p} for t, v, g, p in targets]
     return out
 
@@ -386,8 +391,8 @@ def table(r: dict) -> str:
     lines.append(f"fleet evaluate warm / floor pass (connect incl.): {ra['evaluate_warm_over_floor']:.2f}x "
                  f"(query only: {ra['evaluate_warm_over_floor_query_only']:.2f}x)")
     if ev:
-        lines.append(f"Evidently x {m} / fleet evaluate cold: {ra['evidently_fleet_over_evaluate_cold']:.0f}x "
-                     f"(vs warm: {ra['evidently_fleet_over_evaluate_warm']:.0f}x)")
+        lines.append(f"Evidently x {m} / fleet evaluate warm: {ra['evidently_fleet_over_evaluate_warm']:.0f}x "
+                     f"(vs cold process: {ra['evidently_fleet_over_evaluate_cold']:.0f}x)")
     lines.append("")
     lines.append("targets (issue 3):")
     for t in ra["targets"]:
