@@ -147,9 +147,10 @@ class DriftCube:
         self.rank = np.empty(len(cells), dtype="int64")
         self.rank[order] = np.arange(len(cells))
         self.cells = cells.iloc[order].reset_index(drop=True)
-        feature = model_code[order] * (int(cells["slot"].max()) - int(cells["slot"].min()) + 1 if len(cells) else 1) \
-            + (self.cells["slot"].to_numpy(dtype="int64") - (int(cells["slot"].min()) if len(cells) else 0))
-        self.starts = np.flatnonzero(np.r_[True, feature[1:] != feature[:-1]]) if len(cells) else np.empty(0, "int64")
+        # each feature's first cell: where (model, slot) changes along the sorted cells
+        slots = self.cells["slot"].to_numpy(dtype="int64")
+        change = (model_code[order][1:] != model_code[order][:-1]) | (slots[1:] != slots[:-1])
+        self.starts = np.flatnonzero(np.r_[True, change]) if len(cells) else np.empty(0, "int64")
         self.ref = self.cells["ref"].to_numpy(dtype="float64")
 
     def summary(self) -> pd.DataFrame:
