@@ -7,16 +7,22 @@ Charts have a fixed width that fits an A4 page, so the PDF prints them whole.
 """
 from __future__ import annotations
 
+import datetime as dt
 import html
 from typing import Any
 
 import plotly.graph_objects as go
 import plotly.io as pio
+from plotly.subplots import make_subplots
 
 from lib.policy import CHECKS_BY_NAME, SETTINGS
 from lib.status import COLOR
 
 CHART_WIDTH = 680   # px: an A4 page at 96 dpi minus 2 × 12 mm margins is ~703 px
+REF_COLOR = "#94a3b8"   # the reference (training-time) value, as on the model page (lib/ui.py)
+CUR_COLOR = "#2563eb"   # the current data
+GAP_COLOR = "#f1f5f9"   # days without data
+METRIC_LABEL = {"roc_auc": "ROC AUC", "f1": "F1", "macro_f1": "macro F1", "rmse": "RMSE"}
 
 
 def e(value: Any) -> str:
@@ -46,8 +52,8 @@ class _Charts:
     def __init__(self):
         self.count = 0
 
-    def html(self, fig: go.Figure) -> str:
-        fig.update_layout(width=CHART_WIDTH, margin=dict(l=50, r=20, t=40, b=60), template="plotly_white",
+    def html(self, fig: go.Figure, *, top: int = 40) -> str:
+        fig.update_layout(width=CHART_WIDTH, margin=dict(l=50, r=20, t=top, b=60), template="plotly_white",
                           font=dict(size=11))
         out = pio.to_html(fig, full_html=False, include_plotlyjs=self.count == 0, include_mathjax=False,
                           config={"displaylogo": False, "responsive": False}, default_width=f"{CHART_WIDTH}px")
@@ -58,12 +64,69 @@ class _Charts:
 def distribution_figure(feature: str, d: dict) -> go.Figure:
     labels = [label(b) + (" (new)" if u else "") for b, u in zip(d["bins"], d["unseen"])]
     fig = go.Figure()
-    fig.add_bar(name=f"reference (n={d['n_reference']:,})", x=labels, y=d["reference"], marker_color="#64748b")
-    fig.add_bar(name=f"last 7 days (n={d['n_current']:,})", x=labels, y=d["current"], marker_color="#2563eb")
+    fig.add_bar(name=f"reference (n={d['n_reference']:,})", x=labels, y=d["reference"], marker_color=REF_COLOR)
+    fig.add_bar(name=f"last 7 days (n={d['n_current']:,})", x=labels, y=d["current"], marker_color=CUR_COLOR)
     fig.update_layout(barmode="group", height=300, title=dict(text=f"{label(feature, 60)}: share of rows per bin", x=0),
                       yaxis=dict(tickformat=".0%"), legend=dict(orientation="h", y=1.02, x=1, xanchor="right",
                                                                  yanchor="bottom"))
     return fig
+
+
+def performance_figure(series: dict) -> go.Figure:
+    """The primary metric per day (a gap where a day had no labels), the reference and the
+    yellow / red threshold lines on top; the labelled rows per day underneath."""
+    days = series["days"]
+    x = [d["date"] for d in days]
+    name = METRIC_LABEL.get(series["metric"], label(series["metric"]))
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.74, 0.26], vertical_spacing=0.07)
+    # Runs of days without a labelled row, shaded so that a gap reads as "no labels", not as a dip.
+    run_start = None
+    for i, d in enumerate(days + [{"n_labeled": 1}]):
+        if d["n_labeled"] == 0 and run_start is None:
+            run_start = i
+        elif d["n_labeled"] and run_start is not None:
+            x0, x1 = _shift(x[run_start], -12), _shift(x[i - 1], 12)
+            fig.add_vrect(x0=x0, x1=x1, fillcolor=GAP_COLOR, line_width=0, layer="below", row=1, col=1,
+                          exclude_empty_subplots=False)
+            if i - run_start >= 2:      # wide enough for the words
+                fig.add_annotation(x=x0, y=0.5, xref="x", yref="y domain", xanchor="left", text="no labels",
+                                   showarrow=False, bgcolor=GAP_COLOR, font=dict(size=10, color="#64748b"))
+            run_start = None
+    ends = [_shift(x[0], -12), _shift(x[-1], 12)]
+    for level, dash in (("red", "dot"), ("yellow", "dot")):
+        y = series.get(f"{level}_line")
+        if y is not None:
+            fig.add_scatter(x=ends, y=[y, y], mode="lines", line=dict(color=COLOR[level], width=1.5, dash=dash),
+                            name=f"{level} at {y:.3g} ({100 * series[level]:.3g}% worse)",
+                            hoverinfo="skip", row=1, col=1)
+    if series.get("reference") is not None:
+        fig.add_scatter(x=ends, y=[series["reference"]] * 2, mode="lines", line=dict(color=REF_COLOR, width=2),
+                        name=f"reference {series['reference']:.3g}", hoverinfo="skip", row=1, col=1)
+    fig.add_scatter(x=x, y=[d["value"] for d in days], mode="lines+markers", connectgaps=False,
+                    line=dict(color=CUR_COLOR, width=2), marker=dict(size=5, color=CUR_COLOR), name=f"{name} per day",
+                    customdata=[d["n_labeled"] for d in days],
+                    hovertemplate="%{x}: %{y:.4g} over %{customdata:,} labelled rows<extra></extra>", row=1, col=1)
+    fig.add_bar(x=x, y=[d["n_labeled"] for d in days], marker_color=CUR_COLOR, opacity=0.35, name="labelled rows",
+                showlegend=False, hovertemplate="%{x}: %{y:,} labelled rows<extra></extra>", row=2, col=1)
+    fig.update_layout(height=380, title=dict(text=f"{name} per day, last {len(days)} days (UTC)", x=0, y=0.98,
+                                             yanchor="top"),
+                      legend=dict(orientation="h", y=1.0, x=0, xanchor="left", yanchor="bottom",
+                                  traceorder="reversed", font=dict(size=10)),
+                      bargap=0.25)
+    fig.update_xaxes(type="date", range=ends, tickformat="%b %d", row=2, col=1)
+    fig.update_xaxes(type="date", range=ends, row=1, col=1)
+    fig.update_yaxes(title_text=name, row=1, col=1)
+    top = max([d["n_labeled"] for d in days] + [1])
+    tick = max(t for t in (k * 10 ** p for p in range(len(str(top))) for k in (1, 2, 5)) if t <= top)
+    # one tick: a "0" would collide with the date labels just below it
+    fig.update_yaxes(title_text="labelled", range=[0, top * 1.12], tickvals=[tick], tickformat="~s", row=2, col=1)
+    return fig
+
+
+def _shift(day: str, hours: int) -> str:
+    """A date plus some hours, as Plotly's date-axis text."""
+    t = dt.datetime.fromisoformat(day) + dt.timedelta(hours=hours)
+    return t.strftime("%Y-%m-%d %H:%M")
 
 
 def fleet_timeline_figure(models: list[dict]) -> go.Figure:
@@ -150,6 +213,31 @@ def _fleet_overview(data: dict, charts: _Charts) -> str:
     return "\n".join(out)
 
 
+def _performance_section(m: dict, data: dict, charts: _Charts) -> str:
+    out = ["<h3>Performance over time</h3>"]
+    series = data.get("performance_over_time", {}).get(m["model_id"])
+    if m.get("performance") is None or series is None:
+        out.append('<p class="note">No labels received yet: this model has never had ground truth, '
+                   "so there is no performance to chart.</p>")
+        return "\n".join(out)
+    days = series["days"]
+    name = e(METRIC_LABEL.get(series["metric"], series["metric"]))
+    if not any(d["n_labeled"] for d in days):
+        out.append(f'<p class="note">No labelled rows in the last {len(days)} days: the last labels are older.</p>')
+        return "\n".join(out)
+    out.append(charts.html(performance_figure(series), top=60))   # the title, then the legend
+    labelled = sum(1 for d in days if d["n_labeled"])
+    levels = [f"{level} at {100 * series[level]:.3g}%" for level in ("yellow", "red")
+              if series.get(f"{level}_line") is not None]
+    thresholds = (f"{' and '.join(levels)} {'below' if series['higher_is_better'] else 'above'} the reference "
+                  f"(from {e(series.get('threshold_source'))})" if levels
+                  else "none, as the reference value is missing or 0")
+    out.append(f'<p class="note">Each point is the {name} over the labelled rows of that UTC day; the check judges '
+               f"the last 7 days together ({fmt(series.get('current_7d'))} vs reference {fmt(series.get('reference'))}). "
+               f"{labelled} of {len(days)} days have labels; days without are gaps, not zeros. Lines: {thresholds}.</p>")
+    return "\n".join(out)
+
+
 def _model_section(m: dict, data: dict, charts: _Charts, *, full: bool) -> str:
     out = ['<section class="model">']
     if not full:
@@ -228,6 +316,7 @@ def _model_section(m: dict, data: dict, charts: _Charts, *, full: bool) -> str:
     else:
         out.append("<tr><th>performance</th><td>no labels received yet</td></tr>")
     out.append("</table>")
+    out.append(_performance_section(m, data, charts))
     # policy in force
     if full:
         out.append("<h3>Policy in force</h3><table><tr><th>check</th><th>status</th><th>worst feature</th>"

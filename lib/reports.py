@@ -1,17 +1,23 @@
 """Reports (issue 5): one model's or the fleet's health as HTML, PDF, CSV or JSON.
 
 - JSON is the `evaluate` shape (as_of, models with a 30-day timeline) plus a `report` block
-  (kind, generated_at, store data version, policy source, filters): scripts read it like evaluate.
+  (kind, generated_at, store data version, policy source, filters, the charts' data): scripts read
+  it like evaluate.
 - CSV is the numbers behind the report in one long table (`section` says which part a row is).
+- A detailed model that has had labels gets "Performance over time": its primary metric per day
+  over 30 days (the model page's series), the reference and the effective threshold lines; a day
+  without labels is a gap (null), never a zero.
 - HTML is one self-contained file: Plotly's JavaScript inline once (first figure), no network
   request, interactive offline. Every name or value that came from users' data (model, feature,
   category) is escaped with html.escape, in the page and in the chart labels.
 - PDF is that HTML printed to A4 by headless Chromium (lib/report_pdf.py), with page numbers.
-This module reads through lib/evaluate.py and lib/store_read.py only; it writes nothing.
+This module reads through lib/evaluate.py, lib/store_read.py and lib/store_detail.py (the model
+page's daily performance series) only; it writes nothing.
 """
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -20,7 +26,7 @@ import pandas as pd
 
 from lib.csvsafe import to_csv
 from lib.evaluate import evaluate
-from lib.policy import CHECKS_BY_NAME, SETTINGS, Policy, effective_setting, load_policy
+from lib.policy import CHECKS_BY_NAME, SETTINGS, Policy, effective_setting, effective_threshold, load_policy
 from lib.status import RANK
 from lib.store import Store
 from lib.store_read import Reader
@@ -67,8 +73,12 @@ def report_data(store: Store, *, model_id: str | None = None, filters: Filters |
     settings = {m["model_id"]: {k: effective_setting(policy, m.get("team", ""),
                                                      specs.get(m["model_id"], {}).get("policy", {}), k)
                                 for k in SETTINGS} for m in models}
+    labelled = [m for m in detailed if m.get("performance") is not None]
+    perf = (performance_over_time(store, result["as_of"], labelled, specs, policy)
+            if result["as_of"] and labelled else {})
     return {"kind": "model" if model_id else "fleet", "model_id": model_id, "as_of": result["as_of"],
             "models": models, "detailed": [m["model_id"] for m in detailed], "distributions": dists,
+            "performance_over_time": perf,
             "data_version": store.data_version(), "policy_source": policy.source, "settings": settings,
             "filters": None if model_id else asdict(filters), "filters_text": None if model_id else filters.describe(),
             "generated_at": datetime.now(timezone.utc).replace(microsecond=0).isoformat()}
@@ -125,6 +135,59 @@ def distributions(store: Store, as_of: str, wanted: dict[str, list[str]]) -> dic
     return out
 
 
+def performance_over_time(store: Store, as_of: str, models: list[dict], specs: dict[str, dict],
+                          policy: Policy, *, days: int = TIMELINE_DAYS) -> dict[str, dict]:
+    """The primary metric per UTC day over the last `days` days, for models that have had labels.
+
+    Each day's value is over that day's labelled rows: the model page's series
+    (lib.store_detail.daily_performance), so the report and the Performance tab agree. A day
+    without labelled rows (or whose metric cannot be computed, e.g. ROC AUC over one class) has
+    value None: a gap, never a zero. The threshold lines are the effective performance
+    thresholds (relative losses, from the evaluation's `checks` block, else lib.policy) turned
+    into metric values around the reference: `ref × (1 − loss)`, or `ref × (1 + loss)` for RMSE.
+    """
+    from lib.metrics import higher_is_better
+    from lib.store_detail import daily_performance
+
+    end = pd.Timestamp(as_of).tz_convert("UTC").tz_localize(None)
+    last = (end - pd.Timedelta(microseconds=1)).floor("D")      # the days of store_detail._days
+    dates = [last - pd.Timedelta(days=k) for k in range(days - 1, -1, -1)]
+    frames = daily_performance(store, [m["model_id"] for m in models], end, days=days)
+    out: dict[str, dict] = {}
+    for m in models:
+        perf, frame = m["performance"], frames.get(m["model_id"])
+        by_day = {pd.Timestamp(d): (v, int(n)) for d, v, n in zip(frame["date"], frame["current"], frame["n_labeled"])} \
+            if frame is not None and len(frame) else {}
+        metric = perf["metric"]
+        reference = perf.get("reference")
+        if reference is None and frame is not None and len(frame):
+            reference = _float(frame["reference"].iloc[0])
+        check = next((c for c in m.get("checks", []) if c["check"] == "performance"), None)
+        if check is None:
+            t = effective_threshold(policy, m.get("team", ""), specs.get(m["model_id"], {}).get("policy", {}),
+                                    "performance")
+            check = {"yellow": t.yellow, "red": t.red, "threshold_source": t.source}
+        sign = -1.0 if higher_is_better(metric) else 1.0
+        lines = {level: (reference * (1 + sign * check[level]) if reference and check.get(level) is not None
+                         else None) for level in ("yellow", "red")}
+        out[m["model_id"]] = {
+            "metric": metric, "higher_is_better": higher_is_better(metric), "reference": reference,
+            "current_7d": perf.get("current"), "yellow": check.get("yellow"), "red": check.get("red"),
+            "threshold_source": check.get("threshold_source"),
+            "yellow_line": lines["yellow"], "red_line": lines["red"],
+            "days": [{"date": d.strftime("%Y-%m-%d"), "value": _float(by_day.get(d, (None, 0))[0]),
+                      "n_labeled": by_day.get(d, (None, 0))[1]} for d in dates]}
+    return out
+
+
+def _float(value) -> float | None:
+    """A finite float, or None (NaN and missing values are gaps)."""
+    if value is None or pd.isna(value):
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
 def numeric_bin_labels(edges: list[float], n_bins: int) -> list[str]:
     """Labels of the bins that `numpy.searchsorted(edges, x, side="right")` makes.
 
@@ -144,7 +207,8 @@ def to_json(data: dict) -> str:
            "report": {"kind": data["kind"], "model_id": data["model_id"], "generated_at": data["generated_at"],
                       "data_version": data["data_version"], "policy_source": data["policy_source"],
                       "filters": data["filters"], "timeline_days": TIMELINE_DAYS, "settings": data["settings"],
-                      "distributions": data["distributions"]}}
+                      "distributions": data["distributions"],
+                      "performance_over_time": data["performance_over_time"]}}
     return json.dumps(out, allow_nan=False, indent=1)
 
 
@@ -182,6 +246,10 @@ def csv_rows(data: dict) -> list[list]:
             for metric in ("reference", "current", "loss", "n_labeled"):
                 row("performance", m, metric=f"{perf['metric']}_{metric}" if metric != "n_labeled" else metric,
                     value=perf.get(metric))
+        series = data["performance_over_time"].get(m["model_id"])
+        for day in (series or {}).get("days", []):
+            row("performance_day", m, check="performance", metric=series["metric"], value=day["value"],
+                date=day["date"], message=f"{day['n_labeled']} labelled rows")
         for c in m.get("checks", []):
             row("policy", m, check=c["check"], feature=c["feature"], status=c["status"], value=c["value"],
                 yellow=c["yellow"], red=c["red"], threshold_source=c.get("threshold_source"))

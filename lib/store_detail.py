@@ -206,6 +206,18 @@ def daily_series(store: Store, model_id: str, as_of: pd.Timestamp, *, days: int 
     }
 
 
+def daily_performance(store: Store, model_ids: list[str], as_of: pd.Timestamp, *,
+                      days: int = 30) -> dict[str, pd.DataFrame]:
+    """The model page's per-day performance series (see `daily_series`) for several models.
+
+    One read for all of them (a fleet report draws up to 25): per model the frame of
+    `_daily_performance`, only the days with labelled rows; a model without a reference
+    snapshot gets an empty frame.
+    """
+    with store.read() as con:
+        return {m: _daily_performance(con, _model_info(con, m), as_of, days) for m in model_ids}
+
+
 def _daily_performance(con, info: ModelInfo, as_of: pd.Timestamp, days: int) -> pd.DataFrame:
     """The primary metric per day over that day's labelled rows, with the reference's value.
 

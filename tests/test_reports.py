@@ -71,7 +71,7 @@ def test_html_escapes_every_name(html_report):
         assert raw not in text or not raw.startswith("<"), raw
     assert "<img src=x" not in text and '<script>alert(' not in text
     assert "&lt;script&gt;alert(&quot;name&quot;)&lt;/script&gt; &amp; Co" in text
-    assert text.count("<script type=\"text/javascript\">/**") <= 1   # plotly.js inline once
+    assert text.count("window.PlotlyConfig") == 1   # plotly.js inline once
 
 
 def test_html_opens_offline_in_chromium(html_report):
@@ -108,6 +108,7 @@ def test_pdf_a4_with_page_numbers(store, tmp_path):
     text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True).stdout
     assert rf.HOSTILE_NAME in text.replace("\n", " ") or '<script>alert("name")</script>' in text
     assert f"page 1 of {pages}" in text and "Reasons" in text and "unseen_categories" in text
+    assert "Performance over time" in text and "No labels received yet" in text
     assert "=HYPERLINK(\"http://evil.example/\")" in text and "Policy in force" in text
     assert "As of 2026-11-10T00:00:00+00:00" in text
 
@@ -144,3 +145,112 @@ def test_reports_page_builds_a_download(store, monkeypatch):
     at.button(key="rep_fleet_build_json").click().run()
     assert not at.exception
     assert [b.label for b in at.get("download_button")] == ["Download JSON"]
+
+
+# -- performance over time ----------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def labelled(tmp_path_factory):
+    return rf.build_labelled(tmp_path_factory.mktemp("labelled"))
+
+
+def _series(store, model_id):
+    from lib.reports import report_data
+    data = report_data(store, model_id=model_id)
+    return data["models"][0], data["performance_over_time"][model_id]
+
+
+def test_performance_per_day_equals_sklearn_on_raw_rows(labelled):
+    from sklearn.metrics import roc_auc_score, root_mean_squared_error
+    store, truth = labelled
+    m, s = _series(store, "scored-lead")
+    assert s["metric"] == "roc_auc" and len(s["days"]) == 30 and s["days"][-1]["date"] == "2026-11-09"
+    rows = truth["scored-lead"].assign(day=lambda f: rf.label_day(f["ts"]))
+    checked = 0
+    for d in s["days"]:
+        day = rows[rows["day"] == d["date"]]
+        assert d["n_labeled"] == len(day), d
+        if len(day):
+            assert d["value"] == pytest.approx(roc_auc_score(day["label"] == "1", day["score"]), abs=1e-12), d
+            checked += 1
+    assert checked == 10          # 12 days of logs, 2 of them without labels
+    assert s["reference"] == m["performance"]["reference"] and s["current_7d"] == m["performance"]["current"]
+
+    m, s = _series(store, "labelled-reg")
+    rows = truth["labelled-reg"].assign(day=lambda f: rf.label_day(f["ts"]))
+    for date in ("2026-11-05", "2026-11-09"):
+        day = rows[rows["day"] == date]
+        got = next(d for d in s["days"] if d["date"] == date)
+        assert got["n_labeled"] == len(day) == 720
+        assert got["value"] == pytest.approx(root_mean_squared_error(day["label"], day["prediction"]), rel=1e-9)
+
+
+def test_performance_threshold_lines_are_the_effective_thresholds(labelled):
+    store, _ = labelled
+    m, s = _series(store, "scored-lead")
+    check = next(c for c in m["checks"] if c["check"] == "performance")
+    assert (s["yellow"], s["red"], s["threshold_source"]) == (check["yellow"], check["red"], "model") == (0.03, 0.15, "model")
+    assert s["yellow_line"] == pytest.approx(s["reference"] * 0.97, abs=1e-12)
+    assert s["red_line"] == pytest.approx(s["reference"] * 0.85, abs=1e-12)
+    m, s = _series(store, "labelled-reg")     # RMSE: lower is better, lines above the reference
+    check = next(c for c in m["checks"] if c["check"] == "performance")
+    assert (s["yellow"], s["red"], s["threshold_source"]) == (check["yellow"], check["red"], "default") == (0.05, 0.10, "default")
+    assert s["yellow_line"] == pytest.approx(s["reference"] * 1.05, abs=1e-12)
+    assert s["red_line"] == pytest.approx(s["reference"] * 1.10, abs=1e-12)
+
+    from lib.report_html import performance_figure
+    fig = performance_figure(s)
+    lines = {t.name.split()[0]: t.y for t in fig.data if t.type == "scatter" and t.mode == "lines"}
+    assert lines["yellow"] == (s["yellow_line"],) * 2 and lines["red"] == (s["red_line"],) * 2
+    assert lines["reference"] == (s["reference"],) * 2
+
+
+def test_days_without_labels_are_gaps_not_zeros(labelled):
+    store, _ = labelled
+    _, s = _series(store, "scored-lead")
+    by_day = {d["date"]: d for d in s["days"]}
+    for date in (*rf.NO_LABEL_DAYS, "2026-10-20"):      # unlabelled rows; no rows at all
+        assert by_day[date] == {"date": date, "value": None, "n_labeled": 0}
+    from lib.report_html import performance_figure
+    fig = performance_figure(s)
+    line = next(t for t in fig.data if t.mode == "lines+markers")
+    bars = next(t for t in fig.data if t.type == "bar")
+    assert not line.connectgaps
+    values = dict(zip(line.x, line.y))
+    assert values["2026-11-05"] is None and values["2026-11-06"] is None and values["2026-11-04"] > 0.5
+    assert dict(zip(bars.x, bars.y))["2026-11-05"] == 0
+    assert [d["n_labeled"] for d in s["days"]] == list(bars.y)
+    shaded = [(sh.x0, sh.x1) for sh in fig.layout.shapes]
+    assert ("2026-11-04 12:00", "2026-11-06 12:00") in shaded     # the two unlabelled days, marked
+
+
+def test_performance_section_in_html_json_csv(labelled, html_report):
+    store, _ = labelled
+    text = render_report(store, "html", model_id="scored-lead").decode()
+    assert "<h3>Performance over time</h3>" in text and "ROC AUC per day" in text
+    assert "10 of 30 days have labels" in text and "from model" in text
+    assert text.count("window.PlotlyConfig") == 1
+    # a model that never had labels: one line, no chart
+    hostile = html_report.read_text()
+    assert "<h3>Performance over time</h3>\n<p class=\"note\">No labels received yet" in hostile
+    assert "per day, last 30 days" not in hostile
+
+    out = json.loads(render_report(store, "json", model_id="labelled-reg"))
+    s = out["report"]["performance_over_time"]["labelled-reg"]
+    assert s["metric"] == "rmse" and sum(d["n_labeled"] for d in s["days"]) == 3600
+    rows = [r for r in csv.DictReader(io.StringIO(render_report(store, "csv", model_id="labelled-reg").decode()))
+            if r["section"] == "performance_day"]
+    assert len(rows) == 30 and rows[-1]["date"] == "2026-11-09" and rows[0]["value"] == ""
+    assert float(rows[-1]["value"]) == pytest.approx(s["days"][-1]["value"], rel=1e-12)
+
+    fleet = render_report(store, "html").decode()      # both red: each gets its section and chart
+    assert fleet.count("<h3>Performance over time</h3>") == 2 and "RMSE per day" in fleet
+    assert fleet.count("window.PlotlyConfig") == 1
+
+
+def test_performance_section_in_pdf(labelled, tmp_path):
+    store, _ = labelled
+    pdf = tmp_path / "lead.pdf"
+    pdf.write_bytes(render_report(store, "pdf", model_id="scored-lead"))
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True).stdout
+    assert "Performance over time" in text and "ROC AUC per day, last 30 days (UTC)" in text
+    assert "10 of 30 days have labels" in " ".join(text.split())
