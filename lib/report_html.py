@@ -56,7 +56,7 @@ class _Charts:
         fig.update_layout(width=CHART_WIDTH, margin=dict(l=50, r=20, t=top, b=60), template="plotly_white",
                           font=dict(size=11))
         out = pio.to_html(fig, full_html=False, include_plotlyjs=self.count == 0, include_mathjax=False,
-                          config={"displaylogo": False, "responsive": False}, default_width=f"{CHART_WIDTH}px")
+                          config={"displayModeBar": False, "responsive": False}, default_width=f"{CHART_WIDTH}px")
         self.count += 1
         return f'<div class="chart">{out}</div>'
 
