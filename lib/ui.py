@@ -404,6 +404,12 @@ a.dl-tile:hover{box-shadow:0 1px 6px rgba(0,0,0,.15);border-color:#cbd5e1}
 .dl-tile .tm{white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
 .dl-tile .id{font-weight:600;font-size:.82rem;white-space:nowrap;overflow:hidden;text-overflow:ellipsis;margin-top:1px}
 .dl-tile .rs{font-size:.72rem;color:#374151;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
+.dl-grid.ok{grid-template-columns:repeat(auto-fill,minmax(138px,1fr));gap:4px}
+a.dl-tile.ok{padding:3px 7px 4px 7px;border-left-width:4px}
+.dl-tile.ok .id{font-size:.76rem;font-weight:500;margin-top:0}
+.dl-tile.ok .dl-strip{height:4px;margin-top:3px}
+.dl-sec{font-size:.8rem;color:#374151;font-weight:600;margin:.9rem 0 .35rem 0}
+.dl-sec small{font-weight:400;color:#6b7280}
 .dl-strip{display:flex;gap:1px;margin-top:4px;height:7px}
 .dl-strip i{flex-basis:0;border-radius:1px;background:var(--s)}
 .dl-pill{display:inline-block;padding:.1rem .55rem;border-radius:999px;font-weight:700;font-size:.8rem;color:#fff;
@@ -471,28 +477,49 @@ def strip_html(timeline: list[dict]) -> str:
 
 
 def tile_grid_html(models: list[dict], link_params: dict[str, Any]) -> str:
-    """One HTML block of compact tiles, in the given order (worst first), linking to the model page."""
-    tiles = []
-    for m in models:
-        params = {**link_params, "model": m["model_id"]}
-        href = "model?" + urlencode(params, doseq=True)
-        top = m["reasons"][0] if m["reasons"] else None
-        reason = short_reason(top, m)
-        title = top["message"] if top else reason
-        more = len(m["reasons"]) - 1
-        if more > 0:
-            reason += f" · +{more} more"
-        s = m["status"]
-        tiles.append(
-            f'<a class="dl-tile" data-testid="dl-tile" data-model="{html.escape(m["model_id"])}" data-status="{s}" '
-            f'href="{html.escape(href)}" target="_self" style="--c:{_c(s)}" title="{html.escape(title)}">'
+    """One HTML block of tiles in the given order (worst first), each linking to the model page.
+
+    Models that need a look (red, yellow, grey) get full tiles with their top reason; healthy
+    ones compact tiles (id and 30-day strip), so that a fleet of hundreds stays one screen of
+    problems and a dense block of green rather than pages of "all checks pass".
+    """
+    if not models:
+        return CSS + '<div class="dl-empty">No model matches the filters.</div>'
+    attention = [m for m in models if m["status"] != GREEN]
+    healthy = [m for m in models if m["status"] == GREEN]
+    parts = [CSS]
+    if attention and healthy:
+        parts.append(f'<div class="dl-sec">Needs a look · {len(attention)} <small>red, yellow and grey, worst '
+                     'first</small></div>')
+    if attention:
+        parts.append('<div class="dl-grid">' + "".join(_tile(m, link_params) for m in attention) + "</div>")
+    if healthy:
+        parts.append(f'<div class="dl-sec">{GLYPH[GREEN]} Healthy · {len(healthy)} <small>all checks pass; the strip '
+                     'shows the last 30 days</small></div>')
+        parts.append('<div class="dl-grid ok">' + "".join(_tile(m, link_params, compact=True) for m in healthy)
+                     + "</div>")
+    return "".join(parts)
+
+
+def _tile(m: dict, link_params: dict[str, Any], compact: bool = False) -> str:
+    href = "model?" + urlencode({**link_params, "model": m["model_id"]}, doseq=True)
+    top = m["reasons"][0] if m["reasons"] else None
+    reason = short_reason(top, m)
+    title = top["message"] if top else reason
+    more = len(m["reasons"]) - 1
+    if more > 0:
+        reason += f" · +{more} more"
+    s = m["status"]
+    attrs = (f'class="dl-tile{" ok" if compact else ""}" data-testid="dl-tile" data-model="{html.escape(m["model_id"])}" '
+             f'data-status="{s}" href="{html.escape(href)}" target="_self" style="--c:{_c(s)}"')
+    strip = strip_html(m.get("timeline") or [])
+    if compact:
+        return (f'<a {attrs} title="{html.escape(m["model_id"] + " · " + m["team"] + " · " + title)}">'
+                f'<div class="id">{html.escape(m["model_id"])}</div>{strip}</a>')
+    return (f'<a {attrs} title="{html.escape(title)}">'
             f'<div class="t1"><span class="st">{GLYPH[s]} {WORD[s]}</span><span class="tm">{html.escape(m["team"])}</span></div>'
             f'<div class="id">{html.escape(m["model_id"])}</div>'
-            f'<div class="rs">{html.escape(reason)}</div>'
-            f'{strip_html(m.get("timeline") or [])}</a>')
-    if not tiles:
-        return CSS + '<div class="dl-empty">No model matches the filters.</div>'
-    return CSS + '<div class="dl-grid">' + "".join(tiles) + "</div>"
+            f'<div class="rs">{html.escape(reason)}</div>{strip}</a>')
 
 
 def reasons_html(model: dict) -> str:
