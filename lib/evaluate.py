@@ -161,12 +161,16 @@ class Assembler:
         now = checks[wids == self.wid0]
         feature = now["feature"].to_numpy(dtype=object)
         now = now.assign(feature_key=np.where(pd.isna(feature), "", feature), flagged=flagged[wids == self.wid0])
+        # Dicts only for the reasons (flagged rows) and the model-level blocks; the features
+        # and checks blocks are built column-wise from the frame (_feature_blocks, _check_blocks).
         self.now_by_model: dict[str, list[dict]] = {}
         checks_now = now["check"].to_numpy(dtype=object)
+        wanted = now["flagged"].to_numpy(dtype=bool) | np.isin(checks_now, _MODEL_BLOCKS)
         for check, extra in _CHECK_COLUMNS.items():
-            for rec in _records(now[checks_now == check], _COMMON_COLUMNS + extra):
+            for rec in _records(now[wanted & (checks_now == check)], _COMMON_COLUMNS + extra):
                 rec["flagged"] = bool(rec["flagged"])
                 self.now_by_model.setdefault(rec["model_id"], []).append(rec)
+        self.check_blocks = _check_blocks(now)
         rows0 = judge.rows[judge.rows["wid"] == self.wid0]
         self.rows24 = dict(zip(rows0["model_id"].tolist(), rows0["rows24"].tolist()))
         # JS of every (model, slot) and chi2 of every categorical one at as_of, vectorized
@@ -196,11 +200,7 @@ class Assembler:
         self.unseen = self._unseen_values()
         snaps = judge.fleet.snapshots
         self.snapshots = dict(zip(snaps["model_id"].tolist(), snaps["snapshot_id"].tolist()))
-        self.features_by_model: dict[str, list[tuple[str, int, str]]] = {}
-        feats = judge.fleet.features.sort_values(["model_id", "position"])
-        columns = (feats[c].to_numpy(dtype=object) for c in ("model_id", "feature", "slot", "kind"))
-        for m, feat, slot, kind in zip(*columns):
-            self.features_by_model.setdefault(m, []).append((feat, int(slot), kind))
+        self.feature_blocks = self._feature_blocks(now)
         models = judge.models
         self.info = dict(zip(models.index.tolist(), zip(*(models[c].to_numpy(dtype=object)
                                                           for c in ("name", "task", "owner", "team", "tags")))))
@@ -263,10 +263,10 @@ class Assembler:
             "reasons": self.reasons(model_id, recs),
             "name": name, "task": task, "owner": owner, "team": team,
             "tags": list(tags),
-            "features": self.features(model_id, by, raw),
+            "features": self.features(model_id, raw),
             "prediction_drift": self.prediction_drift(by),
             "performance": self.performance(by),
-            "checks": self.check_summary(recs),
+            "checks": self.check_blocks.get(model_id, []),
             "rows_24h": int(self.rows24.get(model_id, 0)),
             "last_inference": iso(fresh.get("last_ts")) if fresh else None,
             "reference_snapshot": int(snaps[model_id]) if model_id in snaps else None,
@@ -301,49 +301,56 @@ class Assembler:
         items.sort(key=lambda t: t[:4])
         return [t[4] for t in items]
 
-    def check_summary(self, recs: list[dict]) -> list[dict[str, Any]]:
-        """Every check's status (its worst feature's), with the effective thresholds in force."""
-        order = {RED: 0, YELLOW: 1, GREEN: 2, GREY: 3}
-        out = []
-        by_check: dict[str, list[dict]] = {}
-        for r in recs:
-            by_check.setdefault(r["check"], []).append(r)
-        for check in _CHECK_RANK:
-            part = by_check.get(check)
-            if not part:
-                continue
-            below = CHECKS_BY_NAME[check].direction == "below"
+    def _feature_blocks(self, now: pd.DataFrame) -> dict[str, list[tuple]]:
+        """Per model, in the spec's order: (name, slot, kind, psi, js, chi2_p, missing_share,
+        unseen or out-of-range share, status) of each feature, from the as_of rows column-wise.
 
-            def badness(r):
-                v = _num(r["value"])
-                return (order[r["status"]], 0 if v is None else (v if below else -v))
-            worst = min(part, key=badness)
-            out.append({"check": check, "status": worst["status"],
-                        "feature": worst["feature"] if isinstance(worst["feature"], str) else None,
-                        "value": _num(worst["value"]), "yellow": _num(worst["yellow"]), "red": _num(worst["red"]),
-                        "threshold_source": worst.get("threshold_source")})
-        return out
+        A feature's status is the worst of its feature_drift, missing, unseen_categories,
+        out_of_range and schema statuses (red, yellow, green), grey if it has none of them.
+        """
+        feats = self.judge.fleet.features.sort_values(["model_id", "position"])[["model_id", "feature", "slot", "kind"]]
+        keys = ["model_id", "feature_key"]
+        out = feats.rename(columns={"feature": "feature_key"})
 
-    def features(self, model_id: str, by: dict, raw: dict) -> list[dict[str, Any]]:
+        def column(check: str, source: str, name: str) -> None:
+            nonlocal out
+            part = now[now["check"].to_numpy(dtype=object) == check][keys + [source]]
+            out = out.merge(part.drop_duplicates(keys, keep="last").rename(columns={source: name}), on=keys, how="left")
+        column("feature_drift", "psi", "psi")
+        column("missing", "share", "missing_share")
+        column("unseen_categories", "value", "unseen_share")
+        column("out_of_range", "value", "out_of_range_share")
+        part = now[np.isin(now["check"].to_numpy(dtype=object), _FEATURE_STATUS_CHECKS)]
+        # the last row of a (check, feature) wins, as in a dict keyed by it
+        part = part.drop_duplicates(["model_id", "check", "feature_key"], keep="last")
+        rank = part.assign(rank=part["status"].map(_STATUS_ORDER)).groupby(keys, sort=False)["rank"].min()
+        out = out.merge(rank.reset_index(), on=keys, how="left")
+        status = np.array(list(_STATUS_ORDER), dtype=object)[out["rank"].fillna(_STATUS_ORDER[GREY]).astype(int)]
+        models, names = out["model_id"].to_numpy(dtype=object), out["feature_key"].to_numpy(dtype=object)
+        slots, kinds = out["slot"].astype(int).tolist(), out["kind"].to_numpy(dtype=object)
+        js = _nums([self.js.get(k) for k in zip(models.tolist(), slots)])
+        chi2 = _nums([self.chi2.get(k) for k in zip(models.tolist(), slots)])
+        share = np.where(kinds == "categorical", out["unseen_share"].to_numpy(dtype=object),
+                         out["out_of_range_share"].to_numpy(dtype=object))
+        rows = zip(names.tolist(), slots, kinds.tolist(), _nums(out["psi"]), js, chi2, _nums(out["missing_share"]),
+                   _nums(share), status.tolist())
+        blocks: dict[str, list[tuple]] = {}
+        for m, row in zip(models.tolist(), rows):
+            blocks.setdefault(m, []).append(row)
+        return blocks
+
+    def features(self, model_id: str, raw: dict) -> list[dict[str, Any]]:
         out = []
-        for f in self.features_by_model.get(model_id, []):
-            name, slot, kind = f
-            drift = by.get(("feature_drift", name), {})
-            miss = by.get(("missing", name), {})
-            entry: dict[str, Any] = {"feature": name, "kind": kind, "psi": _num(drift.get("psi"))}
-            entry["js"] = _num(self.js.get((model_id, slot)))
+        for name, slot, kind, psi, js, chi2, missing, share, status in self.feature_blocks.get(model_id, []):
+            entry: dict[str, Any] = {"feature": name, "kind": kind, "psi": psi, "js": js}
             if kind == "categorical":
-                entry["chi2_p"] = _num(self.chi2.get((model_id, slot)))
+                entry["chi2_p"] = chi2
             elif slot in raw:
                 entry["ks"] = _num(raw[slot]["ks"])
                 entry["wasserstein"] = _num(raw[slot]["wasserstein"])
-            entry["missing_share"] = _num(miss.get("share"))
-            if kind == "categorical":
-                entry["unseen_share"] = _num(by.get(("unseen_categories", name), {}).get("value"))
-            else:
-                entry["out_of_range_share"] = _num(by.get(("out_of_range", name), {}).get("value"))
-            entry["status"] = _feature_status([drift, miss, by.get(("unseen_categories", name), {}),
-                                               by.get(("out_of_range", name), {}), by.get(("schema", name), {})])
+            entry["missing_share"] = missing
+            entry["unseen_share" if kind == "categorical" else "out_of_range_share"] = share
+            entry["status"] = status
             out.append(entry)
         return out
 
@@ -360,12 +367,38 @@ class Assembler:
                 "loss": _num(rec["value"])}
 
 
-def _feature_status(records: list[dict]) -> str:
-    statuses = [r.get("status") for r in records if r]
-    for s in (RED, YELLOW, GREEN):
-        if s in statuses:
-            return s
-    return GREY
+_MODEL_BLOCKS = ("prediction_drift", "performance", "freshness")
+_FEATURE_STATUS_CHECKS = ("feature_drift", "missing", "unseen_categories", "out_of_range", "schema")
+_STATUS_ORDER = {RED: 0, YELLOW: 1, GREEN: 2, GREY: 3}
+
+
+def _nums(values) -> list:
+    """_num of each value: finite floats as Python floats, anything else (None, NaN, ±inf) None."""
+    x = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(dtype="float64")
+    return np.where(np.isfinite(x), x.astype(object), None).tolist()
+
+
+def _check_blocks(now: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
+    """Per model, every check's status (its worst row's: red, yellow, green, grey, then the
+    value farthest past the threshold's side), with the effective thresholds in force."""
+    check = now["check"].to_numpy(dtype=object)
+    value = now["value"].to_numpy(dtype="float64")
+    below = np.isin(check, [c for c in _CHECK_RANK if CHECKS_BY_NAME[c].direction == "below"])
+    badness = np.where(np.isfinite(value), np.where(below, value, -value), 0.0)
+    order = np.lexsort((badness, now["status"].map(_STATUS_ORDER).to_numpy(),
+                        pd.Series(check).map(_CHECK_RANK).to_numpy(), pd.factorize(now["model_id"])[0]))
+    part = now.iloc[order]
+    first = ~part.duplicated(["model_id", "check"]).to_numpy()
+    part = part[first]
+    feature = part["feature"].to_numpy(dtype=object)
+    rows = zip(part["model_id"].tolist(), part["check"].tolist(), part["status"].tolist(),
+               np.where(pd.isna(feature), None, feature).tolist(), _nums(part["value"]), _nums(part["yellow"]),
+               _nums(part["red"]), part["threshold_source"].to_numpy(dtype=object).tolist())
+    blocks: dict[str, list[dict[str, Any]]] = {}
+    for m, c, st, feat, v, y, r, src in rows:
+        blocks.setdefault(m, []).append({"check": c, "status": st, "feature": feat, "value": v, "yellow": y, "red": r,
+                                         "threshold_source": src})
+    return blocks
 
 
 def _pct(x: float) -> str:
