@@ -97,6 +97,58 @@ def _add_unseen(cells: pd.DataFrame, days: dict, hours: dict, new_days: dict | N
     return (pd.concat([cells, new], ignore_index=True), join(days, new_days, "day"), join(hours, new_hours, "rid"))
 
 
+def _sum_windows(split, lo: int, hi: int, position: np.ndarray, days: dict, hours: dict,
+                 values: tuple[str, ...]) -> np.ndarray:
+    """(windows × keys × values) sums: whole days from a cumulative sum over the days (lo, hi],
+    edge hours from the per-range sums. `position` maps a row's key id to its place."""
+    dstart, dend, member = split
+    n, width = len(position), hi - lo + 1
+    out = np.zeros((len(dstart), n, len(values)))
+    has_days = dend > dstart
+    if len(days["cell"]):
+        flat = position[days["cell"]] * width + (days["day"] - lo)
+        a, b = np.where(has_days, dstart - lo, 0), np.where(has_days, dend - lo, 0)
+        for k, v in enumerate(values):
+            dense = np.bincount(flat, weights=days[v].astype("float64"), minlength=n * width).reshape(n, width)
+            cum = np.cumsum(dense, axis=1)
+            out[:, :, k] = (cum[:, b] - cum[:, a]).T
+    if len(hours["cell"]):
+        for k, v in enumerate(values):
+            per_range = np.zeros((member.shape[1], n))
+            np.add.at(per_range, (hours["rid"], position[hours["cell"]]), hours[v].astype("float64"))
+            out[:, :, k] += member @ per_range
+    return out
+
+
+def _day_span(dstart: np.ndarray, dend: np.ndarray) -> tuple[int, int]:
+    """The day numbers (lo, hi] that the windows' whole days span (0, 0 when none has a day)."""
+    has_days = dend > dstart
+    return (int(dstart[has_days].min()), int(dend[has_days].max())) if has_days.any() else (0, 0)
+
+
+QUALITY = ("n_null", "n_below", "n_above", "n_inf")
+
+
+def quality_by_window(reader: Reader, windows, slots: pd.DataFrame) -> pd.DataFrame:
+    """NULL, below / above range and ±inf counts per (wid, model_id, slot) of the given slots,
+    every window from one read of the days they span (0 where a slot has no rows)."""
+    wids, dstart, dend, ranges, member = _split(windows)
+    keys = slots[["model_id", "slot"]].drop_duplicates(ignore_index=True)
+    keys["cell"] = np.arange(len(keys), dtype="int64")
+    lo, hi = _day_span(dstart, dend)
+    day_range = (pd.Timestamp(lo * _DAY_US, unit="us"), pd.Timestamp(hi * _DAY_US, unit="us"))
+    empty = {c: np.empty(0, "int64") for c in ("cell", "day", "rid") + QUALITY}
+    days = reader.cell_days("prof_qual", keys, *day_range, key=None, values=QUALITY) if hi > lo else empty
+    hours = reader.cell_hours("prof_qual", keys, ranges, key=None, values=QUALITY) if ranges else empty
+    sums = _sum_windows((dstart, dend, member), lo, hi, np.arange(len(keys)), days, hours, QUALITY)
+    n = len(keys)
+    out = pd.DataFrame({"wid": np.repeat(wids, n), "model_id": np.tile(keys["model_id"].to_numpy(dtype=object), len(wids)),
+                        "slot": np.tile(keys["slot"].to_numpy(dtype="int64"), len(wids))})
+    for k, v in enumerate(QUALITY):
+        out[v] = sums[:, :, k].ravel().astype("int64")
+    return out
+
+
 class DriftCube:
     """Reference and window counts of every cell of one kind of feature, for many windows."""
 
@@ -110,32 +162,17 @@ class DriftCube:
         table = "prof_num" if kind == "numeric" else "prof_cat"
         key = "bin" if kind == "numeric" else "value"
         has_days = dend > dstart
-        lo = int(dstart[has_days].min()) if has_days.any() else 0
-        hi = int(dend[has_days].max()) if has_days.any() else 0
+        lo, hi = _day_span(dstart, dend)
         day_range = (pd.Timestamp(lo * _DAY_US, unit="us"), pd.Timestamp(hi * _DAY_US, unit="us"))
-        days = reader.cell_days(table, key, cells, *day_range) if has_days.any() else _no_rows("day")
-        hours = reader.cell_hours(table, key, cells, ranges) if ranges else _no_rows("rid")
+        days = reader.cell_days(table, cells, *day_range, key=key) if has_days.any() else _no_rows("day")
+        hours = reader.cell_hours(table, cells, ranges, key=key) if ranges else _no_rows("rid")
         if kind == "categorical":
             # Unseen values (no reference cell) get cells of their own.
             new_days = reader.unseen_days(table, key, cells, slots, *day_range) if has_days.any() else None
             new_hours = reader.unseen_hours(table, key, cells, slots, ranges) if ranges else None
             cells, days, hours = _add_unseen(cells, days, hours, new_days, new_hours)
         self._order_cells(cells)
-        n = len(cells)
-        self.sums = np.zeros((len(self.wids), n))
-        if len(days["cell"]):
-            width = hi - lo + 1
-            col = days["day"] - lo
-            dense = np.bincount(self.rank[days["cell"]] * width + col, weights=days["n"].astype("float64"),
-                                minlength=n * width).reshape(n, width)
-            cum = np.cumsum(dense, axis=1)
-            a = np.where(has_days, dstart - lo, 0)
-            b = np.where(has_days, dend - lo, 0)
-            self.sums += (cum[:, b] - cum[:, a]).T
-        if len(hours["cell"]):
-            per_range = np.zeros((len(ranges), n))
-            np.add.at(per_range, (hours["rid"], self.rank[hours["cell"]]), hours["n"].astype("float64"))
-            self.sums += member @ per_range
+        self.sums = _sum_windows((dstart, dend, member), lo, hi, self.rank, days, hours, ("n",))[:, :, 0]
 
     def _order_cells(self, cells: pd.DataFrame) -> None:
         """Sort cells by (model, slot, key) so that each feature's cells are contiguous."""

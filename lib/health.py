@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from lib import metrics
-from lib.cube import DriftCube
+from lib.cube import DriftCube, quality_by_window
 from lib.policy import CHECK_ORDER, CHECKS_BY_NAME, Policy, effective_setting, effective_threshold
 from lib.status import GREEN, GREY, RANK, RED, YELLOW, judge
 from lib.store_read import Reader
@@ -202,7 +202,7 @@ class Judge:
             wid = self.wid[detail_at]
             self.num7, self.cat7, self.cat24 = num7.aligned(wid), cat.aligned(wid), cat.aligned(_UNSEEN + wid, as_wid=wid)
         if want("missing", "out_of_range"):
-            self.qual24 = self.r.quality(w24, self._slots("numeric", "categorical"))
+            self.qual24 = quality_by_window(self.r, w24, self._slots("numeric", "categorical"))
             parts += [self.missing(), self.out_of_range()]
         if want("volume"):
             parts.append(self.volume())

@@ -202,27 +202,33 @@ class Reader:
     # A cell is (model_id, slot, key): key is the bin (numeric) or the value (categorical).
     # Cells are registered with their integer ids so that only integers are fetched: strings
     # cost far more to fetch than to join. Days come back as day numbers (days since 1970).
-    def _cells_join(self, table: str, key: str, cells: pd.DataFrame, kind: str) -> str:
-        self._register("w_cells", cells[["model_id", "slot", "key", "cell"]])
-        return (f"FROM {self._src(table)} p {kind} w_cells c "
-                f"ON c.model_id = p.model_id AND c.slot = p.slot AND c.key = p.{key}")
+    def _cells_join(self, table: str, key: str | None, cells: pd.DataFrame, kind: str) -> str:
+        """Profile rows joined to the registered cells: on (model_id, slot) and, if given, key."""
+        columns = ["model_id", "slot"] + (["key"] if key else [])
+        self._register("w_cells", cells[columns + ["cell"]])
+        return (f"FROM {self._src(table)} p {kind} w_cells c ON c.model_id = p.model_id AND c.slot = p.slot"
+                + (f" AND c.key = p.{key}" if key else ""))
 
     def _hour_ranges(self, ranges) -> None:
         self._register("w_edges", hour_ranges([(i, lo, hi) for i, (lo, hi) in enumerate(ranges)]))
 
     _DAY_NUMBER = "CAST(epoch_us(p.day) // 86400000000 AS BIGINT)"
 
-    def cell_days(self, table: str, key: str, cells: pd.DataFrame, lo: pd.Timestamp, hi: pd.Timestamp) -> dict:
-        """Daily counts of the registered cells, days in (lo, hi]: arrays cell, day, n."""
+    def cell_days(self, table: str, cells: pd.DataFrame, lo: pd.Timestamp, hi: pd.Timestamp, *, key: str | None,
+                  values: tuple[str, ...] = ("n",)) -> dict:
+        """Daily counts of the registered cells, days in (lo, hi]: arrays cell, day and the values."""
         return self.con.execute(
-            f"SELECT c.cell, {self._DAY_NUMBER} AS day, p.n {self._cells_join(table + '_d', key, cells, 'JOIN')} "
-            "WHERE p.day > ? AND p.day <= ?", [lo.to_pydatetime(), hi.to_pydatetime()]).fetchnumpy()
+            f"SELECT c.cell, {self._DAY_NUMBER} AS day, {', '.join(f'p.{v}' for v in values)} "
+            f"{self._cells_join(table + '_d', key, cells, 'JOIN')} WHERE p.day > ? AND p.day <= ?",
+            [lo.to_pydatetime(), hi.to_pydatetime()]).fetchnumpy()
 
-    def cell_hours(self, table: str, key: str, cells: pd.DataFrame, ranges) -> dict:
-        """Counts of the registered cells summed over each hour range (lo, hi]: arrays cell, rid, n."""
+    def cell_hours(self, table: str, cells: pd.DataFrame, ranges, *, key: str | None,
+                   values: tuple[str, ...] = ("n",)) -> dict:
+        """Counts of the registered cells summed over each hour range (lo, hi]: arrays cell, rid and the values."""
         self._hour_ranges(ranges)
+        sums = ", ".join(f"CAST(sum(p.{v}) AS BIGINT) AS {v}" for v in values)
         return self.con.execute(
-            f"SELECT c.cell, r.wid AS rid, CAST(sum(p.n) AS BIGINT) AS n {self._cells_join(table + '_h', key, cells, 'JOIN')} "
+            f"SELECT c.cell, r.wid AS rid, {sums} {self._cells_join(table + '_h', key, cells, 'JOIN')} "
             "JOIN w_edges r ON p.hour > r.lo AND p.hour <= r.hi GROUP BY ALL").fetchnumpy()
 
     def _unseen_join(self, table: str, key: str, cells: pd.DataFrame, slots: pd.DataFrame) -> str:
@@ -246,12 +252,6 @@ class Reader:
             f"SELECT p.model_id, p.slot, p.{key} AS key, r.wid AS rid, CAST(sum(p.n) AS BIGINT) AS n "
             f"{self._unseen_join(table + '_h', key, cells, slots)} "
             "JOIN w_edges r ON p.hour > r.lo AND p.hour <= r.hi GROUP BY ALL").fetchnumpy()
-
-    def quality(self, windows, slots: pd.DataFrame) -> pd.DataFrame:
-        """NULL, below / above range and ±inf counts per (wid, model_id, slot) of the given slots."""
-        self._register("w_qslots", slots[["model_id", "slot"]])
-        return self.df(f"SELECT * FROM ({self._windowed_sql('prof_qual', 'slot', 'n_null, n_below, n_above, n_inf', windows)}) "
-                       "SEMI JOIN w_qslots USING (model_id, slot)")
 
     def first_seen(self, windows, values: pd.DataFrame) -> pd.DataFrame:
         """First hour each (model, slot, value) appeared within the windows' span (unseen values)."""
