@@ -39,16 +39,32 @@ FORMATS = ("html", "pdf", "json", "csv")
 
 @dataclass(frozen=True)
 class Filters:
+    """Which models a fleet report keeps: the command line's --team/--owner/--status, and the
+    app's sidebar (which adds task, tag and a free-text search, so the report says what it holds)."""
     teams: tuple[str, ...] = ()
     owners: tuple[str, ...] = ()
     statuses: tuple[str, ...] = ()
+    tasks: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    search: str = ""
 
     def keep(self, m: dict) -> bool:
-        return ((not self.teams or m.get("team") in self.teams) and (not self.owners or m.get("owner") in self.owners)
-                and (not self.statuses or m["status"] in self.statuses))
+        if not ((not self.teams or m.get("team") in self.teams) and (not self.owners or m.get("owner") in self.owners)
+                and (not self.statuses or m["status"] in self.statuses)
+                and (not self.tasks or m.get("task") in self.tasks)
+                and (not self.tags or set(self.tags) & set(m.get("tags") or []))):
+            return False
+        words = self.search.strip().lower().split()
+        if words:
+            hay = " ".join([m.get("model_id", ""), m.get("name", "") or "", m.get("owner", "") or "",
+                            m.get("team", "") or "", " ".join(m.get("tags") or [])]).lower()
+            return all(w in hay for w in words)
+        return True
 
     def describe(self) -> str:
-        parts = [f"{k}: {', '.join(v)}" for k, v in asdict(self).items() if v]
+        parts = [f"{k}: {', '.join(v)}" for k, v in asdict(self).items() if v and k != "search"]
+        if self.search.strip():
+            parts.append(f"search: {self.search.strip()}")
         return "; ".join(parts) or "the whole fleet"
 
 

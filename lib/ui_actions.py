@@ -8,38 +8,43 @@ import pandas as pd
 import streamlit as st
 
 from lib import actions, ui
-from lib.reports import FORMATS, file_name, render_report
+from lib.reports import FORMATS, Filters, file_name, render_report
 
 MIME = {"html": "text/html", "pdf": "application/pdf", "json": "application/json", "csv": "text/csv"}
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def build_report(path: str, version: int, as_of: str, fmt: str, model_id: str | None,
-                 model_ids: tuple[str, ...] | None) -> bytes:
-    """A report's bytes: one model, or the fleet restricted to model_ids (the sidebar's filters)."""
+                 filters: tuple[tuple[str, Any], ...] = ()) -> bytes:
+    """A report's bytes: one model, or the fleet kept by `filters` (the sidebar's, as
+    `report_filters(ctx)` gives them), so the report's header names the scope it holds."""
     s = ui._store(path)
     if model_id:
         return render_report(s, fmt, model_id=model_id, as_of=ui._ts(as_of))
-    result = ui.load_fleet(path, version, as_of)
-    if model_ids is not None:
-        keep = set(model_ids)
-        result = {"as_of": result["as_of"], "models": [m for m in result["models"] if m["model_id"] in keep]}
-    return render_report(s, fmt, result=result)
+    return render_report(s, fmt, result=ui.load_fleet(path, version, as_of), filters=Filters(**dict(filters)))
 
 
-def report_downloads(ctx, model_id: str | None, model_ids: tuple[str, ...] | None = None, *,
+def report_filters(ctx) -> tuple[tuple[str, Any], ...]:
+    """The sidebar's filters as lib.reports.Filters fields (hashable, for the cache)."""
+    f = ctx.filters
+    return (("teams", tuple(f.get("team") or ())), ("owners", tuple(f.get("owner") or ())),
+            ("statuses", tuple(f.get("status") or ())), ("tasks", tuple(f.get("task") or ())),
+            ("tags", tuple(f.get("tag") or ())), ("search", (f.get("q") or "").strip()))
+
+
+def report_downloads(ctx, model_id: str | None, filters: tuple[tuple[str, Any], ...] = (), *,
                      key: str = "dl_rep") -> None:
     """One row of buttons: build a format, then download it (PDF and HTML take a few seconds)."""
     cols = st.columns(len(FORMATS))
     for col, fmt in zip(cols, FORMATS):
         with col:
-            state_key = f"{key}_{fmt}_{model_id}_{ctx.version}_{ctx.as_of}_{hash(model_ids)}"
+            state_key = f"{key}_{fmt}_{model_id}_{ctx.version}_{ctx.as_of}_{hash(filters)}"
             data = st.session_state.get(state_key)
             if data is None:
                 if st.button(f"Build {fmt.upper()}", key=f"{key}_build_{fmt}", width="stretch"):
                     with ui.guarded(), st.spinner(f"Building the {fmt.upper()} report…"):
                         st.session_state[state_key] = build_report(ctx.path, ctx.version, ctx.as_of, fmt,
-                                                                   model_id, model_ids)
+                                                                   model_id, filters)
                     st.rerun()
             else:
                 st.download_button(f"Download {fmt.upper()}", data, key=f"{key}_get_{fmt}", type="primary",

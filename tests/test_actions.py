@@ -313,10 +313,12 @@ def test_alerts_page_shows_actions_and_mutes(fleet, hooks, mails, monkeypatch):
     at.run()
     at.switch_page("app_pages/alerts.py").run()
     assert not at.exception
-    table = at.dataframe[0].value
-    assert set(table["model_id"]) == {"hostile-red", "quiet-yellow"} and set(table["status"]) == {"delivered"}
-    assert "mailto:quiet-yellow@example.com" in set(table["to"])
-    at.selectbox(key="al_model").select("quiet-yellow").run()
+    table = at.dataframe[1].value                          # [0] open findings, [1] actions, [2] log
+    assert set(table["model_id"]) == {"hostile-red", "quiet-yellow"} and set(table["status"]) == {"✔ delivered"}
+    assert "mailto:quiet-yellow@example.com" in set(table["target"])
+    open_all = at.dataframe[0].value                       # no model chosen: the fleet's open findings
+    assert sorted(open_all["model_id"]) == ["hostile-red", "hostile-red", "quiet-yellow"]
+    at.selectbox(key="model").select("quiet-yellow").run()
     at.button(key="al_mute").click().run()
     assert not at.exception
     r = actions.run_alerts(fleet, config=config_for(mails), now=actions.utcnow() + timedelta(days=3))
