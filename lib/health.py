@@ -302,8 +302,11 @@ class Judge:
 
     def schema(self, w24) -> pd.DataFrame:
         files = self.r.files_in(w24)
+        if files.empty:
+            return pd.DataFrame()
         rows = []
-        spec_features = self.fleet.features.groupby("model_id")["feature"].agg(set).to_dict()
+        feats = self.fleet.features[self.fleet.features["model_id"].isin(set(files["model_id"]))]
+        spec_features = feats.groupby("model_id")["feature"].agg(set).to_dict()
         for rec in files.itertuples(index=False):
             current = spec_features.get(rec.model_id, set())
             for feat in rec.missing_features:
@@ -350,7 +353,8 @@ def performance_by_window(reader: Reader, windows, models: pd.DataFrame, snapsho
     positive = dict(zip(snap_ids, snapshots["positive_class"].tolist()))
     parts = []
     kind = dict(zip(info["model_id"], info["metric"]))
-    reg = reader.regression_sums(windows)
+    wanted = set(kind.values())
+    reg = reader.regression_sums(windows) if "rmse" in wanted else pd.DataFrame()
     if len(reg):
         reg = reg[reg["model_id"].map(kind) == "rmse"]
         current = [metrics.regression_metrics_from_sums(*v)["rmse"] for v in reg[["n", "sse", "sae", "sy", "syy"]].to_numpy()]
@@ -358,7 +362,7 @@ def performance_by_window(reader: Reader, windows, models: pd.DataFrame, snapsho
     auc_models = [m for m, k in kind.items() if k == "roc_auc"]
     if auc_models:
         parts.append(roc_auc_by_window(reader, windows, set(auc_models)))
-    cls = reader.confusion(windows)
+    cls = reader.confusion(windows) if wanted & {"f1", "macro_f1"} else pd.DataFrame()
     if len(cls):
         for metric, binary in (("f1", True), ("macro_f1", False)):
             part = cls[cls["model_id"].map(kind) == metric]

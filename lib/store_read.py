@@ -147,11 +147,12 @@ class Reader:
             [lo.to_pydatetime(), hi.to_pydatetime()]).fetchnumpy()
 
     def files_in(self, windows) -> pd.DataFrame:
-        """Inference files with rows in each window, with their schema differences."""
+        """Inference files with rows in each window that lack or add columns, with those columns."""
         self._register("w_ranges", hour_ranges(windows))
         return self.df("SELECT DISTINCT w.wid, p.model_id, p.file_id, l.file_name, l.missing_features, l.extra_columns "
                        f"FROM {self._src('prof_rows')} p JOIN w_ranges w ON p.hour > w.lo AND p.hour <= w.hi "
-                       "JOIN ingest_log l ON l.file_id = p.file_id")
+                       "JOIN ingest_log l ON l.file_id = p.file_id "
+                       "WHERE len(l.missing_features) > 0 OR len(l.extra_columns) > 0")
 
     def last_inference(self, instants: list[tuple[int, pd.Timestamp]]) -> pd.DataFrame:
         frame = pd.DataFrame(instants, columns=["wid", "t"])
