@@ -116,7 +116,8 @@ def tour(db: str, out: str) -> None:  # pragma: no cover - manual use
                            ("model-perf", "/model?model=lead-score-b2b-us&tab=Performance"),
                            ("model-timeline", "/model?model=churn-mobile-eu&tab=Timeline"),
                            ("model-rows", "/model?model=icecream-sales&tab=Rows"),
-                           ("fleet-table", "/?view=Table")):
+                           ("fleet-table", "/?view=Table"), ("alerts", "/alerts"),
+                           ("reports", "/reports?model=icecream-sales")):
             t = time.monotonic()
             page.goto(base + path)
             wait_for_app_run(page)
