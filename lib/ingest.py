@@ -78,6 +78,7 @@ def ingest_file(store: Store, kind: str, model_id: str, path: str | Path) -> Out
             entry = store_write.FileEntry(model_id=model_id, kind=kind, file_name=path.name,
                                           content_hash=digest, rows=rows.n, **meta)
             store_write.WRITERS[kind](con, spec, entry, rows)
+            unknown = _unknown_classes(con, spec, kind, rows)
     except UnknownModel as exc:
         # Name the file: with several files, each outcome line must say which one it is.
         return Outcome(name, "rejected", 0, f"{name}: {exc}")
@@ -85,7 +86,24 @@ def ingest_file(store: Store, kind: str, model_id: str, path: str | Path) -> Out
         return Outcome(name, "rejected", 0, str(exc))
     extra = f"; extra columns not stored: {', '.join(meta['extra_columns'])}" if meta["extra_columns"] else ""
     missing = f"; missing feature columns stored as NULL: {', '.join(meta['missing_features'])}" if meta["missing_features"] else ""
-    return Outcome(name, "ingested", rows.n, f"{rows.n} rows{missing}{extra}")
+    classes = (f"; labels or predictions the reference never had (values compare as text, 1 and 1.0 differ): "
+               f"{', '.join(unknown[:5])}{', …' if len(unknown) > 5 else ''}") if unknown else ""
+    return Outcome(name, "ingested", rows.n, f"{rows.n} rows{missing}{extra}{classes}")
+
+
+def _unknown_classes(con, spec: Spec, kind: str, rows) -> list[str]:
+    """A classifier's label / prediction values in an inference or labels file that its
+    reference never had, sorted. Not an error (a new class can be real), but a common format
+    slip (a label column with gaps written as 1.0, 0.0) would make every metric wrong
+    without a word, so the outcome names them."""
+    if spec.task == "regression" or kind == "reference":
+        return []
+    known = store_write.reference_classes(con, spec.model_id)
+    if not known:
+        return []
+    values = {v for column in ("label", "prediction") if column in rows.columns for v in rows.columns[column]
+              if isinstance(v, str)}     # NULL comes as None or NaN
+    return sorted(values - known)
 
 
 class _no_store:

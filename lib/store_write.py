@@ -95,6 +95,14 @@ def already_ingested(con: duckdb.DuckDBPyConnection, model_id: str, kind: str, d
                        "AND outcome = 'ingested'", [model_id, kind, digest])[0] > 0
 
 
+def reference_classes(con: duckdb.DuckDBPyConnection, model_id: str) -> set[str]:
+    """The distinct labels and predictions of the model's active reference snapshot (empty if none)."""
+    rows = con.execute(f"SELECT DISTINCT v FROM (SELECT unnest([label, prediction]) AS v FROM {ref_table(model_id)} "
+                       "WHERE snapshot_id = (SELECT max(snapshot_id) FROM snapshots WHERE model_id = ?)) "
+                       "WHERE v IS NOT NULL", [model_id]).fetchall()
+    return {r[0] for r in rows}
+
+
 def _log_file(con: duckdb.DuckDBPyConnection, entry: FileEntry) -> int:
     file_id = fetch_one(con, "SELECT coalesce(max(file_id), 0) + 1 FROM ingest_log")[0]
     now = pd.Timestamp.now(tz="UTC").tz_localize(None).to_pydatetime()

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 
 from fixtures import (BAD_FILES, BINARY, INF_COLUMNS, REGRESSION, BadFile, csv_file, db, default_row,  # noqa: F401
-                      parquet_file, query, query_df, rows_for, standard_template, table_counts,
+                      parquet_file, query, query_df, rows_for, run_cli, standard_template, table_counts,
                       write_csv_rows, write_csv_text, write_parquet)
 from lib import profile, store_write
 from lib.errors import InputError
@@ -442,3 +442,27 @@ def test_labels_for_the_seed_inference_change_only_performance_profiles(db: Path
     auc = query(db, "SELECT sum(n_pos), sum(n_neg) FROM prof_auc WHERE model_id = 'icecream'")[0]
     labels_text = [default_row("labels", i)["label"] for i in range(1, 31)]
     assert auc == (labels_text.count("1"), labels_text.count("0"))
+
+
+def test_labels_the_reference_never_had_are_named_in_the_outcome(db, tmp_path):
+    """Labels written as 1.0 / 0.0 (a label column with gaps, saved by pandas) never equal the
+    reference's 1 / 0: accepted, stored as given, and the outcome says so."""
+    store = Store(db)
+    floats = {i: {"label": f"{i % 2}.0"} for i in range(1, 9)}
+    path = csv_file(tmp_path, "float-labels.csv", "labels", set=floats)
+    outcome = ingest_file(store, "labels", BINARY, path)
+    assert outcome.status == "ingested"
+    assert outcome.message.endswith("labels or predictions the reference never had (values compare as text, "
+                                    "1 and 1.0 differ): 0.0, 1.0")
+    proc = run_cli("ingest", "inference", "--model", BINARY,
+                   str(csv_file(tmp_path, "new-class.csv", "inference", add={"label": "2"}, set={3: {"prediction": "7"}})),
+                   db=db)
+    assert proc.returncode == 0
+    assert proc.stdout.strip().endswith("(values compare as text, 1 and 1.0 differ): 2, 7)")
+
+
+def test_known_labels_and_regression_models_get_no_class_note(db, tmp_path):
+    store = Store(db)
+    assert "never had" not in ingest_file(store, "labels", BINARY, csv_file(tmp_path, "ok.csv", "labels")).message
+    reg = ingest_file(store, "labels", REGRESSION, csv_file(tmp_path, "reg.csv", "labels", model=REGRESSION))
+    assert reg.status == "ingested" and "never had" not in reg.message
