@@ -85,8 +85,12 @@ def _read_csv(path: Path) -> pd.DataFrame:
     if not all(_is_utf8(h) for h in header):
         raise InputError(f"{name}: not UTF-8 text (in the header row)")
     header[0] = header[0].lstrip("\ufeff")
-    if any(h == "" for h in header):
-        raise InputError(f"{name}: column {header.index('') + 1}: empty column name")
+    if header.count("") > 1:
+        raise InputError(f"{name}: column {header.index('', header.index('') + 1) + 1}: duplicate column name "
+                         "(two columns without a name)")
+    # One unnamed column (pandas' to_csv writes its index so) is named as pandas reads it,
+    # "Unnamed: <position>": a column like any other, extra unless the spec names it.
+    header = [h or f"Unnamed: {i}" for i, h in enumerate(header)]
     dup = _duplicate(header)
     if dup is not None:
         raise InputError(f"{name}: column {dup}: duplicate column name")

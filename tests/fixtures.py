@@ -492,9 +492,9 @@ BAD_FILES: list[BadFile] = [
             _raw("dup.csv", _INF_HEADER.strip() + ",flavor\n" + "2026-11-26T10:00:00,r1,mint,1,EU,1,0.5,lemon\n"),
             "flavor", None, "duplicate column name"),
     BadFile("duplicate-column-parquet", "inference", _dup_parquet, "temperature", None, "duplicate column name"),
-    BadFile("empty-column-name-csv", "inference",
-            _raw("noname.csv", "ts,,flavor,temperature,region,prediction,score\n2026-11-26,x,mint,1,EU,1,0.5\n"),
-            "2", None, "empty column name"),
+    BadFile("two-unnamed-columns-csv", "inference",
+            _raw("noname.csv", "ts,,flavor,,region,prediction,score\n2026-11-26,x,mint,1,EU,1,0.5\n"),
+            "4", None, "duplicate column name"),
     # the file itself
     BadFile("unsupported-json", "inference", _raw("data.json", '[{"ts": "2026-11-26"}]'),
             None, None, "unsupported file type .json"),

@@ -466,3 +466,16 @@ def test_known_labels_and_regression_models_get_no_class_note(db, tmp_path):
     assert "never had" not in ingest_file(store, "labels", BINARY, csv_file(tmp_path, "ok.csv", "labels")).message
     reg = ingest_file(store, "labels", REGRESSION, csv_file(tmp_path, "reg.csv", "labels", model=REGRESSION))
     assert reg.status == "ingested" and "never had" not in reg.message
+
+
+def test_a_csv_with_an_unnamed_index_column_is_accepted_with_it_as_an_extra_column(db, tmp_path):
+    """pandas' to_csv writes the index as a first column without a name: DESIGN.md's list of
+    reasons to reject a file does not include it; it is an extra column, named as pandas reads it."""
+    header, rows = rows_for("inference")
+    path = write_csv_rows(tmp_path / "with-index.csv", [""] + header, [[str(i)] + r for i, r in enumerate(rows)])
+    outcome = ingest_file(Store(db), "inference", BINARY, path)
+    assert outcome.status == "ingested" and outcome.rows == len(rows)
+    assert "extra columns not stored: Unnamed: 0" in outcome.message
+    assert pd.read_csv(path).columns[0] == "Unnamed: 0"          # the name pandas gives it
+    logged = query(db, "SELECT extra_columns FROM ingest_log WHERE file_name = 'with-index.csv'")
+    assert list(logged[0][0]) == ["Unnamed: 0"]
