@@ -314,6 +314,9 @@ class Assembler:
 
         def column(check: str, source: str, name: str) -> None:
             nonlocal out
+            if source not in now.columns:     # no row of that check anywhere in the fleet
+                out[name] = np.nan
+                return
             part = now[now["check"].to_numpy(dtype=object) == check][keys + [source]]
             out = out.merge(part.drop_duplicates(keys, keep="last").rename(columns={source: name}), on=keys, how="left")
         column("feature_drift", "psi", "psi")
