@@ -16,6 +16,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -63,6 +65,17 @@ def streamlit_server(db_path: str, *, env: dict[str, str] | None = None, timeout
             proc.kill()
         if log is not subprocess.DEVNULL:
             log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One headless Chromium per test module (import this fixture into a browser test module)."""
+    from playwright.sync_api import sync_playwright
+    (ARTIFACTS / "browser").mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        b = launch(p)
+        yield b
+        b.close()
 
 
 def launch(playwright):

@@ -15,11 +15,10 @@ import pytest
 if not Path("/usr/bin/chromium").exists():  # pragma: no cover
     pytest.fail("Debian's chromium is not installed: run `make system-deps`", pytrace=False)
 
-from playwright.sync_api import sync_playwright  # noqa: E402
-
 from lib.evaluate import evaluate  # noqa: E402
 from lib.store import Store  # noqa: E402
-from tests.browser_support import ARTIFACTS, error_dialogs, launch, shot, streamlit_server, wait_for_app_run  # noqa: E402
+from tests.browser_support import (ARTIFACTS, browser, error_dialogs, shot, streamlit_server,  # noqa: E402,F401
+                                    wait_for_app_run)
 
 pytestmark = pytest.mark.xdist_group("browser")
 SHOTS = ARTIFACTS / "browser"
@@ -36,15 +35,6 @@ def demo_db(tmp_path_factory) -> str:
 @pytest.fixture(scope="module")
 def judged(demo_db) -> dict:
     return evaluate(Store(demo_db))
-
-
-@pytest.fixture(scope="module")
-def browser():
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

@@ -29,12 +29,11 @@ import pytest
 if not Path("/usr/bin/chromium").exists():  # pragma: no cover
     pytest.fail("Debian's chromium is not installed: run `make system-deps`", pytrace=False)
 
-from playwright.sync_api import sync_playwright  # noqa: E402
-
 import report_fixtures as rf  # noqa: E402
 from lib import actions, store_actions as sa  # noqa: E402
 from lib.actions_config import ActionConfig  # noqa: E402
-from tests.browser_support import ARTIFACTS, ROOT, error_dialogs, launch, shot, streamlit_server, wait_for_app_run  # noqa: E402,E501
+from tests.browser_support import (ARTIFACTS, ROOT, browser, error_dialogs, shot,  # noqa: E402,F401
+                                    streamlit_server, wait_for_app_run)
 
 pytestmark = pytest.mark.xdist_group("browser")
 SHOTS = ARTIFACTS / "browser"
@@ -62,15 +61,6 @@ class Receiver:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.port = self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
 
 
 @pytest.fixture
