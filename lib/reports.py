@@ -25,6 +25,7 @@ from typing import Any
 import pandas as pd
 
 from lib.csvsafe import to_csv
+from lib.cube import DriftCube
 from lib.evaluate import evaluate
 from lib.policy import CHECKS_BY_NAME, SETTINGS, Policy, effective_setting, effective_threshold, load_policy
 from lib.status import RANK
@@ -117,16 +118,15 @@ def distributions(store: Store, as_of: str, wanted: dict[str, list[str]]) -> dic
     window = [(0, end - pd.Timedelta(days=7), end)]
     out: dict[str, dict[str, dict]] = {}
     with store.read() as con:
-        reader = Reader(con)
+        reader = Reader(con, list(wanted))          # only the wanted models' profiles
         feats = reader.features()
         feats = feats[feats["model_id"].isin(list(wanted))]
         slots = {(r.model_id, r.feature): (int(r.slot), r.kind) for r in feats.itertuples()}
-        ref = reader.ref_profiles()
-        ref = ref[ref["model_id"].isin(list(wanted))].set_index(["model_id", "slot"])
-        num = reader.numeric_aligned(window)
-        cat = reader.categorical_aligned(window)
-    num = num[num["model_id"].isin(list(wanted))]
-    cat = cat[cat["model_id"].isin(list(wanted))]
+        ref_profiles = reader.ref_profiles()
+        ref_profiles = ref_profiles[ref_profiles["model_id"].isin(list(wanted))]
+        num, cat = (DriftCube(reader, window, ref_profiles, kind, feats.loc[feats["kind"] == kind, ["model_id", "slot"]])
+                    .aligned(0) for kind in ("numeric", "categorical"))
+    ref = ref_profiles.set_index(["model_id", "slot"])
     for model_id, features in wanted.items():
         for feature in features:
             if (model_id, feature) not in slots:

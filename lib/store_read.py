@@ -1,9 +1,11 @@
-"""Read queries for judging: the fleet's specs, reference profiles and windowed profile sums.
+"""Read queries for judging: the fleet's specs, reference profiles and profile counts.
 
 Windows are half-open (start, end] on whole hours. Profiles exist per hour and per day; a
 window is summed from the whole days inside it plus the hours at its two edges, so any window
 is exact while a fleet-wide query reads days, not hours (DESIGN.md, Storage and computation).
-Every function takes an open connection from lib/store.Store.read() and returns DataFrames.
+The counts of many windows are summed in lib/cube.py from one read of their days. Every
+function takes an open connection from lib/store.Store.read() and returns DataFrames (or
+numpy arrays, for the large integer fetches).
 """
 from __future__ import annotations
 
@@ -12,34 +14,6 @@ import numpy as np
 import pandas as pd
 
 from lib.store import inf_table, ref_table
-
-DAY = pd.Timedelta(days=1)
-
-
-def window_frame(windows: list[tuple[int, pd.Timestamp, pd.Timestamp]]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Split windows (wid, start, end] into whole days and edge hour ranges.
-
-    Returns (days, hours): days has wid, dstart, dend (sum day-ends in (dstart, dend]);
-    hours has wid, lo, hi (sum hours in (lo, hi]), only for non-empty edges.
-    """
-    days, hours = [], []
-    for wid, start, end in windows:
-        dstart, dend = start.ceil("D"), end.floor("D")
-        if dend > dstart:
-            days.append((wid, dstart, dend))
-            if dstart > start:
-                hours.append((wid, start, dstart))
-            if end > dend:
-                hours.append((wid, dend, end))
-        else:
-            hours.append((wid, start, end))
-    d = pd.DataFrame(days, columns=["wid", "dstart", "dend"])
-    h = pd.DataFrame(hours, columns=["wid", "lo", "hi"])
-    for frame, cols in ((d, ["dstart", "dend"]), (h, ["lo", "hi"])):
-        for c in cols:
-            frame[c] = frame[c].astype("datetime64[us]")
-        frame["wid"] = frame["wid"].astype("int64")
-    return d, h
 
 
 def hour_ranges(windows: list[tuple[int, pd.Timestamp, pd.Timestamp]]) -> pd.DataFrame:
@@ -112,29 +86,9 @@ class Reader:
         rows = self.con.execute("SELECT DISTINCT model_id FROM prof_cls UNION SELECT DISTINCT model_id FROM prof_reg").fetchall()
         return {r[0] for r in rows}
 
-    def ingest_files(self) -> pd.DataFrame:
-        return self.df("SELECT file_id, model_id, kind, file_name, rows, missing_features, extra_columns, ingested_at "
-                       "FROM ingest_log")
-
     # -- windows --------------------------------------------------------------------------
     def _register(self, name: str, frame: pd.DataFrame) -> None:
         self.con.register(name, frame)
-
-    def _windowed_sql(self, table: str, keys: str, values: str, windows) -> str:
-        """SQL summing a profile table (with _h and _d variants) over the windows."""
-        days, hours = window_frame(windows)
-        self._register("w_days", days)
-        self._register("w_hours", hours)
-        return (f"SELECT wid, model_id, {keys}, {', '.join(f'sum({v}) AS {v}' for v in values.split(', '))} FROM ("
-                f" SELECT w.wid, p.model_id, {keys}, {values} FROM {self._src(table + '_d')} p JOIN w_days w "
-                f"   ON p.day > w.dstart AND p.day <= w.dend"
-                f" UNION ALL"
-                f" SELECT w.wid, p.model_id, {keys}, {values} FROM {self._src(table + '_h')} p JOIN w_hours w "
-                f"   ON p.hour > w.lo AND p.hour <= w.hi"
-                f") GROUP BY ALL")
-
-    def _windowed(self, table: str, keys: str, values: str, windows) -> pd.DataFrame:
-        return self.df(self._windowed_sql(table, keys, values, windows))
 
     def hourly_rows(self, models, lo: pd.Timestamp, hi: pd.Timestamp) -> dict[str, np.ndarray]:
         """Rows per (model, hour) for hours in (lo, hi]: arrays model (the index in `models`),
@@ -160,44 +114,6 @@ class Reader:
         self._register("w_instants", frame)
         return self.df(f"SELECT w.wid, p.model_id, max(p.max_ts) AS last_ts FROM {self._src('prof_rows')} p JOIN w_instants w "
                        "ON p.hour <= w.t GROUP BY ALL")
-
-    _ACTIVE = "(SELECT model_id, max(snapshot_id) AS snapshot_id FROM snapshots GROUP BY model_id)"
-
-    def _numeric_aligned_sql(self, windows) -> str:
-        cur = self._windowed_sql("prof_num", "slot, bin", "n", windows)
-        self._register("w_ids", pd.DataFrame({"wid": sorted({w[0] for w in windows})}, dtype="int64"))
-        return (
-            f"WITH cur_num AS ({cur}), "
-            "ref AS (SELECT p.model_id, p.slot, unnest(p.counts) AS ref, unnest(range(len(p.counts))) AS bin "
-            f"  FROM {self._src('ref_profile')} p JOIN {self._ACTIVE} a USING (model_id, snapshot_id) "
-            "  WHERE p.kind = 'numeric') "
-            "SELECT w.wid, r.model_id, r.slot, r.bin, r.ref, coalesce(c.n, 0) AS cur "
-            "FROM ref r CROSS JOIN w_ids w LEFT JOIN cur_num c "
-            "  ON c.wid = w.wid AND c.model_id = r.model_id AND c.slot = r.slot AND c.bin = r.bin")
-
-    def _categorical_aligned_sql(self, windows) -> str:
-        cur = self._windowed_sql("prof_cat", "slot, value", "n", windows)
-        self._register("w_ids", pd.DataFrame({"wid": sorted({w[0] for w in windows})}, dtype="int64"))
-        return (
-            f"WITH cur_cat AS ({cur}), "
-            "ref AS (SELECT p.model_id, p.slot, unnest(p.categories) AS value, unnest(p.counts) AS ref "
-            f"  FROM {self._src('ref_profile')} p JOIN {self._ACTIVE} a USING (model_id, snapshot_id) "
-            "  WHERE p.kind = 'categorical'), "
-            "grid AS (SELECT w.wid, r.* FROM ref r CROSS JOIN w_ids w) "
-            "SELECT coalesce(g.wid, c.wid) AS wid, coalesce(g.model_id, c.model_id) AS model_id, "
-            "  coalesce(g.slot, c.slot) AS slot, coalesce(g.value, c.value) AS value, "
-            "  coalesce(g.ref, 0) AS ref, coalesce(c.n, 0) AS cur "
-            "FROM grid g FULL OUTER JOIN cur_cat c "
-            "  ON c.wid = g.wid AND c.model_id = g.model_id AND c.slot = g.slot AND c.value = g.value")
-
-    def numeric_aligned(self, windows) -> pd.DataFrame:
-        """(wid, model_id, slot, bin, ref, cur): reference and window counts on the reference's bins
-        (in a fixed order: metrics summed over the bins must not vary from run to run)."""
-        return self.df(f"SELECT * FROM ({self._numeric_aligned_sql(windows)}) ORDER BY wid, model_id, slot, bin")
-
-    def categorical_aligned(self, windows) -> pd.DataFrame:
-        """(wid, model_id, slot, value, ref, cur): one bin per reference category and per unseen value."""
-        return self.df(f"SELECT * FROM ({self._categorical_aligned_sql(windows)}) ORDER BY wid, model_id, slot, value")
 
     # -- profile counts per cell, for lib/cube.py -------------------------------------------
     # A cell is (model_id, slot, key): key is the bin (numeric) or the value (categorical).
