@@ -71,8 +71,9 @@ def _ref_cells(ref: pd.DataFrame, kind: str) -> pd.DataFrame:
                          "ref": np.concatenate(counts) if len(counts) else np.empty(0, "int64")})
 
 
-def _no_rows(where: str) -> dict[str, np.ndarray]:
-    return {"cell": np.empty(0, "int64"), where: np.empty(0, "int64"), "n": np.empty(0, "int64")}
+def _no_rows(where: str, values: tuple[str, ...] = ("n",)) -> dict[str, np.ndarray]:
+    """What cell_days / cell_hours return when there is nothing to read."""
+    return {c: np.empty(0, "int64") for c in ("cell", where) + values}
 
 
 def _add_unseen(cells: pd.DataFrame, days: dict, hours: dict, new_days: dict | None, new_hours: dict | None):
@@ -137,9 +138,8 @@ def quality_by_window(reader: Reader, windows, slots: pd.DataFrame) -> pd.DataFr
     keys["cell"] = np.arange(len(keys), dtype="int64")
     lo, hi = _day_span(dstart, dend)
     day_range = (pd.Timestamp(lo * _DAY_US, unit="us"), pd.Timestamp(hi * _DAY_US, unit="us"))
-    empty = {c: np.empty(0, "int64") for c in ("cell", "day", "rid") + QUALITY}
-    days = reader.cell_days("prof_qual", keys, *day_range, key=None, values=QUALITY) if hi > lo else empty
-    hours = reader.cell_hours("prof_qual", keys, ranges, key=None, values=QUALITY) if ranges else empty
+    days = reader.cell_days("prof_qual", keys, *day_range, key=None, values=QUALITY) if hi > lo else _no_rows("day", QUALITY)
+    hours = reader.cell_hours("prof_qual", keys, ranges, key=None, values=QUALITY) if ranges else _no_rows("rid", QUALITY)
     sums = _sum_windows((dstart, dend, member), lo, hi, np.arange(len(keys)), days, hours, QUALITY)
     n = len(keys)
     out = pd.DataFrame({"wid": np.repeat(wids, n), "model_id": np.tile(keys["model_id"].to_numpy(dtype=object), len(wids)),

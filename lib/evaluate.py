@@ -15,12 +15,13 @@ import pandas as pd
 
 from lib import metrics
 from lib.errors import InputError, UnknownModel
-from lib.health import (DAY, SINCE_DAYS, WEEK, Fleet, Judge, restrict, _CHECK_RANK, instants_for, iso,
+from lib.health import (DAY, SINCE_DAYS, Fleet, Judge, restrict, _CHECK_RANK, instants_for, iso,
                         round_up_hour)
 from lib.policy import CHECKS_BY_NAME, Policy, load_policy
 from lib.status import GREEN, GREY, RANK, RED, YELLOW
 from lib.store import Store
-from lib.store_read import Reader, numeric_columns
+from lib.store_detail import raw_drift_by_slot
+from lib.store_read import Reader
 
 
 def parse_as_of(text: str | None) -> pd.Timestamp | None:
@@ -224,7 +225,7 @@ class Assembler:
         new = c[(c["wid"] == self.wid0) & (c["ref"] == 0) & (c["cur"] > 0)]
         if new.empty:
             return {}
-        first = self.reader.first_seen([(0, self.as_of - WEEK * 5, self.as_of)], new)
+        first = self.reader.first_seen(new)
         new = new.merge(first, on=["model_id", "slot", "value"], how="left").sort_values(["cur", "value"], ascending=[False, True])
         out: dict[tuple[str, int], list[dict]] = {}
         for rec in new.itertuples(index=False):
@@ -460,7 +461,5 @@ def raw_drift(con, fleet: Fleet, as_of: pd.Timestamp) -> dict[str, dict[int, dic
         slots = fleet.features[(fleet.features["model_id"] == m) & (fleet.features["kind"] == "numeric")]["slot"]
         if slots.empty:
             continue
-        ref, cur = numeric_columns(con, m, int(snaps.loc[m, "snapshot_id"]), list(slots), as_of - WEEK, as_of)
-        out[m] = {s: {"ks": metrics.ks_statistic(ref[s], cur[s]), "wasserstein": metrics.normed_wasserstein(ref[s], cur[s])}
-                  for s in ref}
+        out[m] = raw_drift_by_slot(con, m, int(snaps.loc[m, "snapshot_id"]), list(slots), as_of)
     return out

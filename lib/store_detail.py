@@ -287,18 +287,23 @@ def distribution(store: Store, model_id: str, feature: str, as_of: pd.Timestamp,
     return frame
 
 
+def raw_drift_by_slot(con, model_id: str, snapshot_id: int, slots: list[int],
+                      as_of: pd.Timestamp) -> dict[int, dict[str, float]]:
+    """Exact KS and normed Wasserstein of numeric slots, reference vs the 7-day window (raw rows)."""
+    ref, cur = numeric_columns(con, model_id, snapshot_id, [int(s) for s in slots], as_of - WEEK, as_of)
+    return {s: {"ks": metrics.ks_statistic(ref[s], cur[s]), "wasserstein": metrics.normed_wasserstein(ref[s], cur[s])}
+            for s in ref}
+
+
 def raw_drift(store: Store, model_id: str, as_of: pd.Timestamp) -> dict[str, dict[str, float]]:
-    """Exact KS and normed Wasserstein per numeric feature over the 7-day window (raw rows)."""
+    """Exact KS and normed Wasserstein per numeric feature (by name) over the 7-day window."""
     with store.read() as con:
         info = _model_info(con, model_id)
         feats = info.features[info.features["kind"] == "numeric"]
         if info.snapshot is None or feats.empty:
             return {}
-        ref, cur = numeric_columns(con, model_id, int(info.snapshot["snapshot_id"]), list(feats["slot"]),
-                                   as_of - WEEK, as_of)
-    return {f: {"ks": metrics.ks_statistic(ref[int(s)], cur[int(s)]),
-                "wasserstein": metrics.normed_wasserstein(ref[int(s)], cur[int(s)])}
-            for s, f in zip(feats["slot"], feats["feature"])}
+        by_slot = raw_drift_by_slot(con, model_id, int(info.snapshot["snapshot_id"]), list(feats["slot"]), as_of)
+    return {f: by_slot[int(s)] for s, f in zip(feats["slot"], feats["feature"])}
 
 
 # -- data quality ----------------------------------------------------------------------------

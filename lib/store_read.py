@@ -170,9 +170,9 @@ class Reader:
             f"{self._unseen_join(table + '_h', key, cells, slots)} "
             "JOIN w_edges r ON p.hour > r.lo AND p.hour <= r.hi GROUP BY ALL").fetchnumpy()
 
-    def first_seen(self, windows, values: pd.DataFrame) -> pd.DataFrame:
-        """First hour each (model, slot, value) appeared within the windows' span (unseen values)."""
-        self._register("w_ranges", hour_ranges(windows))
+    def first_seen(self, values: pd.DataFrame) -> pd.DataFrame:
+        """The first hour each (model, slot, value) appears in the logs (for unseen values, which
+        are in the as_of window, that hour is at or before as_of)."""
         self._register("wanted", values[["model_id", "slot", "value"]].drop_duplicates())
         return self.df(f"SELECT p.model_id, p.slot, p.value, min(p.hour) AS first_hour FROM {self._src('prof_cat_h')} p "
                        "JOIN wanted v USING (model_id, slot, value) GROUP BY ALL")
