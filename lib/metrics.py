@@ -104,6 +104,18 @@ def numeric_bins(values, edges) -> np.ndarray:
                            side="right")
 
 
+def numeric_bin_labels(edges: list[float], n_bins: int) -> list[str]:
+    """Labels of the bins that `numpy.searchsorted(edges, x, side="right")` makes.
+
+    >>> numeric_bin_labels([1.0, 2.5], 3)
+    ['< 1', '[1, 2.5)', '≥ 2.5']
+    """
+    if not edges:
+        return ["all"] * n_bins
+    labels = [f"< {edges[0]:.4g}"] + [f"[{a:.4g}, {b:.4g})" for a, b in zip(edges, edges[1:])] + [f"≥ {edges[-1]:.4g}"]
+    return labels[:n_bins] + [f"bin {i}" for i in range(len(labels), n_bins)]
+
+
 def bin_counts_numeric(values, edges) -> np.ndarray:
     """Count the values in each of the ``len(edges) + 1`` bins, ignoring NaN and ±inf.
 

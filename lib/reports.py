@@ -27,6 +27,7 @@ import pandas as pd
 from lib.csvsafe import to_csv
 from lib.cube import DriftCube
 from lib.evaluate import evaluate
+from lib.metrics import numeric_bin_labels
 from lib.policy import CHECKS_BY_NAME, SETTINGS, Policy, effective_setting, effective_threshold, load_policy
 from lib.status import RANK
 from lib.store import Store
@@ -202,18 +203,6 @@ def _float(value) -> float | None:
         return None
     value = float(value)
     return value if math.isfinite(value) else None
-
-
-def numeric_bin_labels(edges: list[float], n_bins: int) -> list[str]:
-    """Labels of the bins that `numpy.searchsorted(edges, x, side="right")` makes.
-
-    >>> numeric_bin_labels([1.0, 2.5], 3)
-    ['< 1', '[1, 2.5)', '≥ 2.5']
-    """
-    if not edges:
-        return ["all"] * n_bins
-    labels = [f"< {edges[0]:.4g}"] + [f"[{a:.4g}, {b:.4g})" for a, b in zip(edges, edges[1:])] + [f"≥ {edges[-1]:.4g}"]
-    return labels[:n_bins] + [f"bin {i}" for i in range(len(labels), n_bins)]
 
 
 # -- JSON and CSV -----------------------------------------------------------------------------

@@ -102,18 +102,6 @@ def _span(as_of: pd.Timestamp, days: int) -> tuple[Any, Any]:
 _DAY_SQL = "CAST(date_trunc('day', hour - INTERVAL 1 HOUR) AS TIMESTAMP)"
 
 
-def edge_labels(edges) -> list[str]:
-    """Readable labels of the len(edges) + 1 numeric bins: "< a", "a – b", …, "≥ z"."""
-    edges = [float(e) for e in (edges if edges is not None else [])]
-    if not edges:
-        return ["all values"]
-    fmt = lambda v: f"{v:.4g}"
-    labels = [f"< {fmt(edges[0])}"]
-    labels += [f"{fmt(a)} – {fmt(b)}" for a, b in zip(edges[:-1], edges[1:])]
-    labels.append(f"≥ {fmt(edges[-1])}")
-    return labels
-
-
 def _aligned(info: ModelInfo, slot: int, cur: pd.DataFrame) -> tuple[list[str], np.ndarray, np.ndarray, list[bool]]:
     """Reference and current counts of one slot on the reference's bins (+ unseen categories).
 
@@ -125,7 +113,8 @@ def _aligned(info: ModelInfo, slot: int, cur: pd.DataFrame) -> tuple[list[str], 
         return [], np.zeros(0), np.zeros(0), []
     ref_counts = np.asarray(rp["counts"], dtype="int64")
     if rp["kind"] == "numeric":
-        labels = edge_labels(rp["edges"])
+        labels = metrics.numeric_bin_labels([float(e) for e in (rp["edges"] if rp["edges"] is not None else [])],
+                                            len(ref_counts))
         c = np.zeros(len(ref_counts), dtype="int64")
         for b, n in zip(cur.get("bin", []), cur.get("n", [])):
             if 0 <= int(b) < len(c):

@@ -12,7 +12,8 @@ import pytest
 
 import report_fixtures as rf
 from lib.evaluate import evaluate
-from lib.reports import Filters, numeric_bin_labels, render_report
+from lib.metrics import numeric_bin_labels
+from lib.reports import Filters, render_report
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
