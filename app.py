@@ -9,7 +9,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from lib import ui
+from lib.ui import frame as ui
 
 st.set_page_config(page_title="Driftlight", page_icon="🚦", layout="wide")
 ui.auth_gate()

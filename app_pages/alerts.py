@@ -9,7 +9,9 @@ from datetime import datetime, time, timedelta, timezone
 import pandas as pd
 import streamlit as st
 
-from lib import actions, ui, ui_actions
+from lib.actions import run as actions
+from lib.ui import frame as ui
+from lib.ui import actions as ui_actions
 
 ctx = ui.context()
 st.title("Alerts")

@@ -2,7 +2,7 @@
 import pandas as pd
 import streamlit as st
 
-from lib import ui
+from lib.ui import frame as ui
 
 ctx = ui.context()
 with ui.guarded(), st.spinner("Judging the fleet…"):

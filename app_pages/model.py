@@ -3,8 +3,10 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from lib import csvsafe, ui, ui_actions
-from lib.status import COLOR, GREY, RED, YELLOW
+from lib.reports import csvsafe
+from lib.ui import frame as ui
+from lib.ui import actions as ui_actions
+from lib.judge.status import COLOR, GREY, RED, YELLOW
 
 ctx = ui.context()
 catalog = ctx.catalog["models"]

@@ -1,8 +1,9 @@
 """Reports: export one model's or the (filtered) fleet's health as HTML, PDF, CSV or JSON."""
 import streamlit as st
 
-from lib import ui, ui_actions
-from lib.reports import Filters
+from lib.ui import frame as ui
+from lib.ui import actions as ui_actions
+from lib.reports.build import Filters
 
 ctx = ui.context()
 st.title("Reports")

@@ -270,8 +270,8 @@ def write_files(models: int, out_dir: Path, workers: int) -> list[dict]:
 # -- ingestion (one writer) ----------------------------------------------------------------------
 def ingest_all(db: Path, files_dir: Path, models: int, progress: bool = True) -> dict:
     sys.path.insert(0, str(ROOT))
-    from lib.ingest import ingest_file, register_spec
-    from lib.store import Store
+    from lib.ingest.pipeline import ingest_file, register_spec
+    from lib.store.connection import Store
 
     for path in (db, Path(str(db) + ".version"), Path(str(db) + ".wal")):
         path.unlink(missing_ok=True)
@@ -299,7 +299,7 @@ def _schema_current(db: Path) -> bool:
     """Is the store at the schema version that lib/ expects? (Read-only readers cannot migrate.)"""
     sys.path.insert(0, str(ROOT))
     import duckdb
-    from lib.store import SCHEMA_VERSION
+    from lib.store.connection import SCHEMA_VERSION
     try:
         con = duckdb.connect(str(db), read_only=True)
         try:

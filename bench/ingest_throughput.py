@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from lib.ingest import ingest_file, register_spec  # noqa: E402
-from lib.store import Store  # noqa: E402
+from lib.ingest.pipeline import ingest_file, register_spec  # noqa: E402
+from lib.store.connection import Store  # noqa: E402
 
 NUMERIC, CATEGORICAL = 15, 5
 

@@ -162,8 +162,8 @@ def measure_floor(db: str, as_of, repeat: int) -> dict:
 
 # -- (d) ingest one day -------------------------------------------------------------------------
 def measure_ingest(db: str, repeat: int, model: str) -> dict:
-    from lib.ingest import ingest_file
-    from lib.store import Store
+    from lib.ingest.pipeline import ingest_file
+    from lib.store.connection import Store
 
     tmp = Path(tempfile.mkdtemp(prefix="driftlight-bench-ingest-"))
     try:
@@ -230,8 +230,8 @@ def run(args) -> dict:
         manifest = fleet.build(rebuild=args.rebuild)
         db = str(fleet.DB)
         n_models = manifest["params"]["models"]
-    from lib.evaluate import evaluate
-    from lib.store import Store
+    from lib.judge.evaluate import evaluate
+    from lib.store.connection import Store
 
     store = Store(db)
     py = sys.executable

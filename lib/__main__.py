@@ -22,7 +22,7 @@ def _db_arg(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_demo(args) -> int:
-    from lib.demo import build_demo
+    from lib.demo.build import build_demo
     summary = build_demo(args.db or _default_db(), models=args.models, days=args.days, seed=args.seed)
     print(f"demo fleet: {summary.get('models')} models, {summary.get('rows')} inference rows "
           f"in {summary.get('seconds', 0):.1f} s -> {args.db or _default_db()}")
@@ -30,9 +30,9 @@ def cmd_demo(args) -> int:
 
 
 def cmd_register(args) -> int:
-    from lib.ingest import register_spec
+    from lib.ingest.pipeline import register_spec
     from lib.spec import load_spec_file
-    from lib.store import Store
+    from lib.store.connection import Store
     spec = load_spec_file(args.spec)
     register_spec(Store(args.db), spec, source=args.spec)
     print(f"{args.spec}: registered {spec.model_id}")
@@ -40,8 +40,8 @@ def cmd_register(args) -> int:
 
 
 def cmd_ingest(args) -> int:
-    from lib.ingest import ingest_file
-    from lib.store import Store
+    from lib.ingest.pipeline import ingest_file
+    from lib.store.connection import Store
     store = Store(args.db)
     rejected = False
     for path in args.files:
@@ -53,7 +53,7 @@ def cmd_ingest(args) -> int:
 
 
 def _default_db() -> str:
-    from lib.store import default_db_path
+    from lib.store.connection import default_db_path
     return default_db_path()
 
 
@@ -83,9 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+")
     p.set_defaults(func=cmd_ingest)
 
-    from lib import cli_evaluate  # evaluate: kept apart to keep this file small
+    from lib.cli import evaluate as cli_evaluate  # evaluate: kept apart to keep this file small
     cli_evaluate.add(sub, _db_arg)
-    from lib import cli_actions  # report and alert (issue 5)
+    from lib.cli import actions as cli_actions  # report and alert (issue 5)
     cli_actions.add(sub, _db_arg)
     return parser
 

@@ -155,7 +155,7 @@ def parse_spec(data: Any, *, source: str = "spec") -> Spec:
     if not isinstance(policy, dict):
         raise InputError(f"{source}: field policy: must be a mapping")
     # Deferred import: the policy module validates its own keys (checks, thresholds, features).
-    from lib.policy import validate_policy_overrides
+    from lib.judge.policy import validate_policy_overrides
     validate_policy_overrides(policy, source=source, features=features)
     actions = data.get("actions") or {}
     if not isinstance(actions, dict):

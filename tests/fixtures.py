@@ -256,8 +256,8 @@ def parquet_file(directory: Path, name: str, kind: str, types: dict[str, pa.Data
 
 def build_standard_store(directory: Path) -> Path:
     """A store with the two standard models, their references and one inference file each."""
-    from lib.ingest import ingest_file, register_spec
-    from lib.store import Store
+    from lib.ingest.pipeline import ingest_file, register_spec
+    from lib.store.connection import Store
     directory = Path(directory)
     db = directory / "store.duckdb"
     store = Store(db)
@@ -536,8 +536,8 @@ def concurrency_writer(db: str, model: str, files: list[str], result_path: str, 
     """Ingest `files` one after the other; record each outcome and how long it took."""
     import time
     import traceback
-    from lib.ingest import ingest_file
-    from lib.store import Store
+    from lib.ingest.pipeline import ingest_file
+    from lib.store.connection import Store
     store = Store(db, timeout=timeout)
     results = []
     for f in files:
@@ -557,7 +557,7 @@ def concurrency_reader(db: str, model: str, ready_path: str, stop_path: str, res
     """Query the store in a loop, holding the shared lock for `hold` s like a slow dashboard query;
     between reads, poll the data version (the app's cache key). Records what it saw."""
     import traceback
-    from lib.store import Store
+    from lib.store.connection import Store
     store = Store(db, timeout=60)
     seen = {"counts": [], "errors": [], "inconsistent": [], "versions": [], "version_drops": 0}
     try:

@@ -424,7 +424,7 @@ class Fleet:
     """Builds a store in a directory through lib.ingest, and remembers every model's raw rows."""
 
     def __init__(self, directory: Path):
-        from lib.store import Store
+        from lib.store.connection import Store
         self.dir = Path(directory)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.store = Store(self.dir / "store.duckdb")
@@ -436,7 +436,7 @@ class Fleet:
         return self.store.batch()
 
     def register(self, spec: dict) -> None:
-        from lib.ingest import register_spec
+        from lib.ingest.pipeline import register_spec
         register_spec(self.store, spec)
         self.models[spec["model_id"]] = Model(spec=spec, ref=pd.DataFrame(), inf=pd.DataFrame(
             columns=["ts", "label"]))
@@ -448,7 +448,7 @@ class Fleet:
         return path
 
     def _ingest(self, kind: str, model_id: str, frame: pd.DataFrame) -> None:
-        from lib.ingest import ingest_file
+        from lib.ingest.pipeline import ingest_file
         outcome = ingest_file(self.store, kind, model_id, self._write(frame))
         assert outcome.status == "ingested", outcome
 

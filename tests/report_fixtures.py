@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lib.ingest import ingest_file, register_spec
-from lib.store import Store
+from lib.ingest.pipeline import ingest_file, register_spec
+from lib.store.connection import Store
 
 AS_OF = pd.Timestamp("2026-11-10T00:00:00Z")
 HOSTILE_NAME = '<script>alert("name")</script> & Co'

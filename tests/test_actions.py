@@ -15,9 +15,9 @@ import pytest
 from aiosmtpd.controller import Controller
 
 import report_fixtures as rf
-from lib import actions
-from lib.actions_config import ActionConfig, Smtp, apprise_url, load_config, redact
-from lib.store_actions import audit_log
+from lib.actions import run as actions
+from lib.actions.config import ActionConfig, Smtp, apprise_url, load_config, redact
+from lib.store.actions import audit_log
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -189,7 +189,7 @@ def test_new_reference_snapshot_makes_a_new_finding(fleet, hooks, mails, tmp_pat
     cfg = config_for(mails)
     actions.run_alerts(fleet, config=cfg)
     assert len(hooks.accepted()) == 1
-    from lib.ingest import ingest_file
+    from lib.ingest.pipeline import ingest_file
     # a "retrain": a new reference snapshot (same data: the model is still red against it)
     out = ingest_file(fleet, "reference", "hostile-red", tmp_path / "hostile-red-ref.csv")
     if out.status == "skipped":   # same content hash: write a copy with a changed row

@@ -13,9 +13,9 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from lib import lock
-from lib.evaluate import evaluate
-from lib.store import Store
+from lib.store import lock
+from lib.judge.evaluate import evaluate
+from lib.store.connection import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -24,7 +24,7 @@ TIMEOUT = 120
 
 @pytest.fixture(scope="session")
 def demo_db(tmp_path_factory) -> str:
-    from lib.demo import build_demo
+    from lib.demo.build import build_demo
     path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
     build_demo(path, models=24, days=10)
     return str(path)
@@ -289,7 +289,8 @@ def test_busy_store(app, demo_db, monkeypatch, page):
 # -- lib/store_detail: the drill-down numbers agree with evaluate and with the raw rows -----------------
 def test_distribution_psi_equals_evaluate(demo_db, judged):
     import pandas as pd
-    from lib import metrics, store_detail
+    from lib import metrics
+    from lib.store import detail as store_detail
     as_of = pd.Timestamp(judged["as_of"]).tz_localize(None)
     for model_id in ("icecream-sales", "churn-mobile-eu"):
         m = next(x for x in judged["models"] if x["model_id"] == model_id)
@@ -302,7 +303,7 @@ def test_distribution_psi_equals_evaluate(demo_db, judged):
 def test_unseen_values_and_daily_rows_against_raw_rows(demo_db, judged):
     import duckdb
     import pandas as pd
-    from lib import store_detail
+    from lib.store import detail as store_detail
     as_of = pd.Timestamp(judged["as_of"]).tz_localize(None)
     m = next(x for x in judged["models"] if x["model_id"] == "icecream-sales")
     reason = next(r for r in m["reasons"] if r["check"] == "unseen_categories")
@@ -327,7 +328,7 @@ def test_daily_performance_against_raw_rows(demo_db, judged):
     import duckdb
     import numpy as np
     import pandas as pd
-    from lib import store_detail
+    from lib.store import detail as store_detail
     as_of = pd.Timestamp(judged["as_of"]).tz_localize(None)
     perf = store_detail.daily_series(Store(demo_db), "icecream-sales", as_of)["performance"]
     assert len(perf) and set(perf["metric"]) == {"rmse"}

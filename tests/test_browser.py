@@ -15,8 +15,8 @@ import pytest
 if not Path("/usr/bin/chromium").exists():  # pragma: no cover
     pytest.fail("Debian's chromium is not installed: run `make system-deps`", pytrace=False)
 
-from lib.evaluate import evaluate  # noqa: E402
-from lib.store import Store  # noqa: E402
+from lib.judge.evaluate import evaluate  # noqa: E402
+from lib.store.connection import Store  # noqa: E402
 from tests.browser_support import (ARTIFACTS, browser, error_dialogs, shot, streamlit_server,  # noqa: E402,F401
                                     wait_for_app_run)
 
@@ -26,7 +26,7 @@ SHOTS = ARTIFACTS / "browser"
 
 @pytest.fixture(scope="module")
 def demo_db(tmp_path_factory) -> str:
-    from lib.demo import build_demo
+    from lib.demo.build import build_demo
     path = tmp_path_factory.mktemp("browser-demo") / "demo.duckdb"
     build_demo(path, models=24, days=10)
     return str(path)

@@ -30,8 +30,9 @@ if not Path("/usr/bin/chromium").exists():  # pragma: no cover
     pytest.fail("Debian's chromium is not installed: run `make system-deps`", pytrace=False)
 
 import report_fixtures as rf  # noqa: E402
-from lib import actions, store_actions as sa  # noqa: E402
-from lib.actions_config import ActionConfig  # noqa: E402
+from lib.actions import run as actions
+from lib.store import actions as sa  # noqa: E402
+from lib.actions.config import ActionConfig  # noqa: E402
 from tests.browser_support import (ARTIFACTS, ROOT, browser, error_dialogs, shot,  # noqa: E402,F401
                                     streamlit_server, wait_for_app_run)
 

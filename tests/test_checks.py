@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 
 import independent as ind
-from lib.evaluate import evaluate
-from lib.policy import default_policy
+from lib.judge.evaluate import evaluate
+from lib.judge.policy import default_policy
 
 AS_OF = pd.Timestamp("2026-11-30 00:00")
 AS_OF_1300 = pd.Timestamp("2026-11-29 13:00")

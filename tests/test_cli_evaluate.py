@@ -17,9 +17,9 @@ import pytest
 
 import independent as ind
 from lib.__main__ import main
-from lib.cli_evaluate import SUMMARY_COLUMNS
-from lib.evaluate import evaluate
-from lib.policy import default_policy
+from lib.cli.evaluate import SUMMARY_COLUMNS
+from lib.judge.evaluate import evaluate
+from lib.judge.policy import default_policy
 from test_checks import AS_OF, REF, SPEC, _drift_days, _unseen_days, day, days, setrows
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -13,8 +13,8 @@ import pytest
 
 from fixtures import (BAD_FILES, BINARY, REGRESSION, BadFile, csv_file, db, parquet_file, query,  # noqa: F401
                       run_cli, spec_dict, standard_template, table_counts, write_spec)
-from lib import lock
-from lib import store as store_module
+from lib.store import lock
+from lib.store import connection as store_module
 from lib.__main__ import main
 
 

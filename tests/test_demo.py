@@ -16,7 +16,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from lib import demo
+from lib.demo import build as demo
 from lib.spec import parse_spec
 
 SMALL = dict(models=12, days=8)     # 8 days: the volume baseline is the 7 days before the last 24 h
@@ -241,8 +241,8 @@ def test_unseen_flavors_arrive_only_in_the_last_day(built):
 def test_every_model_gets_the_status_it_was_built_for(built):
     """Under the default policy (and the specs' overrides) the evaluation agrees with the tags:
     healthy models are green, every problem trips its own check at the planned level."""
-    from lib.evaluate import evaluate
-    from lib.store import Store
+    from lib.judge.evaluate import evaluate
+    from lib.store.connection import Store
 
     result = evaluate(Store(str(built["a"])))
     assert result["as_of"] == demo.DEMO_END.isoformat()

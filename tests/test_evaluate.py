@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 import independent as ind
-from lib.evaluate import evaluate, parse_as_of
+from lib.judge.evaluate import evaluate, parse_as_of
 
 AS_OF = pd.Timestamp("2026-11-29 13:00")
 START = pd.Timestamp("2026-11-17 00:00")
@@ -372,9 +372,9 @@ def test_drift_cube_equals_window_by_window_sql(fleet):
     PSI / unseen / totals equal metrics' scalar functions, at windows that mix whole days and
     edge hours, that hold no whole day, and that are empty."""
     from lib import metrics
-    from lib.cube import DriftCube
-    from lib.evaluate import load_fleet
-    from lib.store_read import Reader
+    from lib.judge.cube import DriftCube
+    from lib.judge.evaluate import load_fleet
+    from lib.store.read import Reader
 
     ends = [AS_OF, AS_OF - ind.DAY, AS_OF.floor("D"), AS_OF - 3 * ind.HOUR, START]
     windows = [(i, end - length, end) for i, (end, length) in

@@ -12,10 +12,11 @@ import pytest
 from fixtures import (BAD_FILES, BINARY, INF_COLUMNS, REGRESSION, BadFile, csv_file, db, default_row,  # noqa: F401
                       parquet_file, query, query_df, rows_for, run_cli, standard_template, table_counts,
                       write_csv_rows, write_csv_text, write_parquet)
-from lib import profile, store_write
+from lib.store import profiles as profile
+from lib.store import write as store_write
 from lib.errors import InputError
-from lib.ingest import Outcome, ingest_file
-from lib.store import Store
+from lib.ingest.pipeline import Outcome, ingest_file
+from lib.store.connection import Store
 
 
 def _version(db: Path) -> str | None:

@@ -12,12 +12,12 @@ import pytest
 
 import independent as ind
 from lib.errors import InputError
-from lib.evaluate import evaluate
-from lib.ingest import register_spec
-from lib.policy import (CHECK_ORDER, CHECKS, SETTINGS, default_policy, effective_setting, effective_threshold,
+from lib.judge.evaluate import evaluate
+from lib.ingest.pipeline import register_spec
+from lib.judge.policy import (CHECK_ORDER, CHECKS, SETTINGS, default_policy, effective_setting, effective_threshold,
                         load_policy)
 from lib.spec import parse_spec
-from lib.store import Store
+from lib.store.connection import Store
 from test_checks import AS_OF, REF, SPEC, day, days, setrows
 
 ROOT = Path(__file__).resolve().parent.parent

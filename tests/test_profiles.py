@@ -19,8 +19,8 @@ import pyarrow as pa
 import pytest
 
 from fixtures import (FLAVORS, REGIONS, T0, query, reference_frame, spec_dict, write_csv, write_parquet)
-from lib.ingest import ingest_file, register_spec
-from lib.store import Store
+from lib.ingest.pipeline import ingest_file, register_spec
+from lib.store.connection import Store
 
 pytestmark = pytest.mark.xdist_group("profiles")   # one worker builds the scenario once
 

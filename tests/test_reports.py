@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 import report_fixtures as rf
-from lib.evaluate import evaluate
+from lib.judge.evaluate import evaluate
 from lib.metrics import numeric_bin_labels
-from lib.reports import Filters, render_report
+from lib.reports.build import Filters, render_report
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -155,7 +155,7 @@ def labelled(tmp_path_factory):
 
 
 def _series(store, model_id):
-    from lib.reports import report_data
+    from lib.reports.build import report_data
     data = report_data(store, model_id=model_id)
     return data["models"][0], data["performance_over_time"][model_id]
 
@@ -198,7 +198,7 @@ def test_performance_threshold_lines_are_the_effective_thresholds(labelled):
     assert s["yellow_line"] == pytest.approx(s["reference"] * 1.05, abs=1e-12)
     assert s["red_line"] == pytest.approx(s["reference"] * 1.10, abs=1e-12)
 
-    from lib.report_html import performance_figure
+    from lib.reports.html import performance_figure
     fig = performance_figure(s)
     lines = {t.name.split()[0]: t.y for t in fig.data if t.type == "scatter" and t.mode == "lines"}
     assert lines["yellow"] == (s["yellow_line"],) * 2 and lines["red"] == (s["red_line"],) * 2
@@ -211,7 +211,7 @@ def test_days_without_labels_are_gaps_not_zeros(labelled):
     by_day = {d["date"]: d for d in s["days"]}
     for date in (*rf.NO_LABEL_DAYS, "2026-10-20"):      # unlabelled rows; no rows at all
         assert by_day[date] == {"date": date, "value": None, "n_labeled": 0}
-    from lib.report_html import performance_figure
+    from lib.reports.html import performance_figure
     fig = performance_figure(s)
     line = next(t for t in fig.data if t.mode == "lines+markers")
     bars = next(t for t in fig.data if t.type == "bar")

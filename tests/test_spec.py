@@ -13,9 +13,9 @@ from fixtures import (BINARY, REGRESSION, csv_file, db, query, rows_for, spec_di
                       table_counts, write_csv_rows, write_spec)
 from lib.__main__ import main
 from lib.errors import InputError
-from lib.ingest import ingest_file, load_model_spec, register_spec
+from lib.ingest.pipeline import ingest_file, load_model_spec, register_spec
 from lib.spec import Spec, load_spec_file, parse_spec
-from lib.store import Store
+from lib.store.connection import Store
 
 FULL = {
     "model_id": "icecream-sales", "name": "Ice cream price forecast", "task": "binary_classification",

@@ -17,16 +17,16 @@ import pytest
 
 from fixtures import (BINARY, ROOT, concurrency_reader, concurrency_writer, csv_file, db,  # noqa: F401
                       query, standard_template, table_counts)
-from lib import lock
+from lib.store import lock
 from lib.errors import StoreBusy, StoreMissing
-from lib.store import Store
+from lib.store.connection import Store
 
 
 # -- the lock ---------------------------------------------------------------------------------------
 _HOLDER = """
 import sys, time
 sys.path.insert(0, {root!r})
-from lib import lock
+from lib.store import lock
 with lock.{mode}({db!r}, 10):
     print("held", flush=True)
     sys.stdin.read()          # hold until the test closes our stdin
@@ -182,7 +182,7 @@ _POLLER = """
 import sys
 from pathlib import Path
 sys.path.insert(0, {root!r})
-from lib.store import Store
+from lib.store.connection import Store
 store, last, drops, polls = Store({db!r}), 0, 0, 0
 print("polling", flush=True)
 while True:
@@ -292,7 +292,7 @@ def test_writer_and_two_readers_in_processes(db: Path, tmp_path: Path, monkeypat
 def test_two_writers_ingesting_the_same_file_add_it_once(db: Path, tmp_path: Path):
     """The 'already ingested' check is repeated under the write lock: of two concurrent ingests
     of one file, exactly one adds it and the other reports it skipped."""
-    from lib.ingest import ingest_file
+    from lib.ingest.pipeline import ingest_file
     path = csv_file(tmp_path, "twice.csv", "inference", n=50,
                     set={r: {"request_id": f"t{r}"} for r in range(1, 51)})
     before = table_counts(db)

@@ -31,9 +31,9 @@ def add(sub, db_arg) -> None:
 
 def run_report(args) -> int:
     from lib.errors import InputError
-    from lib.evaluate import parse_as_of
-    from lib.reports import Filters, render_report
-    from lib.store import Store
+    from lib.judge.evaluate import parse_as_of
+    from lib.reports.build import Filters, render_report
+    from lib.store.connection import Store
     if args.format == "pdf" and args.out == "-":
         raise InputError("--out: a PDF needs a file name, not '-'")
     if args.model and (args.team or args.owner or args.status):
@@ -51,14 +51,14 @@ def run_report(args) -> int:
 
 
 def run_alert(args) -> int:
-    from lib.actions import run_alerts
-    from lib.store import Store
+    from lib.actions.run import run_alerts
+    from lib.store.connection import Store
     store = Store(args.db)
     if not store.exists():
         print(f"{store.path}: no store yet (build the demo with: python -m lib demo)", file=sys.stderr)
         return 1
     if args.retry_failed and not args.dry_run:
-        from lib.actions import requeue_all_failed
+        from lib.actions.run import requeue_all_failed
         n = requeue_all_failed(store)
         print(f"requeued {n} action(s) that had failed for good")
     report = run_alerts(store, dry_run=args.dry_run)

@@ -39,6 +39,14 @@ class RefColumn:
     std: float | None = None
 
 
+def round_up_hour(ts: pd.Timestamp) -> pd.Timestamp:
+    """The first whole UTC hour at or after `ts`, tz-naive (the grain of every profile)."""
+    ts = pd.Timestamp(ts)
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert("UTC").tz_localize(None)
+    return ts.ceil("h")
+
+
 def hour_of(ts: pd.Series) -> pd.Series:
     """The whole hour that ends at or after each timestamp (windows are (start, end])."""
     return ts.dt.ceil("h")

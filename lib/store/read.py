@@ -13,7 +13,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from lib.store import inf_table, ref_table
+from lib.store.connection import inf_table, ref_table
 
 
 def hour_ranges(windows: list[tuple[int, pd.Timestamp, pd.Timestamp]]) -> pd.DataFrame:

@@ -1051,8 +1051,8 @@ def build_demo(db_path: str | os.PathLike | None = None, *, models: int = 200, d
     identical build already ingested are skipped by ingest (same content hash). Raises
     RuntimeError if the store rejects a generated file (a bug, never expected).
     """
-    from lib.ingest import ingest_file, register_spec
-    from lib.store import Store
+    from lib.ingest.pipeline import ingest_file, register_spec
+    from lib.store.connection import Store
 
     started = time.perf_counter()
     if end.tzinfo is None:

@@ -7,8 +7,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from lib import actions, ui
-from lib.reports import FORMATS, Filters, file_name, render_report
+from lib.actions import run as actions
+from lib.ui import frame as ui
+from lib.reports.build import FORMATS, Filters, file_name, render_report
 
 MIME = {"html": "text/html", "pdf": "application/pdf", "json": "application/json", "csv": "text/csv"}
 

@@ -14,7 +14,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 
-from lib.actions_config import ActionConfig, apprise_url
+from lib.actions.config import ActionConfig, apprise_url
 
 
 @dataclass(frozen=True)

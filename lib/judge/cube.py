@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from lib.metrics import FLOOR
-from lib.store_read import Reader
+from lib.store.read import Reader
 
 _DAY_US = 86_400_000_000
 

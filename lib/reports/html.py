@@ -15,8 +15,8 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.subplots import make_subplots
 
-from lib.policy import CHECKS_BY_NAME, SETTINGS
-from lib.status import COLOR
+from lib.judge.policy import CHECKS_BY_NAME, SETTINGS
+from lib.judge.status import COLOR
 
 CHART_WIDTH = 680   # px: an A4 page at 96 dpi minus 2 × 12 mm margins is ~703 px
 REF_COLOR = "#94a3b8"   # the reference (training-time) value, as on the model page (lib/ui.py)

@@ -21,11 +21,11 @@ from urllib.parse import urlencode
 import pandas as pd
 import streamlit as st
 
-from lib import store_detail
+from lib.store import detail as store_detail
 from lib.errors import StoreBusy, StoreMissing
-from lib.evaluate import evaluate
-from lib.status import COLOR, GREEN, GREY, RANK, RED, STATUSES, YELLOW
-from lib.store import Store, default_db_path
+from lib.judge.evaluate import evaluate
+from lib.judge.status import COLOR, GREEN, GREY, RANK, RED, STATUSES, YELLOW
+from lib.store.connection import Store, default_db_path
 
 LOCK_TIMEOUT_ENV = "DRIFTLIGHT_LOCK_TIMEOUT"
 TIMELINE_DAYS = 30

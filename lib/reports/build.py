@@ -24,14 +24,14 @@ from typing import Any
 
 import pandas as pd
 
-from lib.csvsafe import to_csv
-from lib.cube import DriftCube
-from lib.evaluate import evaluate
+from lib.reports.csvsafe import to_csv
+from lib.judge.cube import DriftCube
+from lib.judge.evaluate import evaluate
 from lib.metrics import numeric_bin_labels
-from lib.policy import CHECKS_BY_NAME, SETTINGS, Policy, effective_setting, effective_threshold, load_policy
-from lib.status import RANK
-from lib.store import Store
-from lib.store_read import Reader
+from lib.judge.policy import CHECKS_BY_NAME, SETTINGS, Policy, effective_setting, effective_threshold, load_policy
+from lib.judge.status import RANK
+from lib.store.connection import Store
+from lib.store.read import Reader
 
 TIMELINE_DAYS = 30
 WORST_FEATURES = 3          # distribution charts per model
@@ -85,7 +85,7 @@ def report_data(store: Store, *, model_id: str | None = None, filters: Filters |
     dists = distributions(store, result["as_of"], wanted) if result["as_of"] and wanted else {}
     specs: dict[str, dict] = {}
     if models:
-        from lib.store_actions import model_specs
+        from lib.store.actions import model_specs
         with store.read() as con:
             specs = model_specs(con)
     settings = {m["model_id"]: {k: effective_setting(policy, m.get("team", ""),
@@ -164,7 +164,7 @@ def performance_over_time(store: Store, as_of: str, models: list[dict], specs: d
     into metric values around the reference: `ref × (1 − loss)`, or `ref × (1 + loss)` for RMSE.
     """
     from lib.metrics import higher_is_better
-    from lib.store_detail import daily_performance
+    from lib.store.detail import daily_performance
 
     end = pd.Timestamp(as_of).tz_convert("UTC").tz_localize(None)
     last = (end - pd.Timedelta(microseconds=1)).floor("D")      # the days of store_detail._days
@@ -277,12 +277,12 @@ def render_report(store: Store, fmt: str, *, model_id: str | None = None, filter
         return to_json(data).encode("utf-8")
     if fmt == "csv":
         return to_csv_text(data).encode("utf-8")
-    from lib.report_html import to_html
+    from lib.reports.html import to_html
     html_text = to_html(data)
     if fmt == "html":
         return html_text.encode("utf-8")
     if fmt == "pdf":
-        from lib.report_pdf import html_to_pdf
+        from lib.reports.pdf import html_to_pdf
         return html_to_pdf(html_text)
     raise ValueError(f"unknown report format {fmt!r} (known: {', '.join(FORMATS)})")
 

@@ -20,7 +20,7 @@ from typing import Iterator
 
 import duckdb
 
-from lib import lock
+from lib.store import lock
 from lib.errors import StoreMissing
 from lib.spec import MODEL_ID_PATTERN
 

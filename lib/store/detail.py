@@ -25,10 +25,10 @@ import numpy as np
 import pandas as pd
 
 from lib import metrics
-from lib.health import round_up_hour
-from lib.profile import PREDICTION_SLOT, SCORE_SLOT
-from lib.store import Store, inf_table
-from lib.store_read import numeric_columns
+from lib.store.profiles import round_up_hour
+from lib.store.profiles import PREDICTION_SLOT, SCORE_SLOT
+from lib.store.connection import Store, inf_table
+from lib.store.read import numeric_columns
 
 HOUR = pd.Timedelta(hours=1)
 DAY = pd.Timedelta(days=1)

@@ -37,12 +37,12 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from lib import store_actions as sa
-from lib.actions_config import ActionConfig, email_address, load_config, redact
-from lib.actions_send import Attempt, post_json, run_command, send_notice
-from lib.policy import Policy, effective_setting, load_policy
-from lib.status import RED, YELLOW
-from lib.store import Store
+from lib.store import actions as sa
+from lib.actions.config import ActionConfig, email_address, load_config, redact
+from lib.actions.send import Attempt, post_json, run_command, send_notice
+from lib.judge.policy import Policy, effective_setting, load_policy
+from lib.judge.status import RED, YELLOW
+from lib.store.connection import Store
 
 KIND_NOTIFY, KIND_HTTP, KIND_COMMAND = "notify", "retrain_http", "retrain_command"
 
@@ -288,7 +288,7 @@ def run_alerts(store: Store, *, dry_run: bool = False, now: datetime | None = No
                config: ActionConfig | None = None, policy: Policy | None = None,
                sender: Sender = deliver_once, result: dict | None = None) -> RunReport:
     """One `alert` run (see the module docstring). Returns what was planned or done."""
-    from lib.evaluate import evaluate
+    from lib.judge.evaluate import evaluate
 
     config = config or load_config()
     policy = policy or load_policy()

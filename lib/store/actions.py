@@ -15,7 +15,7 @@ from typing import Any, Iterable
 import duckdb
 import pandas as pd
 
-from lib.store import fetch_one
+from lib.store.connection import fetch_one
 
 ACTION_COLUMNS = ["action_id", "run_id", "model_id", "kind", "target", "finding_ids", "status", "attempts",
                   "next_attempt_at", "created_at", "updated_at", "claimed_by", "payload_json", "last_error",

@@ -15,13 +15,13 @@ import pandas as pd
 
 from lib import metrics
 from lib.errors import InputError, UnknownModel
-from lib.health import (DAY, SINCE_DAYS, Fleet, Judge, restrict, _CHECK_RANK, instants_for, iso,
-                        round_up_hour)
-from lib.policy import CHECKS_BY_NAME, Policy, load_policy
-from lib.status import GREEN, GREY, RANK, RED, YELLOW
-from lib.store import Store
-from lib.store_detail import raw_drift_by_slot
-from lib.store_read import Reader
+from lib.judge.health import DAY, SINCE_DAYS, Fleet, Judge, restrict, _CHECK_RANK, instants_for, iso
+from lib.store.profiles import round_up_hour
+from lib.judge.policy import CHECKS_BY_NAME, Policy, load_policy
+from lib.judge.status import GREEN, GREY, RANK, RED, YELLOW
+from lib.store.connection import Store
+from lib.store.detail import raw_drift_by_slot
+from lib.store.read import Reader
 
 
 def parse_as_of(text: str | None) -> pd.Timestamp | None:

@@ -14,11 +14,12 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from lib import metrics, profile
+from lib import metrics
+from lib.store import profiles as profile
 from lib.errors import InputError
-from lib.profile import PREDICTION_SLOT, SCORE_SLOT, RefColumn
+from lib.store.profiles import PREDICTION_SLOT, SCORE_SLOT, RefColumn
 from lib.spec import Spec
-from lib.store import fetch_one, inf_table, ref_table
+from lib.store.connection import fetch_one, inf_table, ref_table
 
 PROFILE_TABLES = ("prof_rows", "prof_num_h", "prof_num_d", "prof_cat_h", "prof_cat_d",
                   "prof_qual_h", "prof_qual_d", "prof_cls", "prof_auc", "prof_reg")

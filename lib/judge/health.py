@@ -14,10 +14,10 @@ import numpy as np
 import pandas as pd
 
 from lib import metrics
-from lib.cube import DriftCube, quality_by_window
-from lib.policy import CHECK_ORDER, CHECKS_BY_NAME, Policy, effective_setting, effective_threshold
-from lib.status import GREEN, GREY, RANK, RED, YELLOW, judge
-from lib.store_read import Reader
+from lib.judge.cube import DriftCube, quality_by_window
+from lib.judge.policy import CHECK_ORDER, CHECKS_BY_NAME, Policy, effective_setting, effective_threshold
+from lib.judge.status import GREEN, GREY, RANK, RED, YELLOW, judge
+from lib.store.read import Reader
 
 HOUR = pd.Timedelta(hours=1)
 DAY = pd.Timedelta(days=1)
@@ -26,13 +26,6 @@ SINCE_DAYS = 30
 FEATURE_CHECKS = ("missing", "unseen_categories", "out_of_range", "feature_drift")
 _CHECK_RANK = {c: i for i, c in enumerate(CHECK_ORDER)}
 _UNSEEN = 1 << 40      # window ids of the 24-hour unseen windows in a cube shared with the 7-day ones
-
-
-def round_up_hour(ts: pd.Timestamp) -> pd.Timestamp:
-    ts = pd.Timestamp(ts)
-    if ts.tzinfo is not None:
-        ts = ts.tz_convert("UTC").tz_localize(None)
-    return ts.ceil("h")
 
 
 def iso(ts) -> str | None:

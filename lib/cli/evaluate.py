@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import sys
 
-from lib.csvsafe import to_csv
+from lib.reports.csvsafe import to_csv
 
 SUMMARY_COLUMNS = ["model_id", "status", "check", "feature", "value", "threshold", "message"]
 
@@ -29,8 +29,8 @@ def summary_rows(result: dict) -> list[list]:
 
 
 def run(args) -> int:
-    from lib.evaluate import evaluate, parse_as_of
-    from lib.store import Store
+    from lib.judge.evaluate import evaluate, parse_as_of
+    from lib.store.connection import Store
     store = Store(args.db)
     if not store.exists():
         if args.models:

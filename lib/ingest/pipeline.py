@@ -14,10 +14,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lib import readers, store_write
+from lib.ingest import readers
+from lib.store import write as store_write
 from lib.errors import InputError, UnknownModel
 from lib.spec import Spec, parse_spec
-from lib.store import Store, fetch_one
+from lib.store.connection import Store, fetch_one
 
 KINDS = ("reference", "inference", "labels")
 DEFAULT_NAMES = {"timestamp": "timestamp", "prediction": "prediction", "label": "label", "id": "id"}
