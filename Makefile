@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 DB ?= data/driftlight.duckdb
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test bench demo system-deps clean
+.PHONY: run test lint format bench demo system-deps clean
 
 $(VENV)/.runtime: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +34,17 @@ system-deps:
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium poppler-utils >/dev/null; \
 	fi
 
-test: $(VENV)/.dev system-deps
+# Lint: ruff (lint + format check) and the architecture's import contracts (pyproject.toml).
+lint: $(VENV)/.dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+
+format: $(VENV)/.dev
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+test: lint system-deps
 	$(PY) -m pytest -q -n 2 --dist loadgroup
 
 # The benchmark (not part of `make test`): Evidently lives in its own venv, never a dependency.

@@ -299,7 +299,7 @@ def _schema_current(db: Path) -> bool:
     """Is the store at the schema version that lib/ expects? (Read-only readers cannot migrate.)"""
     sys.path.insert(0, str(ROOT))
     import duckdb
-    from lib.store.connection import SCHEMA_VERSION
+    from lib.store.schema import SCHEMA_VERSION
     try:
         con = duckdb.connect(str(db), read_only=True)
         try:

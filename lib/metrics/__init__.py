@@ -1,14 +1,10 @@
-"""Drift, data-quality and performance metrics as pure functions.
+"""Metrics: pure functions of counts and arrays, split by family (bins, drift, quality,
+performance) with a registry of all of them; pinned against scipy / scikit-learn in the tests.
+This package does not read data, open DuckDB, know about Streamlit, or hold thresholds.
 
-Every definition here is the one in DESIGN.md "Metric definitions" and "Precise rules",
-and the tests pin each against scipy / scikit-learn. Distribution metrics work on bin counts
-(which the hourly profiles store), except KS and Wasserstein, which need raw values.
-Performance metrics work on aggregates (confusion counts, per-score label counts, sums), so
-that judging never has to read raw rows.
-
-This package does not read data, open DuckDB, know about Streamlit, or hold thresholds: the
-policy module turns values into stoplight statuses.
+May import: nothing else in lib/ (numpy, pandas, scipy; scikit-learn lazily).
 """
+
 
 from lib.metrics._common import (  # noqa: F401
     FLOOR,

@@ -1,0 +1,6 @@
+"""The store: the only SQL in Driftlight. The DuckDB file, its readers-writer lock, the schema
+and its migrations, writes (rows + per-hour profiles), reads for judging, one model's drill-down
+reads, and the action tables. It knows nothing of statuses or thresholds.
+
+May import: lib.metrics, lib.spec, lib.errors (and duckdb, which nothing else may import).
+"""
