@@ -20,7 +20,7 @@ from lib.store.profiles import round_up_hour
 from lib.judge.policy import CHECKS_BY_NAME, Policy, load_policy
 from lib.judge.status import GREEN, GREY, RANK, RED, YELLOW
 from lib.store.connection import Store
-from lib.store.detail import raw_drift_by_slot
+from lib.store.rows import raw_drift_by_slot
 from lib.store.read import Reader
 
 
