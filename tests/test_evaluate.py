@@ -373,7 +373,7 @@ def test_drift_cube_equals_window_by_window_sql(fleet):
     edge hours, that hold no whole day, and that are empty."""
     from lib import metrics
     from lib.judge.cube import DriftCube
-    from lib.judge.evaluate import load_fleet
+    from lib.judge.fleet import load_fleet
     from lib.store.read import Reader
 
     ends = [AS_OF, AS_OF - ind.DAY, AS_OF.floor("D"), AS_OF - 3 * ind.HOUR, START]

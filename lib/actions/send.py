@@ -1,7 +1,7 @@
 """Delivery of one action attempt: an Apprise notice, an HTTP POST, or a command.
 
 Each function makes exactly one attempt and returns an `Attempt` (ok, retryable, detail); the
-retry loop, back-off and recording live in lib/actions.py. No store access here.
+retry loop, back-off and recording live in lib/actions/deliver.py. No store access here.
 """
 from __future__ import annotations
 

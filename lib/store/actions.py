@@ -4,7 +4,7 @@ Every function takes an open connection from lib/store.Store.read() or .write() 
 parameterized SQL only. Results are fetched fully (DuckDB 2.0 blocks a connection on a
 half-read result). The tables come from migration 2 in lib/store.py; a store that has not been
 written since that migration has none of them yet, so the readers return empty frames.
-This module knows nothing of statuses, Apprise or HTTP: lib/actions.py decides, this stores.
+This module knows nothing of statuses, Apprise or HTTP: lib/actions/plan.py decides, this stores.
 """
 from __future__ import annotations
 

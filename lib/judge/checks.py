@@ -1,78 +1,22 @@
-"""Judging: profiles -> metric values -> check statuses -> model status, reasons, onset.
-
-Everything is computed for many evaluation instants at once (as_of, as_of − 24 h, the day-ends
-of the last 30 days, the timeline days), vectorized over the fleet: one set of window queries,
-one pass of pandas. That is what makes `since`, `onset` and a 30-day timeline cheap.
-This module knows no SQL (lib/store_read.py does) and renders nothing.
-"""
+"""Checks: each check's value at every (instant, model, feature) and its status against the policy's
+thresholds (Judge._finish), all instants at once and vectorized over the fleet, which makes `since`,
+`onset` and a 30-day timeline cheap. No SQL here (lib/store/read.py does it), nothing rendered."""
 from __future__ import annotations
-
-import json
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from lib import metrics
 from lib.judge.cube import DriftCube, quality_by_window
-from lib.judge.policy import CHECK_ORDER, CHECKS_BY_NAME, Policy, effective_setting, effective_threshold
-from lib.judge.status import GREEN, GREY, RANK, RED, YELLOW, judge
+from lib.judge.fleet import Fleet
+from lib.judge.performance import performance_by_window
+from lib.judge.policy import CHECKS_BY_NAME, Policy, effective_setting, effective_threshold
+from lib.judge.status import RED, YELLOW, judge
+from lib.judge.windows import DAY, WEEK
 from lib.store.read import Reader
 
-HOUR = pd.Timedelta(hours=1)
-DAY = pd.Timedelta(days=1)
-WEEK = pd.Timedelta(days=7)
-SINCE_DAYS = 30
 FEATURE_CHECKS = ("missing", "unseen_categories", "out_of_range", "feature_drift")
-_CHECK_RANK = {c: i for i, c in enumerate(CHECK_ORDER)}
 _UNSEEN = 1 << 40      # window ids of the 24-hour unseen windows in a cube shared with the 7-day ones
-
-
-def iso(ts) -> str | None:
-    if ts is None or pd.isna(ts):
-        return None
-    return pd.Timestamp(ts).tz_localize("UTC").isoformat()
-
-
-@dataclass
-class Fleet:
-    """What judging needs to know about the models (read once per evaluation)."""
-    models: pd.DataFrame          # model_id, name, task, owner, team, tags, spec (dict)
-    features: pd.DataFrame        # model_id, slot, feature, kind, position
-    snapshots: pd.DataFrame       # active snapshot per model
-    ref: pd.DataFrame             # reference profiles of the active snapshots
-    labelled: set[str]
-
-
-def instants_for(as_of: pd.Timestamp, timeline_days: int | None) -> tuple[list[pd.Timestamp], list[pd.Timestamp]]:
-    """All evaluation instants needed, and the timeline's instants (oldest first)."""
-    t1 = as_of - DAY
-    wanted = {as_of, t1}
-    last_day_end = as_of.floor("D")
-    wanted.update(last_day_end - k * DAY for k in range(SINCE_DAYS + 1))
-    before = t1.floor("D") if t1.floor("D") < t1 else t1.floor("D") - DAY
-    wanted.update(before - k * DAY for k in range(7))
-    timeline: list[pd.Timestamp] = []
-    if timeline_days:
-        last_date_end = (as_of - pd.Timedelta(microseconds=1)).floor("D") + DAY
-        timeline = [min(last_date_end - k * DAY, as_of) for k in range(timeline_days - 1, -1, -1)]
-        wanted.update(timeline)
-    return sorted(wanted), timeline
-
-
-def restrict(fleet: Fleet, model_ids: list[str], features: set[tuple[str, str]] | None = None) -> Fleet:
-    """The part of a fleet made of the given models (and, if given, of only these (model, feature)
-    pairs: the history behind a few reasons needs no other feature; the model's prediction and
-    score profiles stay)."""
-    keep = set(model_ids)
-    pick = lambda frame: frame[frame["model_id"].isin(keep)].reset_index(drop=True)  # noqa: E731
-    feats, ref = pick(fleet.features), pick(fleet.ref)
-    if features is not None:
-        feats = feats[[pair in features for pair in zip(feats["model_id"], feats["feature"])]].reset_index(drop=True)
-        slots = set(zip(feats["model_id"], feats["slot"]))
-        ref = ref[[s < 0 or (m, s) in slots for m, s in zip(ref["model_id"], ref["slot"])]].reset_index(drop=True)
-    return Fleet(models=pick(fleet.models), features=feats, snapshots=pick(fleet.snapshots),
-                 ref=ref, labelled=fleet.labelled & keep)
 
 
 class Judge:
@@ -81,7 +25,7 @@ class Judge:
     def __init__(self, reader: Reader, fleet: Fleet, policy: Policy, instants: list[pd.Timestamp],
                  wids: list[int] | None = None):
         """`wids` names the instants in the frames (default 0, 1, …): two judges over different
-        instants can then be concatenated (see lib/evaluate.py's two-phase evaluation)."""
+        instants can then be concatenated (see lib/judge/evaluate.py's two-phase evaluation)."""
         self.r, self.fleet, self.policy = reader, fleet, policy
         self.instants = instants
         self.wids = list(wids) if wids is not None else list(range(len(instants)))
@@ -330,75 +274,3 @@ class Judge:
                          for m, r, c in zip(grid["metric"], grid["reference"], grid["current"])]
         grid["grey"] = (grid["n_labeled"].fillna(0) < grid["min_rows"]) | grid["value"].isna()
         return self._finish(grid, "performance")
-
-
-def performance_by_window(reader: Reader, windows, models: pd.DataFrame, snapshots: pd.DataFrame) -> pd.DataFrame:
-    """Primary metric per (wid, model) over the labelled rows of each window, with the reference's.
-
-    Vectorized over windows and models (a loop per group is too slow for a fleet timeline).
-    """
-    snap_ids = snapshots["model_id"].tolist()
-    info = pd.DataFrame({"model_id": models["model_id"].to_numpy()})
-    info["metric"] = [metrics.primary_metric_name(t, "score" in s.get("columns", {}))
-                      for t, s in zip(models["task"], models["spec"])]
-    ref_perf = dict(zip(snap_ids, map(json.loads, snapshots["performance_json"].tolist())))
-    info["reference"] = [ref_perf.get(m, {}).get(metric) for m, metric in zip(info["model_id"], info["metric"])]
-    positive = dict(zip(snap_ids, snapshots["positive_class"].tolist()))
-    parts = []
-    kind = dict(zip(info["model_id"], info["metric"]))
-    wanted = set(kind.values())
-    reg = reader.regression_sums(windows) if "rmse" in wanted else pd.DataFrame()
-    if len(reg):
-        reg = reg[reg["model_id"].map(kind) == "rmse"]
-        current = [metrics.regression_metrics_from_sums(*v)["rmse"] for v in reg[["n", "sse", "sae", "sy", "syy"]].to_numpy()]
-        parts.append(pd.DataFrame({"wid": reg["wid"], "model_id": reg["model_id"], "current": current, "n_labeled": reg["n"]}))
-    auc_models = [m for m, k in kind.items() if k == "roc_auc"]
-    if auc_models:
-        parts.append(roc_auc_by_window(reader, windows, set(auc_models)))
-    cls = reader.confusion(windows) if wanted & {"f1", "macro_f1"} else pd.DataFrame()
-    if len(cls):
-        for metric, binary in (("f1", True), ("macro_f1", False)):
-            part = cls[cls["model_id"].map(kind) == metric]
-            if part.empty:
-                continue
-            pos = part["model_id"].map(positive) if binary else None
-            f1 = metrics.f1_grouped(part, ["wid", "model_id"], positive=pos).rename("current")
-            n = part.groupby(["wid", "model_id"])["n"].sum().rename("n_labeled")
-            parts.append(pd.concat([f1, n], axis=1).reset_index())
-    if not parts:
-        return pd.DataFrame(columns=["wid", "model_id", "metric", "reference", "current", "n_labeled"])
-    out = pd.concat(parts, ignore_index=True).merge(info, on="model_id", how="left")
-    return out[["wid", "model_id", "metric", "reference", "current", "n_labeled"]]
-
-
-def roc_auc_by_window(reader: Reader, windows, wanted: set[str]) -> pd.DataFrame:
-    """Exact ROC AUC per (wid, model): one read of the scored labels, one sort per model.
-
-    The windows' bounds cut time into segments (metrics.roc_auc_windows), so a timeline of
-    ~40 overlapping windows costs about as much as one long window.
-    """
-    lo = min(w[1] for w in windows)
-    hi = max(w[2] for w in windows)
-    ids = sorted(wanted)
-    rows = reader.scored_labels(lo, hi, ids)
-    wids = np.array([w[0] for w in windows])
-    los = np.array([w[1] for w in windows], dtype="datetime64[us]")
-    his = np.array([w[2] for w in windows], dtype="datetime64[us]")
-    model = np.asarray(rows["model"])
-    order = np.argsort(model, kind="stable")        # rows come model by model in chunks: cheap
-    bounds = np.searchsorted(model[order], np.arange(len(ids) + 1))
-    hour = np.asarray(rows["hour"], dtype="datetime64[us]")
-    out_model, out_auc, out_n = [], [], []
-    for k in np.flatnonzero(np.diff(bounds)):
-        idx = order[bounds[k]:bounds[k + 1]]
-        auc, n = metrics.roc_auc_windows(rows["score"][idx], rows["n_pos"][idx], rows["n_neg"][idx],
-                                         hour[idx], los, his)
-        out_model.append(k)
-        out_auc.append(auc)
-        out_n.append(n)
-    if not out_model:
-        return pd.DataFrame(columns=["wid", "model_id", "current", "n_labeled"])
-    frame = pd.DataFrame({"wid": np.tile(wids, len(out_model)),
-                          "model_id": np.repeat(np.array(ids, dtype=object)[out_model], len(wids)),
-                          "current": np.concatenate(out_auc), "n_labeled": np.concatenate(out_n)})
-    return frame[frame["n_labeled"] > 0]

@@ -1,0 +1,316 @@
+"""Assembling each model's `evaluate` JSON from the long check frame: status, reasons (ordered, with
+since / onset), features, prediction drift, performance, checks and timeline blocks."""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lib import metrics
+from lib.judge.checks import Judge
+from lib.judge.messages import message
+from lib.judge.policy import CHECK_ORDER, CHECKS_BY_NAME
+from lib.judge.status import GREEN, GREY, RED, YELLOW
+from lib.judge.windows import DAY, SINCE_DAYS, iso
+from lib.store.read import Reader
+
+_CHECK_RANK = {c: i for i, c in enumerate(CHECK_ORDER)}
+
+
+def _num(value) -> float | None:
+    if value is None:
+        return None
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(value) or math.isinf(value) else value
+
+
+# The columns each check's JSON blocks and messages read (dicts of only these are built: a
+# fleet has ~30,000 check rows at as_of, and building wide dicts was a tenth of evaluate).
+_COMMON_COLUMNS = ("model_id", "check", "feature", "feature_key", "flagged", "status", "value", "yellow", "red",
+                   "threshold_source", "yellow_source", "red_source")
+_CHECK_COLUMNS = {"feature_drift": ("slot", "psi"), "prediction_drift": ("on",), "missing": ("share",),
+                  "unseen_categories": ("slot",), "out_of_range": ("vmin", "vmax"),
+                  "performance": ("metric", "reference", "current", "n_labeled"), "volume": ("rows24", "baseline"),
+                  "freshness": ("last_ts",), "schema": ("files", "problem")}
+
+
+def _records(frame: pd.DataFrame, columns) -> list[dict]:
+    """frame.to_dict("records") on the given columns, the same values (numpy columns + zip:
+    pandas 3's Arrow-backed strings make to_dict and itertuples slow element by element)."""
+    columns = [c for c in columns if c in frame.columns]
+    arrays = [frame[c].to_numpy(dtype=object) for c in columns]
+    return [dict(zip(columns, row)) for row in zip(*arrays)]
+
+
+def _aligned_groups(frame: pd.DataFrame) -> tuple[list[tuple[str, int]], np.ndarray, np.ndarray, np.ndarray]:
+    """The (model_id, slot) groups of aligned bins: keys, and ref / cur counts and sizes with
+    each group's bins consecutive, in the frame's order (what groupby(...).indices gives)."""
+    model_codes, model_ids = pd.factorize(frame["model_id"].to_numpy(dtype=object))
+    slot_codes, slots = pd.factorize(frame["slot"].to_numpy())
+    codes, keys = pd.factorize(model_codes.astype(np.int64) * len(slots) + slot_codes)
+    order = np.argsort(codes, kind="stable")
+    sizes = np.bincount(codes, minlength=len(keys))
+    names = [(model_ids[k // len(slots)], int(slots[k % len(slots)])) for k in keys.tolist()]
+    return (names, frame["ref"].to_numpy(dtype="float64")[order], frame["cur"].to_numpy(dtype="float64")[order],
+            sizes)
+
+
+class Assembler:
+    """Turns the long check frame into the JSON blocks of each model."""
+
+    def __init__(self, judge: Judge, checks: pd.DataFrame, as_of: pd.Timestamp, reader: Reader):
+        self.judge, self.as_of, self.reader = judge, as_of, reader
+        self.wid0 = judge.wid[as_of]
+        # The check frame is long (every instant of a timeline): take the rows of as_of and
+        # the flagged rows first, and work on those small parts only.
+        flagged = checks["status"].isin([YELLOW, RED]).to_numpy()
+        wids = checks["wid"].to_numpy()
+        now = checks[wids == self.wid0]
+        feature = now["feature"].to_numpy(dtype=object)
+        now = now.assign(feature_key=np.where(pd.isna(feature), "", feature), flagged=flagged[wids == self.wid0])
+        # Dicts only for the reasons (flagged rows) and the model-level blocks; the features
+        # and checks blocks are built column-wise from the frame (_feature_blocks, _check_blocks).
+        self.now_by_model: dict[str, list[dict]] = {}
+        checks_now = now["check"].to_numpy(dtype=object)
+        wanted = now["flagged"].to_numpy(dtype=bool) | np.isin(checks_now, _MODEL_BLOCKS)
+        for check, extra in _CHECK_COLUMNS.items():
+            for rec in _records(now[wanted & (checks_now == check)], _COMMON_COLUMNS + extra):
+                rec["flagged"] = bool(rec["flagged"])
+                self.now_by_model.setdefault(rec["model_id"], []).append(rec)
+        self.check_blocks = _check_blocks(now)
+        rows0 = judge.rows[judge.rows["wid"] == self.wid0]
+        self.rows24 = dict(zip(rows0["model_id"].tolist(), rows0["rows24"].tolist()))
+        # JS of every (model, slot) and chi2 of every categorical one at as_of, vectorized
+        # (bit-identical to the metrics functions called group by group).
+        self.js: dict[tuple[str, int], float] = {}
+        self.chi2: dict[tuple[str, int], float] = {}
+        for frame, categorical in ((judge.num7, False), (judge.cat7, True)):
+            part = frame[frame["wid"] == self.wid0]
+            if part.empty:
+                continue
+            keys, ref, cur, sizes = _aligned_groups(part)
+            self.js.update(zip(keys, metrics.jensen_shannon_grouped(ref, cur, sizes).tolist()))
+            if categorical:
+                self.chi2.update(zip(keys, metrics.chi2_p_value_grouped(ref, cur, sizes).tolist()))
+        # flagged (model, check, feature) per instant, for since / onset
+        hist = checks[flagged]
+        feature = hist["feature"].to_numpy(dtype=object)
+        self.flag_set = set(zip(hist["wid"].tolist(), hist["model_id"].tolist(), hist["check"].tolist(),
+                                np.where(pd.isna(feature), "", feature).tolist()))
+        # model status per instant (timeline)
+        self.model_status = self._model_status(hist)
+        self.day_ends = sorted([t for t in judge.instants if t == t.floor("D") and as_of - SINCE_DAYS * DAY <= t <= as_of],
+                               reverse=True)
+        t1 = as_of - DAY
+        before = [t for t in judge.instants if t == t.floor("D") and t < t1]
+        self.onset_instants = [t1] + sorted(before, reverse=True)[:7]
+        self.unseen = self._unseen_values()
+        snaps = judge.fleet.snapshots
+        self.snapshots = dict(zip(snaps["model_id"].tolist(), snaps["snapshot_id"].tolist()))
+        self.feature_blocks = self._feature_blocks(now)
+        models = judge.models
+        self.info = dict(zip(models.index.tolist(), zip(*(models[c].to_numpy(dtype=object)
+                                                          for c in ("name", "task", "owner", "team", "tags")))))
+        self._timeline: tuple[list[pd.Timestamp] | None, list[tuple[str, int]]] = (None, [])
+
+    def _model_status(self, flagged: pd.DataFrame) -> dict[tuple[int, str], str]:
+        """Model status per (wid, model): red, else yellow, else grey if the drift window is thin, else green.
+
+        `flagged`: the yellow and red rows of the check frame."""
+        worst = (flagged[["wid", "model_id"]].assign(rank=np.where(flagged["status"] == RED, 0, 1))
+                 .groupby(["wid", "model_id"])["rank"].min().rename("rank").reset_index())
+        rows = self.judge.rows.merge(worst, on=["wid", "model_id"], how="left")
+        # A model without a reference snapshot cannot be judged on its inputs either: grey.
+        thin = (rows["rows7"] < rows["min_rows"]) | ~rows["model_id"].isin(self.judge.has_reference)
+        status = np.select([rows["rank"] == 0, rows["rank"] == 1, thin],
+                           [RED, YELLOW, GREY], default=GREEN)
+        return dict(zip(zip(rows["wid"].tolist(), rows["model_id"].tolist()), status.tolist()))   # plain str
+
+    def _unseen_values(self) -> dict[tuple[str, int], list[dict]]:
+        c = self.judge.cat24
+        new = c[(c["wid"] == self.wid0) & (c["ref"] == 0) & (c["cur"] > 0)]
+        if new.empty:
+            return {}
+        first = self.reader.first_seen(new)
+        new = new.merge(first, on=["model_id", "slot", "value"], how="left").sort_values(["cur", "value"], ascending=[False, True])
+        out: dict[tuple[str, int], list[dict]] = {}
+        for rec in new.itertuples(index=False):
+            # first_hour is the end of the hour of the first row: the row arrived within the hour before.
+            out.setdefault((rec.model_id, rec.slot), []).append(
+                {"value": rec.value, "count": int(rec.cur), "first_seen": iso(rec.first_hour)})
+        return out
+
+    def timeline_days(self, timeline: list[pd.Timestamp]) -> list[tuple[str, int]]:
+        """(date, wid) of each timeline instant, computed once for all models."""
+        if self._timeline[0] is not timeline:
+            self._timeline = (timeline, [((t - pd.Timedelta(microseconds=1)).date().isoformat(), self.judge.wid[t])
+                                         for t in timeline])
+        return self._timeline[1]
+
+    # -- blocks ------------------------------------------------------------------------------
+    def since_onset(self, model_id: str, check: str, feature_key: str) -> tuple[str, str]:
+        wid = self.judge.wid
+        since = self.as_of
+        for t in self.day_ends:
+            if (wid[t], model_id, check, feature_key) in self.flag_set:
+                since = t
+            else:
+                break
+        quiet = all((wid[t], model_id, check, feature_key) not in self.flag_set for t in self.onset_instants)
+        return iso(since), "sudden" if quiet else "gradual"
+
+    def model(self, model_id: str, raw: dict, timeline: list[pd.Timestamp]) -> dict[str, Any]:
+        name, task, owner, team, tags = self.info[model_id]
+        recs = self.now_by_model.get(model_id, [])
+        by = {(r["check"], r["feature_key"]): r for r in recs}
+        fresh = by.get(("freshness", ""), {})
+        snaps = self.snapshots
+        out: dict[str, Any] = {
+            "model_id": model_id, "status": self.model_status.get((self.wid0, model_id), GREY),
+            "reasons": self.reasons(model_id, recs),
+            "name": name, "task": task, "owner": owner, "team": team,
+            "tags": list(tags),
+            "features": self.features(model_id, raw),
+            "prediction_drift": self.prediction_drift(by),
+            "performance": self.performance(by),
+            "checks": self.check_blocks.get(model_id, []),
+            "rows_24h": int(self.rows24.get(model_id, 0)),
+            "last_inference": iso(fresh.get("last_ts")) if fresh else None,
+            "reference_snapshot": int(snaps[model_id]) if model_id in snaps else None,
+        }
+        if timeline:
+            status = self.model_status
+            out["timeline"] = [{"date": date, "status": status.get((wid, model_id), GREY)}
+                               for date, wid in self.timeline_days(timeline)]
+        return out
+
+    def reasons(self, model_id: str, recs: list[dict]) -> list[dict[str, Any]]:
+        items = []
+        for rec in recs:
+            if not rec["flagged"]:
+                continue
+            threshold = rec["red"] if rec["status"] == RED else rec["yellow"]
+            value = _num(rec["value"])
+            ratio = (value or 0.0) / threshold if threshold else 0.0
+            since, onset = self.since_onset(model_id, rec["check"], rec["feature_key"])
+            feature = rec["feature"] if isinstance(rec["feature"], str) else None
+            # the source of the threshold reached (a feature block may override red only)
+            source = rec.get("red_source" if rec["status"] == RED else "yellow_source")
+            item = {"check": rec["check"], "status": rec["status"], "feature": feature, "value": value,
+                    "threshold": _num(threshold),
+                    "threshold_source": source if isinstance(source, str) else rec.get("threshold_source"),
+                    "since": since, "onset": onset, "message": message(rec, value, threshold, self)}
+            if rec["check"] == "unseen_categories":
+                item["unseen_values"] = self.unseen.get((model_id, int(rec["slot"])), [])
+            if rec["check"] == "schema":
+                item["files"] = rec.get("files")
+            items.append((0 if rec["status"] == RED else 1, _CHECK_RANK[rec["check"]], -ratio, feature or "", item))
+        items.sort(key=lambda t: t[:4])
+        return [t[4] for t in items]
+
+    def _feature_blocks(self, now: pd.DataFrame) -> dict[str, list[tuple]]:
+        """Per model, in the spec's order: (name, slot, kind, psi, js, chi2_p, missing_share,
+        unseen or out-of-range share, status) of each feature, from the as_of rows column-wise.
+
+        A feature's status is the worst of its feature_drift, missing, unseen_categories,
+        out_of_range and schema statuses (red, yellow, green), grey if it has none of them.
+        """
+        feats = self.judge.fleet.features.sort_values(["model_id", "position"])[["model_id", "feature", "slot", "kind"]]
+        keys = ["model_id", "feature_key"]
+        out = feats.rename(columns={"feature": "feature_key"})
+
+        def column(check: str, source: str, name: str) -> None:
+            nonlocal out
+            if source not in now.columns:     # no row of that check anywhere in the fleet
+                out[name] = np.nan
+                return
+            part = now[now["check"].to_numpy(dtype=object) == check][keys + [source]]
+            out = out.merge(part.drop_duplicates(keys, keep="last").rename(columns={source: name}), on=keys, how="left")
+        column("feature_drift", "psi", "psi")
+        column("missing", "share", "missing_share")
+        column("unseen_categories", "value", "unseen_share")
+        column("out_of_range", "value", "out_of_range_share")
+        part = now[np.isin(now["check"].to_numpy(dtype=object), _FEATURE_STATUS_CHECKS)]
+        # the last row of a (check, feature) wins, as in a dict keyed by it
+        part = part.drop_duplicates(["model_id", "check", "feature_key"], keep="last")
+        rank = part.assign(rank=part["status"].map(_STATUS_ORDER)).groupby(keys, sort=False)["rank"].min()
+        out = out.merge(rank.reset_index(), on=keys, how="left")
+        status = np.array(list(_STATUS_ORDER), dtype=object)[out["rank"].fillna(_STATUS_ORDER[GREY]).astype(int)]
+        models, names = out["model_id"].to_numpy(dtype=object), out["feature_key"].to_numpy(dtype=object)
+        slots, kinds = out["slot"].astype(int).tolist(), out["kind"].to_numpy(dtype=object)
+        js = _nums([self.js.get(k) for k in zip(models.tolist(), slots)])
+        chi2 = _nums([self.chi2.get(k) for k in zip(models.tolist(), slots)])
+        share = np.where(kinds == "categorical", out["unseen_share"].to_numpy(dtype=object),
+                         out["out_of_range_share"].to_numpy(dtype=object))
+        rows = zip(names.tolist(), slots, kinds.tolist(), _nums(out["psi"]), js, chi2, _nums(out["missing_share"]),
+                   _nums(share), status.tolist())
+        blocks: dict[str, list[tuple]] = {}
+        for m, row in zip(models.tolist(), rows):
+            blocks.setdefault(m, []).append(row)
+        return blocks
+
+    def features(self, model_id: str, raw: dict) -> list[dict[str, Any]]:
+        out = []
+        for name, slot, kind, psi, js, chi2, missing, share, status in self.feature_blocks.get(model_id, []):
+            entry: dict[str, Any] = {"feature": name, "kind": kind, "psi": psi, "js": js}
+            if kind == "categorical":
+                entry["chi2_p"] = chi2
+            elif slot in raw:
+                entry["ks"] = _num(raw[slot]["ks"])
+                entry["wasserstein"] = _num(raw[slot]["wasserstein"])
+            entry["missing_share"] = missing
+            entry["unseen_share" if kind == "categorical" else "out_of_range_share"] = share
+            entry["status"] = status
+            out.append(entry)
+        return out
+
+    def prediction_drift(self, by: dict) -> dict[str, Any] | None:
+        rec = by.get(("prediction_drift", ""))
+        return None if rec is None else {"psi": _num(rec["value"]), "on": rec["on"]}
+
+    def performance(self, by: dict) -> dict[str, Any] | None:
+        rec = by.get(("performance", ""))
+        if rec is None:
+            return None
+        return {"metric": rec["metric"], "reference": _num(rec["reference"]), "current": _num(rec["current"]),
+                "n_labeled": int(rec["n_labeled"]) if pd.notna(rec["n_labeled"]) else 0,
+                "loss": _num(rec["value"])}
+
+
+_MODEL_BLOCKS = ("prediction_drift", "performance", "freshness")
+_FEATURE_STATUS_CHECKS = ("feature_drift", "missing", "unseen_categories", "out_of_range", "schema")
+_STATUS_ORDER = {RED: 0, YELLOW: 1, GREEN: 2, GREY: 3}
+
+
+def _nums(values) -> list:
+    """_num of each value: finite floats as Python floats, anything else (None, NaN, ±inf) None."""
+    x = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(dtype="float64")
+    return np.where(np.isfinite(x), x.astype(object), None).tolist()
+
+
+def _check_blocks(now: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
+    """Per model, every check's status (its worst row's: red, yellow, green, grey, then the
+    value farthest past the threshold's side), with the effective thresholds in force."""
+    check = now["check"].to_numpy(dtype=object)
+    value = now["value"].to_numpy(dtype="float64")
+    below = np.isin(check, [c for c in _CHECK_RANK if CHECKS_BY_NAME[c].direction == "below"])
+    badness = np.where(np.isfinite(value), np.where(below, value, -value), 0.0)
+    order = np.lexsort((badness, now["status"].map(_STATUS_ORDER).to_numpy(),
+                        pd.Series(check).map(_CHECK_RANK).to_numpy(), pd.factorize(now["model_id"])[0]))
+    part = now.iloc[order]
+    first = ~part.duplicated(["model_id", "check"]).to_numpy()
+    part = part[first]
+    feature = part["feature"].to_numpy(dtype=object)
+    rows = zip(part["model_id"].tolist(), part["check"].tolist(), part["status"].tolist(),
+               np.where(pd.isna(feature), None, feature).tolist(), _nums(part["value"]), _nums(part["yellow"]),
+               _nums(part["red"]), part["threshold_source"].to_numpy(dtype=object).tolist())
+    blocks: dict[str, list[dict[str, Any]]] = {}
+    for m, c, st, feat, v, y, r, src in rows:
+        blocks.setdefault(m, []).append({"check": c, "status": st, "feature": feat, "value": v, "yellow": y, "red": r,
+                                         "threshold_source": src})
+    return blocks
