@@ -9,10 +9,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from lib.ui import frame as ui
+from lib.ui.frame import auth_gate, frame
 
 st.set_page_config(page_title="Driftlight", page_icon="🚦", layout="wide")
-ui.auth_gate()
+auth_gate()
 
 HERE = Path(__file__).parent
 pages = [
@@ -27,5 +27,5 @@ for name, title, icon in (("alerts", "Alerts", ":material/notifications:"), ("re
 page = st.navigation(pages)
 with st.sidebar:
     st.markdown("### Driftlight")
-ui.frame()
+frame()
 page.run()

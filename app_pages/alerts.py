@@ -10,14 +10,17 @@ import pandas as pd
 import streamlit as st
 
 from lib.actions import run as actions
-from lib.ui import frame as ui
+from lib.judge.status import RANK
 from lib.ui import actions as ui_actions
+from lib.ui import formatting as fmt
+from lib.ui.frame import context
+from lib.ui.store_access import guarded, store
 
-ctx = ui.context()
+ctx = context()
 st.title("Alerts")
 st.caption("Yellow models notify their owner, red models trigger a retrain (`python -m lib alert`, e.g. from cron). "
            "Every action carries an idempotency key; a delivered action is never sent again.")
-with ui.guarded():
+with guarded():
     h = ui_actions.history(ctx.path, ctx.version)
 acts, log, findings, controls, runs = h["actions"], h["log"], h["findings"], h["controls"], h["runs"]
 
@@ -36,8 +39,8 @@ if runs is not None and len(runs):
 
 if st.button("Preview the next run (dry run)", key="al_dry", icon=":material/preview:",
              help="Evaluates the fleet now and lists what a run would send. Sends and stores nothing."):
-    with ui.guarded(), st.spinner("Evaluating the fleet…"):
-        st.session_state["al_preview"] = actions.run_alerts(ui.store(), dry_run=True)
+    with guarded(), st.spinner("Evaluating the fleet…"):
+        st.session_state["al_preview"] = actions.run_alerts(store(), dry_run=True)
 preview = st.session_state.get("al_preview")
 if preview is not None:
     st.info(f"**Dry run** (nothing sent, nothing stored): a run now would queue "
@@ -60,7 +63,7 @@ st.caption("A *finding* is one failing check of a model (yellow or red), open un
 open_all = findings[findings["closed_at"].isna()] if len(findings) else findings
 ids = list(ctx.catalog["models"]["model_id"])
 if len(open_all):
-    worst = (open_all.assign(rank=open_all["status"].map(ui.RANK), unack=open_all["acknowledged_at"].isna())
+    worst = (open_all.assign(rank=open_all["status"].map(RANK), unack=open_all["acknowledged_at"].isna())
              .groupby("model_id").agg(rank=("rank", "min"), unack=("unack", "any")))
     order = {m: (not bool(r["unack"]), int(r["rank"])) for m, r in worst.iterrows()}
     ids.sort(key=lambda m: order.get(m, (True, 9)))   # models with untold / unacknowledged findings first
@@ -69,7 +72,7 @@ if len(open_all):
 model_id = st.selectbox("Model", ids, key="model", bind="query-params", index=None,
                         placeholder="Choose a model… (those with open findings first)")
 
-STATUS_TEXT = {s: f"{ui.GLYPH[s]} {s}" for s in ui.GLYPH}
+STATUS_TEXT = {s: f"{fmt.GLYPH[s]} {s}" for s in fmt.GLYPH}
 OUTCOME_TEXT = {"delivered": "✔ delivered", "failed": "✖ failed for good", "retry": "↻ retry at next run",
                 "pending": "… pending", "sending": "… sending"}
 WHEN = "YYYY-MM-DD HH:mm"
@@ -127,8 +130,8 @@ else:
         label = f"Acknowledge {len(unack)} finding(s)" if len(unack) else (
             "All open findings acknowledged" if len(open_f) else "No open findings")
         if st.button(label, key="al_ack", width="stretch", disabled=not len(unack), type="primary"):
-            with ui.guarded():
-                n = actions.acknowledge(ui.store(), model_id, actor=user)
+            with guarded():
+                n = actions.acknowledge(store(), model_id, actor=user)
             st.toast(f"Acknowledged {n} finding(s): no more reminders for them.")
             st.rerun()
     with b.container(border=True, height="stretch"):
@@ -140,19 +143,19 @@ else:
         until = datetime.combine(day, at)
         if st.button("Snooze", key="al_snooze", width="stretch", disabled=until <= now,
                      help=None if until > now else "Pick a time in the future"):
-            with ui.guarded():
-                actions.snooze(ui.store(), model_id, until, actor=user)
+            with guarded():
+                actions.snooze(store(), model_id, until, actor=user)
             st.rerun()
         if snoozed and st.button("End snooze", key="al_unsnooze", width="stretch"):
-            with ui.guarded():
-                actions.snooze(ui.store(), model_id, None, actor=user)
+            with guarded():
+                actions.snooze(store(), model_id, None, actor=user)
             st.rerun()
     with c.container(border=True, height="stretch"):
         st.markdown("**Mute**")
         st.caption("Nothing is sent for this model until it is unmuted.")
         if st.button("Unmute" if muted else "Mute", key="al_mute", width="stretch"):
-            with ui.guarded():
-                actions.mute(ui.store(), model_id, not muted, actor=user)
+            with guarded():
+                actions.mute(store(), model_id, not muted, actor=user)
             st.rerun()
 
 # -- the fleet's actions and the audit log ----------------------------------------------------------
@@ -175,8 +178,8 @@ else:
         pick = st.selectbox("Failed for good — requeue with the same idempotency key (the next run retries it)",
                             list(labels), format_func=labels.get, key="al_requeue_pick")
         if st.button("Requeue", key="al_requeue"):
-            with ui.guarded():
-                actions.retry_failed(ui.store(), pick, actor=user)
+            with guarded():
+                actions.retry_failed(store(), pick, actor=user)
             st.rerun()
 
 st.subheader("Audit log")

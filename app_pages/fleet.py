@@ -2,27 +2,30 @@
 import pandas as pd
 import streamlit as st
 
-from lib.ui import frame as ui
+from lib.ui import formatting as fmt
+from lib.ui import grid
+from lib.ui.frame import any_filter, context, matches
+from lib.ui.store_access import guarded
 
-ctx = ui.context()
-with ui.guarded(), st.spinner("Judging the fleet…"):
+ctx = context()
+with guarded(), st.spinner("Judging the fleet…"):
     fleet = ctx.fleet()
 
-models = [m for m in fleet["models"] if ui.matches(m, ctx.filters)]
-counts = ui.status_counts(models)
+models = [m for m in fleet["models"] if matches(m, ctx.filters)]
+counts = grid.status_counts(models)
 
 head, right = st.columns([3, 2], vertical_alignment="bottom")
 with head:
     st.markdown("## Fleet health")
     as_of_note = "newest data" if ctx.is_default_as_of else "chosen time"
-    st.caption(f"As of **{ui.when(fleet['as_of'])}** ({as_of_note}) · {len(models)} of {len(fleet['models'])} models"
-               + (" (filtered)" if ui.any_filter(ctx.filters) else "")
+    st.caption(f"As of **{fmt.when(fleet['as_of'])}** ({as_of_note}) · {len(models)} of {len(fleet['models'])} models"
+               + (" (filtered)" if any_filter(ctx.filters) else "")
                + " · drift & performance over 7 days, data quality over 24 h · strip: last 30 days, oldest left")
 with right:
     view = st.segmented_control("View", ["Tiles", "Table"], default="Tiles", key="view", bind="query-params",
                                 label_visibility="collapsed", required=True)
 
-st.html(ui.counts_html(counts, len(models)))
+st.html(grid.counts_html(counts, len(models)))
 
 if view == "Table":
     rows = []
@@ -32,19 +35,19 @@ if view == "Table":
         perf = m.get("performance") or {}
         loss = perf.get("loss")
         rows.append({
-            "status": f"{ui.GLYPH[m['status']]} {ui.WORD[m['status']]}",
+            "status": f"{fmt.GLYPH[m['status']]} {fmt.WORD[m['status']]}",
             "model": m["model_id"],
             "team": m["team"],
-            "top reason": ui.short_reason(top, m),
+            "top reason": fmt.short_reason(top, m),
             "reasons": len(m["reasons"]),
-            "days in status": ui.streak(m),
+            "days in status": fmt.streak(m),
             "worst PSI": max(psis) if psis else None,
             "performance change": -loss if loss is not None else None,
             "rows 24h": m["rows_24h"],
             "last inference": pd.Timestamp(m["last_inference"]).tz_convert("UTC").tz_localize(None)
             if m.get("last_inference") else None,
             "owner": m["owner"],
-            "task": ui.TASK_LABEL.get(m["task"], m["task"]),
+            "task": fmt.TASK_LABEL.get(m["task"], m["task"]),
         })
     frame = pd.DataFrame(rows)
     # Numbers as floats: a missing value must be an empty cell, not the text "None".
@@ -77,4 +80,4 @@ if view == "Table":
         model_id = frame.iloc[selected[0]]["model"]
         st.switch_page("app_pages/model.py", query_params={**ctx.link_params(), "model": model_id})
 else:
-    st.html(ui.tile_grid_html(models, ctx.link_params()))
+    st.html(grid.tile_grid_html(models, ctx.link_params()))

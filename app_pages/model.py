@@ -1,14 +1,19 @@
 """Model: investigate one model — why it is red, which feature, since when, and what the rows say."""
+import html
+
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from lib.reports import csvsafe
-from lib.ui import frame as ui
-from lib.ui import actions as ui_actions
 from lib.judge.status import COLOR, GREY, RED, YELLOW
+from lib.reports import csvsafe
+from lib.ui import actions as ui_actions
+from lib.ui import formatting as fmt
+from lib.ui import grid, loaders, model_html, style
+from lib.ui.frame import context, matches
+from lib.ui.store_access import guarded
 
-ctx = ui.context()
+ctx = context()
 catalog = ctx.catalog["models"]
 wanted = st.query_params.get("model")
 
@@ -16,11 +21,11 @@ wanted = st.query_params.get("model")
 # plus the one in the URL so that a deep link always opens.
 fleet_cached = None
 if ctx.filters.get("status"):
-    with ui.guarded(), st.spinner("Judging the fleet…"):
+    with guarded(), st.spinner("Judging the fleet…"):
         fleet_cached = ctx.fleet()
 status_of = {m["model_id"]: m["status"] for m in fleet_cached["models"]} if fleet_cached else {}
 options = [r["model_id"] for r in catalog.to_dict("records")
-           if ui.matches({**r, "status": status_of.get(r["model_id"])}, ctx.filters,
+           if matches({**r, "status": status_of.get(r["model_id"])}, ctx.filters,
                          use_status=bool(status_of))]
 if wanted and wanted in set(catalog["model_id"]) and wanted not in options:
     options.insert(0, wanted)
@@ -40,36 +45,36 @@ with top_l:
 
 if model_id is None:
     st.caption("Choose a model above, or click one below (worst first).")
-    fleet = ui.fleet_if_judged(ctx.path, ctx.version, ctx.as_of)
+    fleet = loaders.fleet_if_judged(ctx.path, ctx.version, ctx.as_of)
     if fleet is None:
-        with ui.guarded(), st.spinner("Judging the fleet…"):
+        with guarded(), st.spinner("Judging the fleet…"):
             fleet = ctx.fleet()
     shown = [x for x in fleet["models"] if x["model_id"] in set(options)]
-    st.html(ui.tile_grid_html(shown, ctx.link_params()))
+    st.html(grid.tile_grid_html(shown, ctx.link_params()))
     st.stop()
 
-with ui.guarded(), st.spinner(f"Judging {model_id}…"):
-    m = ui.model_view(ctx, model_id)
+with guarded(), st.spinner(f"Judging {model_id}…"):
+    m = loaders.model_view(ctx, model_id)
 if m is None:
     st.error(f"There is no model **{model_id}** in this store.")
     st.stop()
 
 status = m["status"]
 with top_r:
-    st.html(ui.CSS + f'<div style="display:flex;gap:.6rem;align-items:center;flex-wrap:wrap;padding-bottom:.35rem">'
-            f'{ui.status_pill(status)}<span style="font-size:1.35rem;font-weight:700">{ui.html.escape(m["model_id"])}'
-            f'</span><span style="color:#6b7280">{ui.html.escape(m["name"])}</span></div>')
+    st.html(style.CSS + f'<div style="display:flex;gap:.6rem;align-items:center;flex-wrap:wrap;padding-bottom:.35rem">'
+            f'{model_html.status_pill(status)}<span style="font-size:1.35rem;font-weight:700">{html.escape(m["model_id"])}'
+            f'</span><span style="color:#6b7280">{html.escape(m["name"])}</span></div>')
 
 snap = m.get("reference_snapshot")
-meta = [("Owner", m["owner"]), ("Team", m["team"]), ("Task", ui.TASK_LABEL.get(m["task"], m["task"])),
+meta = [("Owner", m["owner"]), ("Team", m["team"]), ("Task", fmt.TASK_LABEL.get(m["task"], m["task"])),
         ("Reference snapshot", f"#{snap}" if snap is not None else "none yet"),
-        ("Rows 24h", f"{m['rows_24h']:,}"), ("Last inference", ui.when(m.get("last_inference"))),
-        ("As of", ui.when(ctx.as_of))]
+        ("Rows 24h", f"{m['rows_24h']:,}"), ("Last inference", fmt.when(m.get("last_inference"))),
+        ("As of", fmt.when(ctx.as_of))]
 if m.get("tags"):
     meta.append(("Tags", ", ".join(t for t in m["tags"] if ":" not in t) or "–"))
-st.html(ui.meta_html(meta))
-st.html(ui.reasons_html(m))
-st.html(ui.checks_html(m))
+st.html(model_html.meta_html(meta))
+st.html(model_html.reasons_html(m))
+st.html(model_html.checks_html(m))
 
 fig_cfg = {"displayModeBar": False}
 
@@ -101,8 +106,8 @@ drift_tab, quality_tab, perf_tab, timeline_tab, rows_tab = tabs
 
 
 def daily():
-    with ui.guarded(), st.spinner("Reading the daily profiles…"):
-        return ui.load_daily(ctx.path, ctx.version, ctx.as_of, model_id)
+    with guarded(), st.spinner("Reading the daily profiles…"):
+        return loaders.load_daily(ctx.path, ctx.version, ctx.as_of, model_id)
 
 
 # -- Drift -------------------------------------------------------------------------------------
@@ -114,7 +119,7 @@ if drift_tab.open:
         spark = {f: g.sort_values("date")["psi"].dropna().round(4).tolist() for f, g in drift.groupby("feature")}
         rows = []
         for f in m["features"]:
-            rows.append({"status": f"{ui.GLYPH[f['status']]} {ui.WORD[f['status']]}", "feature": f["feature"],
+            rows.append({"status": f"{fmt.GLYPH[f['status']]} {fmt.WORD[f['status']]}", "feature": f["feature"],
                          "kind": f["kind"], "PSI": f.get("psi"), "JS": f.get("js"), "KS": f.get("ks"),
                          "Wasserstein": f.get("wasserstein"), "chi² p": f.get("chi2_p"),
                          "PSI per day": spark.get(f["feature"], [])})
@@ -147,15 +152,15 @@ if drift_tab.open:
         if feature:
             st.markdown(f"##### {feature} — reference vs last 7 days")
             left, right = st.columns(2)
-            with left, ui.guarded():
-                dist = ui.load_distribution(ctx.path, ctx.version, ctx.as_of, model_id, feature)
+            with left, guarded():
+                dist = loaders.load_distribution(ctx.path, ctx.version, ctx.as_of, model_id, feature)
                 if dist.empty:
                     st.info("No reference profile for this feature.")
                 else:
                     fig = go.Figure()
-                    fig.add_bar(x=dist["bin"], y=dist["reference_share"], name="reference", marker_color=ui.REF_COLOR,
+                    fig.add_bar(x=dist["bin"], y=dist["reference_share"], name="reference", marker_color=style.REF_COLOR,
                                 hovertemplate="%{x}<br>reference %{y:.1%}<extra></extra>")
-                    cur_colors = [COLOR[RED] if u else ui.CUR_COLOR for u in dist["unseen"]]
+                    cur_colors = [COLOR[RED] if u else style.CUR_COLOR for u in dist["unseen"]]
                     fig.add_bar(x=dist["bin"], y=dist["current_share"], name="current (7 d)", marker_color=cur_colors,
                                 hovertemplate="%{x}<br>current %{y:.1%}<extra></extra>")
                     title = "Share of rows per bin"
@@ -168,7 +173,7 @@ if drift_tab.open:
                 series = drift[drift["feature"] == feature].sort_values("date")
                 fig = go.Figure()
                 fig.add_scatter(x=series["date"], y=series["psi"], mode="lines+markers", name="PSI (that day vs reference)",
-                                line=dict(color=ui.CUR_COLOR), marker=dict(size=5))
+                                line=dict(color=style.CUR_COLOR), marker=dict(size=5))
                 check = "prediction_drift" if feature in ("prediction", "score") else "feature_drift"
                 _thresholds(fig, check)
                 _layout(fig, title=dict(text="PSI per day", font=dict(size=13)), yaxis_rangemode="tozero")
@@ -179,9 +184,9 @@ if quality_tab.open:
     with quality_tab:
         d = daily()
         q = d["quality"]
-        with ui.guarded():
-            unseen = ui.load_unseen(ctx.path, ctx.version, ctx.as_of, model_id)
-            schema = ui.load_schema(ctx.path, ctx.version, ctx.as_of, model_id)
+        with guarded():
+            unseen = loaders.load_unseen(ctx.path, ctx.version, ctx.as_of, model_id)
+            schema = loaders.load_schema(ctx.path, ctx.version, ctx.as_of, model_id)
         st.markdown("##### Unseen values")
         if unseen.empty:
             st.caption("No categorical value outside the reference's categories in the last 30 days.")
@@ -221,7 +226,7 @@ if quality_tab.open:
         with c4:
             r = d["rows"]
             fig = go.Figure()
-            fig.add_bar(x=r["date"], y=r["rows"], name="rows", marker_color=ui.CUR_COLOR)
+            fig.add_bar(x=r["date"], y=r["rows"], name="rows", marker_color=style.CUR_COLOR)
             _layout(fig, title=dict(text="Rows per day", font=dict(size=13)))
             st.plotly_chart(fig, config=fig_cfg, key="q_rows")
         st.markdown("##### Schema")
@@ -251,23 +256,23 @@ if perf_tab.open:
             p = d["performance"]
             metric = perf["metric"]
             a, b, c, e = st.columns(4)
-            a.metric(f"{metric} (reference)", ui.num(perf.get("reference"), 3))
-            b.metric(f"{metric} (last 7 d)", ui.num(perf.get("current"), 3),
+            a.metric(f"{metric} (reference)", fmt.num(perf.get("reference"), 3))
+            b.metric(f"{metric} (last 7 d)", fmt.num(perf.get("current"), 3),
                      delta=None if perf.get("loss") is None else f"{-perf['loss']:+.1%}",
                      delta_color="inverse" if metric == "rmse" else "normal")
             c.metric("Labelled rows (7 d)", f"{perf.get('n_labeled', 0):,}")
             chk = next((x for x in m["checks"] if x["check"] == "performance"), {})
-            e.metric("Check", f"{ui.GLYPH[chk.get('status', GREY)]} {ui.WORD[chk.get('status', GREY)]}",
-                     help=f"yellow at {ui.pct(chk.get('yellow'))} loss, red at {ui.pct(chk.get('red'))}")
+            e.metric("Check", f"{fmt.GLYPH[chk.get('status', GREY)]} {fmt.WORD[chk.get('status', GREY)]}",
+                     help=f"yellow at {fmt.pct(chk.get('yellow'))} loss, red at {fmt.pct(chk.get('red'))}")
             left, right = st.columns(2)
             with left:
                 fig = go.Figure()
                 if len(p):
                     fig.add_scatter(x=p["date"], y=p["current"], mode="lines+markers", name=f"{metric} per day",
-                                    line=dict(color=ui.CUR_COLOR), marker=dict(size=5),
+                                    line=dict(color=style.CUR_COLOR), marker=dict(size=5),
                                     customdata=p["n_labeled"], hovertemplate="%{x|%Y-%m-%d}: %{y:.3f} (%{customdata} labelled)<extra></extra>")
                 if perf.get("reference") is not None:
-                    fig.add_hline(y=perf["reference"], line_color=ui.REF_COLOR, line_width=2,
+                    fig.add_hline(y=perf["reference"], line_color=style.REF_COLOR, line_width=2,
                                   annotation_text="reference", annotation_position="bottom left",
                                   annotation_font_color="#475569")
                     for level, color in (("yellow", COLOR[YELLOW]), ("red", COLOR[RED])):
@@ -279,20 +284,20 @@ if perf_tab.open:
                                           annotation_font_size=10, annotation_position="top right")
                 _layout(fig, title=dict(text=f"{metric} per day (labelled rows of that day)", font=dict(size=13)))
                 st.plotly_chart(fig, config=fig_cfg, key="perf_chart")
-            with right, ui.guarded():
+            with right, guarded():
                 if m["task"] == "regression":
-                    res = ui.load_residuals(ctx.path, ctx.version, ctx.as_of, model_id)
+                    res = loaders.load_residuals(ctx.path, ctx.version, ctx.as_of, model_id)
                     if res.empty:
                         st.caption("No labelled rows in the last 7 days.")
                     else:
                         fig = go.Figure()
-                        fig.add_histogram(x=res["residual"], nbinsx=40, marker_color=ui.CUR_COLOR, name="residual")
-                        fig.add_vline(x=0, line_color=ui.REF_COLOR)
+                        fig.add_histogram(x=res["residual"], nbinsx=40, marker_color=style.CUR_COLOR, name="residual")
+                        fig.add_vline(x=0, line_color=style.REF_COLOR)
                         _layout(fig, title=dict(text=f"Residuals (prediction − label), {len(res):,} labelled rows, 7 d",
                                                 font=dict(size=13)), showlegend=False)
                         st.plotly_chart(fig, config=fig_cfg, key="resid_chart")
                 else:
-                    conf = ui.load_confusion(ctx.path, ctx.version, ctx.as_of, model_id)
+                    conf = loaders.load_confusion(ctx.path, ctx.version, ctx.as_of, model_id)
                     if conf.empty:
                         st.caption("No labelled rows in the last 7 days.")
                     else:
@@ -314,12 +319,12 @@ if timeline_tab.open:
     with timeline_tab:
         tl = m.get("timeline") or []
         st.caption("The model's status at the end of each UTC day, oldest first (the last cell is as of the chosen time).")
-        st.html(ui.timeline_html(tl))
+        st.html(model_html.timeline_html(tl))
         changes = []
         for prev, cur in zip(tl, tl[1:]):
             if prev["status"] != cur["status"]:
-                changes.append({"date": cur["date"], "from": f"{ui.GLYPH[prev['status']]} {ui.WORD[prev['status']]}",
-                                "to": f"{ui.GLYPH[cur['status']]} {ui.WORD[cur['status']]}"})
+                changes.append({"date": cur["date"], "from": f"{fmt.GLYPH[prev['status']]} {fmt.WORD[prev['status']]}",
+                                "to": f"{fmt.GLYPH[cur['status']]} {fmt.WORD[cur['status']]}"})
         if changes:
             st.markdown("**Status changes**")
             st.dataframe(pd.DataFrame(changes[::-1]), hide_index=True, placeholder="–", width="content", key="tl_changes")
@@ -327,9 +332,9 @@ if timeline_tab.open:
             st.caption(f"No status change in {len(tl)} days.")
         if m["reasons"]:
             st.markdown("**When each finding started**")
-            st.dataframe(pd.DataFrame([{"check": ui.CHECK_LABEL[r["check"]], "feature": r.get("feature") or "",
-                                        "status": f"{ui.GLYPH[r['status']]} {ui.WORD[r['status']]}",
-                                        "since": ui.when(r.get("since")), "onset": r.get("onset")}
+            st.dataframe(pd.DataFrame([{"check": fmt.CHECK_LABEL[r["check"]], "feature": r.get("feature") or "",
+                                        "status": f"{fmt.GLYPH[r['status']]} {fmt.WORD[r['status']]}",
+                                        "since": fmt.when(r.get("since")), "onset": r.get("onset")}
                                        for r in m["reasons"]]), hide_index=True, width="content", key="tl_reasons")
 
 # -- Rows ----------------------------------------------------------------------------------------
@@ -337,8 +342,8 @@ if rows_tab.open:
     with rows_tab:
         problems = tuple((r["check"], r["feature"]) for r in m["reasons"]
                          if r["check"] in ("unseen_categories", "out_of_range", "missing") and r.get("feature"))
-        with ui.guarded(), st.spinner("Reading rows…"):
-            rows, what = ui.load_rows(ctx.path, ctx.version, ctx.as_of, model_id, problems)
+        with guarded(), st.spinner("Reading rows…"):
+            rows, what = loaders.load_rows(ctx.path, ctx.version, ctx.as_of, model_id, problems)
         st.caption(f"Showing {what}." + ("" if problems else " No row-level data problem is flagged for this model."))
         st.dataframe(rows, hide_index=True, placeholder="–", width="stretch", key="rows_table",
                      column_config={"ts": st.column_config.DatetimeColumn("Time (UTC)", format="YYYY-MM-DD HH:mm:ss")})

@@ -1,13 +1,16 @@
 """Reports: export one model's or the (filtered) fleet's health as HTML, PDF, CSV or JSON."""
 import streamlit as st
 
-from lib.ui import frame as ui
-from lib.ui import actions as ui_actions
 from lib.reports.build import Filters
+from lib.ui import actions as ui_actions
+from lib.ui import formatting as fmt
+from lib.ui import loaders
+from lib.ui.frame import context, matches
+from lib.ui.store_access import guarded
 
-ctx = ui.context()
+ctx = context()
 st.title("Reports")
-st.caption(f"As of {ui.when(ctx.as_of)} (the sidebar's time) · store data version {ctx.version}. "
+st.caption(f"As of {fmt.when(ctx.as_of)} (the sidebar's time) · store data version {ctx.version}. "
            "HTML opens offline and stays interactive; PDF is A4 with page numbers; JSON has the `evaluate` "
            "shape; CSV holds the numbers behind it (cells a spreadsheet could run as a formula are quoted). "
            "Build a format, then download it.")
@@ -29,27 +32,27 @@ if scope == "One model":
     if model_id is None:
         st.info("Choose the model to export above.")
         st.stop()
-    fleet = ui.fleet_if_judged(ctx.path, ctx.version, ctx.as_of)
+    fleet = loaders.fleet_if_judged(ctx.path, ctx.version, ctx.as_of)
     m = next((x for x in fleet["models"] if x["model_id"] == model_id), None) if fleet else None
     if m is None:
-        with ui.guarded(), st.spinner(f"Judging {model_id}…"):
-            m = ui.model_view(ctx, model_id)
+        with guarded(), st.spinner(f"Judging {model_id}…"):
+            m = loaders.model_view(ctx, model_id)
     if m is not None:
         first = m["reasons"][0] if m["reasons"] else None
-        st.markdown(f"**{model_id}** · {ui.GLYPH[m['status']]} **{ui.WORD[m['status']]}** "
-                    f"({ui.MEANING[m['status']]}) · {ui.short_reason(first, m)}", unsafe_allow_html=False)
+        st.markdown(f"**{model_id}** · {fmt.GLYPH[m['status']]} **{fmt.WORD[m['status']]}** "
+                    f"({fmt.MEANING[m['status']]}) · {fmt.short_reason(first, m)}", unsafe_allow_html=False)
     ui_actions.report_downloads(ctx, model_id, key="rep_one")
     st.caption("A model report has its reasons with the thresholds in force, every feature's drift and data-quality "
                "numbers, distributions of the worst features, performance, and its status over the last 30 days.")
 else:
-    with ui.guarded(), st.spinner("Judging the fleet…"):
+    with guarded(), st.spinner("Judging the fleet…"):
         fleet = ctx.fleet()
     filters = ui_actions.report_filters(ctx)
-    kept = [m for m in fleet["models"] if ui.matches(m, ctx.filters)]
+    kept = [m for m in fleet["models"] if matches(m, ctx.filters)]
     counts = {s: sum(1 for m in kept if m["status"] == s) for s in ("red", "yellow", "grey", "green")}
     scope_text = Filters(**dict(filters)).describe()
     st.write(f"**{len(kept)}** of {len(fleet['models'])} models pass the sidebar filters ({scope_text}): "
-             + ", ".join(f"{n} {ui.WORD[s].lower()}" for s, n in counts.items()) + ".")
+             + ", ".join(f"{n} {fmt.WORD[s].lower()}" for s, n in counts.items()) + ".")
     if not kept:
         st.info("No model matches the filters in the sidebar: clear some of them to export a report.")
         st.stop()

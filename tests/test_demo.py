@@ -1,8 +1,8 @@
-"""The demo fleet (lib/demo.py): its plan, determinism, the ingest path, and that every injected
+"""The demo fleet (lib/demo/): its plan, determinism, the ingest path, and that every injected
 scenario produces the status it was built for under the default policy.
 
 Small fleets keep this fast: 12 models hold one healthy model and one of each of the 11 problem
-scenarios (lib/demo.py cycles through the scenarios so that each appears once a fleet has at
+scenarios (lib/demo/fleet.py cycles through the scenarios so that each appears once a fleet has at
 least 12 models).
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from lib.demo import build as demo
+from lib.demo import build, domains, fleet, generate
 from lib.spec import parse_spec
 
 SMALL = dict(models=12, days=8)     # 8 days: the volume baseline is the 7 days before the last 24 h
@@ -61,8 +61,8 @@ def built(tmp_path_factory):
     """Two small demo stores built with the same seed."""
     root = tmp_path_factory.mktemp("demo")
     a, b = root / "a.duckdb", root / "b.duckdb"
-    summary_a = demo.build_demo(a, seed=0, **SMALL)
-    summary_b = demo.build_demo(b, seed=0, **SMALL)
+    summary_a = build.build_demo(a, seed=0, **SMALL)
+    summary_b = build.build_demo(b, seed=0, **SMALL)
     return {"a": a, "b": b, "summary_a": summary_a, "summary_b": summary_b}
 
 
@@ -71,60 +71,60 @@ def tiny(tmp_path_factory):
     """Tiny stores: seed 5 built twice into the same file, and seed 6."""
     root = tmp_path_factory.mktemp("tiny")
     five, six = root / "five.duckdb", root / "six.duckdb"
-    first = demo.build_demo(five, seed=5, **TINY)
+    first = build.build_demo(five, seed=5, **TINY)
     checksums = store_checksums(five)
-    second = demo.build_demo(five, seed=5, **TINY)
-    other = demo.build_demo(six, seed=6, **TINY)
+    second = build.build_demo(five, seed=5, **TINY)
+    other = build.build_demo(six, seed=6, **TINY)
     return {"five": five, "six": six, "first": first, "second": second, "other": other,
             "five_after_first": checksums}
 
 
 # -- the plan -------------------------------------------------------------------------------------
 def test_default_fleet_plan_has_the_promised_mix():
-    plans = demo.plan_fleet(200, seed=0)
+    plans = fleet.plan_fleet(200, seed=0)
     assert len(plans) == 200
     ids = [p.model_id for p in plans]
     assert len(set(ids)) == 200
     assert all(re.fullmatch(r"[a-z0-9][a-z0-9._-]{0,63}", i) for i in ids)
     assert len({p.team for p in plans}) >= 6
-    tasks = Counter(demo.DOMAINS[p.domain].task for p in plans)
+    tasks = Counter(domains.DOMAINS[p.domain].task for p in plans)
     assert set(tasks) == {"binary_classification", "multiclass_classification", "regression"}
     assert min(tasks.values()) >= 20
     scenarios = Counter(p.scenario for p in plans)
-    assert set(scenarios) == set(demo.SCENARIOS)
+    assert set(scenarios) == set(domains.SCENARIOS)
     assert 0.6 <= scenarios["healthy"] / 200 <= 0.7                  # about two thirds healthy
     assert min(v for k, v in scenarios.items() if k != "healthy") >= 5  # spread over every check
     # A share of models has labels (logged or late), the rest none.
     labels = Counter(p.labels for p in plans)
     assert labels["late"] >= 20 and labels["logged"] >= 10 and labels["none"] >= 60
     # Some binary models log no score (judged on F1), and a few specs override the policy.
-    assert any(not p.has_score for p in plans if demo.DOMAINS[p.domain].task == "binary_classification")
+    assert any(not p.has_score for p in plans if domains.DOMAINS[p.domain].task == "binary_classification")
     assert sum(1 for p in plans if p.policy) >= 3
 
 
 def test_small_fleets_cycle_through_the_scenarios():
     # 12 models: one healthy, one of each problem.
-    assert Counter(p.scenario for p in demo.plan_fleet(12, seed=3)) == Counter(list(demo.SCENARIOS))
+    assert Counter(p.scenario for p in fleet.plan_fleet(12, seed=3)) == Counter(list(domains.SCENARIOS))
     # Fewer: one healthy model and the first problems in PROBLEM_SCENARIOS order.
-    small = [p.scenario for p in demo.plan_fleet(4, seed=0)]
-    assert sorted(small) == sorted(["healthy", *demo.PROBLEM_SCENARIOS[:3]])
-    assert [p.scenario for p in demo.plan_fleet(1, seed=0)] == ["healthy"]
-    assert demo.plan_fleet(0) == []
+    small = [p.scenario for p in fleet.plan_fleet(4, seed=0)]
+    assert sorted(small) == sorted(["healthy", *domains.PROBLEM_SCENARIOS[:3]])
+    assert [p.scenario for p in fleet.plan_fleet(1, seed=0)] == ["healthy"]
+    assert fleet.plan_fleet(0) == []
 
 
 def test_every_spec_is_valid_and_records_its_scenario():
-    for plan in demo.plan_fleet(200, seed=0):
-        spec = demo.model_spec(plan)
+    for plan in fleet.plan_fleet(200, seed=0):
+        spec = fleet.model_spec(plan)
         parsed = parse_spec(spec, source=plan.model_id)      # raises InputError when invalid
         assert f"scenario:{plan.scenario}" in parsed.tags
-        assert f"expect:{demo.SCENARIOS[plan.scenario].expect}" in parsed.tags
+        assert f"expect:{domains.SCENARIOS[plan.scenario].expect}" in parsed.tags
         assert re.fullmatch(r"[^@\s]+@example\.com", parsed.owner)
         assert parsed.description.startswith("Demo model: predicts")
 
 
 def test_icecream_sales_is_the_design_example():
-    plans = {p.model_id: p for p in demo.plan_fleet(200, seed=0)}
-    spec = demo.model_spec(plans["icecream-sales"])
+    plans = {p.model_id: p for p in fleet.plan_fleet(200, seed=0)}
+    spec = fleet.model_spec(plans["icecream-sales"])
     assert spec["name"] == "Ice cream price forecast"
     assert spec["task"] == "regression"
     assert (spec["owner"], spec["team"]) == ("dana@example.com", "retail")
@@ -132,7 +132,7 @@ def test_icecream_sales_is_the_design_example():
     assert spec["policy"] == {"feature_drift": {"yellow": 0.15, "red": 0.3},
                               "features": {"flavor": {"unseen_categories": {"yellow": 0.01}}}}
     assert "scenario:unseen-categories" in spec["tags"]
-    assert demo.DOMAINS["icecream"].unseen == ("flavor", ("strawberry", "cookie dough", "rum raisin", "rocky road"))
+    assert domains.DOMAINS["icecream"].unseen == ("flavor", ("strawberry", "cookie dough", "rum raisin", "rocky road"))
 
 
 # -- the build ------------------------------------------------------------------------------------
@@ -141,10 +141,10 @@ def test_same_seed_same_store(built):
     assert a == b
     assert a["ingest_log"][0] > 0
     # Per-model tables exist for every model and hold rows.
-    for plan in demo.plan_fleet(**{"models": SMALL["models"]}, seed=0):
+    for plan in fleet.plan_fleet(**{"models": SMALL["models"]}, seed=0):
         assert a[f"inf__{plan.model_id}"][0] > 0
         assert a[f"ref__{plan.model_id}"][0] == (
-            demo.N_REFERENCE if plan.labels == "none" else demo.N_REFERENCE_LABELLED)
+            generate.N_REFERENCE if plan.labels == "none" else generate.N_REFERENCE_LABELLED)
     # Same summary, apart from the wall-clock seconds.
     sa, sb = dict(built["summary_a"]), dict(built["summary_b"])
     for s in (sa, sb):
@@ -163,10 +163,10 @@ def test_a_different_seed_gives_a_different_store(tiny):
 
 def test_rebuilding_skips_every_file(tiny):
     first, second = tiny["first"], tiny["second"]
-    files = sum(2 + (p.labels == "late") for p in demo.plan_fleet(3, seed=5))
+    files = sum(2 + (p.labels == "late") for p in fleet.plan_fleet(3, seed=5))
     assert first["files"] == {"ingested": files, "skipped": 0}
     assert second["files"] == {"ingested": 0, "skipped": files}
-    assert second["rows"] == 0 and first["rows"] >= 2 * 3 * demo.MIN_ROWS_PER_DAY
+    assert second["rows"] == 0 and first["rows"] >= 2 * 3 * fleet.MIN_ROWS_PER_DAY
     assert store_checksums(tiny["five"]) == tiny["five_after_first"]
 
 
@@ -177,7 +177,7 @@ def test_every_file_goes_through_ingest(built):
     assert len(log) == summary["files"]["ingested"]
     assert all(row[6] == "ingested" for row in log)
     assert sum(r[3] for r in log if r[1] == "inference") == summary["rows"]
-    plans = demo.plan_fleet(SMALL["models"], seed=0)
+    plans = fleet.plan_fleet(SMALL["models"], seed=0)
     by_model: dict[str, list[tuple]] = {}
     for row in log:
         by_model.setdefault(row[0], []).append(row)
@@ -188,7 +188,7 @@ def test_every_file_goes_through_ingest(built):
         expected = ["reference", "inference"] + (["inference"] if split else [])
         expected += ["labels"] if plan.labels == "late" else []
         assert kinds == expected, plan.model_id
-    domain_of = {p.model_id: demo.DOMAINS[p.domain] for p in plans}
+    domain_of = {p.model_id: domains.DOMAINS[p.domain] for p in plans}
     show = summary["showcase"]
     missing = [r for r in by_model[show["schema-missing-column"]] if r[4]]
     assert [(r[2], r[4]) for r in missing] == [
@@ -199,8 +199,8 @@ def test_every_file_goes_through_ingest(built):
 
 
 def test_inference_volume_and_time_span(built):
-    end = pd.Timestamp(demo.DEMO_END).tz_localize(None)
-    plans = demo.plan_fleet(SMALL["models"], seed=0)
+    end = pd.Timestamp(build.DEMO_END).tz_localize(None)
+    plans = fleet.plan_fleet(SMALL["models"], seed=0)
     for plan in plans:
         rows = query(built["a"], f'SELECT ts FROM "inf__{plan.model_id}"')
         ts = pd.Series([r[0] for r in rows])
@@ -212,7 +212,7 @@ def test_inference_volume_and_time_span(built):
             continue
         normal_days = per_day.drop(index=[0] if plan.scenario == "volume-drop" else
                                    [0, 1, 2] if plan.scenario == "stale" else [])
-        assert normal_days.min() >= demo.MIN_ROWS_PER_DAY, plan.model_id
+        assert normal_days.min() >= fleet.MIN_ROWS_PER_DAY, plan.model_id
         if plan.scenario == "stale":
             assert per_day.loc[[0, 1, 2]].sum() == 0 and end - ts.max() > timedelta(hours=48)
         elif plan.scenario == "volume-drop":
@@ -224,9 +224,9 @@ def test_inference_volume_and_time_span(built):
 
 
 def test_unseen_flavors_arrive_only_in_the_last_day(built):
-    end = pd.Timestamp(demo.DEMO_END).tz_localize(None)
+    end = pd.Timestamp(build.DEMO_END).tz_localize(None)
     slot = query(built["a"], "SELECT slot FROM features WHERE model_id = 'icecream-sales' AND feature = 'flavor'")[0][0]
-    new = set(demo.DOMAINS["icecream"].unseen[1])
+    new = set(domains.DOMAINS["icecream"].unseen[1])
     rows = query(built["a"], f'SELECT ts, f{slot} FROM "inf__icecream-sales"')
     before = {v for ts, v in rows if ts <= end - timedelta(days=1)}
     last = Counter(v for ts, v in rows if ts > end - timedelta(days=1))
@@ -245,11 +245,11 @@ def test_every_model_gets_the_status_it_was_built_for(built):
     from lib.store.connection import Store
 
     result = evaluate(Store(str(built["a"])))
-    assert result["as_of"] == demo.DEMO_END.isoformat()
-    plans = {p.model_id: p for p in demo.plan_fleet(SMALL["models"], seed=0)}
+    assert result["as_of"] == build.DEMO_END.isoformat()
+    plans = {p.model_id: p for p in fleet.plan_fleet(SMALL["models"], seed=0)}
     assert {m["model_id"] for m in result["models"]} == set(plans)
     for model in result["models"]:
-        scenario = demo.SCENARIOS[plans[model["model_id"]].scenario]
+        scenario = domains.SCENARIOS[plans[model["model_id"]].scenario]
         assert model["status"] == scenario.expect, (model["model_id"], model["reasons"])
         if scenario.check:
             assert scenario.check in [r["check"] for r in model["reasons"]], model["model_id"]

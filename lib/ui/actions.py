@@ -8,8 +8,9 @@ import pandas as pd
 import streamlit as st
 
 from lib.actions import run as actions
-from lib.ui import frame as ui
 from lib.reports.build import FORMATS, Filters, file_name, render_report
+from lib.ui.loaders import _ts, load_fleet
+from lib.ui.store_access import _store, guarded
 
 MIME = {"html": "text/html", "pdf": "application/pdf", "json": "application/json", "csv": "text/csv"}
 
@@ -19,10 +20,10 @@ def build_report(path: str, version: int, as_of: str, fmt: str, model_id: str | 
                  filters: tuple[tuple[str, Any], ...] = ()) -> bytes:
     """A report's bytes: one model, or the fleet kept by `filters` (the sidebar's, as
     `report_filters(ctx)` gives them), so the report's header names the scope it holds."""
-    s = ui._store(path)
+    s = _store(path)
     if model_id:
-        return render_report(s, fmt, model_id=model_id, as_of=ui._ts(as_of))
-    return render_report(s, fmt, result=ui.load_fleet(path, version, as_of), filters=Filters(**dict(filters)))
+        return render_report(s, fmt, model_id=model_id, as_of=_ts(as_of))
+    return render_report(s, fmt, result=load_fleet(path, version, as_of), filters=Filters(**dict(filters)))
 
 
 def report_filters(ctx) -> tuple[tuple[str, Any], ...]:
@@ -43,7 +44,7 @@ def report_downloads(ctx, model_id: str | None, filters: tuple[tuple[str, Any], 
             data = st.session_state.get(state_key)
             if data is None:
                 if st.button(f"Build {fmt.upper()}", key=f"{key}_build_{fmt}", width="stretch"):
-                    with ui.guarded(), st.spinner(f"Building the {fmt.upper()} report…"):
+                    with guarded(), st.spinner(f"Building the {fmt.upper()} report…"):
                         st.session_state[state_key] = build_report(ctx.path, ctx.version, ctx.as_of, fmt,
                                                                    model_id, filters)
                     st.rerun()
@@ -60,4 +61,4 @@ def history(path: str, version: int) -> dict[str, pd.DataFrame]:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _history(path: str, version: int) -> dict[str, Any]:
-    return actions.history(ui._store(path))
+    return actions.history(_store(path))

@@ -1,0 +1,110 @@
+"""Cached loaders for the pages, keyed on the store's path and data version (a new ingest shows up
+on the next rerun, no restart): the fleet's and one model's evaluation, and the model page's detail."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+import streamlit as st
+
+from lib.judge.evaluate import evaluate
+from lib.store import detail as store_detail
+from lib.ui.store_access import _store
+
+if TYPE_CHECKING:
+    from lib.ui.frame import Context
+
+TIMELINE_DAYS = 30
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def load_catalog(path: str, version: int) -> dict[str, Any]:
+    return store_detail.catalog(_store(path))
+
+
+_FLEET_MEMO: dict[tuple, dict[str, Any]] = {}
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def load_fleet(path: str, version: int, as_of: str | None) -> dict[str, Any]:
+    out = evaluate(_store(path), as_of=_ts(as_of), timeline_days=TIMELINE_DAYS, detail=False)
+    if len(_FLEET_MEMO) > 8:
+        _FLEET_MEMO.clear()
+    _FLEET_MEMO[(path, version, as_of)] = out
+    return out
+
+
+def fleet_if_judged(path: str, version: int, as_of: str) -> dict[str, Any] | None:
+    """The fleet's evaluation if this process has already computed it (else None: don't wait for it)."""
+    return _FLEET_MEMO.get((path, version, as_of))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def load_raw_drift(path: str, version: int, as_of: str, model_id: str) -> dict[str, dict[str, float]]:
+    return store_detail.raw_drift(_store(path), model_id, _ts(as_of))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def load_model(path: str, version: int, as_of: str | None, model_id: str) -> dict[str, Any] | None:
+    out = evaluate(_store(path), as_of=_ts(as_of), model_ids=[model_id], timeline_days=TIMELINE_DAYS, detail=True)
+    return out["models"][0] if out["models"] else None
+
+
+def model_view(ctx: "Context", model_id: str) -> dict[str, Any] | None:
+    """One model's evaluation, with exact KS / Wasserstein from its raw rows.
+
+    From the fleet's judging when this process already has it (same judging, no extra work),
+    else a one-model `evaluate` (reads only that model's profiles: a cold deep link stays fast).
+    """
+    fleet = fleet_if_judged(ctx.path, ctx.version, ctx.as_of)
+    if fleet is None:
+        return load_model(ctx.path, ctx.version, ctx.as_of, model_id)
+    m = next((x for x in fleet["models"] if x["model_id"] == model_id), None)
+    if m is None:
+        return None
+    raw = load_raw_drift(ctx.path, ctx.version, ctx.as_of, model_id)
+    features = [{**f, **raw.get(f["feature"], {})} if f["kind"] == "numeric" else f for f in m["features"]]
+    return {**m, "features": features}
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def load_daily(path: str, version: int, as_of: str, model_id: str) -> dict[str, pd.DataFrame]:
+    return store_detail.daily_series(_store(path), model_id, _ts(as_of), days=TIMELINE_DAYS)
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def load_distribution(path: str, version: int, as_of: str, model_id: str, feature: str) -> pd.DataFrame:
+    return store_detail.distribution(_store(path), model_id, feature, _ts(as_of))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def load_unseen(path: str, version: int, as_of: str, model_id: str) -> pd.DataFrame:
+    return store_detail.unseen_values(_store(path), model_id, _ts(as_of))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def load_schema(path: str, version: int, as_of: str, model_id: str) -> pd.DataFrame:
+    return store_detail.schema_files(_store(path), model_id, _ts(as_of))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def load_confusion(path: str, version: int, as_of: str, model_id: str) -> pd.DataFrame:
+    return store_detail.confusion(_store(path), model_id, _ts(as_of))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def load_residuals(path: str, version: int, as_of: str, model_id: str) -> pd.DataFrame:
+    return store_detail.residuals(_store(path), model_id, _ts(as_of))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def load_rows(path: str, version: int, as_of: str, model_id: str, problems: tuple) -> tuple[pd.DataFrame, str]:
+    reasons = [{"check": c, "feature": f} for c, f in problems]
+    return store_detail.offending_rows(_store(path), model_id, _ts(as_of), problems=reasons)
+
+
+def _ts(text: str | None) -> pd.Timestamp | None:
+    if text is None:
+        return None
+    ts = pd.Timestamp(text)
+    return ts.tz_convert("UTC").tz_localize(None) if ts.tzinfo is not None else ts

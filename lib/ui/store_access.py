@@ -1,0 +1,65 @@
+"""How the app opens the store: its path and lock timeout, and the notices shown instead of a
+traceback when the store is busy, missing or empty."""
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from typing import Iterator
+
+import streamlit as st
+
+from lib.errors import StoreBusy, StoreMissing
+from lib.store.connection import Store, default_db_path
+
+LOCK_TIMEOUT_ENV = "DRIFTLIGHT_LOCK_TIMEOUT"
+DEMO_COMMAND = "python -m lib demo --db {path}"
+
+
+def db_path() -> str:
+    return os.path.abspath(default_db_path())
+
+
+def lock_timeout() -> float:
+    try:
+        return float(os.environ.get(LOCK_TIMEOUT_ENV, "10"))
+    except ValueError:
+        return 10.0
+
+
+def store() -> Store:
+    return Store(db_path(), timeout=lock_timeout())
+
+
+def _store(path: str) -> Store:
+    return Store(path, timeout=lock_timeout())
+
+
+@contextmanager
+def guarded() -> Iterator[None]:
+    """Turn StoreBusy / StoreMissing into a readable notice and stop the page (no traceback)."""
+    try:
+        yield
+    except StoreBusy:
+        st.warning("**The store is busy.** Another process (an ingest, or the demo builder) is writing to it. "
+                   "This page will show the data as soon as the write finishes — reload in a moment.", icon="⏳")
+        st.button("Try again", key="dl_retry_busy")
+        st.stop()
+    except StoreMissing:
+        missing_notice()
+        st.stop()
+
+
+def missing_notice() -> None:
+    path = db_path()
+    st.info(f"**No Driftlight store yet** at `{path}`.\n\nBuild the demo fleet (200 models, 30 days) with:",
+            icon="🗄️")
+    st.code(DEMO_COMMAND.format(path=os.path.relpath(path) if path.startswith(os.getcwd()) else path), language="bash")
+    st.caption("Or point the app at another store with the `DRIFTLIGHT_DB` environment variable.")
+
+
+def empty_notice() -> None:
+    st.info("**The store has no inference data yet.** Register a model and ingest its files:", icon="📭")
+    st.code("python -m lib register SPEC.yaml\n"
+            "python -m lib ingest reference --model ID reference.parquet\n"
+            "python -m lib ingest inference --model ID inference.parquet\n"
+            f"# or build the demo fleet:\n{DEMO_COMMAND.format(path=db_path())}", language="bash")
