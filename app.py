@@ -5,6 +5,7 @@ Streamlit 1.67 server into legacy page discovery and breaks cold deep links — 
 frame runs before every page: page config, the login gate's hook, the sidebar (as-of time,
 filters, search — bound to the URL's query parameters) and the store notices.
 """
+
 from pathlib import Path
 
 import streamlit as st
@@ -20,7 +21,10 @@ pages = [
     st.Page("app_pages/model.py", title="Model", icon=":material/troubleshoot:", url_path="model"),
 ]
 # Alerts and reports arrive in their own issue; list them only once their files exist.
-for name, title, icon in (("alerts", "Alerts", ":material/notifications:"), ("reports", "Reports", ":material/description:")):
+for name, title, icon in (
+    ("alerts", "Alerts", ":material/notifications:"),
+    ("reports", "Reports", ":material/description:"),
+):
     if (HERE / "app_pages" / f"{name}.py").is_file():
         pages.append(st.Page(f"app_pages/{name}.py", title=title, icon=icon, url_path=name))
 

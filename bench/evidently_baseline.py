@@ -15,6 +15,7 @@ the column kinds declared (numerical / categorical, as in the spec). Reading fro
 timed apart and NOT included, which favours Evidently. One untimed warm-up run comes first.
 Prints one JSON object on stdout: median / min / max seconds and what was measured.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,16 +32,23 @@ def load(db: str, model_id: str, as_of: str):
 
     con = duckdb.connect(db, read_only=True)
     try:
-        feats = con.execute("SELECT slot, feature, kind FROM features WHERE model_id = ? AND position IS NOT NULL "
-                            "ORDER BY position", [model_id]).fetchall()
+        feats = con.execute(
+            "SELECT slot, feature, kind FROM features WHERE model_id = ? AND position IS NOT NULL ORDER BY position",
+            [model_id],
+        ).fetchall()
         snap = con.execute("SELECT max(snapshot_id) FROM snapshots WHERE model_id = ?", [model_id]).fetchone()[0]
         cols = ", ".join(f'f{s} AS "{f}"' for s, f, _ in feats)
         ref = con.execute(f'SELECT {cols} FROM "ref__{model_id}" WHERE snapshot_id = ?', [snap]).df()
-        end = pd.Timestamp(as_of).tz_localize(None) if pd.Timestamp(as_of).tzinfo is None else \
-            pd.Timestamp(as_of).tz_convert("UTC").tz_localize(None)
+        end = (
+            pd.Timestamp(as_of).tz_localize(None)
+            if pd.Timestamp(as_of).tzinfo is None
+            else pd.Timestamp(as_of).tz_convert("UTC").tz_localize(None)
+        )
         start = end - pd.Timedelta(days=7)
-        cur = con.execute(f'SELECT {cols} FROM "inf__{model_id}" WHERE hour > ? AND hour <= ?',
-                          [start.to_pydatetime(), end.to_pydatetime()]).df()
+        cur = con.execute(
+            f'SELECT {cols} FROM "inf__{model_id}" WHERE hour > ? AND hour <= ?',
+            [start.to_pydatetime(), end.to_pydatetime()],
+        ).df()
     finally:
         con.close()
     numeric = [f for _, f, k in feats if k == "numeric"]
@@ -73,9 +81,10 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     import evidently  # noqa: F401  (import time reported apart)
     from evidently import Report  # noqa: F401
+
     import_s = time.perf_counter() - t0
 
-    snapshot = run_report(ref, cur, numeric, categorical)           # warm-up, not timed
+    snapshot = run_report(ref, cur, numeric, categorical)  # warm-up, not timed
     times, cpu = [], []
     for _ in range(args.repeat):
         c0, t0 = time.process_time(), time.perf_counter()
@@ -86,14 +95,28 @@ def main(argv: list[str] | None = None) -> int:
     for m in snapshot.dict().get("metrics", []):
         if str(m.get("metric_name", "")).startswith("DriftedColumnsCount"):
             drifted = m.get("value")
-    json.dump({"median_s": statistics.median(times), "min_s": min(times), "max_s": max(times), "runs_s": times,
-               "cpu_median_s": statistics.median(cpu), "cpu_runs_s": cpu,
-               "read_from_store_s": read_s, "import_s": import_s,
-               "model": args.model, "as_of": args.as_of, "rows_reference": len(ref), "rows_current": len(cur),
-               "numeric_columns": len(numeric), "categorical_columns": len(categorical),
-               "evidently_version": evidently.__version__, "drifted_columns": drifted,
-               "measured": "Dataset.from_pandas (reference and current) + Report([DataDriftPreset()]).run"},
-              sys.stdout)
+    json.dump(
+        {
+            "median_s": statistics.median(times),
+            "min_s": min(times),
+            "max_s": max(times),
+            "runs_s": times,
+            "cpu_median_s": statistics.median(cpu),
+            "cpu_runs_s": cpu,
+            "read_from_store_s": read_s,
+            "import_s": import_s,
+            "model": args.model,
+            "as_of": args.as_of,
+            "rows_reference": len(ref),
+            "rows_current": len(cur),
+            "numeric_columns": len(numeric),
+            "categorical_columns": len(categorical),
+            "evidently_version": evidently.__version__,
+            "drifted_columns": drifted,
+            "measured": "Dataset.from_pandas (reference and current) + Report([DataDriftPreset()]).run",
+        },
+        sys.stdout,
+    )
     sys.stdout.write("\n")
     return 0
 

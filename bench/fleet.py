@@ -25,6 +25,7 @@ ingestion is one writer (`Store.batch()`), in model order, through `register_spe
 `ingest_file`, the same path as users' files. The store is built under a temporary name and
 renamed when complete, so an interrupted build is never mistaken for a cached one.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,7 +35,7 @@ import shutil
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -52,11 +53,11 @@ N_CATEGORICAL = 5
 DAYS = 30
 ROWS_PER_DAY = 2000
 REF_ROWS = 10_000
-LABEL_EVERY = 5            # every 5th model (20%) logs labels ...
-LABEL_SHARE = 0.5          # ... with half of its inference rows
-END = datetime(2026, 6, 30, 0, 0, tzinfo=timezone.utc)
+LABEL_EVERY = 5  # every 5th model (20%) logs labels ...
+LABEL_SHARE = 0.5  # ... with half of its inference rows
+END = datetime(2026, 6, 30, 0, 0, tzinfo=UTC)
 SEED = 20260630
-FORMAT_VERSION = 3         # bump when the generator changes: the cache is rebuilt
+FORMAT_VERSION = 3  # bump when the generator changes: the cache is rebuilt
 
 _DAY_MS = 86_400_000
 _END_MS = int(END.timestamp() * 1000)
@@ -71,15 +72,15 @@ def model_id(i: int) -> str:
 def scenario(i: int) -> str:
     """The model's injected problem (about 78% of models are healthy)."""
     if i % 10 == 3:
-        return "gradual-drift"        # n00 mean moves by up to 1 sd over the 30 days
+        return "gradual-drift"  # n00 mean moves by up to 1 sd over the 30 days
     if i % 25 == 7:
-        return "unseen-category"      # c0 gets a never-seen value in 30% of the last day's rows
+        return "unseen-category"  # c0 gets a never-seen value in 30% of the last day's rows
     if i % 25 == 11:
-        return "score-drift"          # the score shifts up for the last 5 days
+        return "score-drift"  # the score shifts up for the last 5 days
     if i % 50 == 14:
-        return "missing-spike"        # 40% of n01 is NULL on the last day
+        return "missing-spike"  # 40% of n01 is NULL on the last day
     if i % 50 == 17:
-        return "out-of-range"         # 10% of n02 is 20x larger on the last day
+        return "out-of-range"  # 10% of n02 is 20x larger on the last day
     return "healthy"
 
 
@@ -89,11 +90,18 @@ def labelled(i: int) -> bool:
 
 def spec(i: int) -> dict:
     columns = {"timestamp": "ts", "prediction": "prediction", "score": "score", "label": "label"}
-    features = {**{f: "numeric" for f in NUMERIC}, **{f: "categorical" for f in CATEGORICAL}}
-    return {"model_id": model_id(i), "name": f"Benchmark model {i}", "task": "binary_classification",
-            "owner": f"owner{i % 17}@example.com", "team": f"team-{i % 7}",
-            "tags": ["bench", f"scenario:{scenario(i)}"], "columns": columns, "features": features,
-            "positive_class": "1"}
+    features = {**dict.fromkeys(NUMERIC, "numeric"), **dict.fromkeys(CATEGORICAL, "categorical")}
+    return {
+        "model_id": model_id(i),
+        "name": f"Benchmark model {i}",
+        "task": "binary_classification",
+        "owner": f"owner{i % 17}@example.com",
+        "team": f"team-{i % 7}",
+        "tags": ["bench", f"scenario:{scenario(i)}"],
+        "columns": columns,
+        "features": features,
+        "positive_class": "1",
+    }
 
 
 # -- generation (worker processes) ---------------------------------------------------------------
@@ -151,7 +159,7 @@ def _rows(p: _Params, n: int, rng: np.random.Generator, shift: np.ndarray | floa
     out: dict[str, np.ndarray] = {}
     for j, name in enumerate(NUMERIC):
         x = _numeric(p, j, n, rng, shift if j == 0 else 0.0)
-        if j in (4, 9):                                   # ~1% NULLs, same in reference and logs
+        if j in (4, 9):  # ~1% NULLs, same in reference and logs
             x[rng.random(n) < 0.01] = np.nan
         out[name] = x
     for j, name in enumerate(CATEGORICAL):
@@ -168,22 +176,29 @@ def _score(p: _Params, X: dict[str, np.ndarray], extra: np.ndarray | float = 0.0
     return 1.0 / (1.0 + np.exp(-z))
 
 
-def _table(X: dict[str, np.ndarray], score: np.ndarray, label: np.ndarray | None, ts: np.ndarray | None,
-           unseen: np.ndarray | None = None):
+def _table(
+    X: dict[str, np.ndarray],
+    score: np.ndarray,
+    label: np.ndarray | None,
+    ts: np.ndarray | None,
+    unseen: np.ndarray | None = None,
+):
     import pyarrow as pa
+
     cols = {}
     if ts is not None:
         cols["ts"] = pa.array(ts.astype("datetime64[ms]"), type=pa.timestamp("ms", tz="UTC"))
     for name in NUMERIC:
-        cols[name] = pa.array(X[name], from_pandas=True)          # NaN -> NULL
+        cols[name] = pa.array(X[name], from_pandas=True)  # NaN -> NULL
     for j, name in enumerate(CATEGORICAL):
         codes = X[name]
         card = int(codes.max()) + 1 if codes.size else 1
         dictionary = np.array([f"v{c:02d}" for c in range(card)] + ["NEW-upstream-code"], dtype=object)
         if unseen is not None and j == 0:
             codes = np.where(unseen, card, codes)
-        cols[name] = pa.DictionaryArray.from_arrays(pa.array(codes.astype("int32")),
-                                                    pa.array(dictionary, type=pa.string())).cast(pa.string())
+        cols[name] = pa.DictionaryArray.from_arrays(
+            pa.array(codes.astype("int32")), pa.array(dictionary, type=pa.string())
+        ).cast(pa.string())
     cols["score"] = pa.array(score)
     cols["prediction"] = pa.array(np.where(score >= 0.5, "1", "0").astype(object), type=pa.string())
     if label is not None:
@@ -196,9 +211,9 @@ def _inference(p: _Params, i: int, day: np.ndarray, rng: np.random.Generator):
     sc = scenario(i)
     n = day.size
     day_start = _END_MS - (DAYS + 1 - day) * _DAY_MS
-    ts = np.sort(day_start + rng.integers(1, _DAY_MS + 1, n))     # day is non-decreasing: stays grouped
+    ts = np.sort(day_start + rng.integers(1, _DAY_MS + 1, n))  # day is non-decreasing: stays grouped
     if i == 0 and (day == DAYS).any():
-        ts[np.flatnonzero(day == DAYS)[-1]] = _END_MS - 1000          # newest row: END - 1 s -> as_of = END
+        ts[np.flatnonzero(day == DAYS)[-1]] = _END_MS - 1000  # newest row: END - 1 s -> as_of = END
     shift = (day - 1) / (DAYS - 1) * 1.0 if sc == "gradual-drift" else 0.0
     X = _rows(p, n, rng, shift)
     extra = np.where(day > DAYS - 5, 1.5, 0.0) if sc == "score-drift" else 0.0
@@ -237,8 +252,12 @@ def generate_model(i: int, out_dir: str) -> dict:
     cut = (DAYS - 1) * ROWS_PER_DAY
     pq.write_table(table.slice(0, cut), out / "inference-d01-29.parquet", compression="zstd")
     pq.write_table(table.slice(cut), out / "inference-d30.parquet", compression="zstd")
-    return {"index": i, "model_id": model_id(i), "reference_rows": REF_ROWS,
-            "files": [("inference-d01-29.parquet", cut), ("inference-d30.parquet", table.num_rows - cut)]}
+    return {
+        "index": i,
+        "model_id": model_id(i),
+        "reference_rows": REF_ROWS,
+        "files": [("inference-d01-29.parquet", cut), ("inference-d30.parquet", table.num_rows - cut)],
+    }
 
 
 def write_extra_day(i: int, day: int, path: str | Path) -> int:
@@ -282,16 +301,22 @@ def ingest_all(db: Path, files_dir: Path, models: int, progress: bool = True) ->
         for i in range(models):
             mid = model_id(i)
             register_spec(store, spec(i), source="bench")
-            for kind, name in (("reference", "reference.parquet"), ("inference", "inference-d01-29.parquet"),
-                               ("inference", "inference-d30.parquet")):
+            for kind, name in (
+                ("reference", "reference.parquet"),
+                ("inference", "inference-d01-29.parquet"),
+                ("inference", "inference-d30.parquet"),
+            ):
                 outcome = ingest_file(store, kind, mid, files_dir / mid / name)
                 if outcome.status != "ingested":
                     raise RuntimeError(f"bench fleet: {mid}/{name}: {outcome.status}: {outcome.message}")
                 rows[kind] += outcome.rows
             if progress and (i + 1) % 25 == 0:
                 el = time.perf_counter() - started
-                print(f"  ingested {i + 1}/{models} models in {el:.0f} s "
-                      f"(~{el / (i + 1) * (models - i - 1):.0f} s to go)", flush=True)
+                print(
+                    f"  ingested {i + 1}/{models} models in {el:.0f} s "
+                    f"(~{el / (i + 1) * (models - i - 1):.0f} s to go)",
+                    flush=True,
+                )
     return rows
 
 
@@ -299,7 +324,9 @@ def _schema_current(db: Path) -> bool:
     """Is the store at the schema version that lib/ expects? (Read-only readers cannot migrate.)"""
     sys.path.insert(0, str(ROOT))
     import duckdb
+
     from lib.store.schema import SCHEMA_VERSION
+
     try:
         con = duckdb.connect(str(db), read_only=True)
         try:
@@ -313,9 +340,19 @@ def _schema_current(db: Path) -> bool:
 
 def _params() -> dict:
     """What the cached fleet depends on; a change rebuilds it (so does a new store schema version)."""
-    return {"format_version": FORMAT_VERSION, "models": MODELS, "numeric": N_NUMERIC, "categorical": N_CATEGORICAL,
-            "days": DAYS, "rows_per_day": ROWS_PER_DAY, "reference_rows": REF_ROWS, "seed": SEED,
-            "end": END.isoformat(), "label_every": LABEL_EVERY, "label_share": LABEL_SHARE}
+    return {
+        "format_version": FORMAT_VERSION,
+        "models": MODELS,
+        "numeric": N_NUMERIC,
+        "categorical": N_CATEGORICAL,
+        "days": DAYS,
+        "rows_per_day": ROWS_PER_DAY,
+        "reference_rows": REF_ROWS,
+        "seed": SEED,
+        "end": END.isoformat(),
+        "label_every": LABEL_EVERY,
+        "label_share": LABEL_SHARE,
+    }
 
 
 def cached(models: int = MODELS) -> dict | None:
@@ -338,13 +375,19 @@ def build(models: int = MODELS, workers: int | None = None, rebuild: bool = Fals
     workers = workers or os.cpu_count() or 2
     CACHE.mkdir(exist_ok=True)
     MANIFEST.unlink(missing_ok=True)
-    print(f"bench fleet: generating {models} models x {N_NUMERIC + N_CATEGORICAL} features x {DAYS} days x "
-          f"{ROWS_PER_DAY} rows/day with {workers} processes ...", flush=True)
+    print(
+        f"bench fleet: generating {models} models x {N_NUMERIC + N_CATEGORICAL} features x {DAYS} days x "
+        f"{ROWS_PER_DAY} rows/day with {workers} processes ...",
+        flush=True,
+    )
     t0 = time.perf_counter()
-    results = write_files(models, FILES, workers)
+    write_files(models, FILES, workers)
     t_gen = time.perf_counter() - t0
     files_bytes = sum(f.stat().st_size for f in FILES.rglob("*.parquet"))
-    print(f"bench fleet: files written in {t_gen:.1f} s ({files_bytes / 1e6:.0f} MB of Parquet); ingesting ...", flush=True)
+    print(
+        f"bench fleet: files written in {t_gen:.1f} s ({files_bytes / 1e6:.0f} MB of Parquet); ingesting ...",
+        flush=True,
+    )
     tmp = CACHE / "fleet.building.duckdb"
     t1 = time.perf_counter()
     rows = ingest_all(tmp, FILES, models)
@@ -359,13 +402,19 @@ def build(models: int = MODELS, workers: int | None = None, rebuild: bool = Fals
     manifest = {
         "params": {**_params(), "models": models},
         "db": str(DB.relative_to(ROOT)),
-        "inference_rows": rows["inference"], "reference_rows": rows["reference"],
+        "inference_rows": rows["inference"],
+        "reference_rows": rows["reference"],
         "labelled_models": sum(labelled(i) for i in range(models)),
-        "scenarios": {s: sum(scenario(i) == s for i in range(models)) for s in sorted({scenario(i) for i in range(models)})},
-        "generate_seconds": round(t_gen, 1), "ingest_seconds": round(t_ing, 1),
-        "build_seconds": round(t_gen + t_ing, 1), "workers": workers,
-        "parquet_bytes": files_bytes, "store_bytes": DB.stat().st_size,
-        "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "scenarios": {
+            s: sum(scenario(i) == s for i in range(models)) for s in sorted({scenario(i) for i in range(models)})
+        },
+        "generate_seconds": round(t_gen, 1),
+        "ingest_seconds": round(t_ing, 1),
+        "build_seconds": round(t_gen + t_ing, 1),
+        "workers": workers,
+        "parquet_bytes": files_bytes,
+        "store_bytes": DB.stat().st_size,
+        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     MANIFEST.write_text(json.dumps(manifest, indent=2) + "\n")
     return manifest
@@ -380,9 +429,11 @@ def main(argv: list[str] | None = None) -> int:
     was_cached = not args.rebuild and cached(args.models) is not None
     manifest = build(args.models, args.workers, args.rebuild)
     state = "cached" if was_cached else "built"
-    print(f"bench fleet {state}: {manifest['params']['models']} models, {manifest['inference_rows']:,} inference rows, "
-          f"store {manifest['store_bytes'] / 1e9:.2f} GB; generate {manifest['generate_seconds']} s + "
-          f"ingest {manifest['ingest_seconds']} s = {manifest['build_seconds']} s")
+    print(
+        f"bench fleet {state}: {manifest['params']['models']} models, {manifest['inference_rows']:,} inference rows, "
+        f"store {manifest['store_bytes'] / 1e9:.2f} GB; generate {manifest['generate_seconds']} s + "
+        f"ingest {manifest['ingest_seconds']} s = {manifest['build_seconds']} s"
+    )
     return 0
 
 

@@ -4,6 +4,7 @@ store that already holds the model's reference. Validation, rows and profiles in
 
     .venv/bin/python bench/ingest_throughput.py [--rows 1000000] [--repeat 3]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,10 +48,17 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     rng = np.random.default_rng(0)
-    spec = {"model_id": "throughput", "task": "binary_classification", "owner": "b@example.com", "team": "bench",
-            "columns": {"timestamp": "ts", "id": "request_id", "prediction": "prediction", "score": "score"},
-            "features": {**{f"n{i}": "numeric" for i in range(NUMERIC)},
-                         **{f"c{i}": "categorical" for i in range(CATEGORICAL)}}}
+    spec = {
+        "model_id": "throughput",
+        "task": "binary_classification",
+        "owner": "b@example.com",
+        "team": "bench",
+        "columns": {"timestamp": "ts", "id": "request_id", "prediction": "prediction", "score": "score"},
+        "features": {
+            **{f"n{i}": "numeric" for i in range(NUMERIC)},
+            **{f"c{i}": "categorical" for i in range(CATEGORICAL)},
+        },
+    }
     with tempfile.TemporaryDirectory() as tmp:
         ref_path, inf_path = Path(tmp, "ref.parquet"), Path(tmp, "inf.parquet")
         frame(10_000, rng, inference=False).to_parquet(ref_path)
@@ -65,8 +73,16 @@ def main() -> None:
             times.append(time.perf_counter() - start)
             assert outcome.status == "ingested", outcome
         median = statistics.median(times)
-        print(json.dumps({"rows": args.rows, "runs_s": [round(t, 3) for t in times], "median_s": round(median, 3),
-                          "rows_per_s": round(args.rows / median)}))
+        print(
+            json.dumps(
+                {
+                    "rows": args.rows,
+                    "runs_s": [round(t, 3) for t in times],
+                    "median_s": round(median, 3),
+                    "rows_per_s": round(args.rows / median),
+                }
+            )
+        )
 
 
 if __name__ == "__main__":

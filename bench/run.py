@@ -6,6 +6,7 @@ Builds (or reuses) the cached 500-model fleet (bench/fleet.py), runs every measu
 `--repeat` times, prints a table of medians (with min / max) and the ratios and targets, and
 writes bench/results.json.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -36,10 +37,11 @@ import fleet  # noqa: E402  (bench/fleet.py)
 EVIDENTLY_VENV = BENCH / ".venv-evidently"
 EVIDENTLY_PY = EVIDENTLY_VENV / "bin" / "python"
 RESULTS = BENCH / "results.json"
-DRILL_MODEL = "bench-003"     # a drifting model (gradual drift of n00): what a person drills into
-INGEST_MODEL = "bench-000"    # a labelled model: its new day also updates the performance profiles
-EVIDENTLY_SETUP = ("python3 -m venv bench/.venv-evidently && "
-                   "bench/.venv-evidently/bin/pip install -r bench/requirements-evidently.txt")
+DRILL_MODEL = "bench-003"  # a drifting model (gradual drift of n00): what a person drills into
+INGEST_MODEL = "bench-000"  # a labelled model: its new day also updates the performance profiles
+EVIDENTLY_SETUP = (
+    "python3 -m venv bench/.venv-evidently && bench/.venv-evidently/bin/pip install -r bench/requirements-evidently.txt"
+)
 
 # Targets of issue 3, item 5.
 TARGET_COLD_EVALUATE_S = 5.0
@@ -58,8 +60,13 @@ class Times(list):
 
 
 def stats(times: list[float]) -> dict:
-    out = {"median_s": statistics.median(times), "min_s": min(times), "max_s": max(times), "n": len(times),
-           "runs_s": [round(t, 4) for t in times]}
+    out = {
+        "median_s": statistics.median(times),
+        "min_s": min(times),
+        "max_s": max(times),
+        "n": len(times),
+        "runs_s": [round(t, 4) for t in times],
+    }
     cpu = getattr(times, "cpu", None)
     if cpu:
         out["cpu_median_s"] = statistics.median(cpu)
@@ -111,8 +118,9 @@ def profile_call(fn, top: int = 25) -> str:
 def floor_sql(con, start, end) -> tuple[str, list]:
     """One statement: for every model's inference table, count(*) of the 7-day window's rows and
     one aggregate per feature column (sum(f) for numeric, max(f) for categorical), UNION ALL."""
-    feats = con.execute("SELECT model_id, slot, kind FROM features WHERE position IS NOT NULL "
-                        "ORDER BY model_id, slot").fetchall()
+    feats = con.execute(
+        "SELECT model_id, slot, kind FROM features WHERE position IS NOT NULL ORDER BY model_id, slot"
+    ).fetchall()
     by_model: dict[str, list[tuple[int, str]]] = {}
     for m, s, k in feats:
         by_model.setdefault(m, []).append((s, k))
@@ -150,14 +158,18 @@ def measure_floor(db: str, as_of, repeat: int) -> dict:
     finally:
         con.close()
     result = rows["result"]
-    return {"with_connect": stats(full), "query_only": stats(query_only),
-            "tables": len(result), "rows_read": int(sum(r[1] for r in result)),
-            "columns_per_table": len(result[0]) - 2 if result else 0,
-            "what": "one read-only DuckDB connection, one SQL statement: for each of the models' inference "
-                    "tables, count(*) and one aggregate per feature column (sum(f) numeric, "
-                    "length(max(f)) categorical) over rows with hour in (as_of - 7 days, as_of], "
-                    "UNION ALL of all tables; 'with_connect' = connect + execute + fetch + close "
-                    "(what every evaluate() call also pays), 'query_only' = execute + fetch on an open connection"}
+    return {
+        "with_connect": stats(full),
+        "query_only": stats(query_only),
+        "tables": len(result),
+        "rows_read": int(sum(r[1] for r in result)),
+        "columns_per_table": len(result[0]) - 2 if result else 0,
+        "what": "one read-only DuckDB connection, one SQL statement: for each of the models' inference "
+        "tables, count(*) and one aggregate per feature column (sum(f) numeric, "
+        "length(max(f)) categorical) over rows with hour in (as_of - 7 days, as_of], "
+        "UNION ALL of all tables; 'with_connect' = connect + execute + fetch + close "
+        "(what every evaluate() call also pays), 'query_only' = execute + fetch on an open connection",
+    }
 
 
 # -- (d) ingest one day -------------------------------------------------------------------------
@@ -189,26 +201,51 @@ def measure_ingest(db: str, repeat: int, model: str) -> dict:
             rows = outcome.rows
         cli = Times()
         for path in files[repeat:]:
-            timed_process([sys.executable, "-m", "lib", "ingest", "--db", str(copy), "inference",
-                           "--model", model, str(path)], 1, cli)
+            timed_process(
+                [sys.executable, "-m", "lib", "ingest", "--db", str(copy), "inference", "--model", model, str(path)],
+                1,
+                cli,
+            )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return {"in_process": stats(in_process), "cold_process": stats(cli), "rows_per_file": rows,
-            "copy_store_s": copy_s, "model": model,
-            "what": f"a copy of the store (copied first, not timed); {repeat} successive new days (31, 32, ...) "
-                    f"of {model}'s logs, 2,000 rows each, one Parquet file each: ingest_file() in-process "
-                    "(hash, read, validate, lock, connect, append rows + profiles in one transaction, close), "
-                    "then further days through `python -m lib ingest` as fresh processes"}
+    return {
+        "in_process": stats(in_process),
+        "cold_process": stats(cli),
+        "rows_per_file": rows,
+        "copy_store_s": copy_s,
+        "model": model,
+        "what": f"a copy of the store (copied first, not timed); {repeat} successive new days (31, 32, ...) "
+        f"of {model}'s logs, 2,000 rows each, one Parquet file each: ingest_file() in-process "
+        "(hash, read, validate, lock, connect, append rows + profiles in one transaction, close), "
+        "then further days through `python -m lib ingest` as fresh processes",
+    }
 
 
 # -- (f) Evidently -----------------------------------------------------------------------------
 def measure_evidently(db: str, as_of: str, model: str, repeat: int) -> dict | None:
     if not EVIDENTLY_PY.exists():
-        print(f"\n(f) skipped: the Evidently environment is missing. Create it with:\n    {EVIDENTLY_SETUP}\n",
-              file=sys.stderr)
+        print(
+            f"\n(f) skipped: the Evidently environment is missing. Create it with:\n    {EVIDENTLY_SETUP}\n",
+            file=sys.stderr,
+        )
         return None
-    proc = subprocess.run([str(EVIDENTLY_PY), str(BENCH / "evidently_baseline.py"), "--db", db, "--model", model,
-                           "--as-of", as_of, "--repeat", str(repeat)], cwd=ROOT, capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            str(EVIDENTLY_PY),
+            str(BENCH / "evidently_baseline.py"),
+            "--db",
+            db,
+            "--model",
+            model,
+            "--as-of",
+            as_of,
+            "--repeat",
+            str(repeat),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"evidently_baseline.py exited {proc.returncode}: {proc.stderr[-2000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -216,16 +253,23 @@ def measure_evidently(db: str, as_of: str, model: str, repeat: int) -> dict | No
 
 # -- the run ----------------------------------------------------------------------------------
 def run(args) -> dict:
-    if args.db:                                   # smoke tests on another store
+    if args.db:  # smoke tests on another store
         import duckdb
+
         db = args.db
         con = duckdb.connect(db, read_only=True)
         n_models = con.execute("SELECT count(*) FROM models").fetchone()[0]
-        rows = sum(con.execute(f'SELECT count(*) FROM "inf__{m}"').fetchone()[0]
-                   for (m,) in con.execute("SELECT model_id FROM models").fetchall())
+        rows = sum(
+            con.execute(f'SELECT count(*) FROM "inf__{m}"').fetchone()[0]
+            for (m,) in con.execute("SELECT model_id FROM models").fetchall()
+        )
         con.close()
-        manifest = {"params": {"models": n_models}, "db": db, "inference_rows": rows,
-                    "store_bytes": Path(db).stat().st_size}
+        manifest = {
+            "params": {"models": n_models},
+            "db": db,
+            "inference_rows": rows,
+            "store_bytes": Path(db).stat().st_size,
+        }
     else:
         manifest = fleet.build(rebuild=args.rebuild)
         db = str(fleet.DB)
@@ -251,24 +295,35 @@ def run(args) -> dict:
     statuses = {}
     for m in out["r"]["models"]:
         statuses[m["status"]] = statuses.get(m["status"], 0) + 1
-    results["fleet_evaluate"] = {"cold_process": stats(cold), "warm": stats(warm), "models": len(out["r"]["models"]),
-                                 "as_of": as_of, "statuses": statuses}
+    results["fleet_evaluate"] = {
+        "cold_process": stats(cold),
+        "warm": stats(warm),
+        "models": len(out["r"]["models"]),
+        "as_of": as_of,
+        "statuses": statuses,
+    }
 
     step("(b) 30-day timeline, cold process")
-    tl_cold = timed_process([py, "-m", "lib", "evaluate", "--db", db, "--timeline", "30", "--format", "json"],
-                            args.repeat)
+    tl_cold = timed_process(
+        [py, "-m", "lib", "evaluate", "--db", db, "--timeline", "30", "--format", "json"], args.repeat
+    )
     step("(b) 30-day timeline, warm")
     tl_warm = timed_call(lambda: evaluate(store, timeline_days=30), args.repeat)
     results["timeline_30d"] = {"cold_process": stats(tl_cold), "warm": stats(tl_warm)}
 
     step(f"(c) drill-down of {args.drill_model}")
     dd_warm = timed_call(lambda: out.update(d=evaluate(store, model_ids=[args.drill_model])), args.repeat)
-    dd_cold = timed_process([py, "-m", "lib", "evaluate", "--db", db, "--model", args.drill_model,
-                             "--format", "json"], args.repeat)
+    dd_cold = timed_process(
+        [py, "-m", "lib", "evaluate", "--db", db, "--model", args.drill_model, "--format", "json"], args.repeat
+    )
     detail = out["d"]["models"][0]
-    results["drill_down"] = {"warm": stats(dd_warm), "cold_process": stats(dd_cold), "model": args.drill_model,
-                             "status": detail["status"],
-                             "ks_reported": sum(1 for f in detail["features"] if f.get("ks") is not None)}
+    results["drill_down"] = {
+        "warm": stats(dd_warm),
+        "cold_process": stats(dd_cold),
+        "model": args.drill_model,
+        "status": detail["status"],
+        "ks_reported": sum(1 for f in detail["features"] if f.get("ks") is not None),
+    }
 
     step(f"(d) ingest one day for {args.ingest_model} (into a copy of the store)")
     results["ingest_one_day"] = measure_ingest(db, args.repeat, args.ingest_model)
@@ -291,12 +346,17 @@ def run(args) -> dict:
         }
 
     results["ratios"] = ratios(results, n_models)
-    results["machine"] = {"cores": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-                          "loadavg_before": load_before, "loadavg_after": os.getloadavg()}
+    results["machine"] = {
+        "cores": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "loadavg_before": load_before,
+        "loadavg_after": os.getloadavg(),
+    }
     results["versions"] = _versions()
     results["versions"]["lib_fingerprint_at_start"] = lib_before["lib_fingerprint"]
     results["lib_changed_during_run"] = lib_before["lib_fingerprint"] != results["versions"]["lib_fingerprint"]
-    results["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    results["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     return results
 
 
@@ -313,25 +373,43 @@ def ratios(r: dict, n_models: int) -> dict:
         out["evidently_fleet_over_evaluate_cold"] = ev["median_s"] * n_models / fe["cold_process"]["median_s"]
         out["evidently_fleet_over_evaluate_warm"] = ev["median_s"] * n_models / fe["warm"]["median_s"]
     targets = [
-        ("fleet evaluate, cold process", fe["cold_process"]["median_s"], f"< {TARGET_COLD_EVALUATE_S:g} s",
-         fe["cold_process"]["median_s"] < TARGET_COLD_EVALUATE_S),
-        ("fleet evaluate compute (warm) vs floor pass", out["evaluate_warm_over_floor"],
-         f"<= {TARGET_FLOOR_RATIO:g}x", out["evaluate_warm_over_floor"] <= TARGET_FLOOR_RATIO),
-        ("30-day timeline, cold process", r["timeline_30d"]["cold_process"]["median_s"], f"< {TARGET_TIMELINE_S:g} s",
-         r["timeline_30d"]["cold_process"]["median_s"] < TARGET_TIMELINE_S),
-        ("one model's drill-down (warm, as in the app)", r["drill_down"]["warm"]["median_s"],
-         f"< {TARGET_DRILL_S:g} s", r["drill_down"]["warm"]["median_s"] < TARGET_DRILL_S),
+        (
+            "fleet evaluate, cold process",
+            fe["cold_process"]["median_s"],
+            f"< {TARGET_COLD_EVALUATE_S:g} s",
+            fe["cold_process"]["median_s"] < TARGET_COLD_EVALUATE_S,
+        ),
+        (
+            "fleet evaluate compute (warm) vs floor pass",
+            out["evaluate_warm_over_floor"],
+            f"<= {TARGET_FLOOR_RATIO:g}x",
+            out["evaluate_warm_over_floor"] <= TARGET_FLOOR_RATIO,
+        ),
+        (
+            "30-day timeline, cold process",
+            r["timeline_30d"]["cold_process"]["median_s"],
+            f"< {TARGET_TIMELINE_S:g} s",
+            r["timeline_30d"]["cold_process"]["median_s"] < TARGET_TIMELINE_S,
+        ),
+        (
+            "one model's drill-down (warm, as in the app)",
+            r["drill_down"]["warm"]["median_s"],
+            f"< {TARGET_DRILL_S:g} s",
+            r["drill_down"]["warm"]["median_s"] < TARGET_DRILL_S,
+        ),
     ]
     # Two readings of "500x faster than the Evidently way": (f) times one report in a warm
     # process, without its imports and without reading the data from the store, so the
     # like-for-like figure is our warm evaluate (which does read the store); the cold process
     # (our imports included, Evidently's not) is the stricter one. Both are reported.
-    for name, key in (("Evidently x models vs fleet evaluate compute (warm, like for like)",
-                       "evidently_fleet_over_evaluate_warm"),
-                      ("Evidently x models vs fleet evaluate, cold process", "evidently_fleet_over_evaluate_cold")):
+    for name, key in (
+        ("Evidently x models vs fleet evaluate compute (warm, like for like)", "evidently_fleet_over_evaluate_warm"),
+        ("Evidently x models vs fleet evaluate, cold process", "evidently_fleet_over_evaluate_cold"),
+    ):
         value = out.get(key)
-        targets.append((name, value, f">= {TARGET_EVIDENTLY_RATIO:g}x",
-                        None if value is None else value >= TARGET_EVIDENTLY_RATIO))
+        targets.append(
+            (name, value, f">= {TARGET_EVIDENTLY_RATIO:g}x", None if value is None else value >= TARGET_EVIDENTLY_RATIO)
+        )
     out["targets"] = [{"target": t, "value": v, "goal": g, "pass": p} for t, v, g, p in targets]
     return out
 
@@ -340,19 +418,27 @@ def _versions() -> dict:
     import duckdb
     import numpy
     import pandas
+
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                                text=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "lib"], cwd=ROOT, capture_output=True,
-                               text=True).stdout.split("\n")
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "lib"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.split("\n")
     except OSError:
         commit, dirty = None, []
     digest = hashlib.sha256()
     for path in sorted((ROOT / "lib").rglob("*.py")):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    return {"duckdb": duckdb.__version__, "pandas": pandas.__version__, "numpy": numpy.__version__,
-            "git_commit": commit, "lib_uncommitted": [d[3:] for d in dirty if d.strip()],
-            "lib_fingerprint": digest.hexdigest()[:12]}
+    return {
+        "duckdb": duckdb.__version__,
+        "pandas": pandas.__version__,
+        "numpy": numpy.__version__,
+        "git_commit": commit,
+        "lib_uncommitted": [d[3:] for d in dirty if d.strip()],
+        "lib_fingerprint": digest.hexdigest()[:12],
+    }
 
 
 def _fmt(x: float | None) -> str:
@@ -381,18 +467,26 @@ def table(r: dict) -> str:
     lines.append(f"{'measurement'.ljust(w)}  {'median s':>9}  {'min s':>8}  {'max s':>8}  {'cpu s':>7}  n")
     for name, s in rows:
         cpu = _fmt(s["cpu_median_s"]) if "cpu_median_s" in s else ""
-        lines.append(f"{name.ljust(w)}  {_fmt(s['median_s']):>9}  {_fmt(s['min_s']):>8}  {_fmt(s['max_s']):>8}  "
-                     f"{cpu:>7}  {s.get('n', len(s.get('runs_s', [])))}")
+        lines.append(
+            f"{name.ljust(w)}  {_fmt(s['median_s']):>9}  {_fmt(s['min_s']):>8}  {_fmt(s['max_s']):>8}  "
+            f"{cpu:>7}  {s.get('n', len(s.get('runs_s', [])))}"
+        )
     if ev:
-        lines.append(f"{('(f) Evidently x ' + str(m) + ' models (median x ' + str(m) + ')').ljust(w)}  "
-                     f"{_fmt(r['ratios']['evidently_fleet_s']):>9}")
+        lines.append(
+            f"{('(f) Evidently x ' + str(m) + ' models (median x ' + str(m) + ')').ljust(w)}  "
+            f"{_fmt(r['ratios']['evidently_fleet_s']):>9}"
+        )
     ra = r["ratios"]
     lines.append("")
-    lines.append(f"fleet evaluate warm / floor pass (connect incl.): {ra['evaluate_warm_over_floor']:.2f}x "
-                 f"(query only: {ra['evaluate_warm_over_floor_query_only']:.2f}x)")
+    lines.append(
+        f"fleet evaluate warm / floor pass (connect incl.): {ra['evaluate_warm_over_floor']:.2f}x "
+        f"(query only: {ra['evaluate_warm_over_floor_query_only']:.2f}x)"
+    )
     if ev:
-        lines.append(f"Evidently x {m} / fleet evaluate warm: {ra['evidently_fleet_over_evaluate_warm']:.0f}x "
-                     f"(vs cold process: {ra['evidently_fleet_over_evaluate_cold']:.0f}x)")
+        lines.append(
+            f"Evidently x {m} / fleet evaluate warm: {ra['evidently_fleet_over_evaluate_warm']:.0f}x "
+            f"(vs cold process: {ra['evidently_fleet_over_evaluate_cold']:.0f}x)"
+        )
     lines.append("")
     lines.append("targets (issue 3):")
     for t in ra["targets"]:
@@ -402,12 +496,16 @@ def table(r: dict) -> str:
     mach = r["machine"]
     lines.append("")
     ver = r["versions"]
-    lines.append(f"lib at commit {ver['git_commit']}" + (f" + uncommitted {', '.join(ver['lib_uncommitted'])}"
-                                                        if ver["lib_uncommitted"] else "")
-                 + f" (lib fingerprint {ver['lib_fingerprint']}); duckdb {ver['duckdb']}, pandas {ver['pandas']}")
-    lines.append(f"{mach['cores']} cores; load average before {mach['loadavg_before'][0]:.1f}, "
-                 f"after {mach['loadavg_after'][0]:.1f}; fleet: {m} models, {r['fleet']['inference_rows']:,} "
-                 f"inference rows, store {r['fleet']['store_bytes'] / 1e9:.2f} GB")
+    lines.append(
+        f"lib at commit {ver['git_commit']}"
+        + (f" + uncommitted {', '.join(ver['lib_uncommitted'])}" if ver["lib_uncommitted"] else "")
+        + f" (lib fingerprint {ver['lib_fingerprint']}); duckdb {ver['duckdb']}, pandas {ver['pandas']}"
+    )
+    lines.append(
+        f"{mach['cores']} cores; load average before {mach['loadavg_before'][0]:.1f}, "
+        f"after {mach['loadavg_after'][0]:.1f}; fleet: {m} models, {r['fleet']['inference_rows']:,} "
+        f"inference rows, store {r['fleet']['store_bytes'] / 1e9:.2f} GB"
+    )
     return "\n".join(lines)
 
 
@@ -423,8 +521,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=str(RESULTS), help="results JSON (default bench/results.json)")
     args = ap.parse_args(argv)
     if not args.skip_evidently and not EVIDENTLY_PY.exists():
-        print(f"The Evidently baseline needs its own environment. Create it with:\n    {EVIDENTLY_SETUP}\n"
-              "or run with --skip-evidently.", file=sys.stderr)
+        print(
+            f"The Evidently baseline needs its own environment. Create it with:\n    {EVIDENTLY_SETUP}\n"
+            "or run with --skip-evidently.",
+            file=sys.stderr,
+        )
         return 2
     results = run(args)
     Path(args.out).write_text(json.dumps(results, indent=2, default=str) + "\n")

@@ -3,11 +3,12 @@
 Exit codes: 0 success; 2 bad usage or invalid input (one line naming file, column, row);
 1 any other failure. Each command is a thin face over lib/.
 """
+
 from __future__ import annotations
 
 import argparse
 import sys
-from typing import Callable
+from collections.abc import Callable
 
 from lib.errors import InputError, StoreBusy, StoreMissing
 
@@ -23,9 +24,12 @@ def _db_arg(p: argparse.ArgumentParser) -> None:
 
 def cmd_demo(args) -> int:
     from lib.demo.build import build_demo
+
     summary = build_demo(args.db or _default_db(), models=args.models, days=args.days, seed=args.seed)
-    print(f"demo fleet: {summary.get('models')} models, {summary.get('rows')} inference rows "
-          f"in {summary.get('seconds', 0):.1f} s -> {args.db or _default_db()}")
+    print(
+        f"demo fleet: {summary.get('models')} models, {summary.get('rows')} inference rows "
+        f"in {summary.get('seconds', 0):.1f} s -> {args.db or _default_db()}"
+    )
     return 0
 
 
@@ -33,6 +37,7 @@ def cmd_register(args) -> int:
     from lib.ingest.pipeline import register_spec
     from lib.spec import load_spec_file
     from lib.store.connection import Store
+
     spec = load_spec_file(args.spec)
     register_spec(Store(args.db), spec, source=args.spec)
     print(f"{args.spec}: registered {spec.model_id}")
@@ -42,6 +47,7 @@ def cmd_register(args) -> int:
 def cmd_ingest(args) -> int:
     from lib.ingest.pipeline import ingest_file
     from lib.store.connection import Store
+
     store = Store(args.db)
     rejected = False
     for path in args.files:
@@ -54,6 +60,7 @@ def cmd_ingest(args) -> int:
 
 def _default_db() -> str:
     from lib.store.connection import default_db_path
+
     return default_db_path()
 
 
@@ -84,8 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_ingest)
 
     from lib.cli import evaluate as cli_evaluate  # evaluate: kept apart to keep this file small
+
     cli_evaluate.add(sub, _db_arg)
     from lib.cli import actions as cli_actions  # report and alert (issue 5)
+
     cli_actions.add(sub, _db_arg)
     return parser
 

@@ -3,6 +3,7 @@
 Validation happens here, once, at the boundary (STYLE.md habit 4); everything downstream trusts
 a `Spec`. Messages read `SPEC: field F: reason`. This module knows no SQL and no store.
 """
+
 from __future__ import annotations
 
 import re
@@ -20,8 +21,20 @@ KINDS = ("numeric", "categorical")
 COLUMN_ROLES = ("timestamp", "id", "prediction", "score", "label")
 DEFAULT_COLUMNS = {"timestamp": "timestamp", "prediction": "prediction"}
 MAX_FEATURE_NAME = 128
-_TOP_LEVEL = {"model_id", "name", "task", "owner", "team", "tags", "columns", "features",
-              "positive_class", "policy", "actions", "description"}
+_TOP_LEVEL = {
+    "model_id",
+    "name",
+    "task",
+    "owner",
+    "team",
+    "tags",
+    "columns",
+    "features",
+    "positive_class",
+    "policy",
+    "actions",
+    "description",
+}
 
 
 @dataclass(frozen=True)
@@ -32,9 +45,9 @@ class Spec:
     owner: str
     team: str
     tags: tuple[str, ...]
-    columns: dict[str, str]          # role -> column name in the files
-    features: dict[str, str]         # feature -> kind, in the spec's order
-    positive_class: str | None       # binary only; None: the default "1", else "true"
+    columns: dict[str, str]  # role -> column name in the files
+    features: dict[str, str]  # feature -> kind, in the spec's order
+    positive_class: str | None  # binary only; None: the default "1", else "true"
     policy: dict[str, Any] = field(default_factory=dict)
     actions: dict[str, Any] = field(default_factory=dict)
     description: str = ""
@@ -44,9 +57,16 @@ class Spec:
         return "score" in self.columns
 
     def as_dict(self) -> dict[str, Any]:
-        out = {"model_id": self.model_id, "name": self.name, "task": self.task,
-               "owner": self.owner, "team": self.team, "tags": list(self.tags),
-               "columns": dict(self.columns), "features": dict(self.features)}
+        out = {
+            "model_id": self.model_id,
+            "name": self.name,
+            "task": self.task,
+            "owner": self.owner,
+            "team": self.team,
+            "tags": list(self.tags),
+            "columns": dict(self.columns),
+            "features": dict(self.features),
+        }
         if self.positive_class is not None:
             out["positive_class"] = self.positive_class
         if self.policy:
@@ -108,7 +128,9 @@ def parse_spec(data: Any, *, source: str = "spec") -> Spec:
     owner = _text(data.get("owner"), source, "owner")
     team = _text(data.get("team"), source, "team")
     tags_raw = data.get("tags") or []
-    if not isinstance(tags_raw, list) or not all(isinstance(t, (str, int)) and not isinstance(t, bool) for t in tags_raw):
+    if not isinstance(tags_raw, list) or not all(
+        isinstance(t, (str, int)) and not isinstance(t, bool) for t in tags_raw
+    ):
         raise InputError(f"{source}: field tags: must be a list of text")
     tags = tuple(str(t) for t in tags_raw)
 
@@ -133,7 +155,9 @@ def parse_spec(data: Any, *, source: str = "spec") -> Spec:
     features: dict[str, str] = {}
     for feat, kind in features_raw.items():
         if not isinstance(feat, str) or not feat.strip() or len(feat) > MAX_FEATURE_NAME:
-            raise InputError(f"{source}: field features: name {feat!r} must be non-empty text of at most {MAX_FEATURE_NAME} characters")
+            raise InputError(
+                f"{source}: field features: name {feat!r} must be non-empty text of at most {MAX_FEATURE_NAME} characters"
+            )
         if kind not in KINDS:
             raise InputError(f"{source}: field features.{feat}: kind {kind!r} is not one of {', '.join(KINDS)}")
         if feat in used:
@@ -156,6 +180,7 @@ def parse_spec(data: Any, *, source: str = "spec") -> Spec:
         raise InputError(f"{source}: field policy: must be a mapping")
     # Deferred import: the policy module validates its own keys (checks, thresholds, features).
     from lib.judge.policy import validate_policy_overrides
+
     validate_policy_overrides(policy, source=source, features=features)
     actions = data.get("actions") or {}
     if not isinstance(actions, dict):
@@ -167,6 +192,17 @@ def parse_spec(data: Any, *, source: str = "spec") -> Spec:
     if notify is not None and not (isinstance(notify, list) and all(isinstance(u, str) for u in notify)):
         raise InputError(f"{source}: field actions.notify: must be a list of Apprise URLs")
     description = _text(data.get("description"), source, "description", required=False)
-    return Spec(model_id=model_id, name=name, task=task, owner=owner, team=team, tags=tags,
-                columns=columns, features=features, positive_class=positive_class,
-                policy=policy, actions=actions, description=description)
+    return Spec(
+        model_id=model_id,
+        name=name,
+        task=task,
+        owner=owner,
+        team=team,
+        tags=tags,
+        columns=columns,
+        features=features,
+        positive_class=positive_class,
+        policy=policy,
+        actions=actions,
+        description=description,
+    )

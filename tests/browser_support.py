@@ -4,6 +4,7 @@ driven by Python Playwright (STYLE.md recipe), and waiting for an app run to fin
 Also usable by hand to look at the app: `python tests/browser_support.py DB OUT_DIR` saves
 screenshots of the main pages and prints load timings.
 """
+
 from __future__ import annotations
 
 import os
@@ -12,16 +13,22 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 ARTIFACTS = ROOT / "test-artifacts"
 
 
@@ -36,11 +43,26 @@ def streamlit_server(db_path: str, *, env: dict[str, str] | None = None, timeout
     """Start `streamlit run app.py` on a free port against a store; yields the base URL."""
     port = free_port()
     full_env = {**os.environ, "DRIFTLIGHT_DB": str(db_path), "DRIFTLIGHT_POLICY": "", **(env or {})}
-    log = open(ARTIFACTS / f"streamlit-{port}.log", "w") if ARTIFACTS.is_dir() else subprocess.DEVNULL
+    # The log stays open while the server runs and is closed when it stops.
+    log = open(ARTIFACTS / f"streamlit-{port}.log", "w") if ARTIFACTS.is_dir() else subprocess.DEVNULL  # noqa: SIM115
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", f"--server.port={port}", "--server.address=127.0.0.1",
-         "--server.headless=true", "--browser.gatherUsageStats=false", "--server.fileWatcherType=none"],
-        cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            f"--server.port={port}",
+            "--server.address=127.0.0.1",
+            "--server.headless=true",
+            "--browser.gatherUsageStats=false",
+            "--server.fileWatcherType=none",
+        ],
+        cwd=ROOT,
+        env=full_env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout
@@ -71,6 +93,7 @@ def streamlit_server(db_path: str, *, env: dict[str, str] | None = None, timeout
 def browser():
     """One headless Chromium per test module (import this fixture into a browser test module)."""
     from playwright.sync_api import sync_playwright
+
     (ARTIFACTS / "browser").mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
         b = launch(p)
@@ -89,7 +112,9 @@ def wait_for_app_run(page, timeout: float = 180_000) -> None:
     page.wait_for_function(
         "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
         " && !document.querySelector('[data-testid=\"stSkeleton\"]')"
-        " && !document.querySelector('[data-testid=\"stSpinner\"]')", timeout=timeout)
+        " && !document.querySelector('[data-testid=\"stSpinner\"]')",
+        timeout=timeout,
+    )
     # The stApp attribute can flip before the first run starts: require it to hold briefly.
     page.wait_for_timeout(150)
     page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=timeout)
@@ -99,8 +124,10 @@ def shot(page, path) -> None:
     """Screenshot of the whole page: Streamlit scrolls inside its main container, not the
     document, so grow the viewport to the content's height first."""
     size = page.viewport_size
-    height = page.evaluate("() => { const m = document.querySelector('[data-testid=\"stMain\"]');"
-                           " return m ? m.scrollHeight : document.body.scrollHeight; }")
+    height = page.evaluate(
+        "() => { const m = document.querySelector('[data-testid=\"stMain\"]');"
+        " return m ? m.scrollHeight : document.body.scrollHeight; }"
+    )
     page.set_viewport_size({"width": size["width"], "height": min(max(int(height) + 40, size["height"]), 6000)})
     page.wait_for_timeout(400)
     page.screenshot(path=str(path))
@@ -118,19 +145,25 @@ def error_dialogs(page) -> list[str]:
 
 def tour(db: str, out: str) -> None:  # pragma: no cover - manual use
     from playwright.sync_api import sync_playwright
+
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
     with streamlit_server(db) as base, sync_playwright() as p:
         browser = launch(p)
         page = browser.new_page(viewport={"width": 1500, "height": 1000})
-        for name, path in (("fleet-cold", "/"), ("fleet", "/"), ("model-cold", "/model?model=icecream-sales"),
-                           ("model", "/model?model=icecream-sales"),
-                           ("model-quality", "/model?model=icecream-sales&tab=Data+quality"),
-                           ("model-perf", "/model?model=lead-score-b2b-us&tab=Performance"),
-                           ("model-timeline", "/model?model=churn-mobile-eu&tab=Timeline"),
-                           ("model-rows", "/model?model=icecream-sales&tab=Rows"),
-                           ("fleet-table", "/?view=Table"), ("alerts", "/alerts"),
-                           ("reports", "/reports?model=icecream-sales")):
+        for name, path in (
+            ("fleet-cold", "/"),
+            ("fleet", "/"),
+            ("model-cold", "/model?model=icecream-sales"),
+            ("model", "/model?model=icecream-sales"),
+            ("model-quality", "/model?model=icecream-sales&tab=Data+quality"),
+            ("model-perf", "/model?model=lead-score-b2b-us&tab=Performance"),
+            ("model-timeline", "/model?model=churn-mobile-eu&tab=Timeline"),
+            ("model-rows", "/model?model=icecream-sales&tab=Rows"),
+            ("fleet-table", "/?view=Table"),
+            ("alerts", "/alerts"),
+            ("reports", "/reports?model=icecream-sales"),
+        ):
             t = time.monotonic()
             page.goto(base + path)
             wait_for_app_run(page)

@@ -14,6 +14,7 @@ Frames used here:
   labels file's label wins over the logged one; None when unlabelled);
 - a list of inference "files": (set of column names, Series of their timestamps), for schema.
 """
+
 from __future__ import annotations
 
 import math
@@ -44,8 +45,17 @@ DEFAULTS: dict[str, tuple[float, float]] = {
     "freshness": (24.0, 48.0),
 }
 MIN_ROWS = 100
-CHECK_ORDER = ("schema", "freshness", "volume", "missing", "unseen_categories", "out_of_range",
-               "feature_drift", "prediction_drift", "performance")
+CHECK_ORDER = (
+    "schema",
+    "freshness",
+    "volume",
+    "missing",
+    "unseen_categories",
+    "out_of_range",
+    "feature_drift",
+    "prediction_drift",
+    "performance",
+)
 STATUS_ORDER = ("red", "yellow", "grey", "green")
 
 
@@ -63,8 +73,7 @@ def round_up_hour(ts: pd.Timestamp) -> pd.Timestamp:
 
 # ------------------------------------------------------------------------------ values
 def _float(values) -> np.ndarray:
-    return pd.Series(values, dtype="object").map(
-        lambda v: np.nan if v is None else float(v)).to_numpy(dtype="float64")
+    return pd.Series(values, dtype="object").map(lambda v: np.nan if v is None else float(v)).to_numpy(dtype="float64")
 
 
 def finite(values) -> np.ndarray:
@@ -75,12 +84,18 @@ def finite(values) -> np.ndarray:
 def is_null(values, kind: str) -> np.ndarray:
     if kind == "numeric":
         return np.isnan(_float(values))
-    return pd.Series(values, dtype="object").map(lambda v: v is None or (isinstance(v, float) and math.isnan(v))).to_numpy(bool)
+    return (
+        pd.Series(values, dtype="object")
+        .map(lambda v: v is None or (isinstance(v, float) and math.isnan(v)))
+        .to_numpy(bool)
+    )
 
 
 def texts(values) -> list[str]:
     """Non-NULL categorical values as text."""
-    return [str(v) for v in pd.Series(values, dtype="object") if not (v is None or (isinstance(v, float) and math.isnan(v)))]
+    return [
+        str(v) for v in pd.Series(values, dtype="object") if not (v is None or (isinstance(v, float) and math.isnan(v)))
+    ]
 
 
 # ------------------------------------------------------------------------------ bins and drift
@@ -166,7 +181,7 @@ def unseen_share(reference, current) -> float:
 def out_of_range_share(reference, current) -> float:
     ref = finite(reference)
     cur = _float(current)
-    cur = cur[~np.isnan(cur)]            # non-NULL; ±inf stays and counts as out of range
+    cur = cur[~np.isnan(cur)]  # non-NULL; ±inf stays and counts as out of range
     if cur.size == 0:
         return math.nan
     if ref.size == 0:
@@ -185,8 +200,11 @@ def positive_class(spec: dict, labels) -> str | None:
 
 def primary_metric(spec: dict) -> str:
     task, has_score = spec["task"], "score" in spec.get("columns", {})
-    return {"binary_classification": "roc_auc" if has_score else "f1",
-            "multiclass_classification": "macro_f1", "regression": "rmse"}[task]
+    return {
+        "binary_classification": "roc_auc" if has_score else "f1",
+        "multiclass_classification": "macro_f1",
+        "regression": "rmse",
+    }[task]
 
 
 def metric_value(spec: dict, frame: pd.DataFrame, positive: str | None) -> float:
@@ -218,11 +236,12 @@ def performance_loss(name: str, ref: float, cur: float) -> float:
 @dataclass
 class Model:
     """One model's spec and raw rows (see the module docstring)."""
+
     spec: dict
     ref: pd.DataFrame
     inf: pd.DataFrame
     files: list[tuple[set, pd.Series]] = field(default_factory=list)
-    policy: dict = field(default_factory=dict)      # check -> (yellow, red) overrides
+    policy: dict = field(default_factory=dict)  # check -> (yellow, red) overrides
     min_rows: int = MIN_ROWS
 
     @property
@@ -312,8 +331,9 @@ def checks_at(m: Model, t: pd.Timestamp) -> dict[tuple[str, str | None], Check]:
     def add(check, feature, value, grey=False, yellow=None, red=None):
         y, r = m.policy.get(check, DEFAULTS.get(check, (yellow, red)))
         status = "grey" if grey else _level(check, value, y, r)
-        out[(check, feature)] = Check(check, feature, value, status,
-                                      r if status == "red" else y if status == "yellow" else None)
+        out[(check, feature)] = Check(
+            check, feature, value, status, r if status == "red" else y if status == "yellow" else None
+        )
 
     cur7 = window(m.inf, t - WEEK, t)
     cur24 = window(m.inf, t - DAY, t)
@@ -356,8 +376,9 @@ def checks_at(m: Model, t: pd.Timestamp) -> dict[tuple[str, str | None], Check]:
         lab = cur7[cur7["label"].notna()]
         if name == "roc_auc":
             lab = lab[lab["score"].notna()]
-        loss = performance_loss(name, metric_value(m.spec, m.ref, m.positive()),
-                                metric_value(m.spec, lab, m.positive()))
+        loss = performance_loss(
+            name, metric_value(m.spec, m.ref, m.positive()), metric_value(m.spec, lab, m.positive())
+        )
         add("performance", None, loss, grey=len(lab) < m.min_rows or math.isnan(loss))
     out["_rows7"] = n7  # type: ignore[assignment]
     return out
@@ -404,10 +425,23 @@ def reasons(m: Model, as_of: pd.Timestamp) -> list[dict[str, Any]]:
             else:
                 break
         sudden = all(key not in flags(t) for t in onset_instants)
-        ratio = (c.value if c.value is not None and not math.isnan(c.value) and not math.isinf(c.value) else 0.0) / c.threshold
-        items.append(((c.status != "red", CHECK_ORDER.index(c.check), -ratio, c.feature or ""),
-                      {"check": c.check, "status": c.status, "feature": c.feature, "value": c.value,
-                       "threshold": c.threshold, "since": iso(since), "onset": "sudden" if sudden else "gradual"}))
+        ratio = (
+            c.value if c.value is not None and not math.isnan(c.value) and not math.isinf(c.value) else 0.0
+        ) / c.threshold
+        items.append(
+            (
+                (c.status != "red", CHECK_ORDER.index(c.check), -ratio, c.feature or ""),
+                {
+                    "check": c.check,
+                    "status": c.status,
+                    "feature": c.feature,
+                    "value": c.value,
+                    "threshold": c.threshold,
+                    "since": iso(since),
+                    "onset": "sudden" if sudden else "gradual",
+                },
+            )
+        )
     items.sort(key=lambda it: it[0])
     return [it[1] for it in items]
 
@@ -420,11 +454,13 @@ def iso(ts: pd.Timestamp) -> str:
 # Test scaffolding, not part of the reference implementation: write files and ingest them
 # through the public API (lib.ingest), keeping the raw rows for the functions above.
 
+
 class Fleet:
     """Builds a store in a directory through lib.ingest, and remembers every model's raw rows."""
 
     def __init__(self, directory: Path):
         from lib.store.connection import Store
+
         self.dir = Path(directory)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.store = Store(self.dir / "store.duckdb")
@@ -437,9 +473,9 @@ class Fleet:
 
     def register(self, spec: dict) -> None:
         from lib.ingest.pipeline import register_spec
+
         register_spec(self.store, spec)
-        self.models[spec["model_id"]] = Model(spec=spec, ref=pd.DataFrame(), inf=pd.DataFrame(
-            columns=["ts", "label"]))
+        self.models[spec["model_id"]] = Model(spec=spec, ref=pd.DataFrame(), inf=pd.DataFrame(columns=["ts", "label"]))
 
     def _write(self, frame: pd.DataFrame) -> Path:
         self._n += 1
@@ -449,6 +485,7 @@ class Fleet:
 
     def _ingest(self, kind: str, model_id: str, frame: pd.DataFrame) -> None:
         from lib.ingest.pipeline import ingest_file
+
         outcome = ingest_file(self.store, kind, model_id, self._write(frame))
         assert outcome.status == "ingested", outcome
 

@@ -7,6 +7,7 @@ Three models over 9 days of hourly logs, as_of 2026-11-10T00:00Z:
 - `calm-green`: nothing wrong.
 Deterministic (seeded); takes a second or two.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -19,15 +20,22 @@ from lib.store.connection import Store
 
 AS_OF = pd.Timestamp("2026-11-10T00:00:00Z")
 HOSTILE_NAME = '<script>alert("name")</script> & Co'
-HOSTILE_FEATURE = '<img src=x onerror=alert(1)>'
-HOSTILE_VALUES = ['<script>alert("cat")</script>', '=HYPERLINK("http://evil.example/")', '+cmd|calc', '@SUM(1)']
+HOSTILE_FEATURE = "<img src=x onerror=alert(1)>"
+HOSTILE_VALUES = ['<script>alert("cat")</script>', '=HYPERLINK("http://evil.example/")', "+cmd|calc", "@SUM(1)"]
 CATS = ["alpha", "beta", "gamma"]
 
 
 def spec(model_id: str, name: str, cat: str, **extra) -> dict:
-    return {"model_id": model_id, "name": name, "task": "regression", "owner": f"{model_id}@example.com",
-            "team": "qa", "columns": {"timestamp": "ts", "prediction": "prediction"},
-            "features": {cat: "categorical", "size": "numeric"}, **extra}
+    return {
+        "model_id": model_id,
+        "name": name,
+        "task": "regression",
+        "owner": f"{model_id}@example.com",
+        "team": "qa",
+        "columns": {"timestamp": "ts", "prediction": "prediction"},
+        "features": {cat: "categorical", "size": "numeric"},
+        **extra,
+    }
 
 
 def _frame(rng, n: int, cat: str, values: list[str], ts=None) -> pd.DataFrame:
@@ -43,9 +51,11 @@ def build(dirpath: Path, *, actions: dict[str, dict] | None = None) -> Store:
     actions = actions or {}
     store = Store(dirpath / "fleet.duckdb")
     rng = np.random.default_rng(7)
-    models = [("hostile-red", HOSTILE_NAME, HOSTILE_FEATURE, 0.30),
-              ("quiet-yellow", "Quiet yellow", "colour", 0.005),
-              ("calm-green", "Calm green", "colour", 0.0)]
+    models = [
+        ("hostile-red", HOSTILE_NAME, HOSTILE_FEATURE, 0.30),
+        ("quiet-yellow", "Quiet yellow", "colour", 0.005),
+        ("calm-green", "Calm green", "colour", 0.0),
+    ]
     for model_id, name, cat, unseen in models:
         s = spec(model_id, name, cat)
         if model_id in actions:
@@ -62,8 +72,10 @@ def build(dirpath: Path, *, actions: dict[str, dict] | None = None) -> Store:
         k = int(round(unseen * last_day.sum()))
         if k:
             idx = np.flatnonzero(last_day)[:: max(1, last_day.sum() // k)][:k]
-            cur.loc[idx, cat] = [HOSTILE_VALUES[i % len(HOSTILE_VALUES)] if model_id == "hostile-red" else "delta"
-                                 for i in range(len(idx))]
+            cur.loc[idx, cat] = [
+                HOSTILE_VALUES[i % len(HOSTILE_VALUES)] if model_id == "hostile-red" else "delta"
+                for i in range(len(idx))
+            ]
         cur_path = dirpath / f"{model_id}-inf.csv"
         cur.to_csv(cur_path, index=False)
         assert ingest_file(store, "inference", model_id, cur_path).status == "ingested"
@@ -72,7 +84,7 @@ def build(dirpath: Path, *, actions: dict[str, dict] | None = None) -> Store:
 
 # -- models with labels: the "Performance over time" section ----------------------------------
 LABELLED_AS_OF = AS_OF
-NO_LABEL_DAYS = ("2026-11-05", "2026-11-06")      # UTC days whose rows never get a label
+NO_LABEL_DAYS = ("2026-11-05", "2026-11-06")  # UTC days whose rows never get a label
 LEAD_POLICY = {"performance": {"yellow": 0.03, "red": 0.15}}
 
 
@@ -102,8 +114,13 @@ def build_labelled(dirpath: Path) -> tuple[Store, dict[str, pd.DataFrame]]:
     # binary, with a score
     s = spec("scored-lead", "Scored lead", "colour", policy=LEAD_POLICY)
     s["task"] = "binary_classification"
-    s["columns"] = {"timestamp": "ts", "id": "request_id", "prediction": "prediction", "score": "score",
-                    "label": "label"}
+    s["columns"] = {
+        "timestamp": "ts",
+        "id": "request_id",
+        "prediction": "prediction",
+        "score": "score",
+        "label": "label",
+    }
     register_spec(store, s)
     ref = _frame(rng, 2000, "colour", CATS).drop(columns="prediction")
     ref["score"] = np.round(rng.uniform(0, 1, len(ref)), 3)
@@ -115,13 +132,14 @@ def build_labelled(dirpath: Path) -> tuple[Store, dict[str, pd.DataFrame]]:
     cur.insert(1, "request_id", [f"q{i}" for i in range(len(cur))])
     cur["score"] = np.round(rng.uniform(0, 1, len(cur)), 3)
     cur["prediction"] = np.where(cur["score"] >= 0.5, "1", "0")
-    blur = 0.7 * np.clip(1 - age / 12, 0, 1)          # the outcome forgets the score: decay
+    blur = 0.7 * np.clip(1 - age / 12, 0, 1)  # the outcome forgets the score: decay
     label = np.where(rng.uniform(0, 1, len(cur)) < cur["score"] * (1 - blur) + 0.5 * blur, "1", "0")
     cur.to_csv(dirpath / "lead-inf.csv", index=False)
     assert ingest_file(store, "inference", "scored-lead", dirpath / "lead-inf.csv").status == "ingested"
     keep = (rng.uniform(0, 1, len(cur)) < 0.6) & ~label_day(cur["ts"]).isin(NO_LABEL_DAYS).to_numpy()
-    pd.DataFrame({"request_id": cur["request_id"][keep], "label": label[keep]}).to_csv(dirpath / "lead-labels.csv",
-                                                                                       index=False)
+    pd.DataFrame({"request_id": cur["request_id"][keep], "label": label[keep]}).to_csv(
+        dirpath / "lead-labels.csv", index=False
+    )
     assert ingest_file(store, "labels", "scored-lead", dirpath / "lead-labels.csv").status == "ingested"
     truth["scored-lead"] = cur.loc[keep, ["ts", "prediction", "score"]].assign(label=label[keep])
 
@@ -134,7 +152,7 @@ def build_labelled(dirpath: Path) -> tuple[Store, dict[str, pd.DataFrame]]:
     ref.to_csv(dirpath / "reg-ref.csv", index=False)
     assert ingest_file(store, "reference", "labelled-reg", dirpath / "reg-ref.csv").status == "ingested"
     cur = _frame(rng, len(ts), "colour", CATS, ts_text)
-    noise = rng.normal(0, 1 + 0.1 * (5 - np.minimum(age, 5)), len(cur))    # errors grow towards as_of
+    noise = rng.normal(0, 1 + 0.1 * (5 - np.minimum(age, 5)), len(cur))  # errors grow towards as_of
     cur["label"] = np.where(age < 5, np.round(cur["prediction"] + noise, 6), np.nan)
     cur.to_csv(dirpath / "reg-inf.csv", index=False)
     assert ingest_file(store, "inference", "labelled-reg", dirpath / "reg-inf.csv").status == "ingested"

@@ -1,5 +1,6 @@
 """Actions against real local receivers (issue 5): an HTTP server on 127.0.0.1 that records
 webhooks and fails on demand, and an aiosmtpd SMTP sink for Apprise's mailto."""
+
 from __future__ import annotations
 
 import json
@@ -12,9 +13,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+import report_fixtures as rf
 from aiosmtpd.controller import Controller
 
-import report_fixtures as rf
 from lib.actions import run as actions
 from lib.actions.config import ActionConfig, Smtp, apprise_url, load_config, redact
 from lib.store.actions import audit_log
@@ -38,8 +39,14 @@ class Hooks:
                 with hooks.lock:
                     failing = hooks.fail_next > 0
                     hooks.fail_next -= failing
-                    hooks.requests.append({"path": self.path, "headers": dict(self.headers),
-                                           "json": json.loads(body), "answered": 503 if failing else 202})
+                    hooks.requests.append(
+                        {
+                            "path": self.path,
+                            "headers": dict(self.headers),
+                            "json": json.loads(body),
+                            "answered": 503 if failing else 202,
+                        }
+                    )
                 self.send_response(503 if failing else 202)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -62,8 +69,13 @@ class Mails:
 
         class Handler:
             async def handle_DATA(self, server, session, envelope):
-                outer.messages.append({"from": envelope.mail_from, "to": envelope.rcpt_tos,
-                                       "text": envelope.content.decode("utf-8", "replace")})
+                outer.messages.append(
+                    {
+                        "from": envelope.mail_from,
+                        "to": envelope.rcpt_tos,
+                        "text": envelope.content.decode("utf-8", "replace"),
+                    }
+                )
                 return "250 OK"
 
         s = socket.socket()
@@ -94,8 +106,13 @@ def fleet(tmp_path, hooks):
 
 
 def config_for(mails: Mails, **kw) -> ActionConfig:
-    base = dict(smtp=Smtp(host="127.0.0.1", port=mails.port, sender="driftlight@localhost", mode="insecure"),
-                base_url="http://dash.example:8501", timeout_s=5, backoff_s=0.01, attempts_per_run=3)
+    base = dict(
+        smtp=Smtp(host="127.0.0.1", port=mails.port, sender="driftlight@localhost", mode="insecure"),
+        base_url="http://dash.example:8501",
+        timeout_s=5,
+        backoff_s=0.01,
+        attempts_per_run=3,
+    )
     base.update(kw)
     return ActionConfig(**base)
 
@@ -114,8 +131,9 @@ def test_alert_notifies_yellow_owner_triggers_red_and_never_twice(fleet, hooks, 
     assert mail["to"] == ["quiet-yellow@example.com"]
     assert "Subject: [Driftlight] yellow: Quiet yellow (quiet-yellow)" in mail["text"]
     assert "unseen_categories" in mail["text"]
-    assert "http://dash.example:8501/model?model=3Dquiet-yellow" in mail["text"].replace("=\r\n", "") or \
-        "http://dash.example:8501/model?model=quiet-yellow" in mail["text"].replace("=\r\n", "")
+    assert "http://dash.example:8501/model?model=3Dquiet-yellow" in mail["text"].replace(
+        "=\r\n", ""
+    ) or "http://dash.example:8501/model?model=quiet-yellow" in mail["text"].replace("=\r\n", "")
 
     # one retrain trigger, with the idempotency key in header and payload
     assert len(hooks.requests) == 1
@@ -148,14 +166,14 @@ def test_receiver_down_retries_then_fails_then_succeeds_once(fleet, hooks, mails
     cfg = config_for(mails, max_attempts=6)
     hooks.fail_next = 3
     r1 = actions.run_alerts(fleet, config=cfg)
-    assert r1.exit_code == 0                       # scheduled for a retry: not a failure yet
+    assert r1.exit_code == 0  # scheduled for a retry: not a failure yet
     trig = [a for a in r1.actions if a["kind"] == "retrain_http"][0]
     assert trig["outcome"] == "retry" and trig["attempts"] == 3 and "503" in trig["detail"]
     assert [r["answered"] for r in hooks.requests] == [503, 503, 503]
     keys = {r["headers"]["Idempotency-Key"] for r in hooks.requests}
-    assert len(keys) == 1                          # every retry carries the same key
+    assert len(keys) == 1  # every retry carries the same key
 
-    hooks.fail_next = 3                            # still down: attempts 4-6, then failed for good
+    hooks.fail_next = 3  # still down: attempts 4-6, then failed for good
     r2 = actions.run_alerts(fleet, config=cfg)
     assert r2.exit_code == 1 and r2.summary["failed"] == 1
     with fleet.read() as con:
@@ -163,16 +181,16 @@ def test_receiver_down_retries_then_fails_then_succeeds_once(fleet, hooks, mails
     assert ((log["event"] == "failed") & (log["kind"] == "retrain_http")).sum() == 1
     assert ((log["event"] == "attempt") & (log["outcome"] == "error")).sum() == 6
 
-    r3 = actions.run_alerts(fleet, config=cfg)    # failed for good stays failed (visible, not resent)...
+    r3 = actions.run_alerts(fleet, config=cfg)  # failed for good stays failed (visible, not resent)...
     assert r3.actions == [] and len(hooks.requests) == 6
     action_id = trig["action_id"]
-    assert actions.retry_failed(fleet, action_id, actor="test")   # ...until a person requeues it
-    r4 = actions.run_alerts(fleet, config=cfg)    # the receiver is back
+    assert actions.retry_failed(fleet, action_id, actor="test")  # ...until a person requeues it
+    r4 = actions.run_alerts(fleet, config=cfg)  # the receiver is back
     assert r4.exit_code == 0 and [a["outcome"] for a in r4.actions] == ["delivered"]
     assert len(hooks.accepted()) == 1
     assert {r["headers"]["Idempotency-Key"] for r in hooks.requests} == {action_id}
     actions.run_alerts(fleet, config=cfg)
-    assert len(hooks.accepted()) == 1 and len(mails.messages) == 1   # no duplicate, ever
+    assert len(hooks.accepted()) == 1 and len(mails.messages) == 1  # no duplicate, ever
 
 
 def test_retry_at_next_run_succeeds_without_duplicate(fleet, hooks, mails):
@@ -190,10 +208,12 @@ def test_new_reference_snapshot_makes_a_new_finding(fleet, hooks, mails, tmp_pat
     actions.run_alerts(fleet, config=cfg)
     assert len(hooks.accepted()) == 1
     from lib.ingest.pipeline import ingest_file
+
     # a "retrain": a new reference snapshot (same data: the model is still red against it)
     out = ingest_file(fleet, "reference", "hostile-red", tmp_path / "hostile-red-ref.csv")
-    if out.status == "skipped":   # same content hash: write a copy with a changed row
+    if out.status == "skipped":  # same content hash: write a copy with a changed row
         import pandas as pd
+
         df = pd.read_csv(tmp_path / "hostile-red-ref.csv")
         df.loc[0, "size"] = 11.5
         df.to_csv(tmp_path / "hostile-red-ref2.csv", index=False)
@@ -229,7 +249,7 @@ def test_mute_snooze_acknowledge_and_cooldown(fleet, hooks, mails):
     assert actions.acknowledge(fleet, "quiet-yellow", actor="dana") == 1
     actions.run_alerts(fleet, config=cfg, now=actions.utcnow() + timedelta(hours=60))
     assert len(mails.messages) == 2
-    assert len(hooks.accepted()) == 1            # the red finding triggered once, ever
+    assert len(hooks.accepted()) == 1  # the red finding triggered once, ever
     with fleet.read() as con:
         log = audit_log(con)
     assert {"muted", "unmuted", "snoozed", "acknowledged", "suppressed"} <= set(log["event"])
@@ -237,12 +257,17 @@ def test_mute_snooze_acknowledge_and_cooldown(fleet, hooks, mails):
 
 def test_retrain_command_and_red_without_endpoint_notifies(tmp_path, mails):
     out = tmp_path / "payload.json"
-    cmd = [sys.executable, "-c", f"import sys, os; open({str(out)!r}, 'w').write(sys.stdin.read() + "
-                                 "os.environ['DRIFTLIGHT_IDEMPOTENCY_KEY'])"]
+    cmd = [
+        sys.executable,
+        "-c",
+        f"import sys, os; open({str(out)!r}, 'w').write(sys.stdin.read() + os.environ['DRIFTLIGHT_IDEMPOTENCY_KEY'])",
+    ]
     store = rf.build(tmp_path, actions={"hostile-red": {"retrain_command": cmd}})
     r = actions.run_alerts(store, config=config_for(mails))
     assert sorted((a["model_id"], a["kind"], a["outcome"]) for a in r.actions) == [
-        ("hostile-red", "retrain_command", "delivered"), ("quiet-yellow", "notify", "delivered")]
+        ("hostile-red", "retrain_command", "delivered"),
+        ("quiet-yellow", "notify", "delivered"),
+    ]
     text = out.read_text()
     payload = json.loads(text[: text.rindex("}") + 1])
     assert text.endswith(payload["idempotency_key"]) and payload["model"]["model_id"] == "hostile-red"
@@ -259,9 +284,14 @@ def test_retrain_command_and_red_without_endpoint_notifies(tmp_path, mails):
 
 def test_dry_run_cli_sends_and_stores_nothing(fleet, hooks, tmp_path):
     version = fleet.data_version()
-    proc = subprocess.run([sys.executable, "-m", "lib", "alert", "--db", fleet.path, "--dry-run", "--format", "json"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120,
-                          env={"PATH": "/usr/bin:/bin", "DRIFTLIGHT_SECRETS": str(tmp_path / "none.toml")})
+    proc = subprocess.run(
+        [sys.executable, "-m", "lib", "alert", "--db", fleet.path, "--dry-run", "--format", "json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "DRIFTLIGHT_SECRETS": str(tmp_path / "none.toml")},
+    )
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     assert out["dry_run"] and out["summary"]["notices_queued"] == 1 and out["summary"]["triggers_queued"] == 1
@@ -285,10 +315,19 @@ mode = "insecure"
 """)
     env = {"PATH": "/usr/bin:/bin", "DRIFTLIGHT_SECRETS": str(secrets)}
     hooks.fail_next = 5
-    run = lambda: subprocess.run([sys.executable, "-m", "lib", "alert", "--db", fleet.path], cwd=ROOT,  # noqa: E731
-                                 capture_output=True, text=True, timeout=120, env=env)
+
+    def run():
+        return subprocess.run(
+            [sys.executable, "-m", "lib", "alert", "--db", fleet.path],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+        )
+
     p1 = run()
-    assert p1.returncode == 1, p1.stdout + p1.stderr            # the trigger failed for good
+    assert p1.returncode == 1, p1.stdout + p1.stderr  # the trigger failed for good
     assert "failed" in p1.stdout and len(mails.messages) == 1
     p2 = run()
     assert p2.returncode == 0 and "notices_queued 0" in p2.stdout
@@ -307,16 +346,17 @@ def test_config_helpers(tmp_path):
 
 def test_alerts_page_shows_actions_and_mutes(fleet, hooks, mails, monkeypatch):
     from streamlit.testing.v1 import AppTest
+
     actions.run_alerts(fleet, config=config_for(mails))
     monkeypatch.setenv("DRIFTLIGHT_DB", fleet.path)
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.run()
     at.switch_page("app_pages/alerts.py").run()
     assert not at.exception
-    table = at.dataframe[1].value                          # [0] open findings, [1] actions, [2] log
+    table = at.dataframe[1].value  # [0] open findings, [1] actions, [2] log
     assert set(table["model_id"]) == {"hostile-red", "quiet-yellow"} and set(table["status"]) == {"✔ delivered"}
     assert "mailto:quiet-yellow@example.com" in set(table["target"])
-    open_all = at.dataframe[0].value                       # no model chosen: the fleet's open findings
+    open_all = at.dataframe[0].value  # no model chosen: the fleet's open findings
     assert sorted(open_all["model_id"]) == ["hostile-red", "hostile-red", "quiet-yellow"]
     at.selectbox(key="model").select("quiet-yellow").run()
     at.button(key="al_mute").click().run()

@@ -3,6 +3,7 @@ on a small demo store (STYLE.md recipe). Screenshots go to test-artifacts/ (git-
 
 Marked xdist_group("browser"): `pytest -n 2 --dist loadgroup` keeps them on one worker.
 """
+
 from __future__ import annotations
 
 import time
@@ -17,8 +18,7 @@ if not Path("/usr/bin/chromium").exists():  # pragma: no cover
 
 from lib.judge.evaluate import evaluate  # noqa: E402
 from lib.store.connection import Store  # noqa: E402
-from tests.browser_support import (ARTIFACTS, browser, error_dialogs, shot, streamlit_server,  # noqa: E402,F401
-                                    wait_for_app_run)
+from tests.browser_support import ARTIFACTS, browser, error_dialogs, shot, streamlit_server, wait_for_app_run  # noqa: E402,F401
 
 pytestmark = pytest.mark.xdist_group("browser")
 SHOTS = ARTIFACTS / "browser"
@@ -27,6 +27,7 @@ SHOTS = ARTIFACTS / "browser"
 @pytest.fixture(scope="module")
 def demo_db(tmp_path_factory) -> str:
     from lib.demo.build import build_demo
+
     path = tmp_path_factory.mktemp("browser-demo") / "demo.duckdb"
     build_demo(path, models=24, days=10)
     return str(path)

@@ -11,6 +11,7 @@ Chromium against `streamlit run app.py`), on the small hostile fleet of tests/re
 Each test starts its own server, so its first request is a deep link on a cold server.
 Marked xdist_group("browser"): `pytest -n 2 --dist loadgroup` keeps them on one worker.
 """
+
 from __future__ import annotations
 
 import csv
@@ -30,11 +31,11 @@ if not Path("/usr/bin/chromium").exists():  # pragma: no cover
     pytest.fail("Debian's chromium is not installed: run `make system-deps`", pytrace=False)
 
 import report_fixtures as rf  # noqa: E402
+
 from lib.actions import run as actions
-from lib.store import actions as sa  # noqa: E402
 from lib.actions.config import ActionConfig  # noqa: E402
-from tests.browser_support import (ARTIFACTS, ROOT, browser, error_dialogs, shot,  # noqa: E402,F401
-                                    streamlit_server, wait_for_app_run)
+from lib.store import actions as sa  # noqa: E402
+from tests.browser_support import ARTIFACTS, ROOT, browser, error_dialogs, shot, streamlit_server, wait_for_app_run  # noqa: E402,F401
 
 pytestmark = pytest.mark.xdist_group("browser")
 SHOTS = ARTIFACTS / "browser"
@@ -106,7 +107,7 @@ GRIDS_JS = """() => [...document.querySelectorAll("[data-testid='stDataFrame'] t
 def grid(page, column: str) -> list[dict[str, str]]:
     """Rows of the st.dataframe that has this column, read from the grid's accessible table (the
     canvas' twin; it holds the rows and columns in view, so the tests use a wide viewport)."""
-    for _ in range(50):          # the grid draws its rows a moment after the script run ends
+    for _ in range(50):  # the grid draws its rows a moment after the script run ends
         found = []
         for rows in page.evaluate(GRIDS_JS):
             heads = rows.pop()["__headers__"].split("|")
@@ -123,8 +124,13 @@ def main_text(page) -> str:
 
 
 def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "lib", *args], cwd=ROOT, capture_output=True, timeout=300,
-                          env={"PATH": "/usr/bin:/bin", "DRIFTLIGHT_POLICY": "", **env})
+    return subprocess.run(
+        [sys.executable, "-m", "lib", *args],
+        cwd=ROOT,
+        capture_output=True,
+        timeout=300,
+        env={"PATH": "/usr/bin:/bin", "DRIFTLIGHT_POLICY": "", **env},
+    )
 
 
 # -- Alerts -------------------------------------------------------------------------------------------
@@ -132,15 +138,24 @@ def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
 def alerted(tmp_path):
     """The hostile fleet after one real `alert` run against the local receiver."""
     rx = Receiver()
-    store = rf.build(tmp_path, actions={"hostile-red": {"retrain_url": f"http://127.0.0.1:{rx.port}/retrain"},
-                                        "quiet-yellow": {"notify": [f"json://127.0.0.1:{rx.port}/notify"]}})
-    cfg = ActionConfig(base_url="http://dash.example:8501", timeout_s=5, backoff_s=0.01, attempts_per_run=2,
-                       max_attempts=2)
+    store = rf.build(
+        tmp_path,
+        actions={
+            "hostile-red": {"retrain_url": f"http://127.0.0.1:{rx.port}/retrain"},
+            "quiet-yellow": {"notify": [f"json://127.0.0.1:{rx.port}/notify"]},
+        },
+    )
+    cfg = ActionConfig(
+        base_url="http://dash.example:8501", timeout_s=5, backoff_s=0.01, attempts_per_run=2, max_attempts=2
+    )
     report = actions.run_alerts(store, config=cfg)
     assert sorted((a["model_id"], a["kind"], a["outcome"]) for a in report.actions) == [
-        ("hostile-red", "retrain_http", "failed"), ("quiet-yellow", "notify", "delivered")]
-    assert rx.requests == [("/retrain", 503), ("/retrain", 503), ("/notify", 200)] or \
-        sorted(rx.requests) == sorted([("/retrain", 503), ("/retrain", 503), ("/notify", 200)])
+        ("hostile-red", "retrain_http", "failed"),
+        ("quiet-yellow", "notify", "delivered"),
+    ]
+    assert rx.requests == [("/retrain", 503), ("/retrain", 503), ("/notify", 200)] or sorted(rx.requests) == sorted(
+        [("/retrain", 503), ("/retrain", 503), ("/notify", 200)]
+    )
     yield store
     rx.server.shutdown()
 
@@ -152,10 +167,14 @@ def store_state(store, model_id: str) -> dict:
         acts = sa.actions(con)
         log = sa.audit_log(con, model_id=model_id)
     ctl = ctl[ctl["model_id"] == model_id]
-    return {"findings": f, "acked": int(f["acknowledged_at"].notna().sum()),
-            "muted": bool(ctl["muted"].iloc[0]) if len(ctl) else False,
-            "snooze_until": ctl["snooze_until"].iloc[0] if len(ctl) else None,
-            "actions": acts, "events": list(log["event"])}
+    return {
+        "findings": f,
+        "acked": int(f["acknowledged_at"].notna().sum()),
+        "muted": bool(ctl["muted"].iloc[0]) if len(ctl) else False,
+        "snooze_until": ctl["snooze_until"].iloc[0] if len(ctl) else None,
+        "actions": acts,
+        "events": list(log["event"]),
+    }
 
 
 def test_alerts_page_lists_the_run_and_its_controls_write_the_store(page, alerted, no_secrets):
@@ -163,13 +182,14 @@ def test_alerts_page_lists_the_run_and_its_controls_write_the_store(page, alerte
     with streamlit_server(store.path, env=no_secrets) as base:
         # a cold server's first request: the deep link a notice's reader follows
         goto(page, base + "/alerts?model=quiet-yellow")
-        assert page.get_by_text("As of (UTC)").count() >= 1          # app.py's frame ran
+        assert page.get_by_text("As of (UTC)").count() >= 1  # app.py's frame ran
         assert "model=quiet-yellow" in page.url
         text = main_text(page)
         assert "quiet-yellow · 1 open finding(s), 0 acknowledged · notices and retrain triggers are on" in text
         for label, n in (("Alert runs", 1), ("Delivered", 1), ("Waiting for retry", 0), ("Failed for good", 1)):
             assert page.locator("[data-testid='stMetric']").filter(has_text=label).locator(
-                "[data-testid='stMetricValue']").inner_text() == str(n), label
+                "[data-testid='stMetricValue']"
+            ).inner_text() == str(n), label
 
         # the model's open finding, as the store has it
         before = store_state(store, "quiet-yellow")
@@ -194,8 +214,10 @@ def test_alerts_page_lists_the_run_and_its_controls_write_the_store(page, alerte
         dry = cli("alert", "--db", store.path, "--dry-run", "--format", "json", env=no_secrets)
         assert dry.returncode == 0, dry.stderr
         s = json.loads(dry.stdout)["summary"]
-        assert (f"a run now would queue {s['notices_queued']} notice(s) and {s['triggers_queued']} retrain "
-                f"trigger(s), and retry {s['retries_due']} action(s)") in main_text(page)
+        assert (
+            f"a run now would queue {s['notices_queued']} notice(s) and {s['triggers_queued']} retrain "
+            f"trigger(s), and retry {s['retries_due']} action(s)"
+        ) in main_text(page)
 
         # acknowledge
         version = store.data_version()
@@ -216,8 +238,9 @@ def test_alerts_page_lists_the_run_and_its_controls_write_the_store(page, alerte
         assert page.locator(".st-key-al_snooze_day input").evaluate("e => e.value") == "2031-03-04"
         click(page, page.get_by_role("button", name="Snooze", exact=True))
         state = store_state(store, "quiet-yellow")
-        assert state["snooze_until"] is not None and \
-            datetime.fromisoformat(str(state["snooze_until"])) == datetime(2031, 3, 4, 9, 0)
+        assert state["snooze_until"] is not None and datetime.fromisoformat(str(state["snooze_until"])) == datetime(
+            2031, 3, 4, 9, 0
+        )
         assert state["events"][:3] == ["snoozed", "muted", "acknowledged"]
 
         # all of it survives a reload (the store, not the session, says so)
@@ -225,8 +248,10 @@ def test_alerts_page_lists_the_run_and_its_controls_write_the_store(page, alerte
         wait_for_app_run(page, timeout=TIMEOUT)
         assert not error_dialogs(page)
         text = main_text(page)
-        assert ("quiet-yellow · 1 open finding(s), 1 acknowledged · muted — nothing is sent until it is unmuted · "
-                "snoozed until 2031-03-04 09:00 UTC") in text
+        assert (
+            "quiet-yellow · 1 open finding(s), 1 acknowledged · muted — nothing is sent until it is unmuted · "
+            "snoozed until 2031-03-04 09:00 UTC"
+        ) in text
         assert page.get_by_role("button", name="Unmute").count() == 1
         assert page.get_by_role("button", name="All open findings acknowledged").is_disabled()
         assert page.get_by_role("button", name="End snooze").count() == 1
@@ -238,14 +263,14 @@ def test_alerts_page_lists_the_run_and_its_controls_write_the_store(page, alerte
         shot(page, SHOTS / "alerts-controls.png")
 
         # the next run (3 days on, past the cool-down) sends nothing for quiet-yellow
-        r = actions.run_alerts(store, config=ActionConfig(backoff_s=0.01),
-                               now=actions.utcnow() + timedelta(days=3))
+        r = actions.run_alerts(store, config=ActionConfig(backoff_s=0.01), now=actions.utcnow() + timedelta(days=3))
         assert not [a for a in r.actions if a["model_id"] == "quiet-yellow"]
 
         # requeue the failed retrain trigger through the page: the store has it waiting for a retry
         goto(page, base + "/alerts")
-        failed_id = next(a for a in store_state(store, "hostile-red")["actions"].to_dict("records")
-                         if a["kind"] == "retrain_http")["action_id"]
+        failed_id = next(
+            a for a in store_state(store, "hostile-red")["actions"].to_dict("records") if a["kind"] == "retrain_http"
+        )["action_id"]
         assert store_state(store, "hostile-red")["actions"].set_index("action_id").loc[failed_id, "status"] == "failed"
         click(page, page.get_by_role("button", name="Requeue"))
         assert store_state(store, "hostile-red")["actions"].set_index("action_id").loc[failed_id, "status"] == "retry"
@@ -269,8 +294,9 @@ def test_alerts_page_before_any_run_explains_itself(page, tmp_path, no_secrets):
         assert "a run now would queue 2 notice(s) and 0 retrain trigger(s)" in main_text(page)
         rows = grid(page, "in a run now")
         assert sorted((r["model"], r["to"], r["in a run now"]) for r in rows) == sorted(
-            (a["model_id"], a["target"], a["outcome"]) for a in out["actions"])
-        with store.read() as con:          # a dry run stores nothing
+            (a["model_id"], a["target"], a["outcome"]) for a in out["actions"]
+        )
+        with store.read() as con:  # a dry run stores nothing
             assert sa.runs(con).empty and sa.actions(con).empty
         shot(page, SHOTS / "alerts-empty-preview.png")
 
@@ -304,14 +330,14 @@ def assert_formula_safe(text: str) -> list[dict]:
     for r in rows:
         for cell in r.values():
             if cell and cell[0] in "=+-@\t\r":
-                float(cell)            # only numbers may start with a sign
+                float(cell)  # only numbers may start with a sign
     return rows
 
 
 def test_reports_page_model_downloads_match_the_command_line(page, report_store, tmp_path, no_secrets):
     store = report_store
     with streamlit_server(store.path, env=no_secrets) as base:
-        goto(page, base + "/reports?model=hostile-red")         # a cold server's first request
+        goto(page, base + "/reports?model=hostile-red")  # a cold server's first request
         assert page.get_by_text("As of (UTC)").count() >= 1
         text = main_text(page)
         assert "hostile-red · ✖ Red (broken) ·" in text and "As of 2026-11-10 00:00 UTC" in text
@@ -321,11 +347,15 @@ def test_reports_page_model_downloads_match_the_command_line(page, report_store,
         got_html = download(page, "html", tmp_path)
         shot(page, SHOTS / "reports-model.png")
         assert sorted(p.name for p in tmp_path.iterdir() if p.suffix in (".json", ".csv", ".html")) == [
-            "driftlight-hostile-red-2026-11-10T00.csv", "driftlight-hostile-red-2026-11-10T00.html",
-            "driftlight-hostile-red-2026-11-10T00.json"]
+            "driftlight-hostile-red-2026-11-10T00.csv",
+            "driftlight-hostile-red-2026-11-10T00.html",
+            "driftlight-hostile-red-2026-11-10T00.json",
+        ]
 
-    want = {fmt: cli("report", "--db", store.path, "--model", "hostile-red", "--format", fmt, "--out", "-",
-                     env=no_secrets) for fmt in ("json", "csv")}
+    want = {
+        fmt: cli("report", "--db", store.path, "--model", "hostile-red", "--format", fmt, "--out", "-", env=no_secrets)
+        for fmt in ("json", "csv")
+    }
     assert all(p.returncode == 0 for p in want.values()), [p.stderr for p in want.values()]
     assert without_generated_at(got_json) == without_generated_at(want["json"].stdout)
     out = json.loads(got_json)
@@ -334,13 +364,13 @@ def test_reports_page_model_downloads_match_the_command_line(page, report_store,
     assert (m["model_id"], m["status"], m["name"]) == ("hostile-red", "red", rf.HOSTILE_NAME)
     assert (m["reasons"][0]["check"], m["reasons"][0]["feature"]) == ("unseen_categories", rf.HOSTILE_FEATURE)
 
-    assert got_csv == want["csv"].stdout                     # byte for byte
+    assert got_csv == want["csv"].stdout  # byte for byte
     rows = assert_formula_safe(got_csv.decode())
     reason = next(r for r in rows if r["section"] == "reason")
     assert (reason["model_id"], reason["model_status"], reason["check"]) == ("hostile-red", "red", "unseen_categories")
     assert reason["message"] == m["reasons"][0]["message"]
     unseen = {r["message"] for r in rows if r["section"] == "unseen_value"}
-    assert {"'=HYPERLINK(\"http://evil.example/\")", "'+cmd|calc", "'@SUM(1)"} <= unseen
+    assert {'\'=HYPERLINK("http://evil.example/")', "'+cmd|calc", "'@SUM(1)"} <= unseen
 
     # the HTML: hostile names shown as text, nothing injected, the first reason there
     html_path = tmp_path / "driftlight-hostile-red-2026-11-10T00.html"
@@ -356,10 +386,11 @@ def test_reports_page_model_downloads_match_the_command_line(page, report_store,
 def test_reports_page_fleet_follows_the_sidebar_filters(page, report_store, tmp_path, no_secrets):
     store = report_store
     with streamlit_server(store.path, env=no_secrets) as base:
-        goto(page, base + "/reports?status=Red&status=Yellow")   # a cold deep link with filters
+        goto(page, base + "/reports?status=Red&status=Yellow")  # a cold deep link with filters
         text = main_text(page)
-        assert "2 of 3 models pass the sidebar filters (statuses: red, yellow): 1 red, 1 yellow, 0 grey, 0 green." \
-            in text
+        assert (
+            "2 of 3 models pass the sidebar filters (statuses: red, yellow): 1 red, 1 yellow, 0 grey, 0 green." in text
+        )
         got_csv = download(page, "csv", tmp_path)
         got_json = download(page, "json", tmp_path)
         got_html = download(page, "html", tmp_path)

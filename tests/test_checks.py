@@ -7,15 +7,16 @@ logs is an exact copy of it (so drift, missing, unseen and out-of-range values a
 a scenario changes a few rows of a few days. as_of is a midnight (2026-11-30 00:00 UTC), so each
 day is a whole day of the windows; the onset tests also evaluate at 13:00 the day before.
 """
+
 from __future__ import annotations
 
 import math
 
+import independent as ind
 import numpy as np
 import pandas as pd
 import pytest
 
-import independent as ind
 from lib.judge.evaluate import evaluate
 from lib.judge.policy import default_policy
 
@@ -23,27 +24,33 @@ AS_OF = pd.Timestamp("2026-11-30 00:00")
 AS_OF_1300 = pd.Timestamp("2026-11-29 13:00")
 DAY, HOUR = ind.DAY, ind.HOUR
 N = 400
-SPEC = {"task": "binary_classification", "owner": "o@example.com", "team": "ml",
-        "columns": {"timestamp": "ts", "prediction": "pred", "label": "label"},
-        "features": {"x": "numeric", "c": "categorical", "w": "numeric"}}
+SPEC = {
+    "task": "binary_classification",
+    "owner": "o@example.com",
+    "team": "ml",
+    "columns": {"timestamp": "ts", "prediction": "pred", "label": "label"},
+    "features": {"x": "numeric", "c": "categorical", "w": "numeric"},
+}
 
 
 def _reference() -> pd.DataFrame:
     """400 rows: x = 0..100 and w = -1..1 evenly, c = a/b/c/d 100 each; F1 of class 1 is 0.8
     (tp 160, fn 40, fp 40, tn 160)."""
     rng = np.random.default_rng(1)
-    frame = pd.DataFrame({
-        "x": rng.permutation(np.linspace(0, 100, N)),
-        "c": rng.permutation(np.array(list("abcd") * 100, dtype=object)),
-        "w": rng.permutation(np.linspace(-1, 1, N)),
-        "label": ["1"] * 200 + ["0"] * 200,
-        "pred": ["1"] * 160 + ["0"] * 40 + ["1"] * 40 + ["0"] * 160,
-    })
+    frame = pd.DataFrame(
+        {
+            "x": rng.permutation(np.linspace(0, 100, N)),
+            "c": rng.permutation(np.array(list("abcd") * 100, dtype=object)),
+            "w": rng.permutation(np.linspace(-1, 1, N)),
+            "label": ["1"] * 200 + ["0"] * 200,
+            "pred": ["1"] * 160 + ["0"] * 40 + ["1"] * 40 + ["0"] * 160,
+        }
+    )
     return frame.iloc[rng.permutation(N)].reset_index(drop=True)
 
 
 REF = _reference()
-REF_W_NULL = REF.assign(w=np.where(np.arange(N) < 40, np.nan, REF["w"]))      # 10 % NULL in w
+REF_W_NULL = REF.assign(w=np.where(np.arange(N) < 40, np.nan, REF["w"]))  # 10 % NULL in w
 
 
 def day(k: int, n: int = N, ref: pd.DataFrame = REF, labels: bool = False) -> pd.DataFrame:
@@ -59,8 +66,14 @@ def balanced(n: int) -> pd.DataFrame:
     """n (a divisor of 400) rows of day 0 with exactly the reference's distribution: every
     (400/n)-th value of x and w in order, so each decile bin holds a tenth; c and pred in equal parts."""
     step = N // n
-    frame = pd.DataFrame({"x": np.sort(REF["x"])[::step], "c": list("abcd") * (n // 4),
-                          "w": np.sort(REF["w"])[::step], "pred": ["1", "0"] * (n // 2)})
+    frame = pd.DataFrame(
+        {
+            "x": np.sort(REF["x"])[::step],
+            "c": list("abcd") * (n // 4),
+            "w": np.sort(REF["w"])[::step],
+            "pred": ["1", "0"] * (n // 2),
+        }
+    )
     frame.insert(0, "ts", (AS_OF - DAY + (np.arange(n) + 1) * (DAY / n)).astype("datetime64[us]"))
     return frame
 
@@ -129,12 +142,27 @@ def _scenarios() -> dict[str, tuple[pd.DataFrame, list[pd.DataFrame]]]:
     s["schema-extra"] = (REF, [days([9, 8, 7, 6, 4, 3, 2, 1]), day(5).assign(old=1), d0.assign(debug=1)])
     s["schema-missing"] = (REF, [days(range(1, 10)), d0.drop(columns="w")])
     # missing: NULL share (24 h) minus the reference's (10 % in w)
-    s["missing-sub"] = (REF_W_NULL, one(days(range(1, 10), ref=REF_W_NULL),
-                                     setrows(day(0, ref=REF_W_NULL), day(0, ref=REF_W_NULL)["w"].notna(), 8, "w", np.nan)))
-    s["missing-yellow"] = (REF_W_NULL, one(days(range(1, 10), ref=REF_W_NULL),
-                                        setrows(day(0, ref=REF_W_NULL), day(0, ref=REF_W_NULL)["w"].notna(), 24, "w", np.nan)))
-    s["missing-red"] = (REF_W_NULL, one(days(range(1, 10), ref=REF_W_NULL),
-                                     setrows(day(0, ref=REF_W_NULL), day(0, ref=REF_W_NULL)["w"].notna(), 100, "w", np.nan)))
+    s["missing-sub"] = (
+        REF_W_NULL,
+        one(
+            days(range(1, 10), ref=REF_W_NULL),
+            setrows(day(0, ref=REF_W_NULL), day(0, ref=REF_W_NULL)["w"].notna(), 8, "w", np.nan),
+        ),
+    )
+    s["missing-yellow"] = (
+        REF_W_NULL,
+        one(
+            days(range(1, 10), ref=REF_W_NULL),
+            setrows(day(0, ref=REF_W_NULL), day(0, ref=REF_W_NULL)["w"].notna(), 24, "w", np.nan),
+        ),
+    )
+    s["missing-red"] = (
+        REF_W_NULL,
+        one(
+            days(range(1, 10), ref=REF_W_NULL),
+            setrows(day(0, ref=REF_W_NULL), day(0, ref=REF_W_NULL)["w"].notna(), 100, "w", np.nan),
+        ),
+    )
     # unseen categories: share of non-NULL rows (24 h) with a value not in the reference
     s["unseen-yellow"] = (REF, one(days(range(1, 10)), setrows(d0, d0["c"] == "a", 2, "c", "zzz")))
     u = setrows(d0, d0["c"] == "a", 40, "c", None)
@@ -160,7 +188,7 @@ def _scenarios() -> dict[str, tuple[pd.DataFrame, list[pd.DataFrame]]]:
     s["perf-yellow"] = (REF, [pd.concat([setrows(day(k, labels=True), tp, 20, "label", "0") for k in ten])])
     s["perf-red"] = (REF, [pd.concat([setrows(day(k, labels=True), tp, 40, "label", "0") for k in ten])])
     few = days(ten, labels=True)
-    few["label"] = np.where(np.arange(len(few)) < 50, few["label"], None)      # 50 rows of day 0
+    few["label"] = np.where(np.arange(len(few)) < 50, few["label"], None)  # 50 rows of day 0
     s["perf-few"] = (REF, [few])
     s["perf-none"] = (REF, [days(ten)])
     ref0 = REF.assign(pred="0")
@@ -241,10 +269,10 @@ EXPECTED = {
     "unseen-red": [("unseen_categories", "c", "red", 36 / 360, 0.05), ("missing", "c", "yellow", 40 / 400, 0.05)],
     "oor-yellow": [("out_of_range", "x", "yellow", 6 / 400, 0.01)],
     "oor-red": [("out_of_range", "x", "red", 24 / 388, 0.05)],
-    "drift-yellow": [("feature_drift", "c", "yellow", _psi([.25] * 4, [.4, .1, .25, .25]), 0.1)],
-    "drift-red": [("feature_drift", "c", "red", _psi([.25] * 4, [.5, 0, .25, .25]), 0.25)],
-    "pred-yellow": [("prediction_drift", None, "yellow", _psi([.5, .5], [.7, .3]), 0.1)],
-    "pred-red": [("prediction_drift", None, "red", _psi([.5, .5], [.8, .2]), 0.25)],
+    "drift-yellow": [("feature_drift", "c", "yellow", _psi([0.25] * 4, [0.4, 0.1, 0.25, 0.25]), 0.1)],
+    "drift-red": [("feature_drift", "c", "red", _psi([0.25] * 4, [0.5, 0, 0.25, 0.25]), 0.25)],
+    "pred-yellow": [("prediction_drift", None, "yellow", _psi([0.5, 0.5], [0.7, 0.3]), 0.1)],
+    "pred-red": [("prediction_drift", None, "red", _psi([0.5, 0.5], [0.8, 0.2]), 0.25)],
     "perf-green": [],
     "perf-yellow": [("performance", None, "yellow", (0.8 - 280 / 380) / 0.8, 0.05)],
     "perf-red": [("performance", None, "red", (0.8 - 240 / 360) / 0.8, 0.1)],
@@ -255,8 +283,10 @@ EXPECTED = {
     "rows-100": [],
     "rows-99": [],
     "grey-yellow": [("schema", "debug", "yellow", 1.0, 1.0)],
-    "sudden": [("unseen_categories", "c", "red", 1.0, 0.05),
-               ("feature_drift", "c", "red", _psi([.25] * 4 + [0], [6 / 28] * 4 + [1 / 7]), 0.25)],
+    "sudden": [
+        ("unseen_categories", "c", "red", 1.0, 0.05),
+        ("feature_drift", "c", "red", _psi([0.25] * 4 + [0], [6 / 28] * 4 + [1 / 7]), 0.25),
+    ],
 }
 
 
@@ -273,8 +303,15 @@ def test_reasons_of_each_scenario(models, model_id):
 def test_model_statuses_follow_the_precise_rules(models):
     for model_id, reasons in EXPECTED.items():
         statuses = {r[2] for r in reasons}
-        want = "red" if "red" in statuses else "yellow" if "yellow" in statuses else \
-            "grey" if model_id in ("grey-few", "rows-99") else "green"
+        want = (
+            "red"
+            if "red" in statuses
+            else "yellow"
+            if "yellow" in statuses
+            else "grey"
+            if model_id in ("grey-few", "rows-99")
+            else "green"
+        )
         assert models[model_id]["status"] == want, model_id
 
 
@@ -295,16 +332,20 @@ def test_volume_baseline_of_zero_passes_and_is_never_grey(models):
     assert models["vol-yellow"]["rows_24h"] == 120
 
 
-@pytest.mark.parametrize("hours, expected", [
-    (24, [("volume", "red", 0.0)]),                                              # > 24, not ≥
-    (30, [("volume", "red", 0.0), ("freshness", "yellow", 30.0)]),               # red before yellow
-    (48, [("volume", "red", 0.0), ("freshness", "yellow", 48.0)]),
-    (50, [("freshness", "red", 50.0), ("volume", "red", 0.0)]),                  # then check order
-])
+@pytest.mark.parametrize(
+    "hours, expected",
+    [
+        (24, [("volume", "red", 0.0)]),  # > 24, not ≥
+        (30, [("volume", "red", 0.0), ("freshness", "yellow", 30.0)]),  # red before yellow
+        (48, [("volume", "red", 0.0), ("freshness", "yellow", 48.0)]),
+        (50, [("freshness", "red", 50.0), ("volume", "red", 0.0)]),  # then check order
+    ],
+)
 def test_freshness_is_hours_since_the_last_inference(scenario_fleet, hours, expected):
-    last = AS_OF - 2 * DAY                                  # "stale" logs until exactly 2026-11-28 00:00
-    got = evaluate(scenario_fleet.store, as_of=last + hours * HOUR, model_ids=["stale"], detail=False,
-                   policy=default_policy())["models"][0]
+    last = AS_OF - 2 * DAY  # "stale" logs until exactly 2026-11-28 00:00
+    got = evaluate(
+        scenario_fleet.store, as_of=last + hours * HOUR, model_ids=["stale"], detail=False, policy=default_policy()
+    )["models"][0]
     assert [(r["check"], r["status"], r["value"]) for r in got["reasons"]] == expected
     fresh = _checks(got)["freshness"]
     assert (fresh["value"], fresh["yellow"], fresh["red"]) == (hours, 24.0, 48.0)
@@ -340,7 +381,7 @@ def test_exactly_min_rows_is_judged_and_one_fewer_is_grey(models):
 def test_schema_names_the_file_and_the_missing_feature_is_also_missing(models):
     extra = models["schema-extra"]["reasons"][0]
     assert extra["files"] and all(f.endswith(".parquet") for f in extra["files"])
-    assert len(extra["files"]) == 1                         # only the file with rows in the last 24 h
+    assert len(extra["files"]) == 1  # only the file with rows in the last 24 h
     features = {f["feature"]: f for f in models["schema-missing"]["features"]}
     assert features["w"]["missing_share"] == 1.0
     assert [r["check"] for r in models["schema-missing"]["reasons"]] == ["schema", "missing"]
@@ -368,7 +409,7 @@ def test_out_of_range_is_strictly_outside_the_reference_range(models):
     # day 0 of "healthy" holds x = 0 and x = 100 exactly (the reference's min and max)
     assert {f["feature"]: f for f in models["healthy"]["features"]}["x"]["out_of_range_share"] == 0.0
     x = {f["feature"]: f for f in models["oor-red"]["features"]}["x"]
-    assert x["out_of_range_share"] == pytest.approx(24 / 388)     # ±inf in, NULL out of the denominator
+    assert x["out_of_range_share"] == pytest.approx(24 / 388)  # ±inf in, NULL out of the denominator
     assert x["missing_share"] == pytest.approx(12 / 400)
 
 
@@ -403,9 +444,14 @@ def test_a_never_labelled_model_has_no_performance_check(models):
 # -------------------------------------------------------------------- reason order
 def test_reasons_order_red_first_then_check_order_then_value_over_threshold(models):
     got = [(r["check"], r["feature"], r["status"]) for r in models["order"]["reasons"]]
-    assert got == [("schema", "debug", "yellow"), ("missing", "x", "yellow"), ("missing", "w", "yellow"),
-                   ("unseen_categories", "c", "yellow"), ("out_of_range", "x", "yellow"),
-                   ("feature_drift", "c", "yellow")]
+    assert got == [
+        ("schema", "debug", "yellow"),
+        ("missing", "x", "yellow"),
+        ("missing", "w", "yellow"),
+        ("unseen_categories", "c", "yellow"),
+        ("out_of_range", "x", "yellow"),
+        ("feature_drift", "c", "yellow"),
+    ]
     values = {(r["check"], r["feature"]): r["value"] for r in models["order"]["reasons"]}
     assert values[("missing", "x")] == pytest.approx(0.12) and values[("missing", "w")] == pytest.approx(0.06)
     assert values[("out_of_range", "x")] == pytest.approx(6 / 352)
@@ -434,11 +480,16 @@ def test_a_change_in_the_last_24_hours_is_sudden_since_as_of(models):
 
 
 def test_a_change_after_the_last_day_end_is_sudden_since_as_of(scenario_fleet):
-    got = evaluate(scenario_fleet.store, as_of=AS_OF_1300, model_ids=["sudden", "sudden-evening"],
-                   detail=False, policy=default_policy())
+    got = evaluate(
+        scenario_fleet.store,
+        as_of=AS_OF_1300,
+        model_ids=["sudden", "sudden-evening"],
+        detail=False,
+        policy=default_policy(),
+    )
     m = {x["model_id"]: x for x in got["models"]}
     r = _reason(m, "sudden", "unseen_categories")
-    assert r["value"] == pytest.approx(216 / 400)       # 13 h of the 400-a-day rows are "zzz"
+    assert r["value"] == pytest.approx(216 / 400)  # 13 h of the 400-a-day rows are "zzz"
     assert (r["since"], r["onset"]) == ("2026-11-29T13:00:00+00:00", "sudden")
     # crossed before the last day-end (at 20:00 the day before): since is that day-end, still sudden
     r = _reason(m, "sudden-evening", "unseen_categories")
@@ -470,9 +521,9 @@ def test_flagged_within_the_week_before_is_gradual_even_if_green_yesterday(model
 
 def test_onset_looks_back_exactly_seven_day_ends_before_as_of_minus_24_hours(models):
     # as_of − 24 h is 11-29 00:00; the 7 day-ends before it are 11-28 … 11-22
-    r = _reason(models, "onset-7th", "unseen_categories")          # also flagged at 11-22
+    r = _reason(models, "onset-7th", "unseen_categories")  # also flagged at 11-22
     assert (r["since"], r["onset"]) == ("2026-11-30T00:00:00+00:00", "gradual")
-    r = _reason(models, "onset-8th", "unseen_categories")          # also flagged at 11-21 only
+    r = _reason(models, "onset-8th", "unseen_categories")  # also flagged at 11-21 only
     assert (r["since"], r["onset"]) == ("2026-11-30T00:00:00+00:00", "sudden")
 
 
@@ -485,13 +536,14 @@ def test_since_and_onset_agree_with_the_independent_judge(scenario_fleet, models
     for model_id in ("broken", "relapse", "drift-yellow", "sudden", "order"):
         want = ind.reasons(scenario_fleet.models[model_id], AS_OF)
         got = models[model_id]["reasons"]
-        assert [(r["check"], r["feature"], r["since"], r["onset"]) for r in got] == \
-            [(r["check"], r["feature"], r["since"], r["onset"]) for r in want], model_id
+        assert [(r["check"], r["feature"], r["since"], r["onset"]) for r in got] == [
+            (r["check"], r["feature"], r["since"], r["onset"]) for r in want
+        ], model_id
 
 
 def test_default_as_of_is_store_wide_so_a_stale_model_shows_its_staleness(scenario_fleet):
     got = evaluate(scenario_fleet.store, model_ids=["stale"], detail=False, policy=default_policy())
-    assert got["as_of"] == "2026-11-30T00:00:00+00:00"        # the newest row of any model
+    assert got["as_of"] == "2026-11-30T00:00:00+00:00"  # the newest row of any model
     assert _checks(got["models"][0])["freshness"]["value"] == 48.0
 
 

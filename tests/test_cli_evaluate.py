@@ -2,6 +2,7 @@
 --timeline, exit codes, and the empty store. Most tests call lib.__main__.main in-process (the
 same code path as the command, without a cold interpreter each time); one runs the real
 `python -m lib evaluate` in a subprocess."""
+
 from __future__ import annotations
 
 import csv
@@ -12,15 +13,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import independent as ind
 import pandas as pd
 import pytest
+from test_checks import AS_OF, REF, SPEC, _drift_days, _unseen_days, day, days, setrows
 
-import independent as ind
 from lib.__main__ import main
 from lib.cli.evaluate import SUMMARY_COLUMNS
 from lib.judge.evaluate import evaluate
 from lib.judge.policy import default_policy
-from test_checks import AS_OF, REF, SPEC, _drift_days, _unseen_days, day, days, setrows
 
 ROOT = Path(__file__).resolve().parent.parent
 AS_OF_1300 = "2026-11-29T13:00:00+00:00"
@@ -56,7 +57,7 @@ def _default_policy(monkeypatch):
 def run(capsys, *args) -> tuple[int, str, str]:
     try:
         code = main(["evaluate", *map(str, args)])
-    except SystemExit as exc:          # argparse: bad usage
+    except SystemExit as exc:  # argparse: bad usage
         code = exc.code
     out, err = capsys.readouterr()
     return code, out, err
@@ -72,17 +73,27 @@ def test_json_shape_and_order(cli_fleet, capsys):
     got = run_json(capsys, "--db", cli_fleet.store.path, "--as-of", "2026-11-30")
     assert got["as_of"] == "2026-11-30T00:00:00+00:00"
     assert [(m["status"], m["model_id"]) for m in got["models"]] == [
-        ("red", "zeta-red"), ("yellow", "alpha-yellow"), ("yellow", "wavy"), ("grey", "mid-grey"), ("green", "beta-green")]
+        ("red", "zeta-red"),
+        ("yellow", "alpha-yellow"),
+        ("yellow", "wavy"),
+        ("grey", "mid-grey"),
+        ("green", "beta-green"),
+    ]
     for m in got["models"]:
         assert {"model_id", "status", "reasons", "features", "prediction_drift", "performance"} <= set(m)
-        assert [f["feature"] for f in m["features"]] == ["x", "c", "w"]            # the spec's order
-        assert m["performance"] is None                                             # never labelled
+        assert [f["feature"] for f in m["features"]] == ["x", "c", "w"]  # the spec's order
+        assert m["performance"] is None  # never labelled
         for r in m["reasons"]:
             assert {"check", "status", "feature", "value", "threshold", "since", "onset", "message"} <= set(r)
             assert r["status"] in ("yellow", "red") and r["onset"] in ("sudden", "gradual")
     red = next(m for m in got["models"] if m["model_id"] == "zeta-red")
     first = red["reasons"][0]
-    assert (first["check"], first["feature"], first["value"], first["threshold"]) == ("unseen_categories", "c", 0.1, 0.05)
+    assert (first["check"], first["feature"], first["value"], first["threshold"]) == (
+        "unseen_categories",
+        "c",
+        0.1,
+        0.05,
+    )
     assert (first["since"], first["onset"]) == ("2026-11-30T00:00:00+00:00", "sudden")
     assert "zzz" in first["message"] and "10%" in first["message"]
     # the JSON is the evaluate() dict, unrounded
@@ -93,8 +104,10 @@ def _summary(result: dict) -> list[list[str]]:
     rows = []
     for m in result["models"]:
         r = m["reasons"][0] if m["reasons"] else {}
-        rows.append([m["model_id"], m["status"]] + ["" if r.get(k) is None else str(r[k])
-                                                    for k in ("check", "feature", "value", "threshold", "message")])
+        rows.append(
+            [m["model_id"], m["status"]]
+            + ["" if r.get(k) is None else str(r[k]) for k in ("check", "feature", "value", "threshold", "message")]
+        )
     return rows
 
 
@@ -125,8 +138,9 @@ def test_table_is_one_line_per_model_with_the_first_reason(cli_fleet, capsys):
 
 
 def test_model_option_selects_models_and_adds_ks(cli_fleet, capsys):
-    got = run_json(capsys, "--db", cli_fleet.store.path, "--as-of", "2026-11-30",
-                   "--model", "beta-green", "--model", "zeta-red")
+    got = run_json(
+        capsys, "--db", cli_fleet.store.path, "--as-of", "2026-11-30", "--model", "beta-green", "--model", "zeta-red"
+    )
     assert [m["model_id"] for m in got["models"]] == ["zeta-red", "beta-green"]
     x = got["models"][0]["features"][0]
     assert x["feature"] == "x" and x["kind"] == "numeric"
@@ -145,13 +159,16 @@ def test_a_model_asked_of_a_missing_store_is_exit_2(tmp_path, capsys):
     assert err.count("\n") == 1 and "anything" in err
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--as-of", "not-a-date"], "--as-of"),
-    (["--timeline", "0"], "--timeline"),
-    (["--timeline", "400"], "--timeline"),
-    (["--timeline", "x"], "--timeline"),
-    (["--format", "xml"], "--format"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--as-of", "not-a-date"], "--as-of"),
+        (["--timeline", "0"], "--timeline"),
+        (["--timeline", "400"], "--timeline"),
+        (["--timeline", "x"], "--timeline"),
+        (["--format", "xml"], "--format"),
+    ],
+)
 def test_bad_usage_is_exit_2(cli_fleet, capsys, args, message):
     code, out, err = run(capsys, "--db", cli_fleet.store.path, *args)
     assert code == 2 and out == "" and message in err
@@ -159,24 +176,31 @@ def test_bad_usage_is_exit_2(cli_fleet, capsys, args, message):
 
 def test_an_empty_store_gives_null_as_of_and_no_models(tmp_path, capsys):
     assert run_json(capsys, "--db", tmp_path / "none.duckdb") == {"as_of": None, "models": []}
-    fleet = ind.Fleet(tmp_path / "registered")                      # a model, but no inference yet
+    fleet = ind.Fleet(tmp_path / "registered")  # a model, but no inference yet
     fleet.register({**SPEC, "model_id": "lonely"})
     assert run_json(capsys, "--db", fleet.store.path) == {"as_of": None, "models": []}
 
 
-@pytest.mark.parametrize("as_of, expected", [
-    ("2026-11-29", "2026-11-29T00:00:00+00:00"),                    # date only: 00:00 UTC
-    ("2026-11-29T12:00:00", "2026-11-29T12:00:00+00:00"),
-    ("2026-11-29T12:00:01", AS_OF_1300),                            # rounded up to the hour
-    ("2026-11-29T14:30:00+02:00", AS_OF_1300),                      # an offset is honoured
-])
+@pytest.mark.parametrize(
+    "as_of, expected",
+    [
+        ("2026-11-29", "2026-11-29T00:00:00+00:00"),  # date only: 00:00 UTC
+        ("2026-11-29T12:00:00", "2026-11-29T12:00:00+00:00"),
+        ("2026-11-29T12:00:01", AS_OF_1300),  # rounded up to the hour
+        ("2026-11-29T14:30:00+02:00", AS_OF_1300),  # an offset is honoured
+    ],
+)
 def test_as_of_is_utc_rounded_up_to_the_hour(cli_fleet, capsys, as_of, expected):
-    assert run_json(capsys, "--db", cli_fleet.store.path, "--as-of", as_of, "--model", "beta-green")["as_of"] == expected
+    assert (
+        run_json(capsys, "--db", cli_fleet.store.path, "--as-of", as_of, "--model", "beta-green")["as_of"] == expected
+    )
 
 
 def test_default_as_of_is_the_newest_inference_rounded_up(cli_fleet, capsys):
     # the newest row of the fleet is at exactly 2026-11-30 00:00: already a whole hour
-    assert run_json(capsys, "--db", cli_fleet.store.path, "--model", "beta-green")["as_of"] == "2026-11-30T00:00:00+00:00"
+    assert (
+        run_json(capsys, "--db", cli_fleet.store.path, "--model", "beta-green")["as_of"] == "2026-11-30T00:00:00+00:00"
+    )
 
 
 @pytest.mark.parametrize("as_of", ["2026-11-29T12:10:00", "2026-11-30"])
@@ -189,12 +213,13 @@ def test_timeline_matches_evaluating_at_each_day_end(cli_fleet, capsys, as_of):
         assert [t["date"] for t in timeline] == [str(last_date - pd.Timedelta(days=k)) for k in range(5, -1, -1)]
         assert timeline[-1]["status"] == m["status"]
     wavy = next(m for m in got["models"] if m["model_id"] == "wavy")["timeline"]
-    assert {t["status"] for t in wavy} == {"yellow", "green"}               # it does change
+    assert {t["status"] for t in wavy} == {"yellow", "green"}  # it does change
     # each day's status equals a separate evaluation at that day's end
     for entry in wavy[:-1]:
         day_end = pd.Timestamp(entry["date"]) + pd.Timedelta(days=1)
-        alone = evaluate(cli_fleet.store, as_of=day_end, model_ids=["wavy", "alpha-yellow"], detail=False,
-                         policy=default_policy())
+        alone = evaluate(
+            cli_fleet.store, as_of=day_end, model_ids=["wavy", "alpha-yellow"], detail=False, policy=default_policy()
+        )
         statuses = {m["model_id"]: m["status"] for m in alone["models"]}
         assert statuses["wavy"] == entry["status"], entry
         yellow = next(m for m in got["models"] if m["model_id"] == "alpha-yellow")["timeline"]
@@ -206,15 +231,38 @@ def test_wavy_timeline_by_hand(cli_fleet, capsys):
     11-23 at 00:00, i.e. the dates 11-29, 11-28, 11-26, 11-25 and 11-22."""
     got = run_json(capsys, "--db", cli_fleet.store.path, "--as-of", "2026-11-30", "--timeline", 8, "--model", "wavy")
     assert [(t["date"], t["status"]) for t in got["models"][0]["timeline"]] == [
-        ("2026-11-22", "yellow"), ("2026-11-23", "green"), ("2026-11-24", "green"), ("2026-11-25", "yellow"),
-        ("2026-11-26", "yellow"), ("2026-11-27", "green"), ("2026-11-28", "yellow"), ("2026-11-29", "yellow")]
+        ("2026-11-22", "yellow"),
+        ("2026-11-23", "green"),
+        ("2026-11-24", "green"),
+        ("2026-11-25", "yellow"),
+        ("2026-11-26", "yellow"),
+        ("2026-11-27", "green"),
+        ("2026-11-28", "yellow"),
+        ("2026-11-29", "yellow"),
+    ]
 
 
 def test_the_real_command_line(cli_fleet):
     env = {**os.environ, "DRIFTLIGHT_POLICY": "", "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run([sys.executable, "-m", "lib", "evaluate", "--db", cli_fleet.store.path,
-                           "--as-of", "2026-11-30", "--format", "json"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "lib",
+            "evaluate",
+            "--db",
+            cli_fleet.store.path,
+            "--as-of",
+            "2026-11-30",
+            "--format",
+            "json",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     got = json.loads(proc.stdout)
     assert [m["status"] for m in got["models"]] == ["red", "yellow", "yellow", "grey", "green"]

@@ -3,6 +3,7 @@
 Every bad file of the corpus goes through `lib.__main__.main` in this process (the same code as
 the command, cheap); the multi-file, idempotency and register contracts also run as real
 subprocesses, exactly as a user or a cron job runs them."""
+
 from __future__ import annotations
 
 import functools
@@ -10,12 +11,25 @@ import threading
 from pathlib import Path
 
 import pytest
+from fixtures import (  # noqa: F401
+    BAD_FILES,
+    BINARY,
+    REGRESSION,
+    BadFile,
+    csv_file,
+    db,
+    parquet_file,
+    query,
+    run_cli,
+    spec_dict,
+    standard_template,
+    table_counts,
+    write_spec,
+)
 
-from fixtures import (BAD_FILES, BINARY, REGRESSION, BadFile, csv_file, db, parquet_file, query,  # noqa: F401
-                      run_cli, spec_dict, standard_template, table_counts, write_spec)
-from lib.store import lock
-from lib.store import connection as store_module
 from lib.__main__ import main
+from lib.store import connection as store_module
+from lib.store import lock
 
 
 def _version(db: Path) -> str | None:
@@ -46,12 +60,15 @@ def test_cli_ingest_uses_the_environment_default_db(db: Path, tmp_path: Path, ca
     assert query(db, "SELECT rows FROM ingest_log WHERE file_name = 'env.csv'") == [(4,)]
 
 
-@pytest.mark.parametrize("argv, fragment", [
-    (["ingest", "inference", "x.csv"], "--model"),
-    (["ingest", "predictions", "--model", "m", "x.csv"], "invalid choice"),
-    (["ingest", "inference", "--model", "m"], "required"),
-    (["register"], "required"),
-])
+@pytest.mark.parametrize(
+    "argv, fragment",
+    [
+        (["ingest", "inference", "x.csv"], "--model"),
+        (["ingest", "predictions", "--model", "m", "x.csv"], "invalid choice"),
+        (["ingest", "inference", "--model", "m"], "required"),
+        (["register"], "required"),
+    ],
+)
 def test_cli_bad_usage_exits_2_with_one_line(argv, fragment, capsys):
     with pytest.raises(SystemExit) as exc:
         main(argv)
@@ -70,6 +87,7 @@ def test_cli_store_busy_is_exit_1_with_one_line(db: Path, tmp_path: Path, capsys
         with lock.exclusive(str(db), 5):
             held.set()
             release.wait(10)
+
     t = threading.Thread(target=hold)
     t.start()
     try:
@@ -88,8 +106,9 @@ def test_cli_store_busy_is_exit_1_with_one_line(db: Path, tmp_path: Path, capsys
 def test_cli_several_files_each_reported_exit_2_if_any_rejected_then_skipped(db: Path, tmp_path: Path):
     good1 = csv_file(tmp_path, "good1.csv", "inference", n=5)
     bad_ts = csv_file(tmp_path, "bad-ts.csv", "inference", set={3: {"ts": "tomorrow"}})
-    good2 = parquet_file(tmp_path, "good2.parquet", "inference", n=7,
-                         set={i: {"request_id": f"g{i}"} for i in range(1, 8)})
+    good2 = parquet_file(
+        tmp_path, "good2.parquet", "inference", n=7, set={i: {"request_id": f"g{i}"} for i in range(1, 8)}
+    )
     bad_num = csv_file(tmp_path, "bad-num.csv", "inference", set={6: {"temperature": "hot"}})
     bad_type = tmp_path / "notes.xlsx"
     bad_type.write_text("not a spreadsheet")
@@ -112,8 +131,10 @@ def test_cli_several_files_each_reported_exit_2_if_any_rejected_then_skipped(db:
     r = run_cli("ingest", "inference", "--model", BINARY, str(good1), str(good2), db=db)
     assert r.returncode == 0, r.stderr
     assert r.stderr == ""
-    assert r.stdout.splitlines() == [f"{good1}: skipped (already ingested: same content, model and kind)",
-                                     f"{good2}: skipped (already ingested: same content, model and kind)"]
+    assert r.stdout.splitlines() == [
+        f"{good1}: skipped (already ingested: same content, model and kind)",
+        f"{good2}: skipped (already ingested: same content, model and kind)",
+    ]
     assert table_counts(db) == after
 
 
@@ -124,8 +145,10 @@ def test_cli_unknown_model_names_every_file_and_creates_no_store(tmp_path: Path)
     r = run_cli("ingest", "labels", "--model", "ghost", str(a), str(b), db=store)
     assert r.returncode == 2
     assert r.stdout == ""
-    assert r.stderr.splitlines() == [f"{a}: unknown model 'ghost' (no store yet; register its spec first)",
-                                     f"{b}: unknown model 'ghost' (no store yet; register its spec first)"]
+    assert r.stderr.splitlines() == [
+        f"{a}: unknown model 'ghost' (no store yet; register its spec first)",
+        f"{b}: unknown model 'ghost' (no store yet; register its spec first)",
+    ]
     assert not store.exists()
 
 
@@ -146,16 +169,24 @@ def test_cli_register_malformed_then_valid(tmp_path: Path):
 
 def test_cli_regression_model_round_trip(db: Path, tmp_path: Path, capsys):
     """A regression model's inference and labels through the command line (in this process)."""
-    inf = csv_file(tmp_path, "reg.csv", "inference", model=REGRESSION, n=6,
-                   set={i: {"request_id": f"q{i}"} for i in range(1, 7)})
-    labels = csv_file(tmp_path, "reg-labels.csv", "labels", model=REGRESSION, n=6,
-                      set={i: {"request_id": f"q{i}", "label": f"{i}.0"} for i in range(1, 7)})
+    inf = csv_file(
+        tmp_path, "reg.csv", "inference", model=REGRESSION, n=6, set={i: {"request_id": f"q{i}"} for i in range(1, 7)}
+    )
+    labels = csv_file(
+        tmp_path,
+        "reg-labels.csv",
+        "labels",
+        model=REGRESSION,
+        n=6,
+        set={i: {"request_id": f"q{i}", "label": f"{i}.0"} for i in range(1, 7)},
+    )
     assert main(["ingest", "--db", str(db), "inference", "--model", REGRESSION, str(inf)]) == 0
     assert main(["ingest", "--db", str(db), "labels", "--model", REGRESSION, str(labels)]) == 0
     assert capsys.readouterr().out == f"{inf}: ingested (6 rows)\n{labels}: ingested (6 rows)\n"
     # prediction of row i is i * 1.25, the label i: the regression aggregates of these six rows
-    n, sse, sae, sy, syy = query(db, "SELECT sum(n), sum(sse), sum(sae), sum(sy), sum(syy) FROM prof_reg "
-                                     "WHERE model_id = ?", [REGRESSION])[0]
+    n, sse, sae, sy, syy = query(
+        db, "SELECT sum(n), sum(sse), sum(sae), sum(sy), sum(syy) FROM prof_reg WHERE model_id = ?", [REGRESSION]
+    )[0]
     errors = [i * 1.25 - i for i in range(1, 7)]
     assert n == 6
     assert sse == pytest.approx(sum(e * e for e in errors))

@@ -5,6 +5,7 @@ Small fleets keep this fast: 12 models hold one healthy model and one of each of
 scenarios (lib/demo/fleet.py cycles through the scenarios so that each appears once a fleet has at
 least 12 models).
 """
+
 from __future__ import annotations
 
 import re
@@ -19,7 +20,7 @@ import pytest
 from lib.demo import build, domains, fleet, generate
 from lib.spec import parse_spec
 
-SMALL = dict(models=12, days=8)     # 8 days: the volume baseline is the 7 days before the last 24 h
+SMALL = dict(models=12, days=8)  # 8 days: the volume baseline is the 7 days before the last 24 h
 TINY = dict(models=3, days=2, workers=1)
 
 
@@ -33,15 +34,22 @@ def store_checksums(path: Path) -> dict[str, tuple[int, int]]:
     con = duckdb.connect(str(path), read_only=True)
     try:
         out = {}
-        tables = [t for (t,) in con.execute(
-            "SELECT table_name FROM information_schema.tables ORDER BY table_name").fetchall() if t != "meta"]
+        tables = [
+            t
+            for (t,) in con.execute("SELECT table_name FROM information_schema.tables ORDER BY table_name").fetchall()
+            if t != "meta"
+        ]
         for table in tables:
-            cols = [c for (c,) in con.execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position",
-                [table]).fetchall() if not c.endswith("_at")]
+            cols = [
+                c
+                for (c,) in con.execute(
+                    "SELECT column_name FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position",
+                    [table],
+                ).fetchall()
+                if not c.endswith("_at")
+            ]
             row_hash = "hash(" + ", ".join('"' + c.replace('"', '""') + '"' for c in cols) + ")"
-            count, total = con.execute(
-                f'SELECT count(*), coalesce(sum({row_hash}), 0) FROM "{table}"').fetchone()
+            count, total = con.execute(f'SELECT count(*), coalesce(sum({row_hash}), 0) FROM "{table}"').fetchone()
             out[table] = (int(count), int(total))
         return out
     finally:
@@ -75,8 +83,7 @@ def tiny(tmp_path_factory):
     checksums = store_checksums(five)
     second = build.build_demo(five, seed=5, **TINY)
     other = build.build_demo(six, seed=6, **TINY)
-    return {"five": five, "six": six, "first": first, "second": second, "other": other,
-            "five_after_first": checksums}
+    return {"five": five, "six": six, "first": first, "second": second, "other": other, "five_after_first": checksums}
 
 
 # -- the plan -------------------------------------------------------------------------------------
@@ -92,7 +99,7 @@ def test_default_fleet_plan_has_the_promised_mix():
     assert min(tasks.values()) >= 20
     scenarios = Counter(p.scenario for p in plans)
     assert set(scenarios) == set(domains.SCENARIOS)
-    assert 0.6 <= scenarios["healthy"] / 200 <= 0.7                  # about two thirds healthy
+    assert 0.6 <= scenarios["healthy"] / 200 <= 0.7  # about two thirds healthy
     assert min(v for k, v in scenarios.items() if k != "healthy") >= 5  # spread over every check
     # A share of models has labels (logged or late), the rest none.
     labels = Counter(p.labels for p in plans)
@@ -115,7 +122,7 @@ def test_small_fleets_cycle_through_the_scenarios():
 def test_every_spec_is_valid_and_records_its_scenario():
     for plan in fleet.plan_fleet(200, seed=0):
         spec = fleet.model_spec(plan)
-        parsed = parse_spec(spec, source=plan.model_id)      # raises InputError when invalid
+        parsed = parse_spec(spec, source=plan.model_id)  # raises InputError when invalid
         assert f"scenario:{plan.scenario}" in parsed.tags
         assert f"expect:{domains.SCENARIOS[plan.scenario].expect}" in parsed.tags
         assert re.fullmatch(r"[^@\s]+@example\.com", parsed.owner)
@@ -129,8 +136,10 @@ def test_icecream_sales_is_the_design_example():
     assert spec["task"] == "regression"
     assert (spec["owner"], spec["team"]) == ("dana@example.com", "retail")
     assert spec["features"]["flavor"] == "categorical" and spec["features"]["temperature"] == "numeric"
-    assert spec["policy"] == {"feature_drift": {"yellow": 0.15, "red": 0.3},
-                              "features": {"flavor": {"unseen_categories": {"yellow": 0.01}}}}
+    assert spec["policy"] == {
+        "feature_drift": {"yellow": 0.15, "red": 0.3},
+        "features": {"flavor": {"unseen_categories": {"yellow": 0.01}}},
+    }
     assert "scenario:unseen-categories" in spec["tags"]
     assert domains.DOMAINS["icecream"].unseen == ("flavor", ("strawberry", "cookie dough", "rum raisin", "rocky road"))
 
@@ -144,7 +153,8 @@ def test_same_seed_same_store(built):
     for plan in fleet.plan_fleet(**{"models": SMALL["models"]}, seed=0):
         assert a[f"inf__{plan.model_id}"][0] > 0
         assert a[f"ref__{plan.model_id}"][0] == (
-            generate.N_REFERENCE if plan.labels == "none" else generate.N_REFERENCE_LABELLED)
+            generate.N_REFERENCE if plan.labels == "none" else generate.N_REFERENCE_LABELLED
+        )
     # Same summary, apart from the wall-clock seconds.
     sa, sb = dict(built["summary_a"]), dict(built["summary_b"])
     for s in (sa, sb):
@@ -172,8 +182,11 @@ def test_rebuilding_skips_every_file(tiny):
 
 def test_every_file_goes_through_ingest(built):
     summary = built["summary_a"]
-    log = query(built["a"], "SELECT model_id, kind, file_name, rows, missing_features, extra_columns, outcome "
-                            "FROM ingest_log ORDER BY file_id")
+    log = query(
+        built["a"],
+        "SELECT model_id, kind, file_name, rows, missing_features, extra_columns, outcome "
+        "FROM ingest_log ORDER BY file_id",
+    )
     assert len(log) == summary["files"]["ingested"]
     assert all(row[6] == "ingested" for row in log)
     assert sum(r[3] for r in log if r[1] == "inference") == summary["rows"]
@@ -181,7 +194,7 @@ def test_every_file_goes_through_ingest(built):
     by_model: dict[str, list[tuple]] = {}
     for row in log:
         by_model.setdefault(row[0], []).append(row)
-    assert list(by_model) == [p.model_id for p in plans]              # plan order
+    assert list(by_model) == [p.model_id for p in plans]  # plan order
     for plan in plans:
         kinds = [r[1] for r in by_model[plan.model_id]]
         split = plan.scenario in ("schema-missing-column", "schema-extra-column")
@@ -192,10 +205,12 @@ def test_every_file_goes_through_ingest(built):
     show = summary["showcase"]
     missing = [r for r in by_model[show["schema-missing-column"]] if r[4]]
     assert [(r[2], r[4]) for r in missing] == [
-        (f"{show['schema-missing-column']}.inference-2.parquet", [domain_of[show["schema-missing-column"]].dropped])]
+        (f"{show['schema-missing-column']}.inference-2.parquet", [domain_of[show["schema-missing-column"]].dropped])
+    ]
     extra = [r for r in by_model[show["schema-extra-column"]] if r[5]]
     assert [(r[2], r[5]) for r in extra] == [
-        (f"{show['schema-extra-column']}.inference-2.parquet", [domain_of[show["schema-extra-column"]].extra[0]])]
+        (f"{show['schema-extra-column']}.inference-2.parquet", [domain_of[show["schema-extra-column"]].extra[0]])
+    ]
 
 
 def test_inference_volume_and_time_span(built):
@@ -205,13 +220,14 @@ def test_inference_volume_and_time_span(built):
         rows = query(built["a"], f'SELECT ts FROM "inf__{plan.model_id}"')
         ts = pd.Series([r[0] for r in rows])
         assert ts.max() <= end and ts.min() > end - timedelta(days=SMALL["days"])
-        age_day = ((end - ts) / timedelta(days=1)).astype(int)    # 0 = the last 24 h
+        age_day = ((end - ts) / timedelta(days=1)).astype(int)  # 0 = the last 24 h
         per_day = age_day.value_counts().reindex(range(SMALL["days"]), fill_value=0)
         if plan.scenario == "too-little-data":
             assert per_day.sum() == 12 * SMALL["days"] and per_day.iloc[:7].sum() < 100
             continue
-        normal_days = per_day.drop(index=[0] if plan.scenario == "volume-drop" else
-                                   [0, 1, 2] if plan.scenario == "stale" else [])
+        normal_days = per_day.drop(
+            index=[0] if plan.scenario == "volume-drop" else [0, 1, 2] if plan.scenario == "stale" else []
+        )
         assert normal_days.min() >= fleet.MIN_ROWS_PER_DAY, plan.model_id
         if plan.scenario == "stale":
             assert per_day.loc[[0, 1, 2]].sum() == 0 and end - ts.max() > timedelta(hours=48)
@@ -220,7 +236,7 @@ def test_inference_volume_and_time_span(built):
         else:
             assert end - ts.max() < timedelta(minutes=1)
     newest = query(built["a"], "SELECT max(max_ts) FROM prof_rows")[0][0]
-    assert newest == end - timedelta(seconds=1)                      # so as_of is exactly DEMO_END
+    assert newest == end - timedelta(seconds=1)  # so as_of is exactly DEMO_END
 
 
 def test_unseen_flavors_arrive_only_in_the_last_day(built):

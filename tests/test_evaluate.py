@@ -10,23 +10,24 @@ distinct edges), unseen categories, late labels, a file that lacks a feature col
 reference snapshot ingested after the logs (which re-profiles them).
 tests/independent.py recomputes everything from the raw rows with numpy / scipy / sklearn.
 """
+
 from __future__ import annotations
 
 import math
 
+import independent as ind
 import numpy as np
 import pandas as pd
 import pytest
 
-import independent as ind
 from lib.judge.evaluate import evaluate, parse_as_of
 
 AS_OF = pd.Timestamp("2026-11-29 13:00")
 START = pd.Timestamp("2026-11-17 00:00")
-END = pd.Timestamp("2026-11-29 23:00")          # rows after as_of must be left out
+END = pd.Timestamp("2026-11-29 23:00")  # rows after as_of must be left out
 US = pd.Timedelta(microseconds=1)
 TOL = dict(rel=1e-9, abs=1e-12)
-CATS = ["a", "b", "c", "d", "NA"]               # "NA" is Namibia, a real category
+CATS = ["a", "b", "c", "d", "NA"]  # "NA" is Namibia, a real category
 
 
 def _timestamps(rng: np.random.Generator, n: int) -> pd.DatetimeIndex:
@@ -35,8 +36,18 @@ def _timestamps(rng: np.random.Generator, n: int) -> pd.DatetimeIndex:
     rand = START + pd.to_timedelta(rng.integers(0, span, n), unit="us")
     hours = START + pd.to_timedelta(rng.integers(0, int((END - START) / ind.HOUR) + 1, n), unit="h")
     ts = np.where(rng.random(n) < 0.6, rand.to_numpy(), hours.to_numpy())
-    edges = [AS_OF, AS_OF - ind.DAY, AS_OF - ind.WEEK, AS_OF - 8 * ind.DAY, AS_OF.floor("D"),
-             AS_OF - ind.DAY - US, AS_OF - ind.DAY + US, AS_OF - ind.WEEK + US, AS_OF + US, AS_OF - US]
+    edges = [
+        AS_OF,
+        AS_OF - ind.DAY,
+        AS_OF - ind.WEEK,
+        AS_OF - 8 * ind.DAY,
+        AS_OF.floor("D"),
+        AS_OF - ind.DAY - US,
+        AS_OF - ind.DAY + US,
+        AS_OF - ind.WEEK + US,
+        AS_OF + US,
+        AS_OF - US,
+    ]
     ts[: len(edges)] = np.array(edges, dtype="datetime64[us]")
     return pd.DatetimeIndex(ts).astype("datetime64[us]")
 
@@ -53,7 +64,7 @@ def _numeric(rng, ts, ref_values, *, shift=0.6, nulls=0.04):
     x = rng.normal(shift * t, 1 + 0.3 * t)
     edges = np.quantile(pd.Series(ref_values).dropna(), np.arange(1, 10) / 10)
     on_edge = rng.random(m) < 0.05
-    x[on_edge] = rng.choice(edges, on_edge.sum())            # exactly on a decile edge
+    x[on_edge] = rng.choice(edges, on_edge.sum())  # exactly on a decile edge
     x[rng.random(m) < 0.02 * t] = float(np.nanmax(ref_values)) + 5
     x[rng.random(m) < nulls + 0.1 * t] = np.nan
     x[rng.random(m) < 0.01] = np.inf
@@ -74,9 +85,9 @@ def _categorical(rng, ts, *, nulls=0.03):
 def _ref_features(rng, n):
     x = rng.normal(size=n)
     x[:5] = np.nan
-    c = rng.choice(CATS, n, p=[.4, .3, .15, .1, .05]).astype(object)
+    c = rng.choice(CATS, n, p=[0.4, 0.3, 0.15, 0.1, 0.05]).astype(object)
     c[7:10] = None
-    k = rng.integers(0, 6, n).astype(float)                  # six values: few distinct edges
+    k = rng.integers(0, 6, n).astype(float)  # six values: few distinct edges
     return pd.DataFrame({"x": x, "c": c, "k": k})
 
 
@@ -90,11 +101,17 @@ def build_fleet(directory) -> ind.Fleet:
     base = {"owner": "o@example.com", "team": "ml"}
 
     # 1. binary with a score: ROC AUC, prediction drift on the score, late labels
-    fleet.register({**base, "model_id": "bin-score", "task": "binary_classification",
-                    "columns": {"timestamp": "ts", "id": "rid", "prediction": "pred", "score": "proba", "label": "y"},
-                    "features": {"x": "numeric", "c": "categorical", "k": "numeric"}})
+    fleet.register(
+        {
+            **base,
+            "model_id": "bin-score",
+            "task": "binary_classification",
+            "columns": {"timestamp": "ts", "id": "rid", "prediction": "pred", "score": "proba", "label": "y"},
+            "features": {"x": "numeric", "c": "categorical", "k": "numeric"},
+        }
+    )
     ref = _ref_features(rng, 600)
-    ref["proba"] = np.round(_sigmoid(ref["x"] + rng.normal(0, 1, 600)), 2)     # ties in the score
+    ref["proba"] = np.round(_sigmoid(ref["x"] + rng.normal(0, 1, 600)), 2)  # ties in the score
     ref["pred"] = np.where(ref["proba"] >= 0.5, "1", "0")
     ref["y"] = np.where(rng.random(600) < _sigmoid(ref["x"]), "1", "0")
     fleet.reference("bin-score", ref)
@@ -104,18 +121,37 @@ def build_fleet(directory) -> ind.Fleet:
         proba = np.round(_sigmoid(x + rng.normal(0, 1.5, m)), 2)
         y = np.where(rng.random(m) < _sigmoid(x), "1", "0").astype(object)
         y[rng.random(m) < 0.6] = None
-        fleet.inference("bin-score", pd.DataFrame({
-            "ts": ts, "rid": [f"p{part}-{i}" for i in range(m)], "x": x, "c": _categorical(rng, ts),
-            "k": rng.integers(0, 7, m).astype(float), "proba": proba, "pred": np.where(proba >= 0.5, "1", "0"), "y": y}))
+        fleet.inference(
+            "bin-score",
+            pd.DataFrame(
+                {
+                    "ts": ts,
+                    "rid": [f"p{part}-{i}" for i in range(m)],
+                    "x": x,
+                    "c": _categorical(rng, ts),
+                    "k": rng.integers(0, 7, m).astype(float),
+                    "proba": proba,
+                    "pred": np.where(proba >= 0.5, "1", "0"),
+                    "y": y,
+                }
+            ),
+        )
     ids = [f"p0-{i}" for i in range(0, 2500, 3)]
     fleet.labels("bin-score", pd.DataFrame({"rid": ids, "y": rng.choice(["0", "1"], len(ids))}))
 
     # 2. binary without a score, positive class named: F1, prediction drift on the prediction
-    fleet.register({**base, "model_id": "bin-f1", "task": "binary_classification", "positive_class": "yes",
-                    "columns": {"timestamp": "when", "prediction": "decision", "label": "truth"},
-                    "features": {"c": "categorical", "x": "numeric"}})
+    fleet.register(
+        {
+            **base,
+            "model_id": "bin-f1",
+            "task": "binary_classification",
+            "positive_class": "yes",
+            "columns": {"timestamp": "when", "prediction": "decision", "label": "truth"},
+            "features": {"c": "categorical", "x": "numeric"},
+        }
+    )
     old = _ref_features(rng, 300)[["c", "x"]].assign(x=lambda d: d["x"] * 3 + 1, decision="yes", truth="no")
-    fleet.reference("bin-f1", old)              # an older snapshot: replaced below, logs re-profiled
+    fleet.reference("bin-f1", old)  # an older snapshot: replaced below, logs re-profiled
     ref = _ref_features(rng, 500)[["c", "x"]]
     ref["decision"] = np.where(rng.random(500) < _sigmoid(ref["x"]), "yes", "no")
     ref["truth"] = np.where(rng.random(500) < 0.8, ref["decision"], np.where(ref["decision"] == "yes", "no", "yes"))
@@ -124,32 +160,55 @@ def build_fleet(directory) -> ind.Fleet:
     decision = np.where(rng.random(3000) < _sigmoid(x), "yes", "no")
     truth = np.where(rng.random(3000) < 0.7, decision, np.where(decision == "yes", "no", "yes")).astype(object)
     truth[rng.random(3000) < 0.5] = None
-    fleet.inference("bin-f1", pd.DataFrame({"when": ts, "c": _categorical(rng, ts), "x": x,
-                                            "decision": decision, "truth": truth}))
-    fleet.reference("bin-f1", ref)              # the newest snapshot is the active one
+    fleet.inference(
+        "bin-f1", pd.DataFrame({"when": ts, "c": _categorical(rng, ts), "x": x, "decision": decision, "truth": truth})
+    )
+    fleet.reference("bin-f1", ref)  # the newest snapshot is the active one
 
     # 3. multiclass: macro F1, categorical prediction drift
     classes = np.array(["cat", "dog", "eel"])
-    fleet.register({**base, "model_id": "multi", "task": "multiclass_classification",
-                    "columns": {"timestamp": "ts", "prediction": "pred", "label": "y"},
-                    "features": {"k": "numeric", "c": "categorical"}})
+    fleet.register(
+        {
+            **base,
+            "model_id": "multi",
+            "task": "multiclass_classification",
+            "columns": {"timestamp": "ts", "prediction": "pred", "label": "y"},
+            "features": {"k": "numeric", "c": "categorical"},
+        }
+    )
     ref = _ref_features(rng, 500)[["k", "c"]]
     ref["y"] = rng.choice(classes, 500)
     ref["pred"] = np.where(rng.random(500) < 0.75, ref["y"], rng.choice(classes, 500))
     fleet.reference("multi", ref)
     for m in (1800, 1200):
         ts = _timestamps(rng, m)
-        y = rng.choice(classes, m, p=[.5, .3, .2])
+        y = rng.choice(classes, m, p=[0.5, 0.3, 0.2])
         pred = np.where(rng.random(m) < 0.6, y, rng.choice(classes, m)).astype(object)
         y = y.astype(object)
         y[rng.random(m) < 0.4] = None
-        fleet.inference("multi", pd.DataFrame({"ts": ts, "k": rng.integers(0, 6, m).astype(float) + (rng.random(m) < 0.1),
-                                               "c": _categorical(rng, ts), "pred": pred, "y": y}))
+        fleet.inference(
+            "multi",
+            pd.DataFrame(
+                {
+                    "ts": ts,
+                    "k": rng.integers(0, 6, m).astype(float) + (rng.random(m) < 0.1),
+                    "c": _categorical(rng, ts),
+                    "pred": pred,
+                    "y": y,
+                }
+            ),
+        )
 
     # 4. regression: RMSE, numeric prediction drift; the second file lacks k and has an extra column
-    fleet.register({**base, "model_id": "reg", "task": "regression",
-                    "columns": {"timestamp": "ts", "prediction": "yhat", "label": "y"},
-                    "features": {"x": "numeric", "k": "numeric", "c": "categorical"}})
+    fleet.register(
+        {
+            **base,
+            "model_id": "reg",
+            "task": "regression",
+            "columns": {"timestamp": "ts", "prediction": "yhat", "label": "y"},
+            "features": {"x": "numeric", "k": "numeric", "c": "categorical"},
+        }
+    )
     ref = _ref_features(rng, 700)[["x", "k", "c"]]
     ref["yhat"] = np.round(2 * np.nan_to_num(ref["x"]) + ref["k"], 3)
     ref["y"] = np.round(ref["yhat"] + rng.normal(0, 1, 700), 3)
@@ -164,8 +223,12 @@ def build_fleet(directory) -> ind.Fleet:
     ts = pd.DatetimeIndex(AS_OF - pd.to_timedelta(rng.integers(0, 30 * 3600, 300), unit="s")).astype("datetime64[us]")
     x = _numeric(rng, ts, ref["x"], shift=0.4)
     yhat = np.round(2 * np.nan_to_num(x, posinf=3, neginf=-3), 3)
-    fleet.inference("reg", pd.DataFrame({"ts": ts, "x": x, "c": _categorical(rng, ts), "yhat": yhat,
-                                         "y": np.round(yhat + 1.0, 3), "debug": 1}))
+    fleet.inference(
+        "reg",
+        pd.DataFrame(
+            {"ts": ts, "x": x, "c": _categorical(rng, ts), "yhat": yhat, "y": np.round(yhat + 1.0, 3), "debug": 1}
+        ),
+    )
     # regression labels arrive as numbers; the independent side compares them as floats
     fleet.models["reg"].inf["label"] = fleet.models["reg"].inf["label"].astype("float64")
     return fleet
@@ -210,7 +273,7 @@ def test_feature_metrics_equal_the_independent_implementation(fleet, fleet_json,
     for result, detail in ((fleet_json, False), (detail_json, True)):
         got = _by_id(result)[model_id]
         want = ind.expected_blocks(m, AS_OF, detail=detail)
-        assert [f["feature"] for f in got["features"]] == list(m.spec["features"])       # the spec's order
+        assert [f["feature"] for f in got["features"]] == list(m.spec["features"])  # the spec's order
         for g, w in zip(got["features"], want["features"]):
             expected_keys = set(w)
             assert expected_keys <= set(g), (model_id, g["feature"], expected_keys - set(g))
@@ -240,8 +303,11 @@ def test_prediction_drift_and_performance_equal_the_independent_implementation(f
     assert got["prediction_drift"]["on"] == want["prediction_drift"]["on"]
     _same(got["prediction_drift"]["psi"], want["prediction_drift"]["psi"], "prediction psi")
     perf, wperf = got["performance"], want["performance"]
-    assert perf["metric"] == wperf["metric"] == {"bin-score": "roc_auc", "bin-f1": "f1", "multi": "macro_f1",
-                                                "reg": "rmse"}[model_id]
+    assert (
+        perf["metric"]
+        == wperf["metric"]
+        == {"bin-score": "roc_auc", "bin-f1": "f1", "multi": "macro_f1", "reg": "rmse"}[model_id]
+    )
     _same(perf["reference"], wperf["reference"], "reference")
     _same(perf["current"], wperf["current"], "current")
     assert perf["n_labeled"] == wperf["n_labeled"] > 100
@@ -252,8 +318,9 @@ def test_status_reasons_since_and_onset_equal_the_independent_judge(fleet, fleet
     got = _by_id(fleet_json)[model_id]
     m = fleet.models[model_id]
     want = ind.reasons(m, AS_OF)
-    assert [(r["check"], r["feature"], r["status"]) for r in got["reasons"]] == \
-        [(r["check"], r["feature"], r["status"]) for r in want]
+    assert [(r["check"], r["feature"], r["status"]) for r in got["reasons"]] == [
+        (r["check"], r["feature"], r["status"]) for r in want
+    ]
     for g, w in zip(got["reasons"], want):
         where = (model_id, g["check"], g["feature"])
         _same(g["value"], None if w["value"] in (math.inf,) else w["value"], where)
@@ -291,20 +358,36 @@ def test_fleet_wide_evaluate_may_leave_out_ks_and_a_model_detail_has_them(fleet_
 def edge_fleet(tmp_path_factory):
     """Rows exactly on window edges: 150 at as_of − 24 h (unseen value), 120 at as_of."""
     fleet = ind.Fleet(tmp_path_factory.mktemp("edges"))
-    fleet.register({"model_id": "edges", "task": "regression", "owner": "o", "team": "t",
-                    "columns": {"timestamp": "ts", "prediction": "p"}, "features": {"c": "categorical"}})
+    fleet.register(
+        {
+            "model_id": "edges",
+            "task": "regression",
+            "owner": "o",
+            "team": "t",
+            "columns": {"timestamp": "ts", "prediction": "p"},
+            "features": {"c": "categorical"},
+        }
+    )
     fleet.reference("edges", pd.DataFrame({"c": ["a", "b"] * 100, "p": [1.0] * 200, "label": [1.0] * 200}))
     as_of = pd.Timestamp("2026-11-29 10:00")
     ts = [as_of - ind.DAY] * 150 + [as_of] * 120 + [as_of + US] * 30
-    fleet.inference("edges", pd.DataFrame({"ts": pd.DatetimeIndex(ts).astype("datetime64[us]"),
-                                           "c": ["zzz"] * 150 + ["a", "b"] * 60 + ["yyy"] * 30, "p": 1.0}))
+    fleet.inference(
+        "edges",
+        pd.DataFrame(
+            {
+                "ts": pd.DatetimeIndex(ts).astype("datetime64[us]"),
+                "c": ["zzz"] * 150 + ["a", "b"] * 60 + ["yyy"] * 30,
+                "p": 1.0,
+            }
+        ),
+    )
     return fleet, as_of
 
 
 def test_a_row_on_the_hour_belongs_to_the_window_that_ends_there(edge_fleet):
     fleet, as_of = edge_fleet
     now = evaluate(fleet.store, as_of=as_of)["models"][0]
-    assert now["rows_24h"] == 120                       # (as_of − 24 h, as_of]: the 150 are out
+    assert now["rows_24h"] == 120  # (as_of − 24 h, as_of]: the 150 are out
     c = now["features"][0]
     assert c["unseen_share"] == 0.0 and c["missing_share"] == 0.0
     assert now["last_inference"] == "2026-11-29T10:00:00+00:00"
@@ -318,23 +401,27 @@ def test_a_row_on_the_hour_belongs_to_the_window_that_ends_there(edge_fleet):
 
 def test_default_as_of_is_the_newest_inference_rounded_up_to_the_hour(edge_fleet):
     fleet, as_of = edge_fleet
-    assert evaluate(fleet.store)["as_of"] == "2026-11-29T11:00:00+00:00"       # newest: 10:00:00.000001
+    assert evaluate(fleet.store)["as_of"] == "2026-11-29T11:00:00+00:00"  # newest: 10:00:00.000001
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("2026-11-29", "2026-11-29T00:00:00+00:00"),
-    ("2026-11-29T12:00:00", "2026-11-29T12:00:00+00:00"),
-    ("2026-11-29T12:00:00.000001", "2026-11-29T13:00:00+00:00"),
-    ("2026-11-29T12:59:59Z", "2026-11-29T13:00:00+00:00"),
-    ("2026-11-29T14:30:00+02:00", "2026-11-29T13:00:00+00:00"),
-    ("2026-11-29T23:10:00-01:00", "2026-11-30T01:00:00+00:00"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("2026-11-29", "2026-11-29T00:00:00+00:00"),
+        ("2026-11-29T12:00:00", "2026-11-29T12:00:00+00:00"),
+        ("2026-11-29T12:00:00.000001", "2026-11-29T13:00:00+00:00"),
+        ("2026-11-29T12:59:59Z", "2026-11-29T13:00:00+00:00"),
+        ("2026-11-29T14:30:00+02:00", "2026-11-29T13:00:00+00:00"),
+        ("2026-11-29T23:10:00-01:00", "2026-11-30T01:00:00+00:00"),
+    ],
+)
 def test_parse_as_of_is_utc_and_rounds_up_to_the_hour(text, expected):
     assert parse_as_of(text).tz_localize("UTC").isoformat() == expected
 
 
 def test_parse_as_of_rejects_garbage():
     from lib.errors import InputError
+
     with pytest.raises(InputError, match="--as-of"):
         parse_as_of("yesterday-ish")
 
@@ -343,18 +430,23 @@ def _sql_aligned(con, kind: str, wid: int, start: pd.Timestamp, end: pd.Timestam
     """One window's reference and current counts per cell, summed in SQL for that window alone
     (whole days from the daily profiles, the edge hours from the hourly ones): the oracle that
     lib/cube.py's many-windows-at-once sums must equal. Unseen categories get their own cells."""
-    table, key, ref_key = (("prof_num", "bin", "unnest(range(len(p.counts)))") if kind == "numeric"
-                           else ("prof_cat", "value", "unnest(p.categories)"))
+    table, key, ref_key = (
+        ("prof_num", "bin", "unnest(range(len(p.counts)))")
+        if kind == "numeric"
+        else ("prof_cat", "value", "unnest(p.categories)")
+    )
     dstart, dend = start.ceil("D"), end.floor("D")
     days = [(dstart, dend)] if dend > dstart else []
     hours = [(start, dstart), (dend, end)] if days else [(start, end)]
     parts, params = [], []
     for suffix, column, ranges in (("d", "day", days), ("h", "hour", [r for r in hours if r[1] > r[0]])):
         for lo, hi in ranges:
-            parts.append(f"SELECT model_id, slot, {key} AS key, n FROM {table}_{suffix} WHERE {column} > ? AND {column} <= ?")
+            parts.append(
+                f"SELECT model_id, slot, {key} AS key, n FROM {table}_{suffix} WHERE {column} > ? AND {column} <= ?"
+            )
             params += [lo.to_pydatetime(), hi.to_pydatetime()]
     active = "(SELECT model_id, max(snapshot_id) AS snapshot_id FROM snapshots GROUP BY model_id)"
-    join = "LEFT JOIN" if kind == "numeric" else "FULL OUTER JOIN"      # numeric bins are the reference's
+    join = "LEFT JOIN" if kind == "numeric" else "FULL OUTER JOIN"  # numeric bins are the reference's
     frame = con.execute(
         f"WITH c AS (SELECT model_id, slot, key, sum(n) AS n FROM ({' UNION ALL '.join(parts)}) GROUP BY ALL), "
         f"r AS (SELECT p.model_id, p.slot, {ref_key} AS key, unnest(p.counts) AS ref FROM ref_profile p "
@@ -362,7 +454,9 @@ def _sql_aligned(con, kind: str, wid: int, start: pd.Timestamp, end: pd.Timestam
         f"SELECT coalesce(r.model_id, c.model_id) AS model_id, coalesce(r.slot, c.slot) AS slot, "
         f"  coalesce(r.key, c.key) AS {key}, coalesce(r.ref, 0) AS ref, coalesce(c.n, 0) AS cur "
         f"FROM r {join} c ON c.model_id = r.model_id AND c.slot = r.slot AND c.key = r.key "
-        f"ORDER BY model_id, slot, {key}", params + [kind]).df()
+        f"ORDER BY model_id, slot, {key}",
+        params + [kind],
+    ).df()
     return frame.assign(wid=wid)
 
 
@@ -377,8 +471,10 @@ def test_drift_cube_equals_window_by_window_sql(fleet):
     from lib.store.read import Reader
 
     ends = [AS_OF, AS_OF - ind.DAY, AS_OF.floor("D"), AS_OF - 3 * ind.HOUR, START]
-    windows = [(i, end - length, end) for i, (end, length) in
-               enumerate((e, l) for e in ends for l in (ind.WEEK, ind.DAY, 5 * ind.HOUR))]
+    windows = [
+        (i, end - length, end)
+        for i, (end, length) in enumerate((e, length) for e in ends for length in (ind.WEEK, ind.DAY, 5 * ind.HOUR))
+    ]
     with fleet.store.read() as con:
         reader = Reader(con)
         ref = load_fleet(reader, None).ref
@@ -390,8 +486,9 @@ def test_drift_cube_equals_window_by_window_sql(fleet):
             for wid, start, end in windows:
                 want = _sql_aligned(con, kind, wid, start, end)
                 got = cube.aligned(wid)
-                pd.testing.assert_frame_equal(got.reset_index(drop=True), want[got.columns].reset_index(drop=True),
-                                              check_dtype=False)
+                pd.testing.assert_frame_equal(
+                    got.reset_index(drop=True), want[got.columns].reset_index(drop=True), check_dtype=False
+                )
                 for (model_id, slot), part in want.groupby(["model_id", "slot"]):
                     row = summary.loc[(wid, model_id, slot)]
                     psi = metrics.population_stability_index(part["ref"], part["cur"])
@@ -399,4 +496,4 @@ def test_drift_cube_equals_window_by_window_sql(fleet):
                     assert row["nonnull"] == part["cur"].sum() and row["ref_total"] == part["ref"].sum()
                     assert row["unseen"] == part.loc[part["ref"] == 0, "cur"].sum()
                     checked += part["cur"].sum() > 0
-            assert checked > 20, kind     # most windows hold data
+            assert checked > 20, kind  # most windows hold data

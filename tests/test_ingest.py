@@ -1,5 +1,6 @@
 """Ingestion through the Python API: every validation rule, the accepted cases, all or nothing,
 several files, idempotent re-ingest and late labels (DESIGN.md "Files", "Precise rules")."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,14 +9,31 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
+from fixtures import (  # noqa: F401
+    BAD_FILES,
+    BINARY,
+    INF_COLUMNS,
+    REGRESSION,
+    BadFile,
+    csv_file,
+    db,
+    default_row,
+    parquet_file,
+    query,
+    query_df,
+    rows_for,
+    run_cli,
+    standard_template,
+    table_counts,
+    write_csv_rows,
+    write_csv_text,
+    write_parquet,
+)
 
-from fixtures import (BAD_FILES, BINARY, INF_COLUMNS, REGRESSION, BadFile, csv_file, db, default_row,  # noqa: F401
-                      parquet_file, query, query_df, rows_for, run_cli, standard_template, table_counts,
-                      write_csv_rows, write_csv_text, write_parquet)
-from lib.store import profiles as profile
-from lib.store import write as store_write
 from lib.errors import InputError
 from lib.ingest.pipeline import Outcome, ingest_file
+from lib.store import profiles as profile
+from lib.store import write as store_write
 from lib.store.connection import Store
 
 
@@ -37,8 +55,10 @@ def _log(db: Path, file_name: str) -> dict:
 def _values(db: Path, column: str, file_name: str, model: str = BINARY) -> list:
     """One stored column of one ingested file, in row order, as Python values (NULL -> None)."""
     file_id = _log(db, file_name)["file_id"]
-    return [r[0] for r in query(db, f'SELECT {column} FROM "inf__{model}" WHERE file_id = ? ORDER BY row_no',
-                                [int(file_id)])]
+    return [
+        r[0]
+        for r in query(db, f'SELECT {column} FROM "inf__{model}" WHERE file_id = ? ORDER BY row_no', [int(file_id)])
+    ]
 
 
 def _slot(db: Path, feature: str, model: str = BINARY) -> str:
@@ -55,7 +75,7 @@ def test_bad_file_is_rejected_with_one_line_and_changes_nothing(case: BadFile, d
     assert outcome.rows == 0
     assert "\n" not in outcome.message
     assert outcome.message.startswith(case.prefix(path)), outcome.message
-    assert case.reason in outcome.message[len(case.prefix(path)):], outcome.message
+    assert case.reason in outcome.message[len(case.prefix(path)) :], outcome.message
     assert outcome.line() == outcome.message
     assert table_counts(db) == before
     assert _version(db) == version
@@ -64,12 +84,28 @@ def test_bad_file_is_rejected_with_one_line_and_changes_nothing(case: BadFile, d
 def test_bad_file_corpus_covers_every_rule():
     """Guard against the corpus silently shrinking: each rule of DESIGN.md has a case."""
     ids = {c.id for c in BAD_FILES}
-    for needed in ("ts-empty-csv", "ts-null-parquet", "ts-unparseable-csv", "ts-unparseable-parquet",
-                   "prediction-empty-csv", "numeric-text-csv", "reference-label-empty-csv", "labels-label-empty",
-                   "reference-feature-missing", "score-column-missing", "id-column-missing",
-                   "duplicate-column-csv", "timestamp-column-missing", "prediction-column-missing",
-                   "unknown-model", "labels-duplicate-id", "unsupported-json", "non-utf8-row",
-                   "ragged-short-row", "empty-csv"):
+    for needed in (
+        "ts-empty-csv",
+        "ts-null-parquet",
+        "ts-unparseable-csv",
+        "ts-unparseable-parquet",
+        "prediction-empty-csv",
+        "numeric-text-csv",
+        "reference-label-empty-csv",
+        "labels-label-empty",
+        "reference-feature-missing",
+        "score-column-missing",
+        "id-column-missing",
+        "duplicate-column-csv",
+        "timestamp-column-missing",
+        "prediction-column-missing",
+        "unknown-model",
+        "labels-duplicate-id",
+        "unsupported-json",
+        "non-utf8-row",
+        "ragged-short-row",
+        "empty-csv",
+    ):
         assert needed in ids
 
 
@@ -105,43 +141,89 @@ def test_missing_feature_is_stored_null_and_extra_column_logged_not_stored(db: P
     new = stored[stored["file_id"] == log["file_id"]]
     assert new[_slot(db, "temperature")].isna().all()
     assert new[_slot(db, "flavor")].tolist() == [r[header.index("flavor")] for r in rows]
-    columns = {c for c in stored.columns}
-    assert columns == {"file_id", "row_no", "ts", "hour", "rid", "prediction", "pred_num", "score", "label",
-                       "f0", "f1", "f2"}
+    columns = set(stored.columns)
+    assert columns == {
+        "file_id",
+        "row_no",
+        "ts",
+        "hour",
+        "rid",
+        "prediction",
+        "pred_num",
+        "score",
+        "label",
+        "f0",
+        "f1",
+        "f2",
+    }
     assert "x" not in set(np.asarray(stored.astype(str).values).ravel())
 
 
 def test_timestamps_are_normalized_to_utc(db: Path, tmp_path: Path):
-    stamps = ["2026-11-26T10:30:00+02:00", "2026-11-26T10:30:00", "2026-11-26T10:30:00Z",
-              "2026-11-26 10:30:00-05:30", "2026-11-26", "2026-11-26T10:30:00.250+00:00"]
-    expected = ["2026-11-26 08:30:00", "2026-11-26 10:30:00", "2026-11-26 10:30:00",
-                "2026-11-26 16:00:00", "2026-11-26 00:00:00", "2026-11-26 10:30:00.250"]
+    stamps = [
+        "2026-11-26T10:30:00+02:00",
+        "2026-11-26T10:30:00",
+        "2026-11-26T10:30:00Z",
+        "2026-11-26 10:30:00-05:30",
+        "2026-11-26",
+        "2026-11-26T10:30:00.250+00:00",
+    ]
+    expected = [
+        "2026-11-26 08:30:00",
+        "2026-11-26 10:30:00",
+        "2026-11-26 10:30:00",
+        "2026-11-26 16:00:00",
+        "2026-11-26 00:00:00",
+        "2026-11-26 10:30:00.250",
+    ]
     header, rows = rows_for("inference", n=len(stamps), set={i + 1: {"ts": s} for i, s in enumerate(stamps)})
     path = write_csv_rows(tmp_path / "tz.csv", header, rows)
     assert ingest_file(Store(db), "inference", BINARY, path).status == "ingested"
     new = _inf_rows(db).query(f"file_id == {_log(db, 'tz.csv')['file_id']}")
     assert new["ts"].tolist() == [pd.Timestamp(e) for e in expected]
     # hour: the whole hour ending at or after the timestamp
-    assert new["hour"].tolist() == [pd.Timestamp(e) for e in
-                                    ["2026-11-26 09:00", "2026-11-26 11:00", "2026-11-26 11:00",
-                                     "2026-11-26 16:00", "2026-11-26 00:00", "2026-11-26 11:00"]]
+    assert new["hour"].tolist() == [
+        pd.Timestamp(e)
+        for e in [
+            "2026-11-26 09:00",
+            "2026-11-26 11:00",
+            "2026-11-26 11:00",
+            "2026-11-26 16:00",
+            "2026-11-26 00:00",
+            "2026-11-26 11:00",
+        ]
+    ]
 
 
 def test_unix_seconds_csv_and_parquet_and_tz_aware_parquet(db: Path, tmp_path: Path):
     secs = int(pd.Timestamp("2026-11-26 08:30:00", tz="UTC").timestamp())
     header, rows = rows_for("inference", n=2, set={1: {"ts": str(secs)}, 2: {"ts": str(secs + 0.5)}})
     csv_path = write_csv_rows(tmp_path / "unix.csv", header, rows)
-    pq_int = parquet_file(tmp_path, "unix-int.parquet", "inference", n=2, types={"ts": pa.int64()},
-                          set={1: {"ts": secs}, 2: {"ts": secs + 3600}}, add={})
+    pq_int = parquet_file(
+        tmp_path,
+        "unix-int.parquet",
+        "inference",
+        n=2,
+        types={"ts": pa.int64()},
+        set={1: {"ts": secs}, 2: {"ts": secs + 3600}},
+        add={},
+    )
     berlin = pd.Timestamp("2026-11-26 10:30:00", tz="Europe/Berlin")
-    pq_tz = parquet_file(tmp_path, "tz.parquet", "inference", n=2, types={"ts": pa.timestamp("us", tz="Europe/Berlin")},
-                         set={1: {"ts": berlin}, 2: {"ts": berlin + pd.Timedelta(minutes=1)}})
+    pq_tz = parquet_file(
+        tmp_path,
+        "tz.parquet",
+        "inference",
+        n=2,
+        types={"ts": pa.timestamp("us", tz="Europe/Berlin")},
+        set={1: {"ts": berlin}, 2: {"ts": berlin + pd.Timedelta(minutes=1)}},
+    )
     for p in (csv_path, pq_int, pq_tz):
         assert ingest_file(Store(db), "inference", BINARY, p).status == "ingested", p
     stored = _inf_rows(db)
 
     def ts_of(name):
         return stored[stored["file_id"] == _log(db, name)["file_id"]]["ts"].tolist()
+
     assert ts_of("unix.csv") == [pd.Timestamp("2026-11-26 08:30:00"), pd.Timestamp("2026-11-26 08:30:00.5")]
     assert ts_of("unix-int.parquet") == [pd.Timestamp("2026-11-26 08:30:00"), pd.Timestamp("2026-11-26 09:30:00")]
     assert ts_of("tz.parquet") == [pd.Timestamp("2026-11-26 09:30:00"), pd.Timestamp("2026-11-26 09:31:00")]
@@ -158,13 +240,15 @@ def test_unix_seconds_and_iso_mixed_in_one_column(db: Path, tmp_path: Path):
 
 
 def test_csv_values_na_is_a_category_empty_is_null_nan_is_null_inf_kept(db: Path, tmp_path: Path):
-    cells = {1: {"region": "NA", "temperature": "NaN"},
-             2: {"region": None, "temperature": "nan"},
-             3: {"region": "N/A", "temperature": "inf"},
-             4: {"region": "null", "temperature": "-inf"},
-             5: {"region": "NA", "temperature": None},
-             6: {"region": "None", "temperature": "-Infinity"},
-             7: {"region": "EU", "temperature": " 1e3 "}}
+    cells = {
+        1: {"region": "NA", "temperature": "NaN"},
+        2: {"region": None, "temperature": "nan"},
+        3: {"region": "N/A", "temperature": "inf"},
+        4: {"region": "null", "temperature": "-inf"},
+        5: {"region": "NA", "temperature": None},
+        6: {"region": "None", "temperature": "-Infinity"},
+        7: {"region": "EU", "temperature": " 1e3 "},
+    }
     header, rows = rows_for("inference", n=7, set=cells)
     path = write_csv_rows(tmp_path / "values.csv", header, rows)
     outcome = ingest_file(Store(db), "inference", BINARY, path)
@@ -177,9 +261,13 @@ def test_csv_values_na_is_a_category_empty_is_null_nan_is_null_inf_kept(db: Path
     assert temp[2] == np.inf and temp[3] == -np.inf and temp[5] == -np.inf and temp[6] == 1000.0
     # ±inf counted out of range (and as inf), NaN / empty counted as NULL
     slot = int(_slot(db, "temperature")[1:])
-    qual = query(db, "SELECT sum(n_null), sum(n_below), sum(n_above), sum(n_inf) FROM prof_qual_h q "
-                     "WHERE model_id = ? AND slot = ? AND hour IN (SELECT DISTINCT hour FROM inf__icecream "
-                     "WHERE file_id = ?)", [BINARY, slot, int(new["file_id"].iloc[0])])[0]
+    qual = query(
+        db,
+        "SELECT sum(n_null), sum(n_below), sum(n_above), sum(n_inf) FROM prof_qual_h q "
+        "WHERE model_id = ? AND slot = ? AND hour IN (SELECT DISTINCT hour FROM inf__icecream "
+        "WHERE file_id = ?)",
+        [BINARY, slot, int(new["file_id"].iloc[0])],
+    )[0]
     ref_max = query(db, "SELECT max(f1) FROM ref__icecream")[0][0]
     assert ref_max < 1000
     # The hours of this file are shared with the seed file (no out-of-range values there)
@@ -187,31 +275,61 @@ def test_csv_values_na_is_a_category_empty_is_null_nan_is_null_inf_kept(db: Path
 
 
 def test_parquet_categories_compare_as_text(db: Path, tmp_path: Path):
-    ints = parquet_file(tmp_path, "int.parquet", "inference", n=3, types={"flavor": pa.int64()},
-                        set={1: {"flavor": 1}, 2: {"flavor": 2}, 3: {"flavor": 1}})
-    ints_null = parquet_file(tmp_path, "int-null.parquet", "inference", n=3, types={"flavor": pa.int64()},
-                             set={1: {"flavor": 1}, 2: {"flavor": None}, 3: {"flavor": 10}})
-    floats = parquet_file(tmp_path, "float.parquet", "inference", n=3, types={"flavor": pa.float64()},
-                          set={1: {"flavor": 1.0}, 2: {"flavor": 2.5}, 3: {"flavor": None}})
+    ints = parquet_file(
+        tmp_path,
+        "int.parquet",
+        "inference",
+        n=3,
+        types={"flavor": pa.int64()},
+        set={1: {"flavor": 1}, 2: {"flavor": 2}, 3: {"flavor": 1}},
+    )
+    ints_null = parquet_file(
+        tmp_path,
+        "int-null.parquet",
+        "inference",
+        n=3,
+        types={"flavor": pa.int64()},
+        set={1: {"flavor": 1}, 2: {"flavor": None}, 3: {"flavor": 10}},
+    )
+    floats = parquet_file(
+        tmp_path,
+        "float.parquet",
+        "inference",
+        n=3,
+        types={"flavor": pa.float64()},
+        set={1: {"flavor": 1.0}, 2: {"flavor": 2.5}, 3: {"flavor": None}},
+    )
     for p in (ints, ints_null, floats):
         assert ingest_file(Store(db), "inference", BINARY, p).status == "ingested"
+
     def values(name):
         return _values(db, _slot(db, "flavor"), name)
+
     assert values("int.parquet") == ["1", "2", "1"]
-    assert values("int-null.parquet") == ["1", None, "10"]   # a NULL must not turn 1 into "1.0"
+    assert values("int-null.parquet") == ["1", None, "10"]  # a NULL must not turn 1 into "1.0"
     assert values("float.parquet") == ["1.0", "2.5", None]
 
 
 def test_parquet_integer_ids_with_nulls_join_integer_labels(db: Path, tmp_path: Path):
     """An int64 id column with a NULL must keep "7" as "7" (not "7.0"), or late labels never join."""
-    inf = parquet_file(tmp_path, "ids.parquet", "inference", n=3, types={"request_id": pa.int64()},
-                       set={1: {"request_id": 7001}, 2: {"request_id": None}, 3: {"request_id": 7003}})
-    labels = write_parquet(tmp_path / "labels.parquet", {"request_id": pa.array([7001, 7003], pa.int64()),
-                                                         "label": pa.array(["1", "0"])})
+    inf = parquet_file(
+        tmp_path,
+        "ids.parquet",
+        "inference",
+        n=3,
+        types={"request_id": pa.int64()},
+        set={1: {"request_id": 7001}, 2: {"request_id": None}, 3: {"request_id": 7003}},
+    )
+    labels = write_parquet(
+        tmp_path / "labels.parquet", {"request_id": pa.array([7001, 7003], pa.int64()), "label": pa.array(["1", "0"])}
+    )
     assert ingest_file(Store(db), "inference", BINARY, inf).status == "ingested"
     assert ingest_file(Store(db), "labels", BINARY, labels).status == "ingested"
-    joined = query(db, "SELECT i.rid, l.label FROM inf__icecream i JOIN labels l ON l.rid = i.rid "
-                       "AND l.model_id = 'icecream' ORDER BY i.rid")
+    joined = query(
+        db,
+        "SELECT i.rid, l.label FROM inf__icecream i JOIN labels l ON l.rid = i.rid "
+        "AND l.model_id = 'icecream' ORDER BY i.rid",
+    )
     assert joined == [("7001", "1"), ("7003", "0")]
 
 
@@ -220,6 +338,7 @@ def test_header_only_files_ingest_zero_rows(db: Path, tmp_path: Path):
     csv_path = write_csv_text(tmp_path / "header-only.csv", ",".join(header) + "\n")
     pq_path = parquet_file(tmp_path, "zero.parquet", "inference", n=1)
     import pyarrow.parquet as pq
+
     pq.write_table(pq.read_table(pq_path).slice(0, 0), pq_path)
     before = table_counts(db)
     for p in (csv_path, pq_path):
@@ -232,10 +351,14 @@ def test_header_only_files_ingest_zero_rows(db: Path, tmp_path: Path):
 
 
 def test_csv_with_byte_order_mark_and_quoted_fields(db: Path, tmp_path: Path):
-    text = ("\ufeff" + ",".join(INF_COLUMNS) + "\n"
-            + '2026-11-26T10:00:00,r1,"mint, extra",21.5,"NA",1,0.5\n'
-            + '2026-11-26T10:00:00,r2,"two\nlines",22.5,EU,0,0.25\n'
-            + '2026-11-26T10:00:00,r3,mint,bad,EU,0,0.25\n')
+    text = (
+        "\ufeff"
+        + ",".join(INF_COLUMNS)
+        + "\n"
+        + '2026-11-26T10:00:00,r1,"mint, extra",21.5,"NA",1,0.5\n'
+        + '2026-11-26T10:00:00,r2,"two\nlines",22.5,EU,0,0.25\n'
+        + "2026-11-26T10:00:00,r3,mint,bad,EU,0,0.25\n"
+    )
     path = write_csv_text(tmp_path / "bom.csv", text)
     outcome = ingest_file(Store(db), "inference", BINARY, path)
     # data rows are numbered as records, not lines: the quoted newline does not shift row 3
@@ -266,19 +389,26 @@ def test_reference_snapshot_stored_and_versioned(db: Path, tmp_path: Path):
 def test_error_in_the_middle_of_a_big_file_changes_nothing(fmt: str, db: Path, tmp_path: Path):
     n = 10_000
     rng = np.random.default_rng(5)
-    frame = pd.DataFrame({
-        "ts": (pd.Timestamp("2026-11-27") + pd.to_timedelta(np.arange(n) * 7, unit="s")).strftime("%Y-%m-%dT%H:%M:%S"),
-        "request_id": [f"big{i}" for i in range(n)],
-        "flavor": rng.choice(["mint", "lemon"], n),
-        "temperature": rng.normal(20, 5, n).round(2).astype(str),
-        "region": "EU", "prediction": "1", "score": "0.5"})
-    frame.loc[4999, "ts"] = "2026-11-27T99:00:00"      # row 5000
+    frame = pd.DataFrame(
+        {
+            "ts": (pd.Timestamp("2026-11-27") + pd.to_timedelta(np.arange(n) * 7, unit="s")).strftime(
+                "%Y-%m-%dT%H:%M:%S"
+            ),
+            "request_id": [f"big{i}" for i in range(n)],
+            "flavor": rng.choice(["mint", "lemon"], n),
+            "temperature": rng.normal(20, 5, n).round(2).astype(str),
+            "region": "EU",
+            "prediction": "1",
+            "score": "0.5",
+        }
+    )
+    frame.loc[4999, "ts"] = "2026-11-27T99:00:00"  # row 5000
     path = tmp_path / f"big.{fmt}"
     if fmt == "csv":
         frame.to_csv(path, index=False)
     else:
         frame.loc[4999, "ts"] = "2026-11-27T10:00:00"
-        frame.loc[4999, "temperature"] = "twenty"        # row 5000, in a text column of a Parquet file
+        frame.loc[4999, "temperature"] = "twenty"  # row 5000, in a text column of a Parquet file
         write_parquet(path, frame)
     before, version = table_counts(db), _version(db)
     outcome = ingest_file(Store(db), "inference", BINARY, path)
@@ -304,6 +434,7 @@ def test_failure_inside_the_write_transaction_rolls_back_everything(db: Path, tm
 
     def boom(*a, **k):
         raise RuntimeError("disk full while profiling")
+
     monkeypatch.setattr(profile, "profile_inference", boom)
     with pytest.raises(RuntimeError, match="disk full"):
         ingest_file(Store(db), "inference", BINARY, path)
@@ -321,6 +452,7 @@ def test_labels_failure_inside_transaction_keeps_old_labels(db: Path, tmp_path: 
 
     def boom(*a, **k):
         raise RuntimeError("crash after the labels were replaced")
+
     monkeypatch.setattr(store_write, "reprofile_model", boom)
     with pytest.raises(RuntimeError):
         ingest_file(Store(db), "labels", BINARY, second)
@@ -377,9 +509,15 @@ def test_rejected_file_is_not_remembered(db: Path, tmp_path: Path):
 def test_regression_nan_label_in_inference_is_null_and_not_counted(db: Path, tmp_path: Path):
     """Numeric NaN is NULL: a NaN label must not count as a labelled row (it would enter n but
     not the error sums, and bend RMSE, MAE and R²)."""
-    path = csv_file(tmp_path, "reg-nan-label.csv", "inference", model=REGRESSION, n=4,
-                    set={i: {"request_id": f"n{i}", "label": "2.0"} for i in range(1, 5)} | {2: {"request_id": "n2",
-                                                                                             "label": "NaN"}})
+    path = csv_file(
+        tmp_path,
+        "reg-nan-label.csv",
+        "inference",
+        model=REGRESSION,
+        n=4,
+        set={i: {"request_id": f"n{i}", "label": "2.0"} for i in range(1, 5)}
+        | {2: {"request_id": "n2", "label": "NaN"}},
+    )
     assert ingest_file(Store(db), "inference", REGRESSION, path).status == "ingested"
     assert _values(db, "label", "reg-nan-label.csv", REGRESSION) == ["2.0", None, "2.0", "2.0"]
     preds = [1.25 * i for i in (1, 3, 4)]
@@ -389,13 +527,22 @@ def test_regression_nan_label_in_inference_is_null_and_not_counted(db: Path, tmp
 
 # -- late labels -----------------------------------------------------------------------------------
 def _effective_labels(db: Path) -> dict[str, str | None]:
-    return dict(query(db, "SELECT i.rid, coalesce(l.label, i.label) FROM inf__icecream i LEFT JOIN labels l "
-                          "ON l.model_id = 'icecream' AND l.rid = i.rid WHERE i.rid LIKE 'late%'"))
+    return dict(
+        query(
+            db,
+            "SELECT i.rid, coalesce(l.label, i.label) FROM inf__icecream i LEFT JOIN labels l "
+            "ON l.model_id = 'icecream' AND l.rid = i.rid WHERE i.rid LIKE 'late%'",
+        )
+    )
 
 
 def _cls_total(db: Path) -> dict[tuple[str, str], int]:
-    return {(a, b): int(n) for a, b, n in query(
-        db, "SELECT label, prediction, sum(n) FROM prof_cls WHERE model_id = 'icecream' GROUP BY 1, 2")}
+    return {
+        (a, b): int(n)
+        for a, b, n in query(
+            db, "SELECT label, prediction, sum(n) FROM prof_cls WHERE model_id = 'icecream' GROUP BY 1, 2"
+        )
+    }
 
 
 def test_late_labels_win_override_and_wait_for_their_inference(db: Path, tmp_path: Path):
@@ -406,8 +553,9 @@ def test_late_labels_win_override_and_wait_for_their_inference(db: Path, tmp_pat
     assert _effective_labels(db) == {f"late{i}": "0" for i in range(1, 7)}
     base = _cls_total(db)
     # a labels file wins over the logged label; it also names ids not ingested yet (late7, late8)
-    l1 = write_csv_rows(tmp_path / "l1.csv", ["request_id", "label"],
-                        [["late1", "1"], ["late2", "1"], ["late7", "1"], ["late8", "0"]])
+    l1 = write_csv_rows(
+        tmp_path / "l1.csv", ["request_id", "label"], [["late1", "1"], ["late2", "1"], ["late7", "1"], ["late8", "0"]]
+    )
     assert ingest_file(store, "labels", BINARY, l1).status == "ingested"
     assert _effective_labels(db) == {"late1": "1", "late2": "1", "late3": "0", "late4": "0", "late5": "0", "late6": "0"}
     # a later labels file wins over the earlier one
@@ -415,13 +563,22 @@ def test_late_labels_win_override_and_wait_for_their_inference(db: Path, tmp_pat
     assert ingest_file(store, "labels", BINARY, l2).status == "ingested"
     assert _effective_labels(db)["late2"] == "0" and _effective_labels(db)["late1"] == "1"
     # the inference for late7 / late8 arrives after their labels: they join now
-    later = csv_file(tmp_path, "later.csv", "inference", n=2,
-                     set={1: {"request_id": "late7", "prediction": "1"}, 2: {"request_id": "late8", "prediction": "0"}})
+    later = csv_file(
+        tmp_path,
+        "later.csv",
+        "inference",
+        n=2,
+        set={1: {"request_id": "late7", "prediction": "1"}, 2: {"request_id": "late8", "prediction": "0"}},
+    )
     assert ingest_file(store, "inference", BINARY, later).status == "ingested"
     eff = _effective_labels(db)
     assert eff["late7"] == "0" and eff["late8"] == "0"
     assert query(db, "SELECT rid, label FROM labels WHERE model_id = 'icecream' AND rid LIKE 'late%' ORDER BY rid") == [
-        ("late1", "1"), ("late2", "0"), ("late7", "0"), ("late8", "0")]
+        ("late1", "1"),
+        ("late2", "0"),
+        ("late7", "0"),
+        ("late8", "0"),
+    ]
     # the performance profile counts each labelled row once, with its effective label
     total = _cls_total(db)
     diff = {k: total.get(k, 0) - base.get(k, 0) for k in set(total) | set(base)}
@@ -432,8 +589,10 @@ def test_late_labels_win_override_and_wait_for_their_inference(db: Path, tmp_pat
 
 
 def test_labels_for_the_seed_inference_change_only_performance_profiles(db: Path, tmp_path: Path):
-    before = {t: query(db, f"SELECT * FROM {t} WHERE model_id = 'icecream' ORDER BY ALL")
-              for t in ("prof_rows", "prof_num_h", "prof_cat_h", "prof_qual_h")}
+    before = {
+        t: query(db, f"SELECT * FROM {t} WHERE model_id = 'icecream' ORDER BY ALL")
+        for t in ("prof_rows", "prof_num_h", "prof_cat_h", "prof_qual_h")
+    }
     labels = csv_file(tmp_path, "seed-labels.csv", "labels", n=30)
     assert ingest_file(Store(db), "labels", BINARY, labels).status == "ingested"
     for t, rows in before.items():
@@ -453,11 +612,17 @@ def test_labels_the_reference_never_had_are_named_in_the_outcome(db, tmp_path):
     path = csv_file(tmp_path, "float-labels.csv", "labels", set=floats)
     outcome = ingest_file(store, "labels", BINARY, path)
     assert outcome.status == "ingested"
-    assert outcome.message.endswith("labels or predictions the reference never had (values compare as text, "
-                                    "1 and 1.0 differ): 0.0, 1.0")
-    proc = run_cli("ingest", "inference", "--model", BINARY,
-                   str(csv_file(tmp_path, "new-class.csv", "inference", add={"label": "2"}, set={3: {"prediction": "7"}})),
-                   db=db)
+    assert outcome.message.endswith(
+        "labels or predictions the reference never had (values compare as text, 1 and 1.0 differ): 0.0, 1.0"
+    )
+    proc = run_cli(
+        "ingest",
+        "inference",
+        "--model",
+        BINARY,
+        str(csv_file(tmp_path, "new-class.csv", "inference", add={"label": "2"}, set={3: {"prediction": "7"}})),
+        db=db,
+    )
     assert proc.returncode == 0
     assert proc.stdout.strip().endswith("(values compare as text, 1 and 1.0 differ): 2, 7)")
 
@@ -477,6 +642,6 @@ def test_a_csv_with_an_unnamed_index_column_is_accepted_with_it_as_an_extra_colu
     outcome = ingest_file(Store(db), "inference", BINARY, path)
     assert outcome.status == "ingested" and outcome.rows == len(rows)
     assert "extra columns not stored: Unnamed: 0" in outcome.message
-    assert pd.read_csv(path).columns[0] == "Unnamed: 0"          # the name pandas gives it
+    assert pd.read_csv(path).columns[0] == "Unnamed: 0"  # the name pandas gives it
     logged = query(db, "SELECT extra_columns FROM ingest_log WHERE file_name = 'with-index.csv'")
     assert list(logged[0][0]) == ["Unnamed: 0"]

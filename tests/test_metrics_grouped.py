@@ -29,12 +29,12 @@ def _random_groups(seed: int, n: int):
         cur = r.integers(0, scale + 1, k) * (r.random(k) < r.random())
         mode = i % 6
         if mode == 0:
-            cur = ref * int(r.integers(1, 4))          # identical shares
+            cur = ref * int(r.integers(1, 4))  # identical shares
         elif mode == 1:
-            ref[: k // 2] = 0                          # disjoint supports
-            cur[k // 2:] = 0
+            ref[: k // 2] = 0  # disjoint supports
+            cur[k // 2 :] = 0
         elif mode == 2 and i % 12 == 2:
-            ref = np.zeros(k, dtype=np.int64)          # empty reference
+            ref = np.zeros(k, dtype=np.int64)  # empty reference
         refs.append(ref)
         curs.append(cur)
     return refs, curs
@@ -61,7 +61,7 @@ def test_grouped_js_equals_scipy_within_1e_12():
             assert math.isnan(js[i])
             continue
         expected = jensenshannon(ref / ref.sum(), cur / cur.sum(), base=2)
-        if math.isnan(expected):       # scipy's sqrt of a hair-negative sum: we say 0
+        if math.isnan(expected):  # scipy's sqrt of a hair-negative sum: we say 0
             assert js[i] == pytest.approx(0.0, abs=1e-7)
             continue
         assert js[i] == pytest.approx(expected, abs=1e-12)

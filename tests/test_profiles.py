@@ -8,6 +8,7 @@ its own (numpy quantile edges + searchsorted, value counts per hour = ts rounded
 from the data it generated — after checking that the raw stored rows are exactly that data.
 A new reference snapshot must re-profile with its new edges and range.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -17,12 +18,12 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
+from fixtures import FLAVORS, REGIONS, T0, query, reference_frame, spec_dict, write_csv, write_parquet
 
-from fixtures import (FLAVORS, REGIONS, T0, query, reference_frame, spec_dict, write_csv, write_parquet)
 from lib.ingest.pipeline import ingest_file, register_spec
 from lib.store.connection import Store
 
-pytestmark = pytest.mark.xdist_group("profiles")   # one worker builds the scenario once
+pytestmark = pytest.mark.xdist_group("profiles")  # one worker builds the scenario once
 
 MODEL = "icecream"
 SLOTS = {"flavor": 0, "temperature": 1, "region": 2}
@@ -54,8 +55,13 @@ def _stamp(us: int) -> pd.Timestamp:
 def _ref_column(values) -> dict:
     x = np.asarray(values, dtype="float64")
     finite = x[np.isfinite(x)]
-    return {"edges": np.unique(np.quantile(finite, np.arange(1, 10) / 10)), "vmin": finite.min(),
-            "vmax": finite.max(), "std": np.std(finite), "n_null": int(np.isnan(x).sum())}
+    return {
+        "edges": np.unique(np.quantile(finite, np.arange(1, 10) / 10)),
+        "vmin": finite.min(),
+        "vmax": finite.max(),
+        "std": np.std(finite),
+        "n_null": int(np.isnan(x).sum()),
+    }
 
 
 def expected_profiles(rows: pd.DataFrame, ref: pd.DataFrame, positive: str) -> dict[str, dict]:
@@ -73,8 +79,10 @@ def expected_profiles(rows: pd.DataFrame, ref: pd.DataFrame, positive: str) -> d
         max_ts[(_stamp(h), int(f))] = max(max_ts.get((_stamp(h), int(f)), t), t)
     out["prof_rows"] = {k: (n, _stamp(max_ts[k])) for k, n in out["prof_rows"].items()}
 
-    numeric = {SLOTS["temperature"]: ("temperature", _ref_column(ref["temperature"])),
-               SCORE: ("score", _ref_column(ref["score"]))}
+    numeric = {
+        SLOTS["temperature"]: ("temperature", _ref_column(ref["temperature"])),
+        SCORE: ("score", _ref_column(ref["score"])),
+    }
     for slot, (col, rc) in numeric.items():
         x = rows[col].to_numpy(dtype="float64")
         finite = np.isfinite(x)
@@ -88,7 +96,7 @@ def expected_profiles(rows: pd.DataFrame, ref: pd.DataFrame, positive: str) -> d
                 out["prof_qual_h"][(_stamp(h), slot)] = tuple(a + b for a, b in zip(old, q))
     for slot, col in ((SLOTS["flavor"], "flavor"), (SLOTS["region"], "region"), (PRED, "prediction")):
         for h, v in zip(hours, rows[col]):
-            if not isinstance(v, str):                      # NULL
+            if not isinstance(v, str):  # NULL
                 old = out["prof_qual_h"].get((_stamp(h), slot), (0, 0, 0, 0))
                 out["prof_qual_h"][(_stamp(h), slot)] = (old[0] + 1, 0, 0, 0)
             else:
@@ -106,6 +114,7 @@ def expected_profiles(rows: pd.DataFrame, ref: pd.DataFrame, positive: str) -> d
             else:
                 d[dkey] = d.get(dkey, 0) + value
         return d
+
     out["prof_num_d"] = daily(out["prof_num_h"], 1)
     out["prof_cat_d"] = daily(out["prof_cat_h"], 1)
     out["prof_qual_d"] = daily(out["prof_qual_h"], 4)
@@ -128,9 +137,9 @@ _STORED = {
     "prof_cat_h": "SELECT hour, slot, value, sum(n) FROM prof_cat_h WHERE model_id = ? GROUP BY ALL",
     "prof_cat_d": "SELECT day, slot, value, sum(n) FROM prof_cat_d WHERE model_id = ? GROUP BY ALL",
     "prof_qual_h": "SELECT hour, slot, sum(n_null), sum(n_below), sum(n_above), sum(n_inf) FROM prof_qual_h "
-                   "WHERE model_id = ? GROUP BY ALL",
+    "WHERE model_id = ? GROUP BY ALL",
     "prof_qual_d": "SELECT day, slot, sum(n_null), sum(n_below), sum(n_above), sum(n_inf) FROM prof_qual_d "
-                   "WHERE model_id = ? GROUP BY ALL",
+    "WHERE model_id = ? GROUP BY ALL",
     "prof_cls": "SELECT hour, label, prediction, sum(n) FROM prof_cls WHERE model_id = ? GROUP BY ALL",
     "prof_auc": "SELECT hour, score, sum(n_pos), sum(n_neg) FROM prof_auc WHERE model_id = ? GROUP BY ALL",
 }
@@ -143,14 +152,14 @@ def stored_profiles(db: Path, model: str = MODEL) -> dict[str, dict]:
         width = _WIDTH.get(table, 1)
         entries = {}
         for row in query(db, sql, [model]):
-            key, values = (pd.Timestamp(row[0]), *row[1:len(row) - width]), row[len(row) - width:]
+            key, values = (pd.Timestamp(row[0]), *row[1 : len(row) - width]), row[len(row) - width :]
             if table == "prof_rows":
                 value = (int(values[0]), pd.Timestamp(values[1]))
             elif width == 1:
                 value = int(values[0])
             else:
                 value = tuple(int(v) for v in values)
-            if value not in (0, (0,) * width):             # zero counts say nothing: left out
+            if value not in (0, (0,) * width):  # zero counts say nothing: left out
                 entries[key] = value
         out[table] = entries
     return out
@@ -174,17 +183,24 @@ def _inference(n: int, start: pd.Timestamp, seed: int, prefix: str, hours: float
     rng = np.random.default_rng(seed)
     ts = start + pd.to_timedelta(np.sort(rng.integers(0, int(hours * 3600), n)), unit="s")
     score = rng.uniform(0, 1, n).round(3)
-    return pd.DataFrame({
-        "ts": ts, "request_id": [f"{prefix}{i}" for i in range(n)],
-        "flavor": rng.choice(FLAVORS, n).astype(object), "temperature": rng.normal(20, 5, n).round(2),
-        "region": rng.choice(REGIONS, n).astype(object), "prediction": np.where(score >= 0.5, "1", "0"),
-        "score": score, "label": np.where(rng.uniform(0, 1, n) < score, "1", "0").astype(object)})
+    return pd.DataFrame(
+        {
+            "ts": ts,
+            "request_id": [f"{prefix}{i}" for i in range(n)],
+            "flavor": rng.choice(FLAVORS, n).astype(object),
+            "temperature": rng.normal(20, 5, n).round(2),
+            "region": rng.choice(REGIONS, n).astype(object),
+            "prediction": np.where(score >= 0.5, "1", "0"),
+            "score": score,
+            "label": np.where(rng.uniform(0, 1, n) < score, "1", "0").astype(object),
+        }
+    )
 
 
 def _reference(seed: int, n: int, shift: float) -> pd.DataFrame:
     ref = reference_frame(n, seed=seed, shift=shift)
-    ref.loc[[3, 17, 29], "temperature"] = np.nan          # NULLs in the reference: not in the edges
-    ref.loc[40, "temperature"] = np.inf                    # ±inf: not in the edges nor the range
+    ref.loc[[3, 17, 29], "temperature"] = np.nan  # NULLs in the reference: not in the edges
+    ref.loc[40, "temperature"] = np.inf  # ±inf: not in the edges nor the range
     return ref
 
 
@@ -198,9 +214,9 @@ def scenario(tmp_path_factory):
     write_csv(d / "ref1.csv", ref1)
 
     inf1 = _inference(500, T0, 1, "a", 48)
-    inf1.loc[inf1.index % 3 == 0, "label"] = None           # a third logged without a label
-    inf1.loc[0:9, "ts"] = [T0 + pd.Timedelta(hours=h) for h in range(10)]   # exactly on the hour
-    inf1.loc[10, "ts"] = T0 + pd.Timedelta(hours=5, microseconds=1)        # just after one
+    inf1.loc[inf1.index % 3 == 0, "label"] = None  # a third logged without a label
+    inf1.loc[0:9, "ts"] = [T0 + pd.Timedelta(hours=h) for h in range(10)]  # exactly on the hour
+    inf1.loc[10, "ts"] = T0 + pd.Timedelta(hours=5, microseconds=1)  # just after one
 
     inf2 = _inference(400, T0 + pd.Timedelta(days=2), 2, "b", 36)
     inf2["label"] = None
@@ -209,23 +225,29 @@ def scenario(tmp_path_factory):
     inf2.loc[idx[:40], "temperature"] = np.nan
     inf2.loc[idx[40:50], "temperature"] = np.inf
     inf2.loc[idx[50:55], "temperature"] = -np.inf
-    inf2.loc[idx[55:75], "temperature"] = 1000.0           # out of range, above
-    inf2.loc[idx[75:85], "temperature"] = -50.0            # out of range, below
-    inf2.loc[idx[85:115], "flavor"] = "pistachio"          # unseen categories
+    inf2.loc[idx[55:75], "temperature"] = 1000.0  # out of range, above
+    inf2.loc[idx[75:85], "temperature"] = -50.0  # out of range, below
+    inf2.loc[idx[85:115], "flavor"] = "pistachio"  # unseen categories
     inf2.loc[idx[115:125], "flavor"] = None
     inf2.loc[idx[125:130], "score"] = np.nan
-    inf2.loc[idx[130:140], "prediction"] = "2"             # an unseen prediction class
+    inf2.loc[idx[130:140], "prediction"] = "2"  # an unseen prediction class
 
     inf3 = _inference(200, T0 + pd.Timedelta(days=4), 3, "c", 24)
     inf3.loc[0:49, "request_id"] = [f"fut{i}" for i in range(50)]
     inf3.loc[50:, "label"] = None
 
-    labels1 = pd.DataFrame({"request_id": [f"a{i}" for i in range(0, 300, 2)] + [f"b{i}" for i in range(0, 100)]
-                            + [f"fut{i}" for i in range(60)],
-                            "label": None})
+    labels1 = pd.DataFrame(
+        {
+            "request_id": [f"a{i}" for i in range(0, 300, 2)]
+            + [f"b{i}" for i in range(0, 100)]
+            + [f"fut{i}" for i in range(60)],
+            "label": None,
+        }
+    )
     labels1["label"] = np.where(np.arange(len(labels1)) % 4 == 0, "1", "0")
-    labels2 = pd.DataFrame({"request_id": [f"a{i}" for i in range(0, 100)] + [f"fut{i}" for i in range(0, 60, 3)],
-                            "label": "1"})
+    labels2 = pd.DataFrame(
+        {"request_id": [f"a{i}" for i in range(0, 100)] + [f"fut{i}" for i in range(0, 60, 3)], "label": "1"}
+    )
     labels2.loc[labels2.index % 2 == 1, "label"] = "0"
     ref2 = _reference(9, 300, 5.0)
 
@@ -234,28 +256,40 @@ def scenario(tmp_path_factory):
     csv1 = inf1.assign(ts=inf1["ts"].dt.strftime("%Y-%m-%dT%H:%M:%S.%f"))
     write_csv(d / "inf1.csv", csv1)
     berlin = inf2["ts"].dt.tz_localize("UTC").dt.tz_convert("Europe/Berlin")
-    write_parquet(d / "inf2.parquet", {
-        "ts": pa.array(berlin, pa.timestamp("us", tz="Europe/Berlin")),
-        **{c: pa.array([v if isinstance(v, str) else None for v in inf2[c]], pa.string())
-           for c in ("request_id", "flavor", "prediction")},
-        "temperature": pa.array(inf2["temperature"], pa.float64()), "score": pa.array(inf2["score"], pa.float64()),
-        "label": pa.array(inf2["label"].tolist(), pa.string())})
+    write_parquet(
+        d / "inf2.parquet",
+        {
+            "ts": pa.array(berlin, pa.timestamp("us", tz="Europe/Berlin")),
+            **{
+                c: pa.array([v if isinstance(v, str) else None for v in inf2[c]], pa.string())
+                for c in ("request_id", "flavor", "prediction")
+            },
+            "temperature": pa.array(inf2["temperature"], pa.float64()),
+            "score": pa.array(inf2["score"], pa.float64()),
+            "label": pa.array(inf2["label"].tolist(), pa.string()),
+        },
+    )
     india = inf3["ts"].dt.tz_localize("UTC").dt.tz_convert("Asia/Kolkata")
     write_csv(d / "inf3.csv", inf3.assign(ts=india.map(lambda t: t.isoformat())))
     write_csv(d / "labels1.csv", labels1)
     write_csv(d / "labels2.csv", labels2)
     write_csv(d / "ref2.csv", ref2)
 
-    steps = [("reference", "ref1.csv"), ("inference", "inf1.csv"), ("inference", "inf2.parquet"),
-             ("labels", "labels1.csv"), ("inference", "inf3.csv"), ("labels", "labels2.csv")]
+    steps = [
+        ("reference", "ref1.csv"),
+        ("inference", "inf1.csv"),
+        ("inference", "inf2.parquet"),
+        ("labels", "labels1.csv"),
+        ("inference", "inf3.csv"),
+        ("labels", "labels2.csv"),
+    ]
     for kind, name in steps:
         outcome = ingest_file(store, kind, MODEL, d / name)
         assert outcome.status == "ingested", outcome
 
     # what the store should hold: inference rows (file ids 2, 3, 5) and effective labels
     inf2_stored = inf2.assign(region=None)
-    rows = pd.concat([inf1.assign(file_id=2), inf2_stored.assign(file_id=3), inf3.assign(file_id=5)],
-                     ignore_index=True)
+    rows = pd.concat([inf1.assign(file_id=2), inf2_stored.assign(file_id=3), inf3.assign(file_id=5)], ignore_index=True)
     late = dict(zip(labels1["request_id"], labels1["label"]))
     late.update(zip(labels2["request_id"], labels2["label"]))
     rows["logged"] = rows["label"]
@@ -268,11 +302,16 @@ def scenario(tmp_path_factory):
 
 def test_raw_rows_are_stored_exactly(scenario):
     rows = scenario["rows"]
-    stored = query(scenario["db"], f'SELECT file_id, ts, hour, rid, f0, f1, f2, prediction, score, label '
-                                   f'FROM "inf__{MODEL}" ORDER BY file_id, row_no')
+    stored = query(
+        scenario["db"],
+        f"SELECT file_id, ts, hour, rid, f0, f1, f2, prediction, score, label "
+        f'FROM "inf__{MODEL}" ORDER BY file_id, row_no',
+    )
     assert len(stored) == len(rows) == 1100
-    got = pd.DataFrame(stored, columns=["file_id", "ts", "hour", "rid", "flavor", "temperature", "region",
-                                        "prediction", "score", "logged"])
+    got = pd.DataFrame(
+        stored,
+        columns=["file_id", "ts", "hour", "rid", "flavor", "temperature", "region", "prediction", "score", "logged"],
+    )
     assert got["file_id"].tolist() == rows["file_id"].tolist()
     assert [pd.Timestamp(t) for t in got["ts"]] == [pd.Timestamp(t) for t in rows["ts"]]
     assert [pd.Timestamp(h) for h in got["hour"]] == [_stamp(h) for h in _hours(rows["ts"])]
@@ -284,27 +323,42 @@ def test_raw_rows_are_stored_exactly(scenario):
     labels = dict(query(scenario["db"], "SELECT rid, label FROM labels WHERE model_id = ?", [MODEL]))
     assert labels == scenario["late"]
     log = query(scenario["db"], "SELECT file_id, kind, rows, missing_features FROM ingest_log ORDER BY file_id")
-    assert log == [(1, "reference", 400, []), (2, "inference", 500, []), (3, "inference", 400, ["region"]),
-                   (4, "labels", 310, []), (5, "inference", 200, []), (6, "labels", 120, [])]
+    assert log == [
+        (1, "reference", 400, []),
+        (2, "inference", 500, []),
+        (3, "inference", 400, ["region"]),
+        (4, "labels", 310, []),
+        (5, "inference", 200, []),
+        (6, "labels", 120, []),
+    ]
 
 
 def test_reference_profile_matches_numpy(scenario):
     ref = scenario["ref1"]
     rc = _ref_column(ref["temperature"])
-    (edges, vmin, vmax, std, n_null, n_rows), = query(
-        scenario["db"], "SELECT edges, vmin, vmax, std, n_null, n_rows FROM ref_profile WHERE model_id = ? "
-                        "AND snapshot_id = 1 AND slot = 1", [MODEL])
-    assert edges == rc["edges"].tolist()                   # bit for bit, as DESIGN.md asks
+    ((edges, vmin, vmax, std, n_null, n_rows),) = query(
+        scenario["db"],
+        "SELECT edges, vmin, vmax, std, n_null, n_rows FROM ref_profile WHERE model_id = ? "
+        "AND snapshot_id = 1 AND slot = 1",
+        [MODEL],
+    )
+    assert edges == rc["edges"].tolist()  # bit for bit, as DESIGN.md asks
     assert (vmin, vmax, n_null, n_rows) == (rc["vmin"], rc["vmax"], 3, 400)
     assert std == pytest.approx(rc["std"], rel=1e-12)
-    counts = query(scenario["db"], "SELECT counts FROM ref_profile WHERE model_id = ? AND snapshot_id = 1 "
-                                   "AND slot = 1", [MODEL])[0][0]
+    counts = query(
+        scenario["db"], "SELECT counts FROM ref_profile WHERE model_id = ? AND snapshot_id = 1 AND slot = 1", [MODEL]
+    )[0][0]
     finite = ref["temperature"].to_numpy()[np.isfinite(ref["temperature"].to_numpy())]
-    assert counts == np.bincount(np.searchsorted(rc["edges"], finite, side="right"),
-                                 minlength=len(rc["edges"]) + 1).tolist()
+    assert (
+        counts
+        == np.bincount(np.searchsorted(rc["edges"], finite, side="right"), minlength=len(rc["edges"]) + 1).tolist()
+    )
     for slot, col in ((0, "flavor"), (2, "region"), (PRED, "prediction")):
-        cats, counts = query(scenario["db"], "SELECT categories, counts FROM ref_profile WHERE model_id = ? "
-                                             "AND snapshot_id = 1 AND slot = ?", [MODEL, slot])[0]
+        cats, counts = query(
+            scenario["db"],
+            "SELECT categories, counts FROM ref_profile WHERE model_id = ? AND snapshot_id = 1 AND slot = ?",
+            [MODEL, slot],
+        )[0]
         assert dict(zip(cats, counts)) == ref[col].value_counts().to_dict(), col
 
 
@@ -314,10 +368,10 @@ def test_profiles_equal_recomputation(scenario):
     qual = stored["prof_qual_h"]
     t = SLOTS["temperature"]
     sums = np.sum([v for k, v in qual.items() if k[1] == t], axis=0).tolist()
-    assert sums[0] == 40 and sums[3] == 15                   # NULL, ±inf
-    assert sums[2] >= 30 and sums[1] >= 15                   # above: 1000 and +inf; below: -50 and -inf
+    assert sums[0] == 40 and sums[3] == 15  # NULL, ±inf
+    assert sums[2] >= 30 and sums[1] >= 15  # above: 1000 and +inf; below: -50 and -inf
     assert sum(v for k, v in stored["prof_cat_h"].items() if k[1] == 0 and k[2] == "pistachio") == 30
-    assert sum(v[0] for k, v in qual.items() if k[1] == SLOTS["region"]) == 400    # the missing column
+    assert sum(v[0] for k, v in qual.items() if k[1] == SLOTS["region"]) == 400  # the missing column
     assert sum(v for k, v in stored["prof_cat_h"].items() if k[1] == PRED and k[2] == "2") == 10
     # hours: a timestamp exactly on the hour belongs to that hour, one microsecond later to the next
     rows_per_hour = {k[0]: v[0] for k, v in stored["prof_rows"].items() if k[1] == 2}
@@ -340,14 +394,17 @@ def test_new_reference_snapshot_reprofiles(scenario):
     before = stored_profiles(db)
     assert ingest_file(store, "reference", MODEL, scenario["dir"] / "ref2.csv").status == "ingested"
     assert query(db, "SELECT snapshot_id, rows FROM snapshots WHERE model_id = ? ORDER BY 1", [MODEL]) == [
-        (1, 400), (2, 300)]
-    new_edges = query(db, "SELECT edges FROM ref_profile WHERE model_id = ? AND snapshot_id = 2 AND slot = 1",
-                      [MODEL])[0][0]
+        (1, 400),
+        (2, 300),
+    ]
+    new_edges = query(db, "SELECT edges FROM ref_profile WHERE model_id = ? AND snapshot_id = 2 AND slot = 1", [MODEL])[
+        0
+    ][0]
     assert new_edges == _ref_column(scenario["ref2"]["temperature"])["edges"].tolist()
     assert new_edges != _ref_column(scenario["ref1"]["temperature"])["edges"].tolist()
     after = assert_profiles_equal(db, scenario["rows"], scenario["ref2"])
-    assert after["prof_num_h"] != before["prof_num_h"]      # the bins moved with the new edges
-    assert after["prof_qual_h"] != before["prof_qual_h"]    # and so did the range
+    assert after["prof_num_h"] != before["prof_num_h"]  # the bins moved with the new edges
+    assert after["prof_qual_h"] != before["prof_qual_h"]  # and so did the range
     for table in ("prof_rows", "prof_cat_h", "prof_cls", "prof_auc"):
         assert after[table] == before[table], table
 
@@ -365,11 +422,17 @@ def test_regression_profiles_equal_recomputation(tmp_path: Path):
     for i in range(2):
         n = 150
         temp = rng.normal(21, 6, n).round(2)
-        frame = pd.DataFrame({"ts": (T0 + pd.to_timedelta(np.sort(rng.integers(0, 30 * 3600, n)) + i * 86400, unit="s")),
-                              "request_id": [f"d{i}-{j}" for j in range(n)], "flavor": rng.choice(FLAVORS, n),
-                              "temperature": temp, "region": rng.choice(REGIONS, n),
-                              "prediction": (temp * 0.5).round(3),
-                              "label": (temp * 0.5 + rng.normal(0, 1, n)).round(3)})
+        frame = pd.DataFrame(
+            {
+                "ts": (T0 + pd.to_timedelta(np.sort(rng.integers(0, 30 * 3600, n)) + i * 86400, unit="s")),
+                "request_id": [f"d{i}-{j}" for j in range(n)],
+                "flavor": rng.choice(FLAVORS, n),
+                "temperature": temp,
+                "region": rng.choice(REGIONS, n),
+                "prediction": (temp * 0.5).round(3),
+                "label": (temp * 0.5 + rng.normal(0, 1, n)).round(3),
+            }
+        )
         frame.loc[frame.index % 4 == 0, "label"] = np.nan
         write_csv(tmp_path / f"inf{i}.csv", frame.assign(ts=frame["ts"].dt.strftime("%Y-%m-%dT%H:%M:%S")))
         assert ingest_file(store, "inference", "demand", tmp_path / f"inf{i}.csv").status == "ingested"
@@ -381,18 +444,30 @@ def test_regression_profiles_equal_recomputation(tmp_path: Path):
     expected = defaultdict(int)
     for h, b in zip(hours, np.searchsorted(rc["edges"], rows["prediction"].to_numpy(), side="right")):
         expected[(_stamp(h), int(b))] += 1
-    got = {(pd.Timestamp(h), b): n for h, b, n in query(
-        db, "SELECT hour, bin, sum(n) FROM prof_num_h WHERE model_id = 'demand' AND slot = -1 GROUP BY ALL")}
+    got = {
+        (pd.Timestamp(h), b): n
+        for h, b, n in query(
+            db, "SELECT hour, bin, sum(n) FROM prof_num_h WHERE model_id = 'demand' AND slot = -1 GROUP BY ALL"
+        )
+    }
     assert got == dict(expected)
     # error sums per hour over the labelled rows
     lab = rows["label"].notna().to_numpy()
     err = rows["prediction"].to_numpy()[lab] - rows["label"].to_numpy()[lab]
     y = rows["label"].to_numpy()[lab]
-    exp = pd.DataFrame({"hour": hours[lab], "n": 1, "sse": err ** 2, "sae": np.abs(err), "sy": y, "syy": y ** 2}
-                       ).groupby("hour").sum()
-    stored = pd.DataFrame(query(db, "SELECT hour, sum(n), sum(sse), sum(sae), sum(sy), sum(syy) FROM prof_reg "
-                                    "WHERE model_id = 'demand' GROUP BY ALL ORDER BY hour"),
-                          columns=["hour", "n", "sse", "sae", "sy", "syy"])
+    exp = (
+        pd.DataFrame({"hour": hours[lab], "n": 1, "sse": err**2, "sae": np.abs(err), "sy": y, "syy": y**2})
+        .groupby("hour")
+        .sum()
+    )
+    stored = pd.DataFrame(
+        query(
+            db,
+            "SELECT hour, sum(n), sum(sse), sum(sae), sum(sy), sum(syy) FROM prof_reg "
+            "WHERE model_id = 'demand' GROUP BY ALL ORDER BY hour",
+        ),
+        columns=["hour", "n", "sse", "sae", "sy", "syy"],
+    )
     assert [pd.Timestamp(h) for h in stored["hour"]] == [_stamp(h) for h in exp.index]
     assert stored["n"].tolist() == exp["n"].tolist()
     for col in ("sse", "sae", "sy", "syy"):

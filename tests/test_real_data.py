@@ -28,22 +28,26 @@ What is checked:
 - since / onset of the overnight unseen-categories change;
 - `--format csv` and `--format table` give the same first reasons as the JSON.
 """
+
 from __future__ import annotations
 
 import csv
 import io
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
+import independent as ind
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
+from fixtures import run_cli, write_csv
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits, load_iris, load_wine
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.linear_model import LogisticRegression, Ridge
@@ -51,18 +55,15 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-import independent as ind
-from fixtures import run_cli, write_csv
-
-pytestmark = pytest.mark.xdist_group("real_data")     # one worker builds the fleet once
+pytestmark = pytest.mark.xdist_group("real_data")  # one worker builds the fleet once
 
 HOUR, DAY = ind.HOUR, ind.DAY
-NEWEST = pd.Timestamp("2026-03-11 09:41:17")          # the fleet's newest inference (UTC)
-AS_OF = pd.Timestamp("2026-03-11 10:00:00")           # = NEWEST rounded up to the hour
-START = AS_OF - 10 * DAY                               # ~10 days of hourly logs
-PER_HOUR = 10                                          # mean rows per hour (240 a day)
-CHANGE = pd.Timestamp("2026-03-10 22:00:00")          # the overnight upstream change
-STALE_END = NEWEST - 60 * HOUR                         # the stale model's last inference
+NEWEST = pd.Timestamp("2026-03-11 09:41:17")  # the fleet's newest inference (UTC)
+AS_OF = pd.Timestamp("2026-03-11 10:00:00")  # = NEWEST rounded up to the hour
+START = AS_OF - 10 * DAY  # ~10 days of hourly logs
+PER_HOUR = 10  # mean rows per hour (240 a day)
+CHANGE = pd.Timestamp("2026-03-10 22:00:00")  # the overnight upstream change
+STALE_END = NEWEST - 60 * HOUR  # the stale model's last inference
 TOL = dict(rel=1e-6, abs=1e-6)
 
 
@@ -71,10 +72,11 @@ TOL = dict(rel=1e-6, abs=1e-6)
 class Case:
     """One model: its spec, files (as written), the raw rows the independent judge sees, and what
     the injected problem should produce."""
+
     spec: dict
     expect_status: str
     expect_first: tuple[str, str | None] | None
-    also: list[tuple[str, str | None, str]] = field(default_factory=list)   # co-reasons: check, feature,
+    also: list[tuple[str, str | None, str]] = field(default_factory=list)  # co-reasons: check, feature,
     #                                                  status ("yellow|red": either, by the data's chance)
     reference_file: Path | None = None
     inference_files: list[Path] = field(default_factory=list)
@@ -86,8 +88,9 @@ class Case:
         return self.spec["model_id"]
 
 
-def _times(rng: np.random.Generator, start: pd.Timestamp, end: pd.Timestamp,
-           per_hour: float = PER_HOUR) -> pd.DatetimeIndex:
+def _times(
+    rng: np.random.Generator, start: pd.Timestamp, end: pd.Timestamp, per_hour: float = PER_HOUR
+) -> pd.DatetimeIndex:
     """Hourly logs in (start, end]: a Poisson count per hour under a diurnal curve (busy in the
     afternoon UTC), at random whole seconds inside each hour; nothing after NEWEST."""
     hours = pd.date_range(start, end - HOUR, freq="h")
@@ -119,18 +122,18 @@ def _resample(rng, ref: pd.DataFrame, ts: pd.DatetimeIndex, weights: Callable | 
 # ------------------------------------------------------------------------------ writing files
 def _ts_text(ts: pd.Series, style: str) -> Any:
     ts = pd.Series(pd.DatetimeIndex(ts))
-    if style == "iso":                    # naive text = UTC
+    if style == "iso":  # naive text = UTC
         return ts.dt.strftime("%Y-%m-%dT%H:%M:%S.%f").to_numpy()
     if style == "iso-z":
         return ts.dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ").to_numpy()
-    if style == "offset":                 # the same instants written in UTC+02:00
+    if style == "offset":  # the same instants written in UTC+02:00
         return (ts + 2 * HOUR).dt.strftime("%Y-%m-%dT%H:%M:%S.%f+02:00").to_numpy()
-    if style == "epoch":                  # Unix seconds (int64): the rows must be whole seconds
+    if style == "epoch":  # Unix seconds (int64): the rows must be whole seconds
         assert (ts == ts.dt.floor("s")).all()
         return ((ts - pd.Timestamp("1970-01-01")) // pd.Timedelta(seconds=1)).to_numpy(dtype="int64")
     if style == "parquet-tz":
         return pa.array(ts.dt.tz_localize("UTC"), type=pa.timestamp("us", tz="UTC"))
-    return pa.array(ts, type=pa.timestamp("us"))     # "parquet": naive = UTC
+    return pa.array(ts, type=pa.timestamp("us"))  # "parquet": naive = UTC
 
 
 def write_file(path: Path, frame: pd.DataFrame, *, ts_col: str | None = None, ts_style: str = "iso") -> Path:
@@ -144,13 +147,20 @@ def write_file(path: Path, frame: pd.DataFrame, *, ts_col: str | None = None, ts
     for col in frame.columns:
         if col == ts_col and ts_style.startswith("parquet"):
             arrays[col] = _ts_text(frame[col], ts_style)
-        elif isinstance(frame[col].dtype, pd.api.extensions.ExtensionDtype) and pd.api.types.is_integer_dtype(frame[col]):
-            arrays[col] = pa.Array.from_pandas(frame[col])           # nullable integers
+        elif isinstance(frame[col].dtype, pd.api.extensions.ExtensionDtype) and pd.api.types.is_integer_dtype(
+            frame[col]
+        ):
+            arrays[col] = pa.Array.from_pandas(frame[col])  # nullable integers
         elif pd.api.types.is_numeric_dtype(frame[col]):
-            arrays[col] = pa.array(frame[col].to_numpy())          # NaN stays NaN (Driftlight: NULL)
+            arrays[col] = pa.array(frame[col].to_numpy())  # NaN stays NaN (Driftlight: NULL)
         else:
-            arrays[col] = pa.array([None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
-                                    for v in frame[col].astype(object)], type=pa.string())
+            arrays[col] = pa.array(
+                [
+                    None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
+                    for v in frame[col].astype(object)
+                ],
+                type=pa.string(),
+            )
     pq.write_table(pa.table(arrays), path)
     return path
 
@@ -167,13 +177,20 @@ def _breast_cancer(seed: int):
 
 
 BC_NUMERIC = ["mean radius", "mean texture", "mean smoothness", "worst area", "worst concave points"]
-BC_FEATURES = {**{f: "numeric" for f in BC_NUMERIC}, "clinic_region": "categorical"}
-WINE_NUMERIC = ["alcohol", "malic_acid", "magnesium", "color_intensity", "hue", "proline",
-                "od280/od315_of_diluted_wines"]
-WINE_FEATURES = {**{f: "numeric" for f in WINE_NUMERIC}, "ash_level": "categorical"}
+BC_FEATURES = {**dict.fromkeys(BC_NUMERIC, "numeric"), "clinic_region": "categorical"}
+WINE_NUMERIC = [
+    "alcohol",
+    "malic_acid",
+    "magnesium",
+    "color_intensity",
+    "hue",
+    "proline",
+    "od280/od315_of_diluted_wines",
+]
+WINE_FEATURES = {**dict.fromkeys(WINE_NUMERIC, "numeric"), "ash_level": "categorical"}
 CULTIVARS = np.array(["barolo", "grignolino", "barbera"])
 DIAB_NUMERIC = ["age", "bmi", "bp", "s1", "s3", "s4", "s5", "s6"]
-DIAB_FEATURES = {"age": "numeric", "sex": "categorical", **{f: "numeric" for f in DIAB_NUMERIC[1:]}}
+DIAB_FEATURES = {"age": "numeric", "sex": "categorical", **dict.fromkeys(DIAB_NUMERIC[1:], "numeric")}
 IRIS_NUMERIC = ["sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal width (cm)"]
 
 
@@ -194,9 +211,17 @@ def _diabetes(seed: int):
 
 
 def _spec(model_id: str, task: str, features: dict, columns: dict, **extra) -> dict:
-    return {"model_id": model_id, "name": model_id.replace("-", " ").title(), "task": task,
-            "owner": "ml-platform@example.com", "team": "rehearsal", "tags": ["real-data"],
-            "columns": columns, "features": features, **extra}
+    return {
+        "model_id": model_id,
+        "name": model_id.replace("-", " ").title(),
+        "task": task,
+        "owner": "ml-platform@example.com",
+        "team": "rehearsal",
+        "tags": ["real-data"],
+        "columns": columns,
+        "features": features,
+        **extra,
+    }
 
 
 BIN_COLUMNS = {"timestamp": "ts", "id": "request_id", "prediction": "prediction", "score": "score", "label": "label"}
@@ -207,11 +232,14 @@ def _binary_case(seed: int, *, hgb: bool = False, ref_nulls: str | None = None):
     train, hold = _breast_cancer(seed)
     rng = np.random.default_rng(seed)
     X_train, X_hold = train[BC_NUMERIC].copy(), hold[BC_NUMERIC].copy()
-    if ref_nulls is not None:           # the feature is not always measured: NULL in ~5% of rows
+    if ref_nulls is not None:  # the feature is not always measured: NULL in ~5% of rows
         X_train.loc[rng.random(len(X_train)) < 0.05, ref_nulls] = np.nan
         X_hold.loc[rng.random(len(X_hold)) < 0.05, ref_nulls] = np.nan
-    clf = (HistGradientBoostingClassifier(max_iter=60, random_state=seed) if hgb else
-           make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)))
+    clf = (
+        HistGradientBoostingClassifier(max_iter=60, random_state=seed)
+        if hgb
+        else make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+    )
     clf.fit(X_train, train["malignant"])
     score = clf.predict_proba(X_hold)[:, list(clf.classes_).index(True)]
     ref = X_hold.assign(clinic_region=hold["clinic_region"].to_numpy()).reset_index(drop=True)
@@ -238,8 +266,9 @@ def _canonical(case: Case, ref_file: pd.DataFrame, inf_rows: pd.DataFrame, files
             if kind == "numeric":
                 frame[f] = frame[f].astype("float64")
             else:
-                frame[f] = frame[f].astype(object).where(frame[f].notna(), None).map(
-                    lambda v: None if v is None else str(v))
+                frame[f] = (
+                    frame[f].astype(object).where(frame[f].notna(), None).map(lambda v: None if v is None else str(v))
+                )
         if spec["task"] == "regression":
             frame["prediction"] = frame["prediction"].astype("float64")
         if "label" not in frame.columns:
@@ -268,29 +297,44 @@ def build_fleet(directory: Path) -> dict[str, Case]:
     # 1. breast cancer, logistic regression, healthy; no score logged (judged on F1), labels
     #    logged with ~70% of inferences. Inference: nine days of CSV (the "NA" region as text)
     #    and the last day in Parquet with tz-aware UTC timestamps.
-    c = Case(_spec("bc-healthy", "binary_classification", BC_FEATURES,
-                   {k: v for k, v in BIN_COLUMNS.items() if k != "score"}), "green", None)
+    c = Case(
+        _spec(
+            "bc-healthy", "binary_classification", BC_FEATURES, {k: v for k, v in BIN_COLUMNS.items() if k != "score"}
+        ),
+        "green",
+        None,
+    )
     ref, _ = _binary_case(11)
     ref = ref.drop(columns=["score"])
     rng = np.random.default_rng(101)
     ts = _times(rng, START, AS_OF)
-    ts = ts[:-1].append(pd.DatetimeIndex([NEWEST]).astype("datetime64[us]"))      # the fleet's newest row
+    ts = ts[:-1].append(pd.DatetimeIndex([NEWEST]).astype("datetime64[us]"))  # the fleet's newest row
     inf = _resample(rng, ref, ts)
     inf["label"] = inf["label"].where(rng.random(len(inf)) < 0.7, None)
     inf.insert(1, "request_id", [f"h{i}" for i in range(len(inf))])
     cut = inf["ts"] <= pd.Timestamp("2026-03-10")
     c.reference_file = write_file(directory / "bc-healthy.reference.parquet", ref)
-    c.inference_files = [write_file(directory / "bc-healthy.logs-1.csv", inf[cut], ts_col="ts"),
-                         write_file(directory / "bc-healthy.logs-2.parquet", inf[~cut], ts_col="ts", ts_style="parquet-tz")]
+    c.inference_files = [
+        write_file(directory / "bc-healthy.logs-1.csv", inf[cut], ts_col="ts"),
+        write_file(directory / "bc-healthy.logs-2.parquet", inf[~cut], ts_col="ts", ts_style="parquet-tz"),
+    ]
     _canonical(c, ref, inf, files_of([(inf.columns, inf["ts"][cut]), (inf.columns, inf["ts"][~cut])]))
     cases[c.model_id] = c
 
     # 2. wine, multiclass, gradual drift: the population tilts towards strong wines (alcohol),
     #    more every day. Real hold-out rows only, so nothing is out of range or unseen; the
     #    prediction mix moves with it (prediction_drift follows feature_drift in the check order).
-    c = Case(_spec("wine-gradual", "multiclass_classification", WINE_FEATURES,
-                   {"timestamp": "logged_at", "prediction": "cultivar_pred", "label": "cultivar"}),
-             "red", ("feature_drift", "alcohol"), also=[("prediction_drift", None, "red")])
+    c = Case(
+        _spec(
+            "wine-gradual",
+            "multiclass_classification",
+            WINE_FEATURES,
+            {"timestamp": "logged_at", "prediction": "cultivar_pred", "label": "cultivar"},
+        ),
+        "red",
+        ("feature_drift", "alcohol"),
+        also=[("prediction_drift", None, "red")],
+    )
     train, hold = _wine(21)
     clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)).fit(train[WINE_NUMERIC], train["cultivar"])
     ref = hold[list(WINE_FEATURES)].reset_index(drop=True)
@@ -303,7 +347,9 @@ def build_fleet(directory: Path) -> dict[str, Case]:
         return w / w.sum()
 
     rng = np.random.default_rng(102)
-    inf = _resample(rng, ref.drop(columns=["cultivar"]), _times(rng, START, AS_OF), tilt).rename(columns={"ts": "logged_at"})
+    inf = _resample(rng, ref.drop(columns=["cultivar"]), _times(rng, START, AS_OF), tilt).rename(
+        columns={"ts": "logged_at"}
+    )
     c.reference_file = write_file(directory / "wine-gradual.reference.csv", ref)
     c.inference_files = [write_file(directory / "wine-gradual.logs.csv", inf, ts_col="logged_at")]
     _canonical(c, ref, inf, files_of([(inf.columns, inf["logged_at"])]))
@@ -313,9 +359,17 @@ def build_fleet(directory: Path) -> dict[str, Case]:
     #    code arrives as "F" / "M" instead of "1" / "2" (unseen categories, sudden). The later
     #    file's timestamps are written in UTC+02:00. Numeric late labels (a labels file) for
     #    ~70% of the visits older than two days: RMSE, still fine.
-    c = Case(_spec("diab-upstream", "regression", DIAB_FEATURES,
-                   {"timestamp": "ts", "id": "visit_id", "prediction": "progression_pred", "label": "progression"}),
-             "red", ("unseen_categories", "sex"), also=[("feature_drift", "sex", "yellow|red")])
+    c = Case(
+        _spec(
+            "diab-upstream",
+            "regression",
+            DIAB_FEATURES,
+            {"timestamp": "ts", "id": "visit_id", "prediction": "progression_pred", "label": "progression"},
+        ),
+        "red",
+        ("unseen_categories", "sex"),
+        also=[("feature_drift", "sex", "yellow|red")],
+    )
     train, hold = _diabetes(31)
     X_cols = ["age", "sex", "bmi", "bp", "s1", "s3", "s4", "s5", "s6"]
     reg = Ridge(alpha=1.0).fit(train[X_cols], train["target"])
@@ -333,18 +387,24 @@ def build_fleet(directory: Path) -> dict[str, Case]:
     inf.loc[after, "sex"] = inf.loc[after, "sex"].map({"1": "F", "2": "M"})
     cut = inf["ts"] <= pd.Timestamp("2026-03-10")
     c.reference_file = directory / "diab-upstream.reference.csv"
-    ref.to_csv(c.reference_file, index=False)             # as a pandas user writes it
-    c.inference_files = [write_file(directory / "diab-upstream.logs-1.parquet", inf[cut], ts_col="ts", ts_style="parquet"),
-                         write_file(directory / "diab-upstream.logs-2.csv", inf[~cut], ts_col="ts", ts_style="offset")]
+    ref.to_csv(c.reference_file, index=False)  # as a pandas user writes it
+    c.inference_files = [
+        write_file(directory / "diab-upstream.logs-1.parquet", inf[cut], ts_col="ts", ts_style="parquet"),
+        write_file(directory / "diab-upstream.logs-2.csv", inf[~cut], ts_col="ts", ts_style="offset"),
+    ]
     c.labels_files = [write_file(directory / "diab-upstream.labels.csv", labels)]
-    _canonical(c, ref, inf.assign(progression=truth.where(known)), files_of([(inf.columns, inf["ts"][cut]), (inf.columns, inf["ts"][~cut])]))
+    _canonical(
+        c,
+        ref,
+        inf.assign(progression=truth.where(known)),
+        files_of([(inf.columns, inf["ts"][cut]), (inf.columns, inf["ts"][~cut])]),
+    )
     cases[c.model_id] = c
 
     # 4. breast cancer, gradient boosting (handles NULLs): "mean texture" is NULL in ~5% of the
     #    reference; in the last 24 h a further 40% of rows lose it (missing, red). The model
     #    scores the rows as logged, NULLs included.
-    c = Case(_spec("bc-missing", "binary_classification", BC_FEATURES, BIN_COLUMNS), "red",
-             ("missing", "mean texture"))
+    c = Case(_spec("bc-missing", "binary_classification", BC_FEATURES, BIN_COLUMNS), "red", ("missing", "mean texture"))
     ref, clf = _binary_case(14, hgb=True, ref_nulls="mean texture")
     rng = np.random.default_rng(104)
     inf = _resample(rng, ref.drop(columns=["label"]), _times(rng, START, AS_OF))
@@ -361,9 +421,17 @@ def build_fleet(directory: Path) -> dict[str, Case]:
     # 5. diabetes, gradient boosting regressor: in the last 24 h one client sends bmi with the
     #    decimal point lost (x10) in ~12% of rows: out of the reference's range (red). Its logs
     #    carry a "client" column the spec does not name: schema yellow, listed after the red.
-    c = Case(_spec("diab-range", "regression", DIAB_FEATURES,
-                   {"timestamp": "ts", "prediction": "progression_pred", "label": "progression"}),
-             "red", ("out_of_range", "bmi"), also=[("schema", "client", "yellow")])
+    c = Case(
+        _spec(
+            "diab-range",
+            "regression",
+            DIAB_FEATURES,
+            {"timestamp": "ts", "prediction": "progression_pred", "label": "progression"},
+        ),
+        "red",
+        ("out_of_range", "bmi"),
+        also=[("schema", "client", "yellow")],
+    )
     train, hold = _diabetes(32)
     reg = HistGradientBoostingRegressor(max_iter=60, random_state=0).fit(train[X_cols], train["target"])
     ref = hold[DIAB_NUMERIC].reset_index(drop=True)
@@ -375,7 +443,7 @@ def build_fleet(directory: Path) -> dict[str, Case]:
     bad = (inf["ts"] > AS_OF - DAY).to_numpy() & (rng.random(len(inf)) < 0.12)
     inf.loc[bad, "bmi"] = inf.loc[bad, "bmi"] * 10
     c.reference_file = write_file(directory / "diab-range.reference.parquet", ref)
-    inf.insert(1, "client", rng.choice(["web", "ios", "android"], len(inf)))   # not in the spec: extra
+    inf.insert(1, "client", rng.choice(["web", "ios", "android"], len(inf)))  # not in the spec: extra
     # as a pandas user writes it: ns times, a category dtype, and the default index=None with a
     # resampled (duplicated, unordered) index, which pyarrow stores as an __index_level_0__ column
     path = directory / "diab-range.logs.parquet"
@@ -388,9 +456,17 @@ def build_fleet(directory: Path) -> dict[str, Case]:
 
     # 6. wine, multiclass: the last day's file comes from a new exporter that drops the
     #    "magnesium" column (schema red; the column is stored as NULL, so missing is red too).
-    c = Case(_spec("wine-schema", "multiclass_classification", WINE_FEATURES,
-                   {"timestamp": "ts", "prediction": "cultivar_pred", "label": "cultivar"}),
-             "red", ("schema", "magnesium"), also=[("missing", "magnesium", "red")])
+    c = Case(
+        _spec(
+            "wine-schema",
+            "multiclass_classification",
+            WINE_FEATURES,
+            {"timestamp": "ts", "prediction": "cultivar_pred", "label": "cultivar"},
+        ),
+        "red",
+        ("schema", "magnesium"),
+        also=[("missing", "magnesium", "red")],
+    )
     train, hold = _wine(22)
     clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)).fit(train[WINE_NUMERIC], train["cultivar"])
     ref = hold[list(WINE_FEATURES)].reset_index(drop=True)
@@ -401,10 +477,16 @@ def build_fleet(directory: Path) -> dict[str, Case]:
     cut = inf["ts"] <= AS_OF - DAY
     new = inf[~cut].drop(columns=["magnesium"])
     c.reference_file = write_file(directory / "wine-schema.reference.csv", ref)
-    c.inference_files = [write_file(directory / "wine-schema.logs-1.csv", inf[cut], ts_col="ts"),
-                         write_file(directory / "wine-schema.logs-2.csv", new, ts_col="ts")]
-    _canonical(c, ref, pd.concat([inf[cut], new], ignore_index=True),
-               files_of([(inf.columns, inf["ts"][cut]), (new.columns, new["ts"])]))
+    c.inference_files = [
+        write_file(directory / "wine-schema.logs-1.csv", inf[cut], ts_col="ts"),
+        write_file(directory / "wine-schema.logs-2.csv", new, ts_col="ts"),
+    ]
+    _canonical(
+        c,
+        ref,
+        pd.concat([inf[cut], new], ignore_index=True),
+        files_of([(inf.columns, inf["ts"][cut]), (new.columns, new["ts"])]),
+    )
     cases[c.model_id] = c
 
     # 7. digits, multiclass on all 64 pixels (integers 0-16, mostly ties; some pixels are
@@ -414,14 +496,21 @@ def build_fleet(directory: Path) -> dict[str, Case]:
     digits = load_digits(as_frame=True).frame
     pixels = [col for col in digits.columns if col.startswith("pixel_")]
     digits["ink"] = digits[pixels].sum(axis=1)
-    c = Case(_spec("digits-volume", "multiclass_classification", {f: "numeric" for f in pixels + ["ink"]},
-                   {"timestamp": "ts", "prediction": "digit_pred", "label": "digit"}),
-             "red", ("volume", None))
+    c = Case(
+        _spec(
+            "digits-volume",
+            "multiclass_classification",
+            dict.fromkeys(pixels + ["ink"], "numeric"),
+            {"timestamp": "ts", "prediction": "digit_pred", "label": "digit"},
+        ),
+        "red",
+        ("volume", None),
+    )
     train, hold = train_test_split(digits, test_size=600, stratify=digits["target"], random_state=7)
     clf = LogisticRegression(max_iter=300).fit(train[pixels] / 16, train["target"])
     ref = hold[pixels + ["ink"]].astype("int64").reset_index(drop=True)
-    ref["digit_pred"] = clf.predict(hold[pixels] / 16).astype("int64")     # classes as Parquet integers:
-    ref["digit"] = hold["target"].to_numpy(dtype="int64")                 # they compare as text "0".."9"
+    ref["digit_pred"] = clf.predict(hold[pixels] / 16).astype("int64")  # classes as Parquet integers:
+    ref["digit"] = hold["target"].to_numpy(dtype="int64")  # they compare as text "0".."9"
     rng = np.random.default_rng(107)
     ts = _times(rng, START, AS_OF)
     keep = (ts <= AS_OF - DAY) | (rng.random(len(ts)) < 0.05)
@@ -434,9 +523,17 @@ def build_fleet(directory: Path) -> dict[str, Case]:
 
     # 8. iris, multiclass: the service stopped logging 60 hours before the fleet's newest row
     #    (freshness red; no rows in the last 24 h, so volume is red too). Unix-second timestamps.
-    c = Case(_spec("iris-stale", "multiclass_classification", {f: "numeric" for f in IRIS_NUMERIC},
-                   {"timestamp": "epoch", "prediction": "species_pred", "label": "species"}),
-             "red", ("freshness", None), also=[("volume", None, "red")])
+    c = Case(
+        _spec(
+            "iris-stale",
+            "multiclass_classification",
+            dict.fromkeys(IRIS_NUMERIC, "numeric"),
+            {"timestamp": "epoch", "prediction": "species_pred", "label": "species"},
+        ),
+        "red",
+        ("freshness", None),
+        also=[("volume", None, "red")],
+    )
     iris = load_iris(as_frame=True)
     d = iris.frame.assign(species=np.array(iris.target_names)[iris.frame["target"]])
     train, hold = train_test_split(d, test_size=100, stratify=d["target"], random_state=8)
@@ -458,10 +555,23 @@ def build_fleet(directory: Path) -> dict[str, Case]:
     #    them disagree with the features' old relation to the diagnosis (performance decay).
     #    Two labels files: the first gives the provisional diagnoses, the second (later) one
     #    revises those of the last 4 days; the later file wins.
-    c = Case(_spec("bc-decay", "binary_classification", BC_FEATURES,
-                   {"timestamp": "ts", "id": "case_id", "prediction": "diagnosis_pred", "score": "p_malignant",
-                    "label": "diagnosis"}, positive_class="malignant"),
-             "red", ("performance", None))
+    c = Case(
+        _spec(
+            "bc-decay",
+            "binary_classification",
+            BC_FEATURES,
+            {
+                "timestamp": "ts",
+                "id": "case_id",
+                "prediction": "diagnosis_pred",
+                "score": "p_malignant",
+                "label": "diagnosis",
+            },
+            positive_class="malignant",
+        ),
+        "red",
+        ("performance", None),
+    )
     ref, _ = _binary_case(19)
     ref = ref.rename(columns={"score": "p_malignant", "prediction": "diagnosis_pred", "label": "diagnosis"})
     ref["diagnosis_pred"] = np.where(ref["diagnosis_pred"] == "1", "malignant", "benign")
@@ -478,15 +588,25 @@ def build_fleet(directory: Path) -> dict[str, Case]:
     second = pd.DataFrame({"case_id": inf["case_id"][revised], "diagnosis": late[revised.to_numpy()]})
     c.reference_file = write_file(directory / "bc-decay.reference.csv", ref)
     c.inference_files = [write_file(directory / "bc-decay.logs.csv", inf, ts_col="ts", ts_style="iso-z")]
-    c.labels_files = [write_file(directory / "bc-decay.labels-1.csv", first.sample(frac=1, random_state=0)),
-                      write_file(directory / "bc-decay.labels-2.csv", second)]
+    c.labels_files = [
+        write_file(directory / "bc-decay.labels-1.csv", first.sample(frac=1, random_state=0)),
+        write_file(directory / "bc-decay.labels-2.csv", second),
+    ]
     with_labels = inf.assign(diagnosis=pd.Series(late, index=inf.index).where(known, None))
     _canonical(c, ref, with_labels, files_of([(inf.columns, inf["ts"])]))
     cases[c.model_id] = c
 
     # 10. diabetes, ridge regression, healthy, labels logged for ~60% of rows (RMSE).
-    c = Case(_spec("diab-healthy", "regression", DIAB_FEATURES,
-                   {"timestamp": "ts", "prediction": "progression_pred", "label": "progression"}), "green", None)
+    c = Case(
+        _spec(
+            "diab-healthy",
+            "regression",
+            DIAB_FEATURES,
+            {"timestamp": "ts", "prediction": "progression_pred", "label": "progression"},
+        ),
+        "green",
+        None,
+    )
     train, hold = _diabetes(33)
     reg = Ridge(alpha=1.0).fit(train[X_cols], train["target"])
     ref = hold[DIAB_NUMERIC].reset_index(drop=True)
@@ -528,8 +648,14 @@ def fleet(tmp_path_factory) -> dict[str, Any]:
     fleet_json = json.loads(_cli("evaluate", "--format", "json", db=db))
     detail_args = [a for m in sorted(cases) for a in ("--model", m)]
     detail_json = json.loads(_cli("evaluate", *detail_args, "--format", "json", db=db))
-    return {"cases": cases, "db": db, "json": fleet_json, "detail": detail_json,
-            "csv": _cli("evaluate", "--format", "csv", db=db), "table": _cli("evaluate", "--format", "table", db=db)}
+    return {
+        "cases": cases,
+        "db": db,
+        "json": fleet_json,
+        "detail": detail_json,
+        "csv": _cli("evaluate", "--format", "csv", db=db),
+        "table": _cli("evaluate", "--format", "table", db=db),
+    }
 
 
 def _by_id(result: dict) -> dict[str, dict]:
@@ -545,8 +671,18 @@ def _same(actual, expected, where) -> None:
         assert actual is not None and actual == pytest.approx(expected, **TOL), (where, actual, expected)
 
 
-MODELS = ["bc-healthy", "wine-gradual", "diab-upstream", "bc-missing", "diab-range", "wine-schema",
-          "digits-volume", "iris-stale", "bc-decay", "diab-healthy"]
+MODELS = [
+    "bc-healthy",
+    "wine-gradual",
+    "diab-upstream",
+    "bc-missing",
+    "diab-range",
+    "wine-schema",
+    "digits-volume",
+    "iris-stale",
+    "bc-decay",
+    "diab-healthy",
+]
 
 
 # ------------------------------------------------------------------------------ the tests
@@ -570,7 +706,7 @@ def test_status_and_first_reason_match_the_injected_problem(fleet, model_id):
         assert (first["check"], first["feature"]) == case.expect_first, (model_id, got["reasons"])
         assert first["status"] == case.expect_status
     flagged = {(r["check"], r["feature"]): r["status"] for r in got["reasons"]}
-    for check, feature, status in case.also:       # what the injection unavoidably trips as well
+    for check, feature, status in case.also:  # what the injection unavoidably trips as well
         assert flagged.get((check, feature)) in status.split("|"), (model_id, check, feature, got["reasons"])
 
 
@@ -579,8 +715,9 @@ def test_reasons_since_and_onset_equal_the_independent_judge(fleet, model_id):
     m = fleet["cases"][model_id].model
     got = _by_id(fleet["json"])[model_id]
     want = ind.reasons(m, AS_OF)
-    assert [(r["check"], r["feature"], r["status"]) for r in got["reasons"]] == \
-        [(r["check"], r["feature"], r["status"]) for r in want]
+    assert [(r["check"], r["feature"], r["status"]) for r in got["reasons"]] == [
+        (r["check"], r["feature"], r["status"]) for r in want
+    ]
     for g, w in zip(got["reasons"], want):
         where = (model_id, g["check"], g["feature"])
         _same(g["value"], None if w["value"] == math.inf else w["value"], where)
@@ -599,15 +736,19 @@ def test_the_overnight_upstream_change_is_sudden_since_the_last_midnight(fleet):
     inf = fleet["cases"]["diab-upstream"].model.inf
     last = ind.window(inf, AS_OF - DAY, AS_OF)
     assert got["value"] == pytest.approx(last["sex"].isin(["F", "M"]).mean(), **TOL)
-    assert 0.25 < got["value"] < 0.6          # 12 of 24 hours, the quieter night ones
+    assert 0.25 < got["value"] < 0.6  # 12 of 24 hours, the quieter night ones
     assert "F" in got["message"] and "M" in got["message"]
 
 
 def test_gradual_drift_is_gradual(fleet):
     reasons = _by_id(fleet["json"])["wine-gradual"]["reasons"]
     first = reasons[0]
-    assert (first["check"], first["feature"], first["status"], first["onset"]) == \
-        ("feature_drift", "alcohol", "red", "gradual")
+    assert (first["check"], first["feature"], first["status"], first["onset"]) == (
+        "feature_drift",
+        "alcohol",
+        "red",
+        "gradual",
+    )
     assert first["since"] < "2026-03-10T00:00:00+00:00"
 
 
@@ -649,8 +790,13 @@ def test_labelled_models_have_performance_and_others_none(fleet):
     assert (perf["digits-volume"]["metric"], perf["diab-healthy"]["metric"]) == ("macro_f1", "rmse")
     assert perf["bc-decay"]["n_labeled"] > 500
     assert perf["diab-upstream"]["metric"] == "rmse" and perf["diab-upstream"]["n_labeled"] > 500
-    assert {k for k, v in perf.items() if v is not None} == {"bc-healthy", "bc-decay", "digits-volume", "diab-healthy",
-                                                             "diab-upstream"}
+    assert {k for k, v in perf.items() if v is not None} == {
+        "bc-healthy",
+        "bc-decay",
+        "digits-volume",
+        "diab-healthy",
+        "diab-upstream",
+    }
 
 
 def _table_rows(text: str) -> list[dict[str, str]]:
@@ -667,8 +813,15 @@ def _table_rows(text: str) -> list[dict[str, str]]:
 
 
 def test_csv_and_table_give_the_same_first_reasons(fleet):
-    want = [(m["model_id"], m["status"], m["reasons"][0]["check"] if m["reasons"] else "",
-             (m["reasons"][0]["feature"] or "") if m["reasons"] else "") for m in fleet["json"]["models"]]
+    want = [
+        (
+            m["model_id"],
+            m["status"],
+            m["reasons"][0]["check"] if m["reasons"] else "",
+            (m["reasons"][0]["feature"] or "") if m["reasons"] else "",
+        )
+        for m in fleet["json"]["models"]
+    ]
     rows = list(csv.DictReader(io.StringIO(fleet["csv"])))
     assert [(r["model_id"], r["status"], r["check"], r["feature"]) for r in rows] == want
     table = fleet["table"]
@@ -680,14 +833,14 @@ def test_the_data_really_have_the_promised_traits(fleet):
     """Guards the generator: the traits that make this a rehearsal on real data."""
     cases = fleet["cases"]
     files = cases["bc-healthy"].inference_files[0].read_text()
-    assert ",NA," in files                                               # "NA" is a category, in CSV
+    assert ",NA," in files  # "NA" is a category, in CSV
     assert cases["bc-healthy"].model.inf["clinic_region"].eq("NA").mean() > 0.2
-    assert cases["bc-missing"].model.ref["mean texture"].isna().mean() > 0.02     # NULLs in a reference
+    assert cases["bc-missing"].model.ref["mean texture"].isna().mean() > 0.02  # NULLs in a reference
     assert "+02:00" in cases["diab-upstream"].inference_files[1].read_text()
     diab = cases["diab-healthy"].model.ref
     assert (diab["age"] == diab["age"].round()).all() and diab["s4"].nunique() < 70
-    assert ind.decile_edges(cases["digits-volume"].model.ref["pixel_2_2"]).size < 9   # heavy ties
-    assert NEWEST == max(c.model.inf["ts"].max() for c in cases.values())
+    assert ind.decile_edges(cases["digits-volume"].model.ref["pixel_2_2"]).size < 9  # heavy ties
+    assert max(c.model.inf["ts"].max() for c in cases.values()) == NEWEST
     assert "__index_level_0__" in pq.read_schema(cases["diab-range"].inference_files[0]).names
     per_day = cases["bc-healthy"].model.inf["ts"].dt.floor("D").value_counts()
-    assert 150 < per_day.median() < 400                                   # a few hundred rows a day
+    assert 150 < per_day.median() < 400  # a few hundred rows a day

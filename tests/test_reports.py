@@ -1,4 +1,5 @@
 """Reports (issue 5) on a small fleet whose names and values are HTML / CSV attacks."""
+
 from __future__ import annotations
 
 import csv
@@ -9,15 +10,21 @@ import sys
 from pathlib import Path
 
 import pytest
-
 import report_fixtures as rf
+
 from lib.judge.evaluate import evaluate
 from lib.metrics import numeric_bin_labels
 from lib.reports.build import Filters, render_report
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +46,10 @@ def test_json_is_the_evaluate_shape(store):
     assert out["models"] == ref["models"]
     m = out["models"][0]
     assert m["status"] == "red" and m["name"] == rf.HOSTILE_NAME and len(m["timeline"]) == 30
-    assert [(r["check"], r["status"]) for r in m["reasons"]] == [("unseen_categories", "red"), ("feature_drift", "yellow")]
+    assert [(r["check"], r["status"]) for r in m["reasons"]] == [
+        ("unseen_categories", "red"),
+        ("feature_drift", "yellow"),
+    ]
     assert m["reasons"][0]["value"] == pytest.approx(0.30, abs=1e-9)
     assert out["report"]["kind"] == "model" and out["report"]["data_version"] == store.data_version()
     dist = out["report"]["distributions"]["hostile-red"][rf.HOSTILE_FEATURE]
@@ -58,11 +68,11 @@ def test_csv_numbers_and_neutralized_cells(store):
     assert reason["check"] == "unseen_categories" and float(reason["value"]) == pytest.approx(0.3)
     assert reason["feature"] == rf.HOSTILE_FEATURE
     unseen = {r["message"] for r in rows if r["section"] == "unseen_value"}
-    assert "'=HYPERLINK(\"http://evil.example/\")" in unseen and "'+cmd|calc" in unseen and "'@SUM(1)" in unseen
+    assert '\'=HYPERLINK("http://evil.example/")' in unseen and "'+cmd|calc" in unseen and "'@SUM(1)" in unseen
     for r in rows:
         for cell in r.values():
             if cell and cell[0] in "=+-@\t\r":
-                float(cell)    # only numbers may start with a sign
+                float(cell)  # only numbers may start with a sign
     assert len([r for r in rows if r["section"] == "timeline"]) == 30
 
 
@@ -70,13 +80,14 @@ def test_html_escapes_every_name(html_report):
     text = html_report.read_text()
     for raw in (rf.HOSTILE_NAME, rf.HOSTILE_FEATURE, *rf.HOSTILE_VALUES):
         assert raw not in text or not raw.startswith("<"), raw
-    assert "<img src=x" not in text and '<script>alert(' not in text
+    assert "<img src=x" not in text and "<script>alert(" not in text
     assert "&lt;script&gt;alert(&quot;name&quot;)&lt;/script&gt; &amp; Co" in text
-    assert text.count("window.PlotlyConfig") == 1   # plotly.js inline once
+    assert text.count("window.PlotlyConfig") == 1  # plotly.js inline once
 
 
 def test_html_opens_offline_in_chromium(html_report):
     from playwright.sync_api import sync_playwright
+
     failed, dialogs, external = [], [], []
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
@@ -85,18 +96,22 @@ def test_html_opens_offline_in_chromium(html_report):
         page.on("request", lambda r: external.append(r.url) if not r.url.startswith(("file:", "data:")) else None)
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
         page.goto(html_report.as_uri(), wait_until="load")
-        page.wait_for_function("() => [...document.querySelectorAll('.plotly-graph-div')]"
-                               ".every(d => d.querySelector('.main-svg'))", timeout=30000)
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('.plotly-graph-div')].every(d => d.querySelector('.main-svg'))",
+            timeout=30000,
+        )
         body = page.inner_text("body")
         n_plots = page.locator(".plotly-graph-div .main-svg").count()
-        injected = page.evaluate("() => document.querySelectorAll('img[src=x]').length + [...document.scripts]"
-                                 ".filter(s => s.text.includes('alert(\\\"name') || s.text.startsWith('alert')).length")
+        injected = page.evaluate(
+            "() => document.querySelectorAll('img[src=x]').length + [...document.scripts]"
+            ".filter(s => s.text.includes('alert(\\\"name') || s.text.startsWith('alert')).length"
+        )
         ticks = page.evaluate("() => [...document.querySelectorAll('.xtick text')].map(t => t.textContent)")
         browser.close()
     assert failed == [] and external == [] and dialogs == []
     assert injected == 0 and n_plots >= 2
-    assert rf.HOSTILE_NAME in body and rf.HOSTILE_VALUES[0] in body    # shown as text, literally
-    assert any(t.startswith("<script>alert") for t in ticks)          # chart labels too
+    assert rf.HOSTILE_NAME in body and rf.HOSTILE_VALUES[0] in body  # shown as text, literally
+    assert any(t.startswith("<script>alert") for t in ticks)  # chart labels too
     assert "Policy in force" in body and "unseen_categories" in body and "Status over the last 30 days" in body
 
 
@@ -110,14 +125,20 @@ def test_pdf_a4_with_page_numbers(store, tmp_path):
     assert rf.HOSTILE_NAME in text.replace("\n", " ") or '<script>alert("name")</script>' in text
     assert f"page 1 of {pages}" in text and "Reasons" in text and "unseen_categories" in text
     assert "Performance over time" in text and "No labels received yet" in text
-    assert "=HYPERLINK(\"http://evil.example/\")" in text and "Policy in force" in text
+    assert '=HYPERLINK("http://evil.example/")' in text and "Policy in force" in text
     assert "As of 2026-11-10T00:00:00+00:00" in text
 
 
 def test_cli_report(store, tmp_path):
     def run(*args):
-        return subprocess.run([sys.executable, "-m", "lib", "report", "--db", store.path, *args], cwd=ROOT,
-                              capture_output=True, text=True, timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "lib", "report", "--db", store.path, *args],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
     out = tmp_path / "fleet.html"
     p = run("--fleet", "--format", "html", "--out", str(out))
     assert p.returncode == 0, p.stderr
@@ -138,6 +159,7 @@ def test_numeric_bin_labels():
 
 def test_reports_page_builds_a_download(store, monkeypatch):
     from streamlit.testing.v1 import AppTest
+
     monkeypatch.setenv("DRIFTLIGHT_DB", store.path)
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.run()
@@ -156,12 +178,14 @@ def labelled(tmp_path_factory):
 
 def _series(store, model_id):
     from lib.reports.build import report_data
+
     data = report_data(store, model_id=model_id)
     return data["models"][0], data["performance_over_time"][model_id]
 
 
 def test_performance_per_day_equals_sklearn_on_raw_rows(labelled):
     from sklearn.metrics import roc_auc_score, root_mean_squared_error
+
     store, truth = labelled
     m, s = _series(store, "scored-lead")
     assert s["metric"] == "roc_auc" and len(s["days"]) == 30 and s["days"][-1]["date"] == "2026-11-09"
@@ -173,7 +197,7 @@ def test_performance_per_day_equals_sklearn_on_raw_rows(labelled):
         if len(day):
             assert d["value"] == pytest.approx(roc_auc_score(day["label"] == "1", day["score"]), abs=1e-12), d
             checked += 1
-    assert checked == 10          # 12 days of logs, 2 of them without labels
+    assert checked == 10  # 12 days of logs, 2 of them without labels
     assert s["reference"] == m["performance"]["reference"] and s["current_7d"] == m["performance"]["current"]
 
     m, s = _series(store, "labelled-reg")
@@ -189,16 +213,25 @@ def test_performance_threshold_lines_are_the_effective_thresholds(labelled):
     store, _ = labelled
     m, s = _series(store, "scored-lead")
     check = next(c for c in m["checks"] if c["check"] == "performance")
-    assert (s["yellow"], s["red"], s["threshold_source"]) == (check["yellow"], check["red"], "model") == (0.03, 0.15, "model")
+    assert (
+        (s["yellow"], s["red"], s["threshold_source"])
+        == (check["yellow"], check["red"], "model")
+        == (0.03, 0.15, "model")
+    )
     assert s["yellow_line"] == pytest.approx(s["reference"] * 0.97, abs=1e-12)
     assert s["red_line"] == pytest.approx(s["reference"] * 0.85, abs=1e-12)
-    m, s = _series(store, "labelled-reg")     # RMSE: lower is better, lines above the reference
+    m, s = _series(store, "labelled-reg")  # RMSE: lower is better, lines above the reference
     check = next(c for c in m["checks"] if c["check"] == "performance")
-    assert (s["yellow"], s["red"], s["threshold_source"]) == (check["yellow"], check["red"], "default") == (0.05, 0.10, "default")
+    assert (
+        (s["yellow"], s["red"], s["threshold_source"])
+        == (check["yellow"], check["red"], "default")
+        == (0.05, 0.10, "default")
+    )
     assert s["yellow_line"] == pytest.approx(s["reference"] * 1.05, abs=1e-12)
     assert s["red_line"] == pytest.approx(s["reference"] * 1.10, abs=1e-12)
 
     from lib.reports.html import performance_figure
+
     fig = performance_figure(s)
     lines = {t.name.split()[0]: t.y for t in fig.data if t.type == "scatter" and t.mode == "lines"}
     assert lines["yellow"] == (s["yellow_line"],) * 2 and lines["red"] == (s["red_line"],) * 2
@@ -209,9 +242,10 @@ def test_days_without_labels_are_gaps_not_zeros(labelled):
     store, _ = labelled
     _, s = _series(store, "scored-lead")
     by_day = {d["date"]: d for d in s["days"]}
-    for date in (*rf.NO_LABEL_DAYS, "2026-10-20"):      # unlabelled rows; no rows at all
+    for date in (*rf.NO_LABEL_DAYS, "2026-10-20"):  # unlabelled rows; no rows at all
         assert by_day[date] == {"date": date, "value": None, "n_labeled": 0}
     from lib.reports.html import performance_figure
+
     fig = performance_figure(s)
     line = next(t for t in fig.data if t.mode == "lines+markers")
     bars = next(t for t in fig.data if t.type == "bar")
@@ -221,7 +255,7 @@ def test_days_without_labels_are_gaps_not_zeros(labelled):
     assert dict(zip(bars.x, bars.y))["2026-11-05"] == 0
     assert [d["n_labeled"] for d in s["days"]] == list(bars.y)
     shaded = [(sh.x0, sh.x1) for sh in fig.layout.shapes]
-    assert ("2026-11-04 12:00", "2026-11-06 12:00") in shaded     # the two unlabelled days, marked
+    assert ("2026-11-04 12:00", "2026-11-06 12:00") in shaded  # the two unlabelled days, marked
 
 
 def test_performance_section_in_html_json_csv(labelled, html_report):
@@ -232,18 +266,21 @@ def test_performance_section_in_html_json_csv(labelled, html_report):
     assert text.count("window.PlotlyConfig") == 1
     # a model that never had labels: one line, no chart
     hostile = html_report.read_text()
-    assert "<h3>Performance over time</h3>\n<p class=\"note\">No labels received yet" in hostile
+    assert '<h3>Performance over time</h3>\n<p class="note">No labels received yet' in hostile
     assert "per day, last 30 days" not in hostile
 
     out = json.loads(render_report(store, "json", model_id="labelled-reg"))
     s = out["report"]["performance_over_time"]["labelled-reg"]
     assert s["metric"] == "rmse" and sum(d["n_labeled"] for d in s["days"]) == 3600
-    rows = [r for r in csv.DictReader(io.StringIO(render_report(store, "csv", model_id="labelled-reg").decode()))
-            if r["section"] == "performance_day"]
+    rows = [
+        r
+        for r in csv.DictReader(io.StringIO(render_report(store, "csv", model_id="labelled-reg").decode()))
+        if r["section"] == "performance_day"
+    ]
     assert len(rows) == 30 and rows[-1]["date"] == "2026-11-09" and rows[0]["value"] == ""
     assert float(rows[-1]["value"]) == pytest.approx(s["days"][-1]["value"], rel=1e-12)
 
-    fleet = render_report(store, "html").decode()      # both red: each gets its section and chart
+    fleet = render_report(store, "html").decode()  # both red: each gets its section and chart
     assert fleet.count("<h3>Performance over time</h3>") == 2 and "RMSE per day" in fleet
     assert fleet.count("window.PlotlyConfig") == 1
 

@@ -1,6 +1,7 @@
 """The store's connections and its cross-process readers–writer lock (DESIGN.md, Storage and
 computation): StoreBusy, writer preference, rollback, the data version, and a writer process
 ingesting while two reader processes query — zero errors, every row, never a step back."""
+
 from __future__ import annotations
 
 import json
@@ -14,13 +15,21 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from fixtures import (  # noqa: F401
+    BINARY,
+    ROOT,
+    concurrency_reader,
+    concurrency_writer,
+    csv_file,
+    db,
+    query,
+    standard_template,
+    table_counts,
+)
 
-from fixtures import (BINARY, ROOT, concurrency_reader, concurrency_writer, csv_file, db,  # noqa: F401
-                      query, standard_template, table_counts)
-from lib.store import lock
 from lib.errors import StoreBusy, StoreMissing
+from lib.store import lock
 from lib.store.connection import Store
-
 
 # -- the lock ---------------------------------------------------------------------------------------
 _HOLDER = """
@@ -37,8 +46,12 @@ class _Holder:
     """Another process that holds the lock (shared or exclusive) until closed."""
 
     def __init__(self, db: str, mode: str):
-        self.proc = subprocess.Popen([sys.executable, "-c", _HOLDER.format(root=str(ROOT), mode=mode, db=db)],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", _HOLDER.format(root=str(ROOT), mode=mode, db=db)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         assert self.proc.stdout.readline().strip() == "held"
 
     def close(self) -> None:
@@ -60,14 +73,14 @@ def test_read_raises_store_busy_while_another_process_writes(db: Path):
                 pass
     finally:
         holder.close()
-    with Store(db, timeout=2).read() as con:      # free again
+    with Store(db, timeout=2).read() as con:  # free again
         assert con.execute("SELECT count(*) FROM models").fetchall() == [(2,)]
 
 
 def test_write_raises_store_busy_while_another_process_reads_but_reads_share(db: Path):
     holder = _Holder(str(db), "shared")
     try:
-        with Store(db, timeout=1).read() as con:   # readers share
+        with Store(db, timeout=1).read() as con:  # readers share
             assert con.execute("SELECT count(*) FROM models").fetchall() == [(2,)]
         before = table_counts(db)
         with pytest.raises(StoreBusy):
@@ -95,9 +108,9 @@ def test_waiting_writer_blocks_new_readers(tmp_path: Path):
         t = threading.Thread(target=writer)
         t.start()
         time.sleep(0.3)
-        assert not acquired.is_set()               # the writer waits for the reader in flight
+        assert not acquired.is_set()  # the writer waits for the reader in flight
         with pytest.raises(StoreBusy):
-            with lock.shared(path, 0.4):           # ... and a newcomer may not overtake it
+            with lock.shared(path, 0.4):  # ... and a newcomer may not overtake it
                 order.append("late reader")
     assert acquired.wait(5)
     with lock.shared(path, 5):
@@ -117,7 +130,7 @@ def test_readers_share_and_writers_exclude_each_other(tmp_path: Path):
         with pytest.raises(StoreBusy):
             with lock.shared(path, 0.2):
                 pass
-    with lock.exclusive(path, 1):                  # released on exit, even after StoreBusy
+    with lock.exclusive(path, 1):  # released on exit, even after StoreBusy
         pass
     assert Path(path + ".rw.lock").exists() and Path(path + ".turnstile.lock").exists()
 
@@ -148,7 +161,7 @@ def test_failed_write_rolls_back_and_keeps_the_version(db: Path):
         with store.write() as con:
             con.execute("DELETE FROM models")
             con.execute("DELETE FROM ingest_log")
-            1 / 0
+            raise ZeroDivisionError  # any error inside the transaction
     assert table_counts(db) == before and store.data_version() == version
 
 
@@ -170,9 +183,9 @@ def test_batch_keeps_one_connection_for_many_writes(db: Path):
         for i in range(3):
             with store.write() as con:
                 con.execute("UPDATE models SET owner = ? WHERE model_id = ?", [f"o{i}", BINARY])
-        with store.read() as con:                  # the batch's own thread reads its writes
+        with store.read() as con:  # the batch's own thread reads its writes
             assert con.execute("SELECT owner FROM models WHERE model_id = ?", [BINARY]).fetchall() == [("o2",)]
-        with pytest.raises(StoreBusy):             # others wait
+        with pytest.raises(StoreBusy):  # others wait
             with Store(db, timeout=0.2).read():
                 pass
     assert store.data_version() == v0 + 3
@@ -203,8 +216,11 @@ def test_data_version_never_goes_backwards_while_written(db: Path, tmp_path: Pat
     store = Store(db)
     v0 = store.data_version()
     stop = tmp_path / "stop"
-    poller = subprocess.Popen([sys.executable, "-c", _POLLER.format(root=str(ROOT), db=str(db), stop=str(stop))],
-                              stdout=subprocess.PIPE, text=True)
+    poller = subprocess.Popen(
+        [sys.executable, "-c", _POLLER.format(root=str(ROOT), db=str(db), stop=str(stop))],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert poller.stdout.readline().strip() == "polling"
         for i in range(10):
@@ -227,17 +243,27 @@ def test_writer_and_two_readers_in_processes(db: Path, tmp_path: Path, monkeypat
     # A spawned child re-runs the parent's __main__; in a test run that may be a Streamlit
     # script left there by AppTest. The children need nothing from it: give them a blank one.
     monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
-    files = [str(csv_file(tmp_path, f"batch{i:02d}.csv", "inference", n=ROWS,
-                          set={r: {"request_id": f"b{i}-{r}"} for r in range(1, ROWS + 1)}))
-             for i in range(N_FILES)]
+    files = [
+        str(
+            csv_file(
+                tmp_path,
+                f"batch{i:02d}.csv",
+                "inference",
+                n=ROWS,
+                set={r: {"request_id": f"b{i}-{r}"} for r in range(1, ROWS + 1)},
+            )
+        )
+        for i in range(N_FILES)
+    ]
     before = table_counts(db)
     ctx = multiprocessing.get_context("spawn")
     stop = tmp_path / "stop"
     readers = []
     for i in range(2):
         ready, result = tmp_path / f"ready{i}", tmp_path / f"reader{i}.json"
-        p = ctx.Process(target=concurrency_reader,
-                        args=(str(db), BINARY, str(ready), str(stop), str(result), 0.06 + 0.02 * i, 0.01))
+        p = ctx.Process(
+            target=concurrency_reader, args=(str(db), BINARY, str(ready), str(stop), str(result), 0.06 + 0.02 * i, 0.01)
+        )
         p.start()
         readers.append((p, ready, result))
     deadline = time.monotonic() + 120
@@ -245,8 +271,9 @@ def test_writer_and_two_readers_in_processes(db: Path, tmp_path: Path, monkeypat
         assert time.monotonic() < deadline, "readers did not start"
         for p, ready, result in readers:
             if not p.is_alive() and not ready.exists():
-                raise AssertionError(f"a reader died: exit code {p.exitcode}, "
-                                     f"{result.read_text() if result.exists() else 'no result'}")
+                raise AssertionError(
+                    f"a reader died: exit code {p.exitcode}, {result.read_text() if result.exists() else 'no result'}"
+                )
         time.sleep(0.05)
 
     wresult = tmp_path / "writer.json"
@@ -275,12 +302,12 @@ def test_writer_and_two_readers_in_processes(db: Path, tmp_path: Path, monkeypat
     for _, _, result in readers:
         seen = json.loads(result.read_text())
         assert seen["errors"] == []
-        assert seen["inconsistent"] == []          # rows, profiles and log always agree
+        assert seen["inconsistent"] == []  # rows, profiles and log always agree
         counts = seen["counts"]
         assert len(counts) >= 5
-        assert counts == sorted(counts)            # never a step back
+        assert counts == sorted(counts)  # never a step back
         assert counts[0] >= before["inf__icecream"] and counts[-1] == final
-        assert len(set(counts)) >= 2               # the readers really read during the ingest
+        assert len(set(counts)) >= 2  # the readers really read during the ingest
         assert seen["version_drops"] == 0
         assert seen["versions"] == sorted(seen["versions"])
     # writer preference: each ingest waited at most for the reads in flight, never for the stream
@@ -293,8 +320,8 @@ def test_two_writers_ingesting_the_same_file_add_it_once(db: Path, tmp_path: Pat
     """The 'already ingested' check is repeated under the write lock: of two concurrent ingests
     of one file, exactly one adds it and the other reports it skipped."""
     from lib.ingest.pipeline import ingest_file
-    path = csv_file(tmp_path, "twice.csv", "inference", n=50,
-                    set={r: {"request_id": f"t{r}"} for r in range(1, 51)})
+
+    path = csv_file(tmp_path, "twice.csv", "inference", n=50, set={r: {"request_id": f"t{r}"} for r in range(1, 51)})
     before = table_counts(db)
     outcomes = []
     barrier = threading.Barrier(2)
@@ -302,6 +329,7 @@ def test_two_writers_ingesting_the_same_file_add_it_once(db: Path, tmp_path: Pat
     def go():
         barrier.wait()
         outcomes.append(ingest_file(Store(db), "inference", BINARY, path).status)
+
     threads = [threading.Thread(target=go) for _ in range(2)]
     for t in threads:
         t.start()

@@ -1,19 +1,19 @@
 """Delivering queued actions: up to `attempts_per_run` tries each with back-off, `workers` at a time,
 each outcome (delivered, retry, failed) and attempt stored as soon as it is known."""
+
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import timedelta
-from typing import Callable
 
-from lib.store import actions as sa
 from lib.actions.config import ActionConfig, redact
-from lib.actions.send import Attempt, post_json, run_command, send_notice
 from lib.actions.plan import KIND_HTTP, KIND_NOTIFY, utcnow
+from lib.actions.send import Attempt, post_json, run_command, send_notice
+from lib.store import actions as sa
 from lib.store.connection import Store
-
 
 Sender = Callable[[dict, ActionConfig], Attempt]
 
@@ -42,20 +42,29 @@ def _deliver_with_retries(action: dict, config: ActionConfig, sender: Sender) ->
     return attempts
 
 
-def _deliver_all(store: Store, run_id: int, ids: list[str], config: ActionConfig,
-                 sender: Sender) -> tuple[list[dict], int]:
+def _deliver_all(
+    store: Store, run_id: int, ids: list[str], config: ActionConfig, sender: Sender
+) -> tuple[list[dict], int]:
     """Deliver the claimed actions, `workers` at a time; store each outcome as soon as it is known."""
     todo = []
     if ids:
-        with store.write() as con:      # one transaction marks them all 'sending'
+        with store.write() as con:  # one transaction marks them all 'sending'
             now = utcnow()
             for action_id in ids:
                 if not sa.start_sending(con, action_id, run_id, now):
                     continue
                 action = sa.get_action(con, action_id)
-                sa.log(con, now, kind=action["kind"], event="sending", run_id=run_id, action_id=action_id,
-                       model_id=action["model_id"], target=redact(action["target"]),
-                       detail=f"attempt {int(action['attempts']) + 1}")
+                sa.log(
+                    con,
+                    now,
+                    kind=action["kind"],
+                    event="sending",
+                    run_id=run_id,
+                    action_id=action_id,
+                    model_id=action["model_id"],
+                    target=redact(action["target"]),
+                    detail=f"attempt {int(action['attempts']) + 1}",
+                )
                 todo.append(action)
     rows, failed = [], 0
     if not todo:
@@ -68,9 +77,17 @@ def _deliver_all(store: Store, run_id: int, ids: list[str], config: ActionConfig
         outcomes = _record(store, run_id, pending, config)
         for (action, attempts), outcome in zip(pending, outcomes):
             failed += outcome == "failed"
-            rows.append({"action_id": action["action_id"], "model_id": action["model_id"], "kind": action["kind"],
-                         "target": redact(action["target"]), "outcome": outcome, "attempts": len(attempts),
-                         "detail": attempts[-1].detail})
+            rows.append(
+                {
+                    "action_id": action["action_id"],
+                    "model_id": action["model_id"],
+                    "kind": action["kind"],
+                    "target": redact(action["target"]),
+                    "outcome": outcome,
+                    "attempts": len(attempts),
+                    "detail": attempts[-1].detail,
+                }
+            )
         pending.clear()
         last_flush = time.monotonic()
 
@@ -79,7 +96,7 @@ def _deliver_all(store: Store, run_id: int, ids: list[str], config: ActionConfig
         for fut in as_completed(futures):
             try:
                 attempts = fut.result()
-            except Exception as exc:   # never lose an action to a bug in a sender
+            except Exception as exc:  # never lose an action to a bug in a sender
                 attempts = [Attempt(False, True, f"{type(exc).__name__}: {exc}")]
             pending.append((futures[fut], attempts))
             # outcomes are stored at least every second (a crash loses at most that much knowledge,
@@ -109,13 +126,38 @@ def _record(store: Store, run_id: int, done: list[tuple[dict, list[Attempt]]], c
             else:
                 status, next_at = "failed", None
             for i, a in enumerate(attempts, start=int(action["attempts"]) + 1):
-                sa.log(con, now, kind=action["kind"], event="attempt", run_id=run_id, action_id=action["action_id"],
-                       model_id=action["model_id"], target=redact(action["target"]),
-                       outcome="ok" if a.ok else "error", detail=f"attempt {i}: {a.detail} ({a.seconds:.2f} s)")
-            sa.finish_action(con, action["action_id"], status=status, attempts=total, now=now,
-                             next_attempt_at=next_at, last_error=None if last.ok else last.detail)
-            sa.log(con, now, kind=action["kind"], event=status, run_id=run_id, action_id=action["action_id"],
-                   model_id=action["model_id"], target=redact(action["target"]), outcome=status,
-                   detail=(f"next try at or after {next_at:%Y-%m-%d %H:%M:%S} UTC" if next_at else last.detail))
+                sa.log(
+                    con,
+                    now,
+                    kind=action["kind"],
+                    event="attempt",
+                    run_id=run_id,
+                    action_id=action["action_id"],
+                    model_id=action["model_id"],
+                    target=redact(action["target"]),
+                    outcome="ok" if a.ok else "error",
+                    detail=f"attempt {i}: {a.detail} ({a.seconds:.2f} s)",
+                )
+            sa.finish_action(
+                con,
+                action["action_id"],
+                status=status,
+                attempts=total,
+                now=now,
+                next_attempt_at=next_at,
+                last_error=None if last.ok else last.detail,
+            )
+            sa.log(
+                con,
+                now,
+                kind=action["kind"],
+                event=status,
+                run_id=run_id,
+                action_id=action["action_id"],
+                model_id=action["model_id"],
+                target=redact(action["target"]),
+                outcome=status,
+                detail=(f"next try at or after {next_at:%Y-%m-%d %H:%M:%S} UTC" if next_at else last.detail),
+            )
             out.append(status)
     return out

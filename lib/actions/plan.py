@@ -1,11 +1,12 @@
 """Planning an `alert` run (pure, writes nothing): findings reconciled with the evaluation, and the
 due actions (notices, retrain triggers) with their idempotency keys, cool-downs and payloads."""
+
 from __future__ import annotations
 
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -19,7 +20,7 @@ KIND_NOTIFY, KIND_HTTP, KIND_COMMAND = "notify", "retrain_http", "retrain_comman
 
 def utcnow() -> datetime:
     """Naive UTC (the store's TIMESTAMP columns are UTC without an offset)."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _naive(ts) -> datetime | None:
@@ -66,24 +67,38 @@ class Plan:
     run_id: int
     now: datetime
     as_of: str | None
-    opened: list[dict] = field(default_factory=list)      # new findings
-    updated: list[dict] = field(default_factory=list)     # still flagged: finding_id + new values
-    closed: list[str] = field(default_factory=list)       # no longer flagged (or superseded by a retrain)
-    actions: list[dict] = field(default_factory=list)     # to queue
+    opened: list[dict] = field(default_factory=list)  # new findings
+    updated: list[dict] = field(default_factory=list)  # still flagged: finding_id + new values
+    closed: list[str] = field(default_factory=list)  # no longer flagged (or superseded by a retrain)
+    actions: list[dict] = field(default_factory=list)  # to queue
     suppressed: list[dict] = field(default_factory=list)  # muted / snoozed models with something due
     marks: dict[str, list[str]] = field(default_factory=lambda: {"notified_at": [], "triggered_at": []})
 
     def summary(self) -> dict[str, int]:
         kinds = [a["kind"] for a in self.actions]
-        return {"findings_new": len(self.opened), "findings_open": len(self.opened) + len(self.updated),
-                "findings_closed": len(self.closed), "notices_queued": kinds.count(KIND_NOTIFY),
-                "triggers_queued": kinds.count(KIND_HTTP) + kinds.count(KIND_COMMAND),
-                "suppressed_models": len(self.suppressed)}
+        return {
+            "findings_new": len(self.opened),
+            "findings_open": len(self.opened) + len(self.updated),
+            "findings_closed": len(self.closed),
+            "notices_queued": kinds.count(KIND_NOTIFY),
+            "triggers_queued": kinds.count(KIND_HTTP) + kinds.count(KIND_COMMAND),
+            "suppressed_models": len(self.suppressed),
+        }
 
 
-def plan_run(result: dict, *, run_id: int, now: datetime, open_findings: pd.DataFrame,
-             last_notices: dict, controls: pd.DataFrame, specs: dict[str, dict], snapshots: dict[str, dict],
-             policy: Policy, config: ActionConfig) -> Plan:
+def plan_run(
+    result: dict,
+    *,
+    run_id: int,
+    now: datetime,
+    open_findings: pd.DataFrame,
+    last_notices: dict,
+    controls: pd.DataFrame,
+    specs: dict[str, dict],
+    snapshots: dict[str, dict],
+    policy: Policy,
+    config: ActionConfig,
+) -> Plan:
     """Reconcile findings with the evaluation and decide the due actions. Writes nothing."""
     plan = Plan(run_id=run_id, now=now, as_of=result.get("as_of"))
     opened_by_key = {(r["model_id"], r["check"], r["feature"]): r for r in open_findings.to_dict("records")}
@@ -98,44 +113,70 @@ def plan_run(result: dict, *, run_id: int, now: datetime, open_findings: pd.Data
             key = (m, reason["check"], reason["feature"] or "")
             seen_keys.add(key)
             prev = opened_by_key.get(key)
-            values = {"status": reason["status"], "value": reason["value"], "threshold": reason["threshold"],
-                      "message": reason["message"]}
+            values = {
+                "status": reason["status"],
+                "value": reason["value"],
+                "threshold": reason["threshold"],
+                "message": reason["message"],
+            }
             if prev is not None and _same_snapshot(prev["snapshot_id"], snap):
                 rec = {**prev, **values, "new": False}
                 plan.updated.append({"finding_id": prev["finding_id"], **values})
             else:
-                if prev is not None:      # a retrain (new reference snapshot) since: a new finding
+                if prev is not None:  # a retrain (new reference snapshot) since: a new finding
                     plan.closed.append(prev["finding_id"])
-                rec = {"finding_id": finding_id(m, key[1], key[2], snap, run_id), "model_id": m, "check": key[1],
-                       "feature": key[2], "snapshot_id": snap, "run_id": run_id, "at": now, **values,
-                       "notified_at": None, "triggered_at": None, "acknowledged_at": None, "new": True}
+                rec = {
+                    "finding_id": finding_id(m, key[1], key[2], snap, run_id),
+                    "model_id": m,
+                    "check": key[1],
+                    "feature": key[2],
+                    "snapshot_id": snap,
+                    "run_id": run_id,
+                    "at": now,
+                    **values,
+                    "notified_at": None,
+                    "triggered_at": None,
+                    "acknowledged_at": None,
+                    "new": True,
+                }
                 plan.opened.append(rec)
             rec["reason"] = reason
             current.append(rec)
         if not current or model["status"] not in (YELLOW, RED):
             continue
-        cooldown = timedelta(hours=float(effective_setting(policy, model.get("team", ""), spec.get("policy", {}),
-                                                           "cooldown_hours")))
-        due_actions, marks = _due_for_model(model, spec, current, snap, cooldown, last_notices, plan, config,
-                                            snapshots.get(m))
+        cooldown = timedelta(
+            hours=float(effective_setting(policy, model.get("team", ""), spec.get("policy", {}), "cooldown_hours"))
+        )
+        due_actions, marks = _due_for_model(
+            model, spec, current, snap, cooldown, last_notices, plan, config, snapshots.get(m)
+        )
         if not due_actions:
             continue
         c = ctl.get(m)
         snooze = _naive(c.get("snooze_until")) if c else None
         if c is not None and (bool(c.get("muted")) or (snooze is not None and snooze > now)):
-            plan.suppressed.append({"model_id": m, "muted": bool(c.get("muted")), "snooze_until": snooze,
-                                    "actions": len(due_actions)})
+            plan.suppressed.append(
+                {"model_id": m, "muted": bool(c.get("muted")), "snooze_until": snooze, "actions": len(due_actions)}
+            )
             continue
         plan.actions.extend(due_actions)
         for column, ids in marks.items():
             plan.marks[column].extend(ids)
-    plan.closed.extend(fid for key, r in opened_by_key.items() if key not in seen_keys
-                       for fid in [r["finding_id"]])
+    plan.closed.extend(fid for key, r in opened_by_key.items() if key not in seen_keys for fid in [r["finding_id"]])
     return plan
 
 
-def _due_for_model(model: dict, spec: dict, current: list[dict], snap, cooldown: timedelta, last_notices: dict,
-                   plan: Plan, config: ActionConfig, snapshot: dict | None) -> tuple[list[dict], dict]:
+def _due_for_model(
+    model: dict,
+    spec: dict,
+    current: list[dict],
+    snap,
+    cooldown: timedelta,
+    last_notices: dict,
+    plan: Plan,
+    config: ActionConfig,
+    snapshot: dict | None,
+) -> tuple[list[dict], dict]:
     m, now = model["model_id"], plan.now
     actions_spec = spec.get("actions", {}) or {}
     marks: dict[str, list[str]] = {"notified_at": [], "triggered_at": []}
@@ -174,8 +215,9 @@ def _due_for_model(model: dict, spec: dict, current: list[dict], snap, cooldown:
     if not due:
         return out, marks
     ids = sorted(f["finding_id"] for f in due)
-    title, body = notice_text(model, current, {f["finding_id"] for f in due}, plan.as_of, config,
-                              no_retrain=model["status"] == RED)
+    title, body = notice_text(
+        model, current, {f["finding_id"] for f in due}, plan.as_of, config, no_retrain=model["status"] == RED
+    )
     targets = list(actions_spec.get("notify") or [f"mailto://{model['owner']}"]) + list(config.extra_notify)
     for target in dict.fromkeys(targets):
         key = "a-" + _digest(KIND_NOTIFY, target, plan.run_id, *ids)
@@ -187,37 +229,85 @@ def _due_for_model(model: dict, spec: dict, current: list[dict], snap, cooldown:
 
 def _action(plan: Plan, key: str, model_id: str, kind: str, target, ids: list[str], payload: dict) -> dict:
     target_text = target if isinstance(target, str) else json.dumps(target)
-    return {"action_id": key, "run_id": plan.run_id, "model_id": model_id, "kind": kind, "target": target_text,
-            "finding_ids": ids, "at": plan.now, "payload_json": json.dumps(payload, allow_nan=False)}
+    return {
+        "action_id": key,
+        "run_id": plan.run_id,
+        "model_id": model_id,
+        "kind": kind,
+        "target": target_text,
+        "finding_ids": ids,
+        "at": plan.now,
+        "payload_json": json.dumps(payload, allow_nan=False),
+    }
 
 
-def notice_text(model: dict, current: list[dict], due_ids: set[str], as_of: str | None, config: ActionConfig,
-                *, no_retrain: bool = False) -> tuple[str, str]:
+def notice_text(
+    model: dict,
+    current: list[dict],
+    due_ids: set[str],
+    as_of: str | None,
+    config: ActionConfig,
+    *,
+    no_retrain: bool = False,
+) -> tuple[str, str]:
     """Plain-text title and body of a notice (Apprise sends it as text: nothing is interpreted)."""
     status = model["status"]
     title = f"[Driftlight] {status}: {model.get('name') or model['model_id']} ({model['model_id']})"
-    lines = [f"Model {model['model_id']} ({model.get('name', '')}) is {status.upper()} as of {as_of}.",
-             f"Owner: {model.get('owner', '')} · team: {model.get('team', '')}", ""]
+    lines = [
+        f"Model {model['model_id']} ({model.get('name', '')}) is {status.upper()} as of {as_of}.",
+        f"Owner: {model.get('owner', '')} · team: {model.get('team', '')}",
+        "",
+    ]
     if no_retrain:
-        lines += ["It is red, and no retrain action (actions.retrain_url / retrain_command) is configured "
-                  "in its spec, so you are told instead.", ""]
+        lines += [
+            "It is red, and no retrain action (actions.retrain_url / retrain_command) is configured "
+            "in its spec, so you are told instead.",
+            "",
+        ]
     lines.append("Reasons:")
     for f in current:
         r = f["reason"]
-        tag = "NEW " if f["finding_id"] in due_ids and f.get("new", True) else (
-            "REMINDER " if f["finding_id"] in due_ids else "")
+        tag = (
+            "NEW "
+            if f["finding_id"] in due_ids and f.get("new", True)
+            else ("REMINDER " if f["finding_id"] in due_ids else "")
+        )
         where = f" · {r['feature']}" if r.get("feature") else ""
-        lines.append(f"- {tag}[{r['status']}] {r['check']}{where}: {r['message']} "
-                     f"(since {r.get('since')}, {r.get('onset')})")
-    lines += ["", f"Open the model: {model_link(config, model['model_id'])}",
-              "Acknowledge, snooze or mute it on the Alerts page to stop reminders."]
+        lines.append(
+            f"- {tag}[{r['status']}] {r['check']}{where}: {r['message']} (since {r.get('since')}, {r.get('onset')})"
+        )
+    lines += [
+        "",
+        f"Open the model: {model_link(config, model['model_id'])}",
+        "Acknowledge, snooze or mute it on the Alerts page to stop reminders.",
+    ]
     return title, "\n".join(lines)
 
 
-def retrain_payload(model: dict, spec: dict, current: list[dict], ids: list[str], key: str, as_of: str | None,
-                    snapshot: dict | None, config: ActionConfig) -> dict:
-    return {"event": "driftlight.retrain", "idempotency_key": key, "finding_ids": ids,
-            "model": {"model_id": model["model_id"], "name": model.get("name"), "task": model.get("task"),
-                      "owner": model.get("owner"), "team": model.get("team")},
-            "status": model["status"], "as_of": as_of, "reference_snapshot": snapshot,
-            "reasons": [f["reason"] for f in current], "link": model_link(config, model["model_id"])}
+def retrain_payload(
+    model: dict,
+    spec: dict,
+    current: list[dict],
+    ids: list[str],
+    key: str,
+    as_of: str | None,
+    snapshot: dict | None,
+    config: ActionConfig,
+) -> dict:
+    return {
+        "event": "driftlight.retrain",
+        "idempotency_key": key,
+        "finding_ids": ids,
+        "model": {
+            "model_id": model["model_id"],
+            "name": model.get("name"),
+            "task": model.get("task"),
+            "owner": model.get("owner"),
+            "team": model.get("team"),
+        },
+        "status": model["status"],
+        "as_of": as_of,
+        "reference_snapshot": snapshot,
+        "reasons": [f["reason"] for f in current],
+        "link": model_link(config, model["model_id"]),
+    }

@@ -15,6 +15,7 @@ One `alert` run:
 The Alerts page's controls (acknowledge, snooze, mute, requeue) and history are here too.
 lib/actions/plan.py decides; lib/store/actions.py stores; lib/actions/deliver.py delivers.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -22,11 +23,11 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 
-from lib.store import actions as sa
 from lib.actions.config import ActionConfig, email_address, load_config, redact
 from lib.actions.deliver import Sender, _deliver_all, deliver_once
 from lib.actions.plan import _naive, plan_run, utcnow
 from lib.judge.policy import Policy, load_policy
+from lib.store import actions as sa
 from lib.store.connection import Store
 
 
@@ -37,7 +38,7 @@ class RunReport:
     dry_run: bool
     as_of: str | None
     summary: dict[str, int]
-    actions: list[dict]          # planned (dry run) or attempted: action_id, model_id, kind, target, outcome …
+    actions: list[dict]  # planned (dry run) or attempted: action_id, model_id, kind, target, outcome …
     failed_for_good: int = 0
 
     @property
@@ -45,9 +46,16 @@ class RunReport:
         return 1 if self.failed_for_good else 0
 
 
-def run_alerts(store: Store, *, dry_run: bool = False, now: datetime | None = None,
-               config: ActionConfig | None = None, policy: Policy | None = None,
-               sender: Sender = deliver_once, result: dict | None = None) -> RunReport:
+def run_alerts(
+    store: Store,
+    *,
+    dry_run: bool = False,
+    now: datetime | None = None,
+    config: ActionConfig | None = None,
+    policy: Policy | None = None,
+    sender: Sender = deliver_once,
+    result: dict | None = None,
+) -> RunReport:
     """One `alert` run (see the module docstring). Returns what was planned or done."""
     from lib.judge.evaluate import evaluate
 
@@ -63,10 +71,26 @@ def run_alerts(store: Store, *, dry_run: bool = False, now: datetime | None = No
             due_retries = sa.actions(con, statuses=["retry"])
         plan = plan_run(result, run_id=run_id, now=now, policy=policy, config=config, **state)
         retries = due_retries[pd.to_datetime(due_retries["next_attempt_at"]) <= pd.Timestamp(now)]
-        rows = [{"action_id": a["action_id"], "model_id": a["model_id"], "kind": a["kind"],
-                 "target": redact(a["target"]), "outcome": "would send"} for a in plan.actions]
-        rows += [{"action_id": r.action_id, "model_id": r.model_id, "kind": r.kind, "target": redact(r.target),
-                  "outcome": "would retry"} for r in retries.itertuples()]
+        rows = [
+            {
+                "action_id": a["action_id"],
+                "model_id": a["model_id"],
+                "kind": a["kind"],
+                "target": redact(a["target"]),
+                "outcome": "would send",
+            }
+            for a in plan.actions
+        ]
+        rows += [
+            {
+                "action_id": r.action_id,
+                "model_id": r.model_id,
+                "kind": r.kind,
+                "target": redact(r.target),
+                "outcome": "would retry",
+            }
+            for r in retries.itertuples()
+        ]
         return RunReport(None, True, result.get("as_of"), {**plan.summary(), "retries_due": len(retries)}, rows)
 
     as_of = _naive(result.get("as_of"))
@@ -76,34 +100,65 @@ def run_alerts(store: Store, *, dry_run: bool = False, now: datetime | None = No
         for rec in plan.opened:
             sa.open_finding(con, rec)
         for rec in plan.updated:
-            sa.update_finding(con, rec["finding_id"], run_id=run_id, status=rec["status"], value=rec["value"],
-                              threshold=rec["threshold"], message=rec["message"])
+            sa.update_finding(
+                con,
+                rec["finding_id"],
+                run_id=run_id,
+                status=rec["status"],
+                value=rec["value"],
+                threshold=rec["threshold"],
+                message=rec["message"],
+            )
         for fid in plan.closed:
             sa.close_finding(con, fid, now)
         for rec in plan.actions:
             if sa.insert_action(con, rec):
-                sa.log(con, now, kind=rec["kind"], event="queued", run_id=run_id, action_id=rec["action_id"],
-                       model_id=rec["model_id"], target=redact(rec["target"]),
-                       detail=f"findings: {', '.join(rec['finding_ids'])}")
+                sa.log(
+                    con,
+                    now,
+                    kind=rec["kind"],
+                    event="queued",
+                    run_id=run_id,
+                    action_id=rec["action_id"],
+                    model_id=rec["model_id"],
+                    target=redact(rec["target"]),
+                    detail=f"findings: {', '.join(rec['finding_ids'])}",
+                )
         for column, ids in plan.marks.items():
             sa.mark_findings(con, ids, column, now)
         for s in plan.suppressed:
-            sa.log(con, now, kind="control", event="suppressed", run_id=run_id, model_id=s["model_id"],
-                   detail="muted" if s["muted"] else f"snoozed until {s['snooze_until']}")
+            sa.log(
+                con,
+                now,
+                kind="control",
+                event="suppressed",
+                run_id=run_id,
+                model_id=s["model_id"],
+                detail="muted" if s["muted"] else f"snoozed until {s['snooze_until']}",
+            )
         claimed = sa.claim_due(con, run_id, now, now - timedelta(seconds=config.lease_s))
         queued = [a["action_id"] for a in plan.actions] + claimed
     rows, failed = _deliver_all(store, run_id, list(dict.fromkeys(queued)), config, sender)
-    summary = {**plan.summary(), "retries_claimed": len(claimed),
-               "delivered": sum(r["outcome"] == "delivered" for r in rows),
-               "scheduled_retry": sum(r["outcome"] == "retry" for r in rows), "failed": failed}
+    summary = {
+        **plan.summary(),
+        "retries_claimed": len(claimed),
+        "delivered": sum(r["outcome"] == "delivered" for r in rows),
+        "scheduled_retry": sum(r["outcome"] == "retry" for r in rows),
+        "failed": failed,
+    }
     with store.write() as con:
         sa.finish_run(con, run_id, utcnow(), summary)
     return RunReport(run_id, False, result.get("as_of"), summary, rows, failed)
 
 
 def _state(con) -> dict:
-    return {"open_findings": sa.open_findings(con), "last_notices": sa.last_notices(con),
-            "controls": sa.controls(con), "specs": sa.model_specs(con), "snapshots": sa.snapshot_info(con)}
+    return {
+        "open_findings": sa.open_findings(con),
+        "last_notices": sa.last_notices(con),
+        "controls": sa.controls(con),
+        "specs": sa.model_specs(con),
+        "snapshots": sa.snapshot_info(con),
+    }
 
 
 # -- controls (the Alerts page) ---------------------------------------------------------------
@@ -112,8 +167,15 @@ def acknowledge(store: Store, model_id: str, *, actor: str | None = None) -> int
     with store.write() as con:
         now = utcnow()
         n = sa.acknowledge(con, model_id, now, actor)
-        sa.log(con, now, kind="control", event="acknowledged", model_id=model_id, actor=actor,
-               detail=f"{n} open finding(s)")
+        sa.log(
+            con,
+            now,
+            kind="control",
+            event="acknowledged",
+            model_id=model_id,
+            actor=actor,
+            detail=f"{n} open finding(s)",
+        )
     return n
 
 
@@ -122,8 +184,15 @@ def snooze(store: Store, model_id: str, until: datetime | None, *, actor: str | 
     with store.write() as con:
         now = utcnow()
         sa.set_control(con, model_id, snooze_until=_naive(until), at=now, actor=actor)
-        sa.log(con, now, kind="control", event="snoozed" if until else "unsnoozed", model_id=model_id, actor=actor,
-               detail=f"until {_naive(until):%Y-%m-%d %H:%M} UTC" if until else None)
+        sa.log(
+            con,
+            now,
+            kind="control",
+            event="snoozed" if until else "unsnoozed",
+            model_id=model_id,
+            actor=actor,
+            detail=f"until {_naive(until):%Y-%m-%d %H:%M} UTC" if until else None,
+        )
 
 
 def mute(store: Store, model_id: str, muted: bool = True, *, actor: str | None = None) -> None:
@@ -155,14 +224,26 @@ def history(store: Store, *, model_id: str | None = None, limit: int = 500) -> d
         empty = pd.DataFrame()
         return {"actions": empty, "log": empty, "findings": empty, "controls": empty, "runs": empty}
     with store.read() as con:
-        out = {"actions": sa.actions(con, model_id=model_id, limit=limit),
-               "log": sa.audit_log(con, model_id=model_id, limit=limit),
-               "findings": sa.findings(con, model_id=model_id, limit=limit),
-               "controls": sa.controls(con), "runs": sa.runs(con)}
+        out = {
+            "actions": sa.actions(con, model_id=model_id, limit=limit),
+            "log": sa.audit_log(con, model_id=model_id, limit=limit),
+            "findings": sa.findings(con, model_id=model_id, limit=limit),
+            "controls": sa.controls(con),
+            "runs": sa.runs(con),
+        }
     if not out["actions"].empty:
         out["actions"]["target"] = out["actions"]["target"].map(redact)
     return out
 
 
-__all__ = ["run_alerts", "plan_run", "acknowledge", "snooze", "mute", "retry_failed", "history", "RunReport",
-           "email_address"]
+__all__ = [
+    "run_alerts",
+    "plan_run",
+    "acknowledge",
+    "snooze",
+    "mute",
+    "retry_failed",
+    "history",
+    "RunReport",
+    "email_address",
+]

@@ -3,6 +3,7 @@
 Each function makes exactly one attempt and returns an `Attempt` (ok, retryable, detail); the
 retry loop, back-off and recording live in lib/actions/deliver.py. No store access here.
 """
+
 from __future__ import annotations
 
 import json
@@ -35,8 +36,13 @@ def send_notice(target: str, title: str, body: str, config: ActionConfig) -> Att
         return Attempt(False, False, "not a valid Apprise URL", time.monotonic() - t0)
     logs: list[str] = []
     try:
-        result = obj.notify(body=body, title=title, body_format=apprise.NotifyFormat.TEXT,
-                            timeout=config.timeout_s, log_callback=lambda entry, _p: logs.append(str(entry)))
+        result = obj.notify(
+            body=body,
+            title=title,
+            body_format=apprise.NotifyFormat.TEXT,
+            timeout=config.timeout_s,
+            log_callback=lambda entry, _p: logs.append(str(entry)),
+        )
     except Exception as exc:  # a plugin bug must be a recorded failure, not a lost action
         return Attempt(False, True, f"{type(exc).__name__}: {exc}", time.monotonic() - t0)
     ok = bool(result)
@@ -54,8 +60,12 @@ def post_json(url: str, payload: dict, key: str, config: ActionConfig) -> Attemp
     """POST the payload; 2xx is delivered; 408, 429, 5xx and network errors may be retried."""
     t0 = time.monotonic()
     data = json.dumps(payload, allow_nan=False).encode("utf-8")
-    headers = {"Content-Type": "application/json", "Idempotency-Key": key, "User-Agent": "driftlight-alert",
-               **config.retrain_headers}
+    headers = {
+        "Content-Type": "application/json",
+        "Idempotency-Key": key,
+        "User-Agent": "driftlight-alert",
+        **config.retrain_headers,
+    }
     req = urllib.request.Request(url, data=data, headers=headers, method="POST")
     try:
         with urllib.request.urlopen(req, timeout=config.timeout_s) as resp:
@@ -73,11 +83,16 @@ def run_command(command: str | list, payload: dict, key: str, config: ActionConf
     """Run the retrain command (no shell) with the payload as JSON on stdin; exit 0 is delivered."""
     t0 = time.monotonic()
     argv = shlex.split(command) if isinstance(command, str) else [str(a) for a in command]
-    env = {**os.environ, "DRIFTLIGHT_MODEL_ID": payload["model"]["model_id"], "DRIFTLIGHT_IDEMPOTENCY_KEY": key,
-           "DRIFTLIGHT_AS_OF": payload.get("as_of") or ""}
+    env = {
+        **os.environ,
+        "DRIFTLIGHT_MODEL_ID": payload["model"]["model_id"],
+        "DRIFTLIGHT_IDEMPOTENCY_KEY": key,
+        "DRIFTLIGHT_AS_OF": payload.get("as_of") or "",
+    }
     try:
-        proc = subprocess.run(argv, input=json.dumps(payload), capture_output=True, text=True,
-                              timeout=config.timeout_s, env=env)
+        proc = subprocess.run(
+            argv, input=json.dumps(payload), capture_output=True, text=True, timeout=config.timeout_s, env=env
+        )
     except subprocess.TimeoutExpired:
         return Attempt(False, True, f"timed out after {config.timeout_s:g} s", time.monotonic() - t0)
     except OSError as exc:

@@ -1,4 +1,5 @@
 """`python -m lib report` and `python -m lib alert` (DESIGN.md command-line contract, issue 5)."""
+
 from __future__ import annotations
 
 import json
@@ -16,15 +17,22 @@ def add(sub, db_arg) -> None:
     p.add_argument("--as-of", dest="as_of", help="ISO8601 time (default: newest inference, rounded up to the hour)")
     p.add_argument("--team", action="append", help="fleet: only these teams (repeatable)")
     p.add_argument("--owner", action="append", help="fleet: only these owners (repeatable)")
-    p.add_argument("--status", action="append", choices=["red", "yellow", "grey", "green"],
-                   help="fleet: only models with these statuses (repeatable)")
+    p.add_argument(
+        "--status",
+        action="append",
+        choices=["red", "yellow", "grey", "green"],
+        help="fleet: only models with these statuses (repeatable)",
+    )
     p.set_defaults(func=run_report)
 
     p = sub.add_parser("alert", help="notify owners of yellow models, trigger retrains of red ones")
     db_arg(p)
     p.add_argument("--dry-run", action="store_true", help="show what would be sent; send and store nothing")
-    p.add_argument("--retry-failed", action="store_true",
-                   help="first put every action that failed for good back in the queue (same idempotency key)")
+    p.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="first put every action that failed for good back in the queue (same idempotency key)",
+    )
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.set_defaults(func=run_alert)
 
@@ -34,6 +42,7 @@ def run_report(args) -> int:
     from lib.judge.evaluate import parse_as_of
     from lib.reports.build import Filters, render_report
     from lib.store.connection import Store
+
     if args.format == "pdf" and args.out == "-":
         raise InputError("--out: a PDF needs a file name, not '-'")
     if args.model and (args.team or args.owner or args.status):
@@ -53,18 +62,29 @@ def run_report(args) -> int:
 def run_alert(args) -> int:
     from lib.actions.run import run_alerts
     from lib.store.connection import Store
+
     store = Store(args.db)
     if not store.exists():
         print(f"{store.path}: no store yet (build the demo with: python -m lib demo)", file=sys.stderr)
         return 1
     if args.retry_failed and not args.dry_run:
         from lib.actions.run import requeue_all_failed
+
         n = requeue_all_failed(store)
         print(f"requeued {n} action(s) that had failed for good")
     report = run_alerts(store, dry_run=args.dry_run)
     if args.format == "json":
-        json.dump({"run_id": report.run_id, "dry_run": report.dry_run, "as_of": report.as_of,
-                   "summary": report.summary, "actions": report.actions}, sys.stdout, default=str)
+        json.dump(
+            {
+                "run_id": report.run_id,
+                "dry_run": report.dry_run,
+                "as_of": report.as_of,
+                "summary": report.summary,
+                "actions": report.actions,
+            },
+            sys.stdout,
+            default=str,
+        )
         sys.stdout.write("\n")
         return report.exit_code
     head = "dry run (nothing sent, nothing stored)" if report.dry_run else f"alert run {report.run_id}"

@@ -1,4 +1,5 @@
 """`python -m lib evaluate`: the fleet's judgment as json, csv or a table (DESIGN.md contract)."""
+
 from __future__ import annotations
 
 import json
@@ -23,18 +24,29 @@ def summary_rows(result: dict) -> list[list]:
     rows = []
     for m in result["models"]:
         first = m["reasons"][0] if m["reasons"] else {}
-        rows.append([m["model_id"], m["status"], first.get("check"), first.get("feature"), first.get("value"),
-                     first.get("threshold"), first.get("message")])
+        rows.append(
+            [
+                m["model_id"],
+                m["status"],
+                first.get("check"),
+                first.get("feature"),
+                first.get("value"),
+                first.get("threshold"),
+                first.get("message"),
+            ]
+        )
     return rows
 
 
 def run(args) -> int:
     from lib.judge.evaluate import evaluate, parse_as_of
     from lib.store.connection import Store
+
     store = Store(args.db)
     if not store.exists():
         if args.models:
             from lib.errors import UnknownModel
+
             raise UnknownModel(f"--model: unknown model {args.models[0]!r} (the store {store.path} does not exist)")
         result = {"as_of": None, "models": []}
     else:
@@ -51,8 +63,10 @@ def run(args) -> int:
 
 
 def _table(result: dict) -> None:
-    rows = [[("" if v is None else (f"{v:.4g}" if isinstance(v, float) else str(v))) for v in r]
-            for r in summary_rows(result)]
+    rows = [
+        [("" if v is None else (f"{v:.4g}" if isinstance(v, float) else str(v))) for v in r]
+        for r in summary_rows(result)
+    ]
     widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(SUMMARY_COLUMNS)]
     widths[-1] = len(SUMMARY_COLUMNS[-1])
     print(f"as of {result['as_of']}")

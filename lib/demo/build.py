@@ -37,6 +37,7 @@ that writes the fleet's files and ingests them.
 
 This package knows no SQL: it writes files and calls lib.ingest.
 """
+
 from __future__ import annotations
 
 import os
@@ -44,7 +45,7 @@ import shutil
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from lib.demo.domains import SCENARIOS
@@ -53,16 +54,23 @@ from lib.demo.generate import generate_model
 
 # The newest inference of the default demo is just before this instant, so a fresh demo store's
 # default as_of (newest inference rounded up to the hour) is exactly DEMO_END.
-DEMO_END = datetime(2026, 11, 26, 23, 0, tzinfo=timezone.utc)
+DEMO_END = datetime(2026, 11, 26, 23, 0, tzinfo=UTC)
 
 
-def write_demo_files(out_dir: str | os.PathLike, *, models: int = 200, days: int = 30, seed: int = 0,
-                     end: datetime = DEMO_END, workers: int | None = None):
+def write_demo_files(
+    out_dir: str | os.PathLike,
+    *,
+    models: int = 200,
+    days: int = 30,
+    seed: int = 0,
+    end: datetime = DEMO_END,
+    workers: int | None = None,
+):
     """Generate the fleet's files into out_dir; yields each model's result in plan order."""
     if days < 1:
         raise ValueError("days must be at least 1")
     if end.tzinfo is None:
-        end = end.replace(tzinfo=timezone.utc)
+        end = end.replace(tzinfo=UTC)
     plans = plan_fleet(models, seed=seed)
     out_dir = str(out_dir)
     workers = workers if workers is not None else min(2, os.cpu_count() or 1)
@@ -80,8 +88,15 @@ def write_demo_files(out_dir: str | os.PathLike, *, models: int = 200, days: int
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def build_demo(db_path: str | os.PathLike | None = None, *, models: int = 200, days: int = 30, seed: int = 0,
-               end: datetime = DEMO_END, workers: int | None = None) -> dict[str, Any]:
+def build_demo(
+    db_path: str | os.PathLike | None = None,
+    *,
+    models: int = 200,
+    days: int = 30,
+    seed: int = 0,
+    end: datetime = DEMO_END,
+    workers: int | None = None,
+) -> dict[str, Any]:
     """Build the demo fleet into the store at db_path through the real ingestion path.
 
     Returns a JSON-ready summary: models, rows (inference rows; all kinds in rows_by_kind),
@@ -95,7 +110,7 @@ def build_demo(db_path: str | os.PathLike | None = None, *, models: int = 200, d
 
     started = time.perf_counter()
     if end.tzinfo is None:
-        end = end.replace(tzinfo=timezone.utc)
+        end = end.replace(tzinfo=UTC)
     store = Store(db_path)
     rows = {"reference": 0, "inference": 0, "labels": 0}
     outcomes = {"ingested": 0, "skipped": 0}
@@ -136,7 +151,7 @@ def build_demo(db_path: str | os.PathLike | None = None, *, models: int = 200, d
         "rows_by_kind": rows,
         "files": outcomes,
         "seconds": round(time.perf_counter() - started, 2),
-        "ingest_seconds": round(ingest_seconds, 2),   # of which spent registering and ingesting
+        "ingest_seconds": round(ingest_seconds, 2),  # of which spent registering and ingesting
         "scenarios": {k: len(v) for k, v in scenarios.items() if v},
         "showcase": {k: v[0] for k, v in scenarios.items() if v and k != "healthy"},
         "seed": seed,

@@ -1,5 +1,6 @@
 """The real scikit-learn model behind each demo model: its pipeline, its input frame and its
 predictions (and scores)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -25,9 +26,17 @@ def _pipeline(domain: Domain, estimator: str, random_state: int):
         steps = [SimpleImputer(strategy="median")] + ([StandardScaler()] if linear else [])
         parts.append(("num", make_pipeline(*steps), nums))
     if logs:
-        parts.append(("log", make_pipeline(SimpleImputer(strategy="median"),
-                                           FunctionTransformer(np.log1p, feature_names_out="one-to-one"),
-                                           StandardScaler()), logs))
+        parts.append(
+            (
+                "log",
+                make_pipeline(
+                    SimpleImputer(strategy="median"),
+                    FunctionTransformer(np.log1p, feature_names_out="one-to-one"),
+                    StandardScaler(),
+                ),
+                logs,
+            )
+        )
     if cats:
         parts.append(("cat", OneHotEncoder(handle_unknown="ignore", sparse_output=False), cats))
     regression = domain.task == "regression"
@@ -37,8 +46,7 @@ def _pipeline(domain: Domain, estimator: str, random_state: int):
         model = Ridge(alpha=1.0)
     elif estimator == "hgb":
         cls = HistGradientBoostingRegressor if regression else HistGradientBoostingClassifier
-        model = cls(max_iter=30, max_leaf_nodes=15, learning_rate=0.2, early_stopping=False,
-                    random_state=random_state)
+        model = cls(max_iter=30, max_leaf_nodes=15, learning_rate=0.2, early_stopping=False, random_state=random_state)
     else:
         cls = DecisionTreeRegressor if regression else DecisionTreeClassifier
         model = cls(max_depth=6, min_samples_leaf=30, random_state=random_state)
@@ -48,6 +56,7 @@ def _pipeline(domain: Domain, estimator: str, random_state: int):
 def _frame(domain: Domain, X: dict[str, np.ndarray]):
     """The model's input: numeric values, and categorical codes as floats with NaN for NULL."""
     import pandas as pd
+
     cols = {}
     for f in domain.features:
         x = X[f.name]

@@ -1,5 +1,6 @@
 """The demo fleet's plan: which models it holds (ids, names, teams, owners, scenarios, estimators,
 labels, traffic) and each planned model's spec. Deterministic in (models, seed)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -24,20 +25,31 @@ TEAM_OWNERS: dict[str, tuple[str, ...]] = {
 # The first model of each problem scenario: a fixed, named model to demo and to test against.
 SHOWCASE: dict[str, dict[str, Any]] = {
     "unseen-categories": dict(
-        model_id="icecream-sales", domain="icecream", name="Ice cream price forecast", team="retail",
-        owner="dana@example.com", region="eu", tags=("pricing", "eu"), labels="late",
-        policy={"feature_drift": {"yellow": 0.15, "red": 0.3},
-                "features": {"flavor": {"unseen_categories": {"yellow": 0.01}}}},
-        actions={"notify": ["mailto://dana@example.com"],
-                 "retrain_url": "https://ci.example.com/hooks/retrain-icecream"}),
+        model_id="icecream-sales",
+        domain="icecream",
+        name="Ice cream price forecast",
+        team="retail",
+        owner="dana@example.com",
+        region="eu",
+        tags=("pricing", "eu"),
+        labels="late",
+        policy={
+            "feature_drift": {"yellow": 0.15, "red": 0.3},
+            "features": {"flavor": {"unseen_categories": {"yellow": 0.01}}},
+        },
+        actions={
+            "notify": ["mailto://dana@example.com"],
+            "retrain_url": "https://ci.example.com/hooks/retrain-icecream",
+        },
+    ),
     "gradual-drift": dict(model_id="churn-mobile-eu", domain="churn", variant="mobile", region="eu"),
     "prediction-drift": dict(model_id="fraud-card-us", domain="fraud", variant="card", region="us"),
     "missing-spike": dict(model_id="credit-risk-sme-de", domain="credit", variant="sme", region="de"),
     "out-of-range": dict(model_id="demand-grocery-berlin", domain="demand", variant="grocery", region="berlin"),
-    "schema-missing-column": dict(model_id="pricing-hotel-rooms-eu", domain="pricing", variant="hotel-rooms",
-                                  region="eu"),
-    "schema-extra-column": dict(model_id="ticket-router-support-en", domain="tickets", variant="support",
-                                region="en"),
+    "schema-missing-column": dict(
+        model_id="pricing-hotel-rooms-eu", domain="pricing", variant="hotel-rooms", region="eu"
+    ),
+    "schema-extra-column": dict(model_id="ticket-router-support-en", domain="tickets", variant="support", region="en"),
     "performance-decay": dict(model_id="lead-score-b2b-us", domain="lead", variant="b2b", region="us"),
     "volume-drop": dict(model_id="delivery-delay-parcels-uk", domain="delivery", variant="parcels", region="uk"),
     "stale": dict(model_id="ltv-app-fr", domain="ltv", variant="app", region="fr"),
@@ -56,6 +68,7 @@ _POLICY_OVERRIDES = {
 # The fleet plan
 # --------------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class ModelPlan:
     index: int
@@ -66,9 +79,9 @@ class ModelPlan:
     owner: str
     tags: tuple
     scenario: str
-    estimator: str          # logistic | ridge | hgb | tree
+    estimator: str  # logistic | ridge | hgb | tree
     has_score: bool
-    labels: str             # none | logged | late
+    labels: str  # none | logged | late
     rows_per_day: int
     policy: dict | None = None
     actions: dict | None = None
@@ -83,8 +96,8 @@ def _scenario_list(models: int, rng: np.random.Generator) -> list[str]:
     problems = [PROBLEM_SCENARIOS[i % len(PROBLEM_SCENARIOS)] for i in range(n_problem)]
     slots = ["healthy"] * (models - n_problem)
     # Showcases (the first of each problem) first, then the rest interleaved at random.
-    head = problems[:len(PROBLEM_SCENARIOS)]
-    rest = problems[len(PROBLEM_SCENARIOS):] + slots
+    head = problems[: len(PROBLEM_SCENARIOS)]
+    rest = problems[len(PROBLEM_SCENARIOS) :] + slots
     order = rng.permutation(len(rest))
     return head + [rest[i] for i in order]
 
@@ -112,13 +125,17 @@ def plan_fleet(models: int = 200, *, seed: int = 0) -> list[ModelPlan]:
             for attempt in range(1000):
                 variant = domain.variants[int(rng.integers(len(domain.variants)))]
                 region = domain.regions[int(rng.integers(len(domain.regions)))]
-                model_id = f"{domain.prefix}-{variant}-{region}" if attempt < 50 else \
-                    f"{domain.prefix}-{variant}-{region}-{attempt}"
+                model_id = (
+                    f"{domain.prefix}-{variant}-{region}"
+                    if attempt < 50
+                    else f"{domain.prefix}-{variant}-{region}-{attempt}"
+                )
                 if model_id not in used:
                     break
         used.add(model_id)
         name = (show or {}).get("name") or domain.title.format(
-            variant=variant.replace("-", " ").capitalize(), region=region.upper())
+            variant=variant.replace("-", " ").capitalize(), region=region.upper()
+        )
         team = (show or {}).get("team") or domain.teams[int(rng.integers(len(domain.teams)))]
         owners = TEAM_OWNERS[team]
         owner = (show or {}).get("owner") or owners[int(rng.integers(len(owners)))]
@@ -130,7 +147,8 @@ def plan_fleet(models: int = 200, *, seed: int = 0) -> list[ModelPlan]:
         # A binary model without a score is judged on F1 at its threshold, a noisier metric:
         # only smooth estimators go without one.
         has_score = task == "binary_classification" and not (
-            domain.score_optional and estimator != "tree" and rng.random() < 0.5)
+            domain.score_optional and estimator != "tree" and rng.random() < 0.5
+        )
         u = rng.random()
         if show is not None and "labels" in show:
             labels = show["labels"]
@@ -156,10 +174,24 @@ def plan_fleet(models: int = 200, *, seed: int = 0) -> list[ModelPlan]:
             tags += (f"check:{sc.check}",)
         if policy:
             tags += ("policy-override",)
-        plans.append(ModelPlan(index=index, model_id=model_id, name=name, domain=domain.key, team=team,
-                               owner=owner, tags=tags, scenario=scenario, estimator=estimator,
-                               has_score=has_score, labels=labels, rows_per_day=rows_per_day,
-                               policy=policy, actions=actions))
+        plans.append(
+            ModelPlan(
+                index=index,
+                model_id=model_id,
+                name=name,
+                domain=domain.key,
+                team=team,
+                owner=owner,
+                tags=tags,
+                scenario=scenario,
+                estimator=estimator,
+                has_score=has_score,
+                labels=labels,
+                rows_per_day=rows_per_day,
+                policy=policy,
+                actions=actions,
+            )
+        )
     return plans
 
 
@@ -170,8 +202,13 @@ def model_spec(plan: ModelPlan) -> dict[str, Any]:
     if plan.has_score:
         columns["score"] = "score"
     spec: dict[str, Any] = {
-        "model_id": plan.model_id, "name": plan.name, "task": domain.task, "owner": plan.owner,
-        "team": plan.team, "tags": list(plan.tags), "columns": columns,
+        "model_id": plan.model_id,
+        "name": plan.name,
+        "task": domain.task,
+        "owner": plan.owner,
+        "team": plan.team,
+        "tags": list(plan.tags),
+        "columns": columns,
         "features": {f.name: ("numeric" if isinstance(f, Num) else "categorical") for f in domain.features},
         "description": _description(plan, domain),
     }
@@ -185,12 +222,23 @@ def model_spec(plan: ModelPlan) -> dict[str, Any]:
 
 
 def _description(plan: ModelPlan, domain: Domain) -> str:
-    est = {"logistic": "logistic regression", "ridge": "ridge regression",
-           "hgb": "histogram gradient boosting", "tree": "decision tree"}[plan.estimator]
+    est = {
+        "logistic": "logistic regression",
+        "ridge": "ridge regression",
+        "hgb": "histogram gradient boosting",
+        "tree": "decision tree",
+    }[plan.estimator]
     story = SCENARIOS[plan.scenario].story.format(
-        feature={"gradual-drift": domain.drift, "unseen-categories": domain.unseen[0],
-                 "missing-spike": domain.missing, "out-of-range": domain.units[0],
-                 "schema-missing-column": domain.dropped}.get(plan.scenario, ""),
-        values=", ".join(domain.unseen[1]), units=domain.units[3], column=domain.extra[0],
-        target=domain.target)
+        feature={
+            "gradual-drift": domain.drift,
+            "unseen-categories": domain.unseen[0],
+            "missing-spike": domain.missing,
+            "out-of-range": domain.units[0],
+            "schema-missing-column": domain.dropped,
+        }.get(plan.scenario, ""),
+        values=", ".join(domain.unseen[1]),
+        units=domain.units[3],
+        column=domain.extra[0],
+        target=domain.target,
+    )
     return f"Demo model: predicts {domain.target} ({est}). {story}"

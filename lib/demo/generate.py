@@ -1,9 +1,10 @@
 """One demo model's files, made in a worker process: fit its model, write its reference snapshot,
 inference log (with its scenario injected) and late labels as Parquet."""
+
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +15,10 @@ from lib.demo.estimators import _frame, _pipeline, _predict
 from lib.demo.fleet import MIN_ROWS_PER_DAY, ModelPlan, model_spec
 from lib.demo.sample import _draw, _labels, _signal, _vary, _with_missing
 
-N_TRAIN = 3000          # training rows per model
-N_REFERENCE = 4000      # hold-out (reference) rows per model
-N_REFERENCE_LABELLED = 8000   # ... per model that receives labels: a steadier performance baseline
-RAMP_DAYS = 21.0        # gradual drift and concept drift ramp up over the last 21 days
+N_TRAIN = 3000  # training rows per model
+N_REFERENCE = 4000  # hold-out (reference) rows per model
+N_REFERENCE_LABELLED = 8000  # ... per model that receives labels: a steadier performance baseline
+RAMP_DAYS = 21.0  # gradual drift and concept drift ramp up over the last 21 days
 _DAY_MS = 86_400_000
 
 # Inside a worker, a categorical feature is an array of integer codes into its vocabulary (the
@@ -27,13 +28,14 @@ _DAY_MS = 86_400_000
 # as a vocabulary lookup in front of a served model would give it; its OneHotEncoder ignores
 # codes it never saw (unseen values) and treats NULL as a category of its own.
 
+
 def _layout(plan: ModelPlan, days: int, end_ms: int, rng: np.random.Generator) -> np.ndarray:
     """Sorted inference timestamps (epoch ms): rows of day k fall in (start_k, start_k + 24 h]."""
     chunks = []
     for k in range(days):
-        age = days - 1 - k                        # 0 = the last 24 h
+        age = days - 1 - k  # 0 = the last 24 h
         day_end = end_ms - age * _DAY_MS
-        weekday = datetime.fromtimestamp(day_end / 1000, tz=timezone.utc).weekday()
+        weekday = datetime.fromtimestamp(day_end / 1000, tz=UTC).weekday()
         n = plan.rows_per_day
         if plan.scenario != "too-little-data":
             n = max(MIN_ROWS_PER_DAY, int(round(n * (1.0 + 0.05 * math.cos(2 * math.pi * (weekday - 5) / 7)))))
@@ -54,6 +56,7 @@ def _layout(plan: ModelPlan, days: int, end_ms: int, rng: np.random.Generator) -
 def _text(codes: np.ndarray, vocabulary):
     """Arrow text array from codes into a vocabulary (-1: NULL), decoded in C."""
     import pyarrow as pa
+
     indices = pa.array(codes.astype(np.int32), mask=codes < 0)
     return pa.DictionaryArray.from_arrays(indices, pa.array(list(vocabulary), type=pa.string())).cast(pa.string())
 
@@ -61,6 +64,7 @@ def _text(codes: np.ndarray, vocabulary):
 def _classes(domain: Domain, idx: np.ndarray):
     """Class indices as the label values of the files (integers or text)."""
     import pyarrow as pa
+
     if isinstance(domain.classes[0], str):
         return _text(idx, domain.classes)
     return pa.array(np.asarray(domain.classes, dtype=np.int64)[idx])
@@ -69,6 +73,7 @@ def _classes(domain: Domain, idx: np.ndarray):
 def _write_parquet(path: Path, columns: dict[str, Any]) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
+
     arrays = {}
     for name, values in columns.items():
         if isinstance(values, (pa.Array, pa.ChunkedArray)):
@@ -76,7 +81,7 @@ def _write_parquet(path: Path, columns: dict[str, Any]) -> None:
         elif name == "ts":
             arrays[name] = pa.array(values.astype("datetime64[ms]"), type=pa.timestamp("ms", tz="UTC"))
         else:
-            arrays[name] = pa.array(values, from_pandas=True)   # float NaN -> NULL
+            arrays[name] = pa.array(values, from_pandas=True)  # float NaN -> NULL
     pq.write_table(pa.table(arrays), path, compression="snappy")
 
 
@@ -111,8 +116,10 @@ def _generate(plan: ModelPlan, days: int, end: datetime, seed: int, out: Path) -
     ref_pred, ref_score = _predict(domain, pipe, frame.iloc[hold])
 
     def feature_columns(values: dict[str, np.ndarray], rows) -> dict[str, Any]:
-        return {f.name: (_text(values[f.name][rows], vocab[f.name]) if isinstance(f, Cat)
-                         else values[f.name][rows]) for f in domain.features}
+        return {
+            f.name: (_text(values[f.name][rows], vocab[f.name]) if isinstance(f, Cat) else values[f.name][rows])
+            for f in domain.features
+        }
 
     def outputs(label, pred) -> Any:
         return pred if domain.task == "regression" else _classes(domain, pred)
@@ -131,7 +138,7 @@ def _generate(plan: ModelPlan, days: int, end: datetime, seed: int, out: Path) -
     end_ms = int(end.timestamp() * 1000)
     ts = _layout(plan, days, end_ms, rng)
     n = len(ts)
-    age = (end_ms - ts) / _DAY_MS                    # days before `end`, in (0, days]
+    age = (end_ms - ts) / _DAY_MS  # days before `end`, in (0, days]
     last = age < 1.0
     shifts = None
     if plan.scenario == "gradual-drift":
@@ -191,7 +198,7 @@ def _generate(plan: ModelPlan, days: int, end: datetime, seed: int, out: Path) -
     # One file per model; the schema scenarios split off the last 24 h into a second file,
     # where the change lands (fewer files keep the build fast: every file costs a transaction).
     split = plan.scenario in ("schema-missing-column", "schema-extra-column")
-    for part, mask in ((("1", ~last), ("2", last)) if split else (("1", np.ones(n, dtype=bool)),)):
+    for part, mask in (("1", ~last), ("2", last)) if split else (("1", np.ones(n, dtype=bool)),):
         if not mask.any():
             continue
         where = pa.array(mask)

@@ -1,5 +1,6 @@
 """Drawing a demo model's rows from its domain template: the model's own variation, feature values
 (categorical ones as integer codes, see lib.demo.generate), the true signal, labels and NULLs."""
+
 from __future__ import annotations
 
 import math
@@ -79,7 +80,7 @@ def _draw_num(f: Num, p: dict, n: int, rng: np.random.Generator, shift=None) -> 
     elif kind == "gamma":
         x = rng.gamma(d[1], d[2], n)
     elif kind == "lognormal":
-        x = rng.normal(d[1], d[2], n)        # log scale; exponentiated below
+        x = rng.normal(d[1], d[2], n)  # log scale; exponentiated below
     elif kind == "poisson":
         x = rng.poisson(d[1], n).astype(float)
     elif kind == "int":
@@ -100,8 +101,9 @@ def _draw_num(f: Num, p: dict, n: int, rng: np.random.Generator, shift=None) -> 
     return x
 
 
-def _draw(domain: Domain, params: dict, n: int, rng: np.random.Generator,
-          shifts: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+def _draw(
+    domain: Domain, params: dict, n: int, rng: np.random.Generator, shifts: dict[str, np.ndarray] | None = None
+) -> dict[str, np.ndarray]:
     """Clean feature values of n rows (numeric floats; categorical codes; no NULL yet)."""
     out: dict[str, np.ndarray] = {}
     for f in domain.features:
@@ -159,8 +161,9 @@ def _labels(domain: Domain, params: dict, signal: np.ndarray, rng: np.random.Gen
     return np.minimum(idx, len(domain.classes) - 1).astype(np.int64)
 
 
-def _with_missing(domain: Domain, X: dict[str, np.ndarray], rng: np.random.Generator,
-                  extra: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+def _with_missing(
+    domain: Domain, X: dict[str, np.ndarray], rng: np.random.Generator, extra: dict[str, np.ndarray] | None = None
+) -> dict[str, np.ndarray]:
     """The logged values: baseline NULL shares (plus `extra` per-row NULL probabilities)."""
     out = {}
     for f in domain.features:

@@ -4,6 +4,7 @@ Validation happens here, at the boundary; the first problem rejects the whole fi
 line `FILE: column COL, row N: REASON` and nothing is written (each file is one transaction in
 lib/store_write.py). A file already ingested (same content hash, model and kind) is skipped.
 """
+
 from __future__ import annotations
 
 import json
@@ -14,10 +15,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lib.ingest import readers
-from lib.store import write as store_write
 from lib.errors import InputError, UnknownModel
+from lib.ingest import readers
 from lib.spec import Spec, parse_spec
+from lib.store import write as store_write
 from lib.store.connection import Store, fetch_one
 
 KINDS = ("reference", "inference", "labels")
@@ -27,7 +28,7 @@ DEFAULT_NAMES = {"timestamp": "timestamp", "prediction": "prediction", "label": 
 @dataclass(frozen=True)
 class Outcome:
     file: str
-    status: str          # ingested | skipped | rejected
+    status: str  # ingested | skipped | rejected
     rows: int
     message: str
 
@@ -76,8 +77,9 @@ def ingest_file(store: Store, kind: str, model_id: str, path: str | Path) -> Out
             if store_write.already_ingested(con, model_id, kind, digest):
                 return Outcome(name, "skipped", 0, "already ingested: same content, model and kind")
             spec = load_model_spec(con, model_id)
-            entry = store_write.FileEntry(model_id=model_id, kind=kind, file_name=path.name,
-                                          content_hash=digest, rows=rows.n, **meta)
+            entry = store_write.FileEntry(
+                model_id=model_id, kind=kind, file_name=path.name, content_hash=digest, rows=rows.n, **meta
+            )
             store_write.WRITERS[kind](con, spec, entry, rows)
             unknown = _unknown_classes(con, spec, kind, rows)
     except UnknownModel as exc:
@@ -86,9 +88,19 @@ def ingest_file(store: Store, kind: str, model_id: str, path: str | Path) -> Out
     except InputError as exc:
         return Outcome(name, "rejected", 0, str(exc))
     extra = f"; extra columns not stored: {', '.join(meta['extra_columns'])}" if meta["extra_columns"] else ""
-    missing = f"; missing feature columns stored as NULL: {', '.join(meta['missing_features'])}" if meta["missing_features"] else ""
-    classes = (f"; labels or predictions the reference never had (values compare as text, 1 and 1.0 differ): "
-               f"{', '.join(unknown[:5])}{', …' if len(unknown) > 5 else ''}") if unknown else ""
+    missing = (
+        f"; missing feature columns stored as NULL: {', '.join(meta['missing_features'])}"
+        if meta["missing_features"]
+        else ""
+    )
+    classes = (
+        (
+            f"; labels or predictions the reference never had (values compare as text, 1 and 1.0 differ): "
+            f"{', '.join(unknown[:5])}{', …' if len(unknown) > 5 else ''}"
+        )
+        if unknown
+        else ""
+    )
     return Outcome(name, "ingested", rows.n, f"{rows.n} rows{missing}{extra}{classes}")
 
 
@@ -102,8 +114,13 @@ def _unknown_classes(con, spec: Spec, kind: str, rows) -> list[str]:
     known = store_write.reference_classes(con, spec.model_id)
     if not known:
         return []
-    values = {v for column in ("label", "prediction") if column in rows.columns for v in rows.columns[column]
-              if isinstance(v, str)}     # NULL comes as None or NaN
+    values = {
+        v
+        for column in ("label", "prediction")
+        if column in rows.columns
+        for v in rows.columns[column]
+        if isinstance(v, str)
+    }  # NULL comes as None or NaN
     return sorted(values - known)
 
 
@@ -121,10 +138,16 @@ class _no_store:
 
 
 def _columns_meta(frame: pd.DataFrame, spec: Spec) -> dict[str, list[str]]:
-    known = set(spec.features) | {column_name(spec, r) for r in ("timestamp", "prediction", "label", "id")} | set(spec.columns.values())
-    return {"columns": [str(c) for c in frame.columns],
-            "missing_features": [f for f in spec.features if f not in frame.columns],
-            "extra_columns": [str(c) for c in frame.columns if c not in known]}
+    known = (
+        set(spec.features)
+        | {column_name(spec, r) for r in ("timestamp", "prediction", "label", "id")}
+        | set(spec.columns.values())
+    )
+    return {
+        "columns": [str(c) for c in frame.columns],
+        "missing_features": [f for f in spec.features if f not in frame.columns],
+        "extra_columns": [str(c) for c in frame.columns if c not in known],
+    }
 
 
 def _require(frame: pd.DataFrame, file: str, column: str, why: str) -> None:
@@ -170,7 +193,7 @@ def _labels(values: pd.Series, spec: Spec, file: str, column: str, *, required: 
     text = readers.parse_text(values).to_numpy(dtype=object, copy=True)
     if spec.task == "regression":
         number = readers.parse_numeric(values, file, column)  # rejects text that is not a number
-        text[np.isnan(number)] = None   # "NaN" is NULL: else it counts as labelled but adds no error
+        text[np.isnan(number)] = None  # "NaN" is NULL: else it counts as labelled but adds no error
     if required:
         readers.require_not_null(pd.Series(text), file, column, "label")
     return text
@@ -179,7 +202,9 @@ def _labels(values: pd.Series, spec: Spec, file: str, column: str, *, required: 
 def _validate_reference(frame: pd.DataFrame, spec: Spec, file: str):
     meta = _columns_meta(frame, spec)
     if meta["missing_features"]:
-        raise InputError(f"{file}: column {meta['missing_features'][0]}: missing (a reference file needs every feature)")
+        raise InputError(
+            f"{file}: column {meta['missing_features'][0]}: missing (a reference file needs every feature)"
+        )
     label_col = column_name(spec, "label")
     _require(frame, file, label_col, "the reference needs the label")
     readers.require_not_null(frame[label_col], file, label_col, "label")
@@ -220,8 +245,11 @@ def _validate_labels(frame: pd.DataFrame, spec: Spec, file: str):
         row = int(np.flatnonzero(dup)[0]) + 1
         raise InputError(f"{file}: column {id_col}, row {row}: duplicate id {ids.iloc[row - 1]!r} in one labels file")
     rows = {"rid": ids.to_numpy(dtype=object), "label": _labels(frame[label_col], spec, file, label_col, required=True)}
-    meta = {"columns": [str(c) for c in frame.columns], "missing_features": [],
-            "extra_columns": [str(c) for c in frame.columns if c not in (id_col, label_col)]}
+    meta = {
+        "columns": [str(c) for c in frame.columns],
+        "missing_features": [],
+        "extra_columns": [str(c) for c in frame.columns if c not in (id_col, label_col)],
+    }
     return store_write.ValidRows(len(frame), rows, {}), meta
 
 

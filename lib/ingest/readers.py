@@ -7,6 +7,7 @@ numbered from 1). Nothing here touches the store. Rules from DESIGN.md "Values":
 - categorical values compare as text (Parquet `1` -> "1", `1.0` -> "1.0");
 - timestamps: ISO8601 text, timestamp types or Unix seconds; without an offset they are UTC.
 """
+
 from __future__ import annotations
 
 import csv
@@ -33,9 +34,16 @@ def content_hash(path: Path) -> str:
     return h.hexdigest()
 
 
-_NULLABLE_INTS = {pa.int8(): pd.Int8Dtype(), pa.int16(): pd.Int16Dtype(), pa.int32(): pd.Int32Dtype(),
-                  pa.int64(): pd.Int64Dtype(), pa.uint8(): pd.UInt8Dtype(), pa.uint16(): pd.UInt16Dtype(),
-                  pa.uint32(): pd.UInt32Dtype(), pa.uint64(): pd.UInt64Dtype()}
+_NULLABLE_INTS = {
+    pa.int8(): pd.Int8Dtype(),
+    pa.int16(): pd.Int16Dtype(),
+    pa.int32(): pd.Int32Dtype(),
+    pa.int64(): pd.Int64Dtype(),
+    pa.uint8(): pd.UInt8Dtype(),
+    pa.uint16(): pd.UInt16Dtype(),
+    pa.uint32(): pd.UInt32Dtype(),
+    pa.uint64(): pd.UInt64Dtype(),
+}
 
 
 def _duplicate(names: list[str]) -> str | None:
@@ -86,8 +94,10 @@ def _read_csv(path: Path) -> pd.DataFrame:
         raise InputError(f"{name}: not UTF-8 text (in the header row)")
     header[0] = header[0].lstrip("\ufeff")
     if header.count("") > 1:
-        raise InputError(f"{name}: column {header.index('', header.index('') + 1) + 1}: duplicate column name "
-                         "(two columns without a name)")
+        raise InputError(
+            f"{name}: column {header.index('', header.index('') + 1) + 1}: duplicate column name "
+            "(two columns without a name)"
+        )
     # One unnamed column (pandas' to_csv writes its index so) is named as pandas reads it,
     # "Unnamed: <position>": a column like any other, extra unless the spec names it.
     header = [h or f"Unnamed: {i}" for i, h in enumerate(header)]
@@ -99,8 +109,11 @@ def _read_csv(path: Path) -> pd.DataFrame:
             path,
             read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, use_threads=True),
             convert_options=pacsv.ConvertOptions(
-                column_types={h: pa.string() for h in header}, null_values=[""],
-                strings_can_be_null=True, quoted_strings_can_be_null=True),
+                column_types={h: pa.string() for h in header},
+                null_values=[""],
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+            ),
         )
     except pa.ArrowInvalid as exc:
         first = str(exc).splitlines()[0]
@@ -113,7 +126,7 @@ def _is_utf8(text: str) -> bool:
     try:
         text.encode("utf-8")
         return True
-    except UnicodeEncodeError:   # a surrogate-escaped byte that was not UTF-8
+    except UnicodeEncodeError:  # a surrogate-escaped byte that was not UTF-8
         return False
 
 
@@ -183,10 +196,12 @@ def parse_text(series: pd.Series) -> pd.Series:
         out = pd.Series([None if v != v else repr(float(v)) for v in values], index=series.index, dtype=object)
         return out
     if pd.api.types.is_integer_dtype(series) and not series.isna().any():
-        return pd.Series(series.to_numpy().astype(str).astype(object), index=series.index)   # vectorized: 1 -> "1"
+        return pd.Series(series.to_numpy().astype(str).astype(object), index=series.index)  # vectorized: 1 -> "1"
     if pd.api.types.is_bool_dtype(series) and not series.isna().any():
-        return pd.Series(series.to_numpy().astype(str).astype(object), index=series.index)   # True -> "True"
-    out = series.astype(object).map(lambda v: None if v is None or (isinstance(v, float) and v != v) or v is pd.NA else str(v))
+        return pd.Series(series.to_numpy().astype(str).astype(object), index=series.index)  # True -> "True"
+    out = series.astype(object).map(
+        lambda v: None if v is None or (isinstance(v, float) and v != v) or v is pd.NA else str(v)
+    )
     return out
 
 
@@ -212,7 +227,11 @@ def parse_timestamps(series: pd.Series, file: str, column: str) -> pd.Series:
     if bad.any():
         row = _first_bad(bad)
         raw = series.iloc[row - 1]
-        why = "empty timestamp" if raw is None or (not isinstance(raw, str) and pd.isna(raw)) else f"{_show(raw)} is not a timestamp"
+        why = (
+            "empty timestamp"
+            if raw is None or (not isinstance(raw, str) and pd.isna(raw))
+            else f"{_show(raw)} is not a timestamp"
+        )
         raise InputError(f"{file}: column {column}, row {row}: {why}")
     return ts.dt.tz_localize(None).astype("datetime64[us]")
 

@@ -1,5 +1,6 @@
 """Assembling each model's `evaluate` JSON from the long check frame: status, reasons (ordered, with
 since / onset), features, prediction drift, performance, checks and timeline blocks."""
+
 from __future__ import annotations
 
 import math
@@ -31,12 +32,31 @@ def _num(value) -> float | None:
 
 # The columns each check's JSON blocks and messages read (dicts of only these are built: a
 # fleet has ~30,000 check rows at as_of, and building wide dicts was a tenth of evaluate).
-_COMMON_COLUMNS = ("model_id", "check", "feature", "feature_key", "flagged", "status", "value", "yellow", "red",
-                   "threshold_source", "yellow_source", "red_source")
-_CHECK_COLUMNS = {"feature_drift": ("slot", "psi"), "prediction_drift": ("on",), "missing": ("share",),
-                  "unseen_categories": ("slot",), "out_of_range": ("vmin", "vmax"),
-                  "performance": ("metric", "reference", "current", "n_labeled"), "volume": ("rows24", "baseline"),
-                  "freshness": ("last_ts",), "schema": ("files", "problem")}
+_COMMON_COLUMNS = (
+    "model_id",
+    "check",
+    "feature",
+    "feature_key",
+    "flagged",
+    "status",
+    "value",
+    "yellow",
+    "red",
+    "threshold_source",
+    "yellow_source",
+    "red_source",
+)
+_CHECK_COLUMNS = {
+    "feature_drift": ("slot", "psi"),
+    "prediction_drift": ("on",),
+    "missing": ("share",),
+    "unseen_categories": ("slot",),
+    "out_of_range": ("vmin", "vmax"),
+    "performance": ("metric", "reference", "current", "n_labeled"),
+    "volume": ("rows24", "baseline"),
+    "freshness": ("last_ts",),
+    "schema": ("files", "problem"),
+}
 
 
 def _records(frame: pd.DataFrame, columns) -> list[dict]:
@@ -56,8 +76,7 @@ def _aligned_groups(frame: pd.DataFrame) -> tuple[list[tuple[str, int]], np.ndar
     order = np.argsort(codes, kind="stable")
     sizes = np.bincount(codes, minlength=len(keys))
     names = [(model_ids[k // len(slots)], int(slots[k % len(slots)])) for k in keys.tolist()]
-    return (names, frame["ref"].to_numpy(dtype="float64")[order], frame["cur"].to_numpy(dtype="float64")[order],
-            sizes)
+    return (names, frame["ref"].to_numpy(dtype="float64")[order], frame["cur"].to_numpy(dtype="float64")[order], sizes)
 
 
 class Assembler:
@@ -100,12 +119,19 @@ class Assembler:
         # flagged (model, check, feature) per instant, for since / onset
         hist = checks[flagged]
         feature = hist["feature"].to_numpy(dtype=object)
-        self.flag_set = set(zip(hist["wid"].tolist(), hist["model_id"].tolist(), hist["check"].tolist(),
-                                np.where(pd.isna(feature), "", feature).tolist()))
+        self.flag_set = set(
+            zip(
+                hist["wid"].tolist(),
+                hist["model_id"].tolist(),
+                hist["check"].tolist(),
+                np.where(pd.isna(feature), "", feature).tolist(),
+            )
+        )
         # model status per instant (timeline)
         self.model_status = self._model_status(hist)
-        self.day_ends = sorted([t for t in judge.instants if t == t.floor("D") and as_of - SINCE_DAYS * DAY <= t <= as_of],
-                               reverse=True)
+        self.day_ends = sorted(
+            [t for t in judge.instants if t == t.floor("D") and as_of - SINCE_DAYS * DAY <= t <= as_of], reverse=True
+        )
         t1 = as_of - DAY
         before = [t for t in judge.instants if t == t.floor("D") and t < t1]
         self.onset_instants = [t1] + sorted(before, reverse=True)[:7]
@@ -114,22 +140,31 @@ class Assembler:
         self.snapshots = dict(zip(snaps["model_id"].tolist(), snaps["snapshot_id"].tolist()))
         self.feature_blocks = self._feature_blocks(now)
         models = judge.models
-        self.info = dict(zip(models.index.tolist(), zip(*(models[c].to_numpy(dtype=object)
-                                                          for c in ("name", "task", "owner", "team", "tags")))))
+        self.info = dict(
+            zip(
+                models.index.tolist(),
+                zip(*(models[c].to_numpy(dtype=object) for c in ("name", "task", "owner", "team", "tags"))),
+            )
+        )
         self._timeline: tuple[list[pd.Timestamp] | None, list[tuple[str, int]]] = (None, [])
 
     def _model_status(self, flagged: pd.DataFrame) -> dict[tuple[int, str], str]:
         """Model status per (wid, model): red, else yellow, else grey if the drift window is thin, else green.
 
         `flagged`: the yellow and red rows of the check frame."""
-        worst = (flagged[["wid", "model_id"]].assign(rank=np.where(flagged["status"] == RED, 0, 1))
-                 .groupby(["wid", "model_id"])["rank"].min().rename("rank").reset_index())
+        worst = (
+            flagged[["wid", "model_id"]]
+            .assign(rank=np.where(flagged["status"] == RED, 0, 1))
+            .groupby(["wid", "model_id"])["rank"]
+            .min()
+            .rename("rank")
+            .reset_index()
+        )
         rows = self.judge.rows.merge(worst, on=["wid", "model_id"], how="left")
         # A model without a reference snapshot cannot be judged on its inputs either: grey.
         thin = (rows["rows7"] < rows["min_rows"]) | ~rows["model_id"].isin(self.judge.has_reference)
-        status = np.select([rows["rank"] == 0, rows["rank"] == 1, thin],
-                           [RED, YELLOW, GREY], default=GREEN)
-        return dict(zip(zip(rows["wid"].tolist(), rows["model_id"].tolist()), status.tolist()))   # plain str
+        status = np.select([rows["rank"] == 0, rows["rank"] == 1, thin], [RED, YELLOW, GREY], default=GREEN)
+        return dict(zip(zip(rows["wid"].tolist(), rows["model_id"].tolist()), status.tolist()))  # plain str
 
     def _unseen_values(self) -> dict[tuple[str, int], list[dict]]:
         c = self.judge.cat24
@@ -137,19 +172,24 @@ class Assembler:
         if new.empty:
             return {}
         first = self.reader.first_seen(new)
-        new = new.merge(first, on=["model_id", "slot", "value"], how="left").sort_values(["cur", "value"], ascending=[False, True])
+        new = new.merge(first, on=["model_id", "slot", "value"], how="left").sort_values(
+            ["cur", "value"], ascending=[False, True]
+        )
         out: dict[tuple[str, int], list[dict]] = {}
         for rec in new.itertuples(index=False):
             # first_hour is the end of the hour of the first row: the row arrived within the hour before.
             out.setdefault((rec.model_id, rec.slot), []).append(
-                {"value": rec.value, "count": int(rec.cur), "first_seen": iso(rec.first_hour)})
+                {"value": rec.value, "count": int(rec.cur), "first_seen": iso(rec.first_hour)}
+            )
         return out
 
     def timeline_days(self, timeline: list[pd.Timestamp]) -> list[tuple[str, int]]:
         """(date, wid) of each timeline instant, computed once for all models."""
         if self._timeline[0] is not timeline:
-            self._timeline = (timeline, [((t - pd.Timedelta(microseconds=1)).date().isoformat(), self.judge.wid[t])
-                                         for t in timeline])
+            self._timeline = (
+                timeline,
+                [((t - pd.Timedelta(microseconds=1)).date().isoformat(), self.judge.wid[t]) for t in timeline],
+            )
         return self._timeline[1]
 
     # -- blocks ------------------------------------------------------------------------------
@@ -171,9 +211,13 @@ class Assembler:
         fresh = by.get(("freshness", ""), {})
         snaps = self.snapshots
         out: dict[str, Any] = {
-            "model_id": model_id, "status": self.model_status.get((self.wid0, model_id), GREY),
+            "model_id": model_id,
+            "status": self.model_status.get((self.wid0, model_id), GREY),
             "reasons": self.reasons(model_id, recs),
-            "name": name, "task": task, "owner": owner, "team": team,
+            "name": name,
+            "task": task,
+            "owner": owner,
+            "team": team,
             "tags": list(tags),
             "features": self.features(model_id, raw),
             "prediction_drift": self.prediction_drift(by),
@@ -185,8 +229,10 @@ class Assembler:
         }
         if timeline:
             status = self.model_status
-            out["timeline"] = [{"date": date, "status": status.get((wid, model_id), GREY)}
-                               for date, wid in self.timeline_days(timeline)]
+            out["timeline"] = [
+                {"date": date, "status": status.get((wid, model_id), GREY)}
+                for date, wid in self.timeline_days(timeline)
+            ]
         return out
 
     def reasons(self, model_id: str, recs: list[dict]) -> list[dict[str, Any]]:
@@ -201,10 +247,17 @@ class Assembler:
             feature = rec["feature"] if isinstance(rec["feature"], str) else None
             # the source of the threshold reached (a feature block may override red only)
             source = rec.get("red_source" if rec["status"] == RED else "yellow_source")
-            item = {"check": rec["check"], "status": rec["status"], "feature": feature, "value": value,
-                    "threshold": _num(threshold),
-                    "threshold_source": source if isinstance(source, str) else rec.get("threshold_source"),
-                    "since": since, "onset": onset, "message": message(rec, value, threshold, self)}
+            item = {
+                "check": rec["check"],
+                "status": rec["status"],
+                "feature": feature,
+                "value": value,
+                "threshold": _num(threshold),
+                "threshold_source": source if isinstance(source, str) else rec.get("threshold_source"),
+                "since": since,
+                "onset": onset,
+                "message": message(rec, value, threshold, self),
+            }
             if rec["check"] == "unseen_categories":
                 item["unseen_values"] = self.unseen.get((model_id, int(rec["slot"])), [])
             if rec["check"] == "schema":
@@ -226,11 +279,12 @@ class Assembler:
 
         def column(check: str, source: str, name: str) -> None:
             nonlocal out
-            if source not in now.columns:     # no row of that check anywhere in the fleet
+            if source not in now.columns:  # no row of that check anywhere in the fleet
                 out[name] = np.nan
                 return
             part = now[now["check"].to_numpy(dtype=object) == check][keys + [source]]
             out = out.merge(part.drop_duplicates(keys, keep="last").rename(columns={source: name}), on=keys, how="left")
+
         column("feature_drift", "psi", "psi")
         column("missing", "share", "missing_share")
         column("unseen_categories", "value", "unseen_share")
@@ -245,10 +299,22 @@ class Assembler:
         slots, kinds = out["slot"].astype(int).tolist(), out["kind"].to_numpy(dtype=object)
         js = _nums([self.js.get(k) for k in zip(models.tolist(), slots)])
         chi2 = _nums([self.chi2.get(k) for k in zip(models.tolist(), slots)])
-        share = np.where(kinds == "categorical", out["unseen_share"].to_numpy(dtype=object),
-                         out["out_of_range_share"].to_numpy(dtype=object))
-        rows = zip(names.tolist(), slots, kinds.tolist(), _nums(out["psi"]), js, chi2, _nums(out["missing_share"]),
-                   _nums(share), status.tolist())
+        share = np.where(
+            kinds == "categorical",
+            out["unseen_share"].to_numpy(dtype=object),
+            out["out_of_range_share"].to_numpy(dtype=object),
+        )
+        rows = zip(
+            names.tolist(),
+            slots,
+            kinds.tolist(),
+            _nums(out["psi"]),
+            js,
+            chi2,
+            _nums(out["missing_share"]),
+            _nums(share),
+            status.tolist(),
+        )
         blocks: dict[str, list[tuple]] = {}
         for m, row in zip(models.tolist(), rows):
             blocks.setdefault(m, []).append(row)
@@ -277,9 +343,13 @@ class Assembler:
         rec = by.get(("performance", ""))
         if rec is None:
             return None
-        return {"metric": rec["metric"], "reference": _num(rec["reference"]), "current": _num(rec["current"]),
-                "n_labeled": int(rec["n_labeled"]) if pd.notna(rec["n_labeled"]) else 0,
-                "loss": _num(rec["value"])}
+        return {
+            "metric": rec["metric"],
+            "reference": _num(rec["reference"]),
+            "current": _num(rec["current"]),
+            "n_labeled": int(rec["n_labeled"]) if pd.notna(rec["n_labeled"]) else 0,
+            "loss": _num(rec["value"]),
+        }
 
 
 _MODEL_BLOCKS = ("prediction_drift", "performance", "freshness")
@@ -300,17 +370,31 @@ def _check_blocks(now: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
     value = now["value"].to_numpy(dtype="float64")
     below = np.isin(check, [c for c in _CHECK_RANK if CHECKS_BY_NAME[c].direction == "below"])
     badness = np.where(np.isfinite(value), np.where(below, value, -value), 0.0)
-    order = np.lexsort((badness, now["status"].map(_STATUS_ORDER).to_numpy(),
-                        pd.Series(check).map(_CHECK_RANK).to_numpy(), pd.factorize(now["model_id"])[0]))
+    order = np.lexsort(
+        (
+            badness,
+            now["status"].map(_STATUS_ORDER).to_numpy(),
+            pd.Series(check).map(_CHECK_RANK).to_numpy(),
+            pd.factorize(now["model_id"])[0],
+        )
+    )
     part = now.iloc[order]
     first = ~part.duplicated(["model_id", "check"]).to_numpy()
     part = part[first]
     feature = part["feature"].to_numpy(dtype=object)
-    rows = zip(part["model_id"].tolist(), part["check"].tolist(), part["status"].tolist(),
-               np.where(pd.isna(feature), None, feature).tolist(), _nums(part["value"]), _nums(part["yellow"]),
-               _nums(part["red"]), part["threshold_source"].to_numpy(dtype=object).tolist())
+    rows = zip(
+        part["model_id"].tolist(),
+        part["check"].tolist(),
+        part["status"].tolist(),
+        np.where(pd.isna(feature), None, feature).tolist(),
+        _nums(part["value"]),
+        _nums(part["yellow"]),
+        _nums(part["red"]),
+        part["threshold_source"].to_numpy(dtype=object).tolist(),
+    )
     blocks: dict[str, list[dict[str, Any]]] = {}
     for m, c, st, feat, v, y, r, src in rows:
-        blocks.setdefault(m, []).append({"check": c, "status": st, "feature": feat, "value": v, "yellow": y, "red": r,
-                                         "threshold_source": src})
+        blocks.setdefault(m, []).append(
+            {"check": c, "status": st, "feature": feat, "value": v, "yellow": y, "red": r, "threshold_source": src}
+        )
     return blocks

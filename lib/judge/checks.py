@@ -1,6 +1,7 @@
 """Checks: each check's value at every (instant, model, feature) and its status against the policy's
 thresholds (Judge._finish), all instants at once and vectorized over the fleet, which makes `since`,
 `onset` and a 30-day timeline cheap. No SQL here (lib/store/read.py does it), nothing rendered."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -16,14 +17,16 @@ from lib.judge.windows import DAY, WEEK
 from lib.store.read import Reader
 
 FEATURE_CHECKS = ("missing", "unseen_categories", "out_of_range", "feature_drift")
-_UNSEEN = 1 << 40      # window ids of the 24-hour unseen windows in a cube shared with the 7-day ones
+_NO_SHIFT = pd.Timedelta(0)
+_UNSEEN = 1 << 40  # window ids of the 24-hour unseen windows in a cube shared with the 7-day ones
 
 
 class Judge:
     """Computes check values and statuses for every (instant, model, check, feature)."""
 
-    def __init__(self, reader: Reader, fleet: Fleet, policy: Policy, instants: list[pd.Timestamp],
-                 wids: list[int] | None = None):
+    def __init__(
+        self, reader: Reader, fleet: Fleet, policy: Policy, instants: list[pd.Timestamp], wids: list[int] | None = None
+    ):
         """`wids` names the instants in the frames (default 0, 1, …): two judges over different
         instants can then be concatenated (see lib/judge/evaluate.py's two-phase evaluation)."""
         self.r, self.fleet, self.policy = reader, fleet, policy
@@ -40,7 +43,7 @@ class Judge:
         self.overridden = {m: (team, pol) for m, team, pol in teams_policies if pol or team in policy.teams}
 
     # -- helpers ---------------------------------------------------------------------------
-    def _windows(self, length: pd.Timedelta, shift: pd.Timedelta = pd.Timedelta(0)):
+    def _windows(self, length: pd.Timedelta, shift: pd.Timedelta = _NO_SHIFT):
         return [(i, t - shift - length, t - shift) for i, t in zip(self.wids, self.instants)]
 
     def _row_counts(self) -> pd.DataFrame:
@@ -52,15 +55,25 @@ class Judge:
         lo, hi = int(ends.min()) - 8 * 24, int(ends.max())
         counts = self.r.hourly_rows(models, pd.Timestamp(lo, unit="h"), pd.Timestamp(hi, unit="h"))
         width = hi - lo + 1
-        dense = np.bincount(counts["model"] * width + (counts["hour"] - lo), weights=counts["n"].astype("float64"),
-                            minlength=len(models) * width).reshape(len(models), width)
+        dense = np.bincount(
+            counts["model"] * width + (counts["hour"] - lo),
+            weights=counts["n"].astype("float64"),
+            minlength=len(models) * width,
+        ).reshape(len(models), width)
         cum = np.cumsum(dense, axis=1)
 
-        def window(start_hours: int, end_hours: int) -> np.ndarray:   # hours before each instant
+        def window(start_hours: int, end_hours: int) -> np.ndarray:  # hours before each instant
             return (cum[:, ends - lo - end_hours] - cum[:, ends - lo - start_hours]).T.ravel().astype("int64")
-        rows = pd.DataFrame({"wid": np.repeat(np.asarray(self.wids, dtype="int64"), len(models)),
-                             "model_id": np.tile(models, len(ends)),
-                             "rows7": window(7 * 24, 0), "rows24": window(24, 0), "rows_base": window(8 * 24, 24)})
+
+        rows = pd.DataFrame(
+            {
+                "wid": np.repeat(np.asarray(self.wids, dtype="int64"), len(models)),
+                "model_id": np.tile(models, len(ends)),
+                "rows7": window(7 * 24, 0),
+                "rows24": window(24, 0),
+                "rows_base": window(8 * 24, 24),
+            }
+        )
         rows["min_rows"] = rows["model_id"].map(self.min_rows)
         return rows
 
@@ -71,8 +84,13 @@ class Judge:
         looked up one by one (policy.effective_threshold says where each level came from).
         """
         base = effective_threshold(self.policy, "", {}, check)
-        frame = frame.assign(yellow=base.yellow, red=base.red, threshold_source=base.source,
-                             yellow_source=base.yellow_source, red_source=base.red_source)
+        frame = frame.assign(
+            yellow=base.yellow,
+            red=base.red,
+            threshold_source=base.source,
+            yellow_source=base.yellow_source,
+            red_source=base.red_source,
+        )
         special = [m for m in frame["model_id"].unique() if m in self.overridden]
         if not special:
             return frame
@@ -100,9 +118,13 @@ class Judge:
     def _finish(self, frame: pd.DataFrame, check: str) -> pd.DataFrame:
         setting = CHECKS_BY_NAME[check]
         frame = self.thresholds(frame, check)
-        frame["status"] = judge(frame["value"].to_numpy(dtype="float64"), frame["yellow"].to_numpy(dtype="float64"),
-                                frame["red"].to_numpy(dtype="float64"), setting.direction,
-                                frame["grey"].to_numpy(dtype=bool))
+        frame["status"] = judge(
+            frame["value"].to_numpy(dtype="float64"),
+            frame["yellow"].to_numpy(dtype="float64"),
+            frame["red"].to_numpy(dtype="float64"),
+            setting.direction,
+            frame["grey"].to_numpy(dtype=bool),
+        )
         frame["check"] = check
         return frame
 
@@ -113,7 +135,7 @@ class Judge:
         `needed` limits the work to some checks (the history behind a few reasons); the row
         counts every check leans on are always computed.
         """
-        want = (lambda *names: needed is None or bool(needed.intersection(names)))  # noqa: E731
+        want = lambda *names: needed is None or bool(needed.intersection(names))  # noqa: E731
         w7, w24 = self._windows(WEEK), self._windows(DAY)
         self.rows = self._row_counts()
         parts = []
@@ -121,23 +143,34 @@ class Judge:
         drift, unseen = detail or want("feature_drift", "prediction_drift"), detail or want("unseen_categories")
         if drift or unseen:
             # One categorical cube serves both the 7-day drift and the 24-hour unseen windows.
-            cat = DriftCube(self.r, (w7 if drift else []) + ([(_UNSEEN + i, s, e) for i, s, e in w24] if unseen else []),
-                            self.fleet.ref, "categorical", self._slots("categorical"))
+            cat = DriftCube(
+                self.r,
+                (w7 if drift else []) + ([(_UNSEEN + i, s, e) for i, s, e in w24] if unseen else []),
+                self.fleet.ref,
+                "categorical",
+                self._slots("categorical"),
+            )
             cat_summary = cat.summary()
             is24 = cat_summary["wid"].to_numpy() >= _UNSEEN
         if drift:
             num7 = DriftCube(self.r, w7, self.fleet.ref, "numeric", self._slots("numeric"))
             self._psi = pd.concat([cat_summary[~is24], num7.summary()], ignore_index=True)[
-                ["wid", "model_id", "slot", "psi", "ref_total"]]
+                ["wid", "model_id", "slot", "psi", "ref_total"]
+            ]
             parts += [self.feature_drift(), self.prediction_drift()]
         if unseen:
             self._unseen24 = cat_summary[is24].assign(wid=lambda d: d["wid"] - _UNSEEN)[
-                ["wid", "model_id", "slot", "unseen", "nonnull"]]
+                ["wid", "model_id", "slot", "unseen", "nonnull"]
+            ]
             parts.append(self.unseen())
         if detail:
             # The bins themselves, for one instant only: JS, chi2 and the unseen values' list.
             wid = self.wid[detail_at]
-            self.num7, self.cat7, self.cat24 = num7.aligned(wid), cat.aligned(wid), cat.aligned(_UNSEEN + wid, as_wid=wid)
+            self.num7, self.cat7, self.cat24 = (
+                num7.aligned(wid),
+                cat.aligned(wid),
+                cat.aligned(_UNSEEN + wid, as_wid=wid),
+            )
         if want("missing", "out_of_range"):
             self.qual24 = quality_by_window(self.r, w24, self._slots("numeric", "categorical"))
             parts += [self.missing(), self.out_of_range()]
@@ -172,8 +205,9 @@ class Judge:
         grid = grid.merge(self._psi, on=["wid", "model_id", "slot"], how="left")
         grid["value"] = grid["psi"]
         # ref_total: the reference's non-NULL finite values of the feature (its bins' sum)
-        grid["grey"] = ((grid["rows7"] < grid["min_rows"]) | (grid["ref_total"].fillna(0) < grid["min_rows"])
-                        | grid["value"].isna())
+        grid["grey"] = (
+            (grid["rows7"] < grid["min_rows"]) | (grid["ref_total"].fillna(0) < grid["min_rows"]) | grid["value"].isna()
+        )
         return self._finish(grid, "feature_drift")
 
     def prediction_drift(self) -> pd.DataFrame:
@@ -188,42 +222,48 @@ class Judge:
 
     def missing(self) -> pd.DataFrame:
         grid = self._per_feature_grid(("numeric", "categorical"))
-        grid = grid.merge(self.qual24[["wid", "model_id", "slot", "n_null"]], on=["wid", "model_id", "slot"], how="left")
+        grid = grid.merge(
+            self.qual24[["wid", "model_id", "slot", "n_null"]], on=["wid", "model_id", "slot"], how="left"
+        )
         ref = self.fleet.ref.assign(ref_null_share=lambda d: d["n_null"] / d["n_rows"].where(d["n_rows"] > 0))
         grid = grid.merge(ref[["model_id", "slot", "ref_null_share"]], on=["model_id", "slot"], how="left")
         grid["n_null"] = grid["n_null"].fillna(0)
         with np.errstate(invalid="ignore", divide="ignore"):
             grid["share"] = grid["n_null"] / grid["rows24"].where(grid["rows24"] > 0)
         grid["value"] = grid["share"] - grid["ref_null_share"].fillna(0)
-        grid["grey"] = ((grid["rows24"] < grid["min_rows"]) | grid["value"].isna()
-                        | ~grid["model_id"].isin(self.has_reference))   # nothing to compare against yet
+        grid["grey"] = (
+            (grid["rows24"] < grid["min_rows"]) | grid["value"].isna() | ~grid["model_id"].isin(self.has_reference)
+        )  # nothing to compare against yet
         return self._finish(grid, "missing")
 
     def unseen(self) -> pd.DataFrame:
         grid = self._per_feature_grid(("categorical",))
         grid = grid.merge(self._unseen24, on=["wid", "model_id", "slot"], how="left")
         grid["value"] = grid["unseen"] / grid["nonnull"].where(grid["nonnull"] > 0)
-        grid["grey"] = ((grid["rows24"] < grid["min_rows"]) | grid["value"].isna()
-                        | ~grid["model_id"].isin(self.has_reference))   # nothing to compare against yet
+        grid["grey"] = (
+            (grid["rows24"] < grid["min_rows"]) | grid["value"].isna() | ~grid["model_id"].isin(self.has_reference)
+        )  # nothing to compare against yet
         return self._finish(grid, "unseen_categories")
 
     def out_of_range(self) -> pd.DataFrame:
         grid = self._per_feature_grid(("numeric",))
         q = self.qual24
-        grid = grid.merge(q[["wid", "model_id", "slot", "n_null", "n_below", "n_above"]],
-                          on=["wid", "model_id", "slot"], how="left")
+        grid = grid.merge(
+            q[["wid", "model_id", "slot", "n_null", "n_below", "n_above"]], on=["wid", "model_id", "slot"], how="left"
+        )
         grid = grid.merge(self.fleet.ref[["model_id", "slot", "vmin", "vmax"]], on=["model_id", "slot"], how="left")
         nonnull = grid["rows24"] - grid["n_null"].fillna(0)
         grid["value"] = (grid["n_below"].fillna(0) + grid["n_above"].fillna(0)) / nonnull.where(nonnull > 0)
-        grid["grey"] = ((grid["rows24"] < grid["min_rows"]) | grid["value"].isna()
-                        | ~grid["model_id"].isin(self.has_reference))   # nothing to compare against yet
+        grid["grey"] = (
+            (grid["rows24"] < grid["min_rows"]) | grid["value"].isna() | ~grid["model_id"].isin(self.has_reference)
+        )  # nothing to compare against yet
         return self._finish(grid, "out_of_range")
 
     def volume(self) -> pd.DataFrame:
         f = self.rows.assign(feature=None)
         base = f["rows_base"] / 7.0
         f["baseline"] = base
-        f["value"] = (f["rows24"] / base.where(base > 0)).astype("float64")   # baseline 0 passes: NaN is green
+        f["value"] = (f["rows24"] / base.where(base > 0)).astype("float64")  # baseline 0 passes: NaN is green
         f["grey"] = False
         return self._finish(f, "volume")
 
@@ -233,7 +273,7 @@ class Judge:
         f = self.rows.merge(last, on=["wid", "model_id"], how="left").assign(feature=None)
         t = f["wid"].map(self.t_of)
         hours = (t - f["last_ts"]).dt.total_seconds() / 3600.0
-        f["value"] = hours.fillna(np.inf)   # never any inference: as stale as can be
+        f["value"] = hours.fillna(np.inf)  # never any inference: as stale as can be
         f["grey"] = False
         return self._finish(f, "freshness")
 
@@ -254,8 +294,9 @@ class Judge:
         if not rows:
             return pd.DataFrame()
         frame = pd.DataFrame(rows, columns=["wid", "model_id", "feature", "problem", "file_name"])
-        frame = (frame.groupby(["wid", "model_id", "feature", "problem"], as_index=False)
-                 .agg(value=("file_name", "size"), files=("file_name", lambda s: sorted(set(s)))))
+        frame = frame.groupby(["wid", "model_id", "feature", "problem"], as_index=False).agg(
+            value=("file_name", "size"), files=("file_name", lambda s: sorted(set(s)))
+        )
         # A missing feature column is red, an extra column yellow: both at one file.
         frame["yellow"], frame["red"] = 1.0, np.where(frame["problem"] == "missing", 1.0, np.nan)
         frame["threshold_source"] = "default"
@@ -270,7 +311,9 @@ class Judge:
         cur = performance_by_window(self.r, w7, self.fleet.models, self.fleet.snapshots)
         grid = self.rows[self.rows["model_id"].isin(labelled)].assign(feature=None)
         grid = grid.merge(cur, on=["wid", "model_id"], how="left")
-        grid["value"] = [metrics.performance_loss(m, r, c) if isinstance(m, str) else np.nan
-                         for m, r, c in zip(grid["metric"], grid["reference"], grid["current"])]
+        grid["value"] = [
+            metrics.performance_loss(m, r, c) if isinstance(m, str) else np.nan
+            for m, r, c in zip(grid["metric"], grid["reference"], grid["current"])
+        ]
         grid["grey"] = (grid["n_labeled"].fillna(0) < grid["min_rows"]) | grid["value"].isna()
         return self._finish(grid, "performance")

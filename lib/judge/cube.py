@@ -15,6 +15,7 @@ whose cell has no reference count), the non-NULL current count and the reference
 for one window, the aligned (ref, cur) counts per cell that JS, chi-square and the unseen
 values' list need.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -62,13 +63,21 @@ def _ref_cells(ref: pd.DataFrame, kind: str) -> pd.DataFrame:
     lengths = np.fromiter((c.size for c in counts), dtype="int64", count=len(counts))
     if kind == "numeric":
         offsets = np.repeat(np.cumsum(lengths) - lengths, lengths)
-        keys = np.arange(int(lengths.sum()), dtype="int64") - offsets       # 0, 1, … within each feature
+        keys = np.arange(int(lengths.sum()), dtype="int64") - offsets  # 0, 1, … within each feature
     else:
-        keys = np.concatenate([np.asarray(c, dtype=object) for c in part["categories"]]) if len(counts) else np.empty(0, object)
-    return pd.DataFrame({"model_id": np.repeat(part["model_id"].to_numpy(dtype=object), lengths),
-                         "slot": np.repeat(part["slot"].to_numpy(dtype="int64"), lengths),
-                         "key": keys,
-                         "ref": np.concatenate(counts) if len(counts) else np.empty(0, "int64")})
+        keys = (
+            np.concatenate([np.asarray(c, dtype=object) for c in part["categories"]])
+            if len(counts)
+            else np.empty(0, object)
+        )
+    return pd.DataFrame(
+        {
+            "model_id": np.repeat(part["model_id"].to_numpy(dtype=object), lengths),
+            "slot": np.repeat(part["slot"].to_numpy(dtype="int64"), lengths),
+            "key": keys,
+            "ref": np.concatenate(counts) if len(counts) else np.empty(0, "int64"),
+        }
+    )
 
 
 def _no_rows(where: str, values: tuple[str, ...] = ("n",)) -> dict[str, np.ndarray]:
@@ -90,16 +99,22 @@ def _add_unseen(cells: pd.DataFrame, days: dict, hours: dict, new_days: dict | N
     def join(rows: dict, new_rows: dict | None, where: str) -> dict:
         if new_rows is None or not len(new_rows["n"]):
             return rows
-        idx = pd.MultiIndex.from_arrays([new_rows["model_id"].astype(object), new_rows["slot"].astype("int64"),
-                                         new_rows["key"].astype(object)])
+        idx = pd.MultiIndex.from_arrays(
+            [new_rows["model_id"].astype(object), new_rows["slot"].astype("int64"), new_rows["key"].astype(object)]
+        )
         cell = lookup.reindex(idx).to_numpy(dtype="int64")
-        return {"cell": np.r_[rows["cell"], cell], where: np.r_[rows[where], new_rows[where]],
-                "n": np.r_[rows["n"], new_rows["n"]]}
+        return {
+            "cell": np.r_[rows["cell"], cell],
+            where: np.r_[rows[where], new_rows[where]],
+            "n": np.r_[rows["n"], new_rows["n"]],
+        }
+
     return (pd.concat([cells, new], ignore_index=True), join(days, new_days, "day"), join(hours, new_hours, "rid"))
 
 
-def _sum_windows(split, lo: int, hi: int, position: np.ndarray, days: dict, hours: dict,
-                 values: tuple[str, ...]) -> np.ndarray:
+def _sum_windows(
+    split, lo: int, hi: int, position: np.ndarray, days: dict, hours: dict, values: tuple[str, ...]
+) -> np.ndarray:
     """(windows × keys × values) sums: whole days from a cumulative sum over the days (lo, hi],
     edge hours from the per-range sums. `position` maps a row's key id to its place."""
     dstart, dend, member = split
@@ -138,12 +153,23 @@ def quality_by_window(reader: Reader, windows, slots: pd.DataFrame) -> pd.DataFr
     keys["cell"] = np.arange(len(keys), dtype="int64")
     lo, hi = _day_span(dstart, dend)
     day_range = (pd.Timestamp(lo * _DAY_US, unit="us"), pd.Timestamp(hi * _DAY_US, unit="us"))
-    days = reader.cell_days("prof_qual", keys, *day_range, key=None, values=QUALITY) if hi > lo else _no_rows("day", QUALITY)
-    hours = reader.cell_hours("prof_qual", keys, ranges, key=None, values=QUALITY) if ranges else _no_rows("rid", QUALITY)
+    days = (
+        reader.cell_days("prof_qual", keys, *day_range, key=None, values=QUALITY)
+        if hi > lo
+        else _no_rows("day", QUALITY)
+    )
+    hours = (
+        reader.cell_hours("prof_qual", keys, ranges, key=None, values=QUALITY) if ranges else _no_rows("rid", QUALITY)
+    )
     sums = _sum_windows((dstart, dend, member), lo, hi, np.arange(len(keys)), days, hours, QUALITY)
     n = len(keys)
-    out = pd.DataFrame({"wid": np.repeat(wids, n), "model_id": np.tile(keys["model_id"].to_numpy(dtype=object), len(wids)),
-                        "slot": np.tile(keys["slot"].to_numpy(dtype="int64"), len(wids))})
+    out = pd.DataFrame(
+        {
+            "wid": np.repeat(wids, n),
+            "model_id": np.tile(keys["model_id"].to_numpy(dtype=object), len(wids)),
+            "slot": np.tile(keys["slot"].to_numpy(dtype="int64"), len(wids)),
+        }
+    )
     for k, v in enumerate(QUALITY):
         out[v] = sums[:, :, k].ravel().astype("int64")
     return out
@@ -194,23 +220,30 @@ class DriftCube:
         """Per (wid, model_id, slot): psi, unseen, nonnull, ref_total."""
         starts, n_w = self.starts, len(self.wids)
         if not len(starts):
-            return pd.DataFrame({"wid": [], "model_id": [], "slot": [], "psi": [], "unseen": [], "nonnull": [],
-                                 "ref_total": []})
+            return pd.DataFrame(
+                {"wid": [], "model_id": [], "slot": [], "psi": [], "unseen": [], "nonnull": [], "ref_total": []}
+            )
         size = np.diff(np.r_[starts, len(self.ref)])
         rt = np.add.reduceat(self.ref, starts)
         ct = np.add.reduceat(self.sums, starts, axis=1)
-        with np.errstate(divide="ignore", invalid="ignore"):   # empty sides are NaN below
+        with np.errstate(divide="ignore", invalid="ignore"):  # empty sides are NaN below
             r = np.maximum(self.ref / np.repeat(rt, size), FLOOR)
             c = np.maximum(self.sums / np.repeat(ct, size, axis=1), FLOOR)
             psi = np.add.reduceat((c - r) * np.log(c / r), starts, axis=1)
         psi[(ct == 0) | (rt == 0)[None, :]] = np.nan
         unseen = np.add.reduceat(self.sums * (self.ref == 0), starts, axis=1)
         first = self.cells.iloc[starts]
-        return pd.DataFrame({"wid": np.repeat(self.wids, len(starts)),
-                             "model_id": np.tile(first["model_id"].to_numpy(dtype=object), n_w),
-                             "slot": np.tile(first["slot"].to_numpy(dtype="int64"), n_w),
-                             "psi": psi.ravel(), "unseen": unseen.ravel(), "nonnull": ct.ravel(),
-                             "ref_total": np.tile(rt, n_w)})
+        return pd.DataFrame(
+            {
+                "wid": np.repeat(self.wids, len(starts)),
+                "model_id": np.tile(first["model_id"].to_numpy(dtype=object), n_w),
+                "slot": np.tile(first["slot"].to_numpy(dtype="int64"), n_w),
+                "psi": psi.ravel(),
+                "unseen": unseen.ravel(),
+                "nonnull": ct.ravel(),
+                "ref_total": np.tile(rt, n_w),
+            }
+        )
 
     def aligned(self, wid: int, as_wid: int | None = None) -> pd.DataFrame:
         """(wid, model_id, slot, bin|value, ref, cur) of one window, ordered by model, slot, key
@@ -222,7 +255,13 @@ class DriftCube:
         wid = wid if as_wid is None else as_wid
         keep = (self.ref > 0) | (cur > 0) if self.kind == "categorical" else np.ones(len(cur), dtype=bool)
         part = self.cells[keep]
-        return pd.DataFrame({"wid": wid, "model_id": part["model_id"].to_numpy(dtype=object),
-                             "slot": part["slot"].to_numpy(dtype="int64"),
-                             ("bin" if self.kind == "numeric" else "value"): part["key"].to_numpy(),
-                             "ref": part["ref"].to_numpy(dtype="int64"), "cur": cur[keep].astype("int64")})
+        return pd.DataFrame(
+            {
+                "wid": wid,
+                "model_id": part["model_id"].to_numpy(dtype=object),
+                "slot": part["slot"].to_numpy(dtype="int64"),
+                ("bin" if self.kind == "numeric" else "value"): part["key"].to_numpy(),
+                "ref": part["ref"].to_numpy(dtype="int64"),
+                "cur": cur[keep].astype("int64"),
+            }
+        )

@@ -5,6 +5,7 @@ Reads the store once (one shared-lock read), judges every model at every instant
 yellow, grey, green, then id; reasons ordered as DESIGN.md's precise rules say; `since` and
 `onset` per reason.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -15,13 +16,13 @@ from lib.errors import InputError
 from lib.judge.assemble import Assembler
 from lib.judge.checks import Judge
 from lib.judge.fleet import Fleet, load_fleet, restrict
-from lib.judge.windows import instants_for, iso
-from lib.store.profiles import round_up_hour
 from lib.judge.policy import Policy, load_policy
 from lib.judge.status import RANK, RED, YELLOW
+from lib.judge.windows import instants_for, iso
 from lib.store.connection import Store
-from lib.store.rows import raw_drift_by_slot
+from lib.store.profiles import round_up_hour
 from lib.store.read import Reader
+from lib.store.rows import raw_drift_by_slot
 
 
 def parse_as_of(text: str | None) -> pd.Timestamp | None:
@@ -37,8 +38,15 @@ def parse_as_of(text: str | None) -> pd.Timestamp | None:
     return round_up_hour(ts)
 
 
-def evaluate(store: Store, *, as_of: pd.Timestamp | None = None, model_ids: list[str] | None = None,
-             timeline_days: int | None = None, detail: bool | None = None, policy: Policy | None = None) -> dict[str, Any]:
+def evaluate(
+    store: Store,
+    *,
+    as_of: pd.Timestamp | None = None,
+    model_ids: list[str] | None = None,
+    timeline_days: int | None = None,
+    detail: bool | None = None,
+    policy: Policy | None = None,
+) -> dict[str, Any]:
     """Judge the fleet (or the given models) as of a time. Returns the `evaluate` JSON as a dict."""
     policy = policy or load_policy()
     if timeline_days is not None and not 1 <= timeline_days <= 365:
@@ -62,8 +70,15 @@ def evaluate(store: Store, *, as_of: pd.Timestamp | None = None, model_ids: list
     return {"as_of": iso(as_of), "models": out_models}
 
 
-def judge_fleet(con, reader: Reader, fleet: Fleet, policy: Policy, as_of: pd.Timestamp,
-                timeline_days: int | None, model_ids: list[str] | None):
+def judge_fleet(
+    con,
+    reader: Reader,
+    fleet: Fleet,
+    policy: Policy,
+    as_of: pd.Timestamp,
+    timeline_days: int | None,
+    model_ids: list[str] | None,
+):
     """Judge every model at as_of, and the history that `since`, `onset` and the timeline need.
 
     With a timeline, every model is judged at every instant at once. Without, in two phases:

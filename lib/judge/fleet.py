@@ -1,5 +1,6 @@
 """The models under judgement (`Fleet`): read once per evaluation (`load_fleet`), or narrowed to a
 few models and features (`restrict`) for the history behind their reasons."""
+
 from __future__ import annotations
 
 import json
@@ -14,10 +15,11 @@ from lib.store.read import Reader
 @dataclass
 class Fleet:
     """What judging needs to know about the models (read once per evaluation)."""
-    models: pd.DataFrame          # model_id, name, task, owner, team, tags, spec (dict)
-    features: pd.DataFrame        # model_id, slot, feature, kind, position
-    snapshots: pd.DataFrame       # active snapshot per model
-    ref: pd.DataFrame             # reference profiles of the active snapshots
+
+    models: pd.DataFrame  # model_id, name, task, owner, team, tags, spec (dict)
+    features: pd.DataFrame  # model_id, slot, feature, kind, position
+    snapshots: pd.DataFrame  # active snapshot per model
+    ref: pd.DataFrame  # reference profiles of the active snapshots
     labelled: set[str]
 
 
@@ -33,10 +35,13 @@ def load_fleet(reader: Reader, model_ids: list[str] | None) -> Fleet:
     features = reader.features()
     snapshots = reader.snapshots()
     ref = reader.ref_profiles()
-    return Fleet(models=models, features=features[features["model_id"].isin(keep)].reset_index(drop=True),
-                 snapshots=snapshots[snapshots["model_id"].isin(keep)].reset_index(drop=True),
-                 ref=ref[ref["model_id"].isin(keep)].reset_index(drop=True),
-                 labelled={m for m in reader.labelled_models() if m in keep})
+    return Fleet(
+        models=models,
+        features=features[features["model_id"].isin(keep)].reset_index(drop=True),
+        snapshots=snapshots[snapshots["model_id"].isin(keep)].reset_index(drop=True),
+        ref=ref[ref["model_id"].isin(keep)].reset_index(drop=True),
+        labelled={m for m in reader.labelled_models() if m in keep},
+    )
 
 
 def restrict(fleet: Fleet, model_ids: list[str], features: set[tuple[str, str]] | None = None) -> Fleet:
@@ -50,5 +55,10 @@ def restrict(fleet: Fleet, model_ids: list[str], features: set[tuple[str, str]] 
         feats = feats[[pair in features for pair in zip(feats["model_id"], feats["feature"])]].reset_index(drop=True)
         slots = set(zip(feats["model_id"], feats["slot"]))
         ref = ref[[s < 0 or (m, s) in slots for m, s in zip(ref["model_id"], ref["slot"])]].reset_index(drop=True)
-    return Fleet(models=pick(fleet.models), features=feats, snapshots=pick(fleet.snapshots),
-                 ref=ref, labelled=fleet.labelled & keep)
+    return Fleet(
+        models=pick(fleet.models),
+        features=feats,
+        snapshots=pick(fleet.snapshots),
+        ref=ref,
+        labelled=fleet.labelled & keep,
+    )

@@ -1,4 +1,5 @@
 """The one-sentence message of each reason: what, where, how much, against what threshold."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -25,26 +26,31 @@ def message(rec: dict, value: float | None, threshold: float, asm: Assembler) ->
     if check == "unseen_categories":
         values = asm.unseen.get((rec["model_id"], int(rec["slot"])), [])
         names = ", ".join(v["value"] for v in values[:6]) + (", …" if len(values) > 6 else "")
-        return (f"{_pct(value)} of rows in the last 24h have {feat} values never seen in the reference data"
-                f" ({names})")
+        return f"{_pct(value)} of rows in the last 24h have {feat} values never seen in the reference data ({names})"
     if check == "feature_drift":
         return f"{feat}'s distribution moved (PSI {value:.2f} over 7 days, {at} {threshold:g})"
     if check == "prediction_drift":
         return f"the model's {rec.get('on', 'prediction')} distribution moved (PSI {value:.2f} over 7 days, {at} {threshold:g})"
     if check == "missing":
         ref_share = (rec.get("share") or 0) - (value or 0)
-        return (f"{feat} is missing in {_pct(rec.get('share'))} of rows in the last 24h, vs {_pct(ref_share)} in the "
-                f"reference ({status} at +{_pct(threshold)})")
+        return (
+            f"{feat} is missing in {_pct(rec.get('share'))} of rows in the last 24h, vs {_pct(ref_share)} in the "
+            f"reference ({status} at +{_pct(threshold)})"
+        )
     if check == "out_of_range":
         lo, hi = rec.get("vmin"), rec.get("vmax")
         rng = f" [{lo:.4g}, {hi:.4g}]" if lo is not None and not pd.isna(lo) else ""
         return f"{_pct(value)} of {feat} values in the last 24h are outside the reference range{rng} ({at} {_pct(threshold)})"
     if check == "performance":
-        return (f"{rec['metric']} went from {rec['reference']:.3f} (reference) to {rec['current']:.3f} over the last "
-                f"7 days: {_pct(value)} worse ({at} {_pct(threshold)})")
+        return (
+            f"{rec['metric']} went from {rec['reference']:.3f} (reference) to {rec['current']:.3f} over the last "
+            f"7 days: {_pct(value)} worse ({at} {_pct(threshold)})"
+        )
     if check == "volume":
-        return (f"{int(rec['rows24'])} rows in the last 24h, {_pct(value)} of the daily mean of the 7 days before "
-                f"({rec['baseline']:.0f}; {at} {_pct(threshold)})")
+        return (
+            f"{int(rec['rows24'])} rows in the last 24h, {_pct(value)} of the daily mean of the 7 days before "
+            f"({rec['baseline']:.0f}; {at} {_pct(threshold)})"
+        )
     if check == "freshness":
         if value is None:
             return "no inference has been logged for this model yet"

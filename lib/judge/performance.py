@@ -1,5 +1,6 @@
 """The performance check's input: each model's primary metric per window over its labelled rows,
 with the reference's value, vectorized over windows and models."""
+
 from __future__ import annotations
 
 import json
@@ -18,8 +19,9 @@ def performance_by_window(reader: Reader, windows, models: pd.DataFrame, snapsho
     """
     snap_ids = snapshots["model_id"].tolist()
     info = pd.DataFrame({"model_id": models["model_id"].to_numpy()})
-    info["metric"] = [metrics.primary_metric_name(t, "score" in s.get("columns", {}))
-                      for t, s in zip(models["task"], models["spec"])]
+    info["metric"] = [
+        metrics.primary_metric_name(t, "score" in s.get("columns", {})) for t, s in zip(models["task"], models["spec"])
+    ]
     ref_perf = dict(zip(snap_ids, map(json.loads, snapshots["performance_json"].tolist())))
     info["reference"] = [ref_perf.get(m, {}).get(metric) for m, metric in zip(info["model_id"], info["metric"])]
     positive = dict(zip(snap_ids, snapshots["positive_class"].tolist()))
@@ -29,8 +31,12 @@ def performance_by_window(reader: Reader, windows, models: pd.DataFrame, snapsho
     reg = reader.regression_sums(windows) if "rmse" in wanted else pd.DataFrame()
     if len(reg):
         reg = reg[reg["model_id"].map(kind) == "rmse"]
-        current = [metrics.regression_metrics_from_sums(*v)["rmse"] for v in reg[["n", "sse", "sae", "sy", "syy"]].to_numpy()]
-        parts.append(pd.DataFrame({"wid": reg["wid"], "model_id": reg["model_id"], "current": current, "n_labeled": reg["n"]}))
+        current = [
+            metrics.regression_metrics_from_sums(*v)["rmse"] for v in reg[["n", "sse", "sae", "sy", "syy"]].to_numpy()
+        ]
+        parts.append(
+            pd.DataFrame({"wid": reg["wid"], "model_id": reg["model_id"], "current": current, "n_labeled": reg["n"]})
+        )
     auc_models = [m for m, k in kind.items() if k == "roc_auc"]
     if auc_models:
         parts.append(roc_auc_by_window(reader, windows, set(auc_models)))
@@ -64,20 +70,26 @@ def roc_auc_by_window(reader: Reader, windows, wanted: set[str]) -> pd.DataFrame
     los = np.array([w[1] for w in windows], dtype="datetime64[us]")
     his = np.array([w[2] for w in windows], dtype="datetime64[us]")
     model = np.asarray(rows["model"])
-    order = np.argsort(model, kind="stable")        # rows come model by model in chunks: cheap
+    order = np.argsort(model, kind="stable")  # rows come model by model in chunks: cheap
     bounds = np.searchsorted(model[order], np.arange(len(ids) + 1))
     hour = np.asarray(rows["hour"], dtype="datetime64[us]")
     out_model, out_auc, out_n = [], [], []
     for k in np.flatnonzero(np.diff(bounds)):
-        idx = order[bounds[k]:bounds[k + 1]]
-        auc, n = metrics.roc_auc_windows(rows["score"][idx], rows["n_pos"][idx], rows["n_neg"][idx],
-                                         hour[idx], los, his)
+        idx = order[bounds[k] : bounds[k + 1]]
+        auc, n = metrics.roc_auc_windows(
+            rows["score"][idx], rows["n_pos"][idx], rows["n_neg"][idx], hour[idx], los, his
+        )
         out_model.append(k)
         out_auc.append(auc)
         out_n.append(n)
     if not out_model:
         return pd.DataFrame(columns=["wid", "model_id", "current", "n_labeled"])
-    frame = pd.DataFrame({"wid": np.tile(wids, len(out_model)),
-                          "model_id": np.repeat(np.array(ids, dtype=object)[out_model], len(wids)),
-                          "current": np.concatenate(out_auc), "n_labeled": np.concatenate(out_n)})
+    frame = pd.DataFrame(
+        {
+            "wid": np.tile(wids, len(out_model)),
+            "model_id": np.repeat(np.array(ids, dtype=object)[out_model], len(wids)),
+            "current": np.concatenate(out_auc),
+            "n_labeled": np.concatenate(out_n),
+        }
+    )
     return frame[frame["n_labeled"] > 0]

@@ -5,6 +5,7 @@ default. `effective_thresholds` says which level each value came from, so the ap
 reports can show it. This module turns nothing into a status by itself; see lib/status.py.
 A test (tests/test_policy.py) keeps every setting documented in README.md.
 """
+
 from __future__ import annotations
 
 import os
@@ -22,33 +23,96 @@ class CheckSetting:
     name: str
     yellow: float | None
     red: float | None
-    direction: str        # "above": bad when value >= threshold; "below": bad when value < threshold;
-                          # "above_strict": bad when value > threshold
+    direction: str  # "above": bad when value >= threshold; "below": bad when value < threshold;
+    # "above_strict": bad when value > threshold
     per_feature: bool
-    unit: str             # "share", "psi", "ratio", "hours", "loss", "count"
+    unit: str  # "share", "psi", "ratio", "hours", "loss", "count"
     help: str
 
 
 # Order matters: it is the reason order of DESIGN.md (a cause before its symptoms).
 CHECKS: tuple[CheckSetting, ...] = (
-    CheckSetting("schema", 1, 1, "above", True, "count",
-                 "Columns of the inference files with rows in the last 24 h against the spec: an extra column is yellow, a missing feature column is red."),
-    CheckSetting("freshness", 24, 48, "above_strict", False, "hours",
-                 "Hours since the model's last inference; yellow above 24, red above 48."),
-    CheckSetting("volume", 0.5, 0.1, "below", False, "ratio",
-                 "Rows in the last 24 h divided by the daily mean of the 7 days before; yellow below 0.5, red below 0.1. A baseline of 0 passes."),
-    CheckSetting("missing", 0.05, 0.20, "above", True, "share",
-                 "NULL share of a feature in the last 24 h minus its NULL share in the reference; yellow at 0.05, red at 0.20."),
-    CheckSetting("unseen_categories", 0.001, 0.05, "above", True, "share",
-                 "Share of non-NULL rows in the last 24 h whose category never appears in the reference; yellow at 0.001, red at 0.05."),
-    CheckSetting("out_of_range", 0.01, 0.05, "above", True, "share",
-                 "Share of non-NULL numeric values in the last 24 h outside the reference's [min, max] (±inf included); yellow at 0.01, red at 0.05."),
-    CheckSetting("feature_drift", 0.10, 0.25, "above", True, "psi",
-                 "PSI of a feature over the last 7 days against the reference; yellow at 0.10, red at 0.25."),
-    CheckSetting("prediction_drift", 0.10, 0.25, "above", False, "psi",
-                 "PSI of the score (else the prediction) over the last 7 days against the reference; yellow at 0.10, red at 0.25."),
-    CheckSetting("performance", 0.05, 0.10, "above", False, "loss",
-                 "Relative loss of the primary metric over the labelled rows of the last 7 days against the reference; yellow at 0.05, red at 0.10."),
+    CheckSetting(
+        "schema",
+        1,
+        1,
+        "above",
+        True,
+        "count",
+        "Columns of the inference files with rows in the last 24 h against the spec: an extra column is yellow, a missing feature column is red.",
+    ),
+    CheckSetting(
+        "freshness",
+        24,
+        48,
+        "above_strict",
+        False,
+        "hours",
+        "Hours since the model's last inference; yellow above 24, red above 48.",
+    ),
+    CheckSetting(
+        "volume",
+        0.5,
+        0.1,
+        "below",
+        False,
+        "ratio",
+        "Rows in the last 24 h divided by the daily mean of the 7 days before; yellow below 0.5, red below 0.1. A baseline of 0 passes.",
+    ),
+    CheckSetting(
+        "missing",
+        0.05,
+        0.20,
+        "above",
+        True,
+        "share",
+        "NULL share of a feature in the last 24 h minus its NULL share in the reference; yellow at 0.05, red at 0.20.",
+    ),
+    CheckSetting(
+        "unseen_categories",
+        0.001,
+        0.05,
+        "above",
+        True,
+        "share",
+        "Share of non-NULL rows in the last 24 h whose category never appears in the reference; yellow at 0.001, red at 0.05.",
+    ),
+    CheckSetting(
+        "out_of_range",
+        0.01,
+        0.05,
+        "above",
+        True,
+        "share",
+        "Share of non-NULL numeric values in the last 24 h outside the reference's [min, max] (±inf included); yellow at 0.01, red at 0.05.",
+    ),
+    CheckSetting(
+        "feature_drift",
+        0.10,
+        0.25,
+        "above",
+        True,
+        "psi",
+        "PSI of a feature over the last 7 days against the reference; yellow at 0.10, red at 0.25.",
+    ),
+    CheckSetting(
+        "prediction_drift",
+        0.10,
+        0.25,
+        "above",
+        False,
+        "psi",
+        "PSI of the score (else the prediction) over the last 7 days against the reference; yellow at 0.10, red at 0.25.",
+    ),
+    CheckSetting(
+        "performance",
+        0.05,
+        0.10,
+        "above",
+        False,
+        "loss",
+        "Relative loss of the primary metric over the labelled rows of the last 7 days against the reference; yellow at 0.05, red at 0.10.",
+    ),
 )
 CHECK_ORDER: tuple[str, ...] = tuple(c.name for c in CHECKS)
 CHECKS_BY_NAME: dict[str, CheckSetting] = {c.name: c for c in CHECKS}
@@ -60,7 +124,7 @@ SETTINGS: dict[str, tuple[float, str]] = {
 }
 
 POLICY_FILE_ENV = "DRIFTLIGHT_POLICY"
-_FIXED_CHECKS = {"schema"}   # schema is structural: its levels are not thresholds to tune
+_FIXED_CHECKS = {"schema"}  # schema is structural: its levels are not thresholds to tune
 
 
 def _check_threshold_block(block: Any, source: str, where: str, check: str) -> None:
@@ -74,11 +138,14 @@ def _check_threshold_block(block: Any, source: str, where: str, check: str) -> N
         lower_is_worse = CHECKS_BY_NAME[check].direction == "below"
         if (block["yellow"] < block["red"]) if lower_is_worse else (block["yellow"] > block["red"]):
             worse = "at or below" if lower_is_worse else "at or above"
-            raise InputError(f"{source}: field {where}: red ({block['red']}) must be {worse} yellow ({block['yellow']})")
+            raise InputError(
+                f"{source}: field {where}: red ({block['red']}) must be {worse} yellow ({block['yellow']})"
+            )
 
 
-def validate_policy_overrides(policy: dict[str, Any], *, source: str, features: dict[str, str] | None = None,
-                              prefix: str = "policy") -> None:
+def validate_policy_overrides(
+    policy: dict[str, Any], *, source: str, features: dict[str, str] | None = None, prefix: str = "policy"
+) -> None:
     """Check a spec's or team's `policy:` block; raise InputError naming the field."""
     for key, block in policy.items():
         where = f"{prefix}.{key}"
@@ -109,6 +176,7 @@ def validate_policy_overrides(policy: dict[str, Any], *, source: str, features: 
 @dataclass(frozen=True)
 class Policy:
     """Default thresholds plus team overrides, as loaded from the policy file."""
+
     defaults: dict[str, Any]
     teams: dict[str, dict[str, Any]]
     source: str
@@ -138,8 +206,10 @@ def load_policy(path: str | os.PathLike | None = None) -> Policy:
         raise InputError(f"{p}: field teams: must be a mapping of team to policy")
     if "features" in data:
         # Feature names belong to a model: per-feature thresholds go in its spec or its team's block.
-        raise InputError(f"{p}: field defaults.features: per-feature thresholds belong in a model's spec "
-                         "(policy.features) or a team's block (teams.TEAM.features)")
+        raise InputError(
+            f"{p}: field defaults.features: per-feature thresholds belong in a model's spec "
+            "(policy.features) or a team's block (teams.TEAM.features)"
+        )
     validate_policy_overrides(data, source=str(p), prefix="defaults")
     for team, block in teams.items():
         if not isinstance(block, dict):
@@ -155,20 +225,21 @@ def load_policy(path: str | os.PathLike | None = None) -> Policy:
 class Threshold:
     yellow: float | None
     red: float | None
-    source: str   # "default" | "team" | "model" | "feature": the most specific level that set any
-    yellow_source: str = "default"   # where each level came from: a reason shows the source of
-    red_source: str = "default"      # the threshold it reached (a feature block may set red only)
+    source: str  # "default" | "team" | "model" | "feature": the most specific level that set any
+    yellow_source: str = "default"  # where each level came from: a reason shows the source of
+    red_source: str = "default"  # the threshold it reached (a feature block may set red only)
 
 
-def effective_threshold(policy: Policy, team: str, model_policy: dict[str, Any], check: str,
-                        feature: str | None = None) -> Threshold:
+def effective_threshold(
+    policy: Policy, team: str, model_policy: dict[str, Any], check: str, feature: str | None = None
+) -> Threshold:
     """The thresholds in force for one check (and feature), and where each level came from."""
     levels: dict[str, float | None] = dict(policy.defaults[check])
     source = "default"
     sources = {"yellow": "default", "red": "default"}
     team_policy = policy.teams.get(team, {})
     layers = [("team", team_policy.get(check))]
-    if feature is not None:   # a team's per-feature block is still the team's level
+    if feature is not None:  # a team's per-feature block is still the team's level
         layers.append(("team", team_policy.get("features", {}).get(feature, {}).get(check)))
     layers.append(("model", model_policy.get(check)))
     if feature is not None:

@@ -2,12 +2,13 @@
 
 Pages and reports only render these (STYLE.md habit 3).
 """
+
 from __future__ import annotations
 
 import numpy as np
 
 GREEN, YELLOW, RED, GREY = "green", "yellow", "red", "grey"
-STATUSES = (RED, YELLOW, GREY, GREEN)          # the order models are listed in
+STATUSES = (RED, YELLOW, GREY, GREEN)  # the order models are listed in
 RANK = {RED: 0, YELLOW: 1, GREY: 2, GREEN: 3}
 ICON = {RED: "⛔", YELLOW: "⚠️", GREY: "❔", GREEN: "✅"}
 COLOR = {RED: "#dc2626", YELLOW: "#d97706", GREY: "#9ca3af", GREEN: "#16a34a"}

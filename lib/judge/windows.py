@@ -1,5 +1,6 @@
 """The instants an evaluation judges (as_of, as_of − 24 h, the day-ends of the last 30 days, the
 timeline days) and the window lengths that end at each (24 h, 7 days); `iso` writes an instant."""
+
 from __future__ import annotations
 
 import pandas as pd

@@ -5,7 +5,6 @@ This package does not read data, open DuckDB, know about Streamlit, or hold thre
 May import: nothing else in lib/ (numpy, pandas, scipy; scikit-learn lazily).
 """
 
-
 from lib.metrics._common import (  # noqa: F401
     FLOOR,
 )
@@ -26,12 +25,6 @@ from lib.metrics.drift import (  # noqa: F401
     population_stability_index,
     psi_grouped,
 )
-from lib.metrics.quality import (  # noqa: F401
-    missing_share,
-    out_of_range_share,
-    share,
-    unseen_share,
-)
 from lib.metrics.performance import (  # noqa: F401
     classification_metrics_from_confusion,
     f1_grouped,
@@ -42,9 +35,15 @@ from lib.metrics.performance import (  # noqa: F401
     roc_auc_from_counts,
     roc_auc_windows,
 )
+from lib.metrics.quality import (  # noqa: F401
+    missing_share,
+    out_of_range_share,
+    share,
+    unseen_share,
+)
 from lib.metrics.registry import (  # noqa: F401
     DRIFT_METRICS,
     METRICS,
-    MetricInfo,
     PERFORMANCE_METRICS,
+    MetricInfo,
 )

@@ -1,10 +1,8 @@
-"""Shared constants and small numeric helpers of the metric families.
-"""
+"""Shared constants and small numeric helpers of the metric families."""
+
 from __future__ import annotations
 
 import numpy as np
-
-
 
 FLOOR = 0.0001
 """Smallest share a PSI bin may have; keeps ln(c / r) finite for empty bins."""
@@ -12,8 +10,6 @@ FLOOR = 0.0001
 # Below this fraction of Σy², a total sum of squares computed as Σy² − (Σy)²/n is rounding
 # noise from the cancellation, not variance: treat it as 0 so R² is nan, not a huge number.
 _TSS_RELATIVE_TOLERANCE = 1e-10
-
-
 
 
 def _finite(values) -> np.ndarray:

@@ -2,6 +2,7 @@
 
 The reference fixes the bins (DESIGN.md); current data never moves them.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -51,8 +52,7 @@ def numeric_bins(values, edges) -> np.ndarray:
     >>> numeric_bins([0.5, 1.0, 2.5], [1.0, 2.0]).tolist()
     [0, 1, 2]
     """
-    return np.searchsorted(np.asarray(edges, dtype=float), np.asarray(values, dtype=float),
-                           side="right")
+    return np.searchsorted(np.asarray(edges, dtype=float), np.asarray(values, dtype=float), side="right")
 
 
 def numeric_bin_labels(edges: list[float], n_bins: int) -> list[str]:
@@ -79,9 +79,9 @@ def bin_counts_numeric(values, edges) -> np.ndarray:
     return np.bincount(numeric_bins(_finite(values), edges), minlength=edges.size + 1)
 
 
-def categorical_counts(ref_categories: list[str], ref_counts,
-                       cur_value_counts: dict[str, int]) -> tuple[np.ndarray, np.ndarray,
-                                                                  dict[str, int]]:
+def categorical_counts(
+    ref_categories: list[str], ref_counts, cur_value_counts: dict[str, int]
+) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
     """Align reference and current counts of a categorical feature on common bins.
 
     One bin per reference category, in ``ref_categories`` order, then one bin per distinct
@@ -111,10 +111,11 @@ def categorical_counts(ref_categories: list[str], ref_counts,
     ([3, 1, 0, 0], [0, 2, 4, 1], {'c': 4, 'z': 1})
     """
     known = set(ref_categories)
-    unseen = {value: int(count) for value, count in sorted(cur_value_counts.items())
-              if value not in known and count > 0}
-    ref_aligned = np.concatenate([np.asarray(ref_counts, dtype=np.int64),
-                                  np.zeros(len(unseen), dtype=np.int64)])
-    cur_aligned = np.array([cur_value_counts.get(category, 0) for category in ref_categories]
-                           + list(unseen.values()), dtype=np.int64)
+    unseen = {
+        value: int(count) for value, count in sorted(cur_value_counts.items()) if value not in known and count > 0
+    }
+    ref_aligned = np.concatenate([np.asarray(ref_counts, dtype=np.int64), np.zeros(len(unseen), dtype=np.int64)])
+    cur_aligned = np.array(
+        [cur_value_counts.get(category, 0) for category in ref_categories] + list(unseen.values()), dtype=np.int64
+    )
     return ref_aligned, cur_aligned, unseen

@@ -3,6 +3,7 @@
 PSI, JS and chi² work on aligned bin counts (what the hourly profiles store); KS and
 Wasserstein need raw values. The *_grouped forms compute many windows at once.
 """
+
 from __future__ import annotations
 
 import math
@@ -78,6 +79,7 @@ def jensen_shannon_distance(ref_counts, cur_counts) -> float:
     # The steps of scipy.spatial.distance.jensenshannon, in its order (tests pin the two
     # equal), without its argument handling: judging a fleet calls this ~10,000 times.
     from scipy.special import rel_entr  # lazy: scipy costs ~0.6 s to import
+
     p, q = shares
     p = p / p.sum()
     q = q / q.sum()
@@ -127,6 +129,7 @@ def chi2_p_value(ref_counts, cur_counts) -> float:
     # Yates' correction when dof == 1, Pearson's statistic, chi2.sf), without the overhead of
     # its generic wrapper (~1 ms a call; a fleet has thousands of categorical features).
     from scipy.special import chdtrc
+
     observed = np.vstack([ref[non_empty], cur[non_empty]])
     expected = np.outer(observed.sum(axis=1), observed.sum(axis=0)) / observed.sum()
     dof = observed.shape[1] - 1
@@ -164,6 +167,7 @@ def ks_statistic(reference, current) -> float:
     # by zero for one-row samples, hence the errstate.
     with np.errstate(divide="ignore", invalid="ignore"):
         from scipy import stats
+
         return float(stats.ks_2samp(ref, cur, method="asymp").statistic)
 
 
@@ -194,6 +198,7 @@ def normed_wasserstein(reference, current) -> float:
     if std == 0:
         return 0.0
     from scipy import stats
+
     return float(stats.wasserstein_distance(ref, cur) / std)
 
 
@@ -275,6 +280,7 @@ def jensen_shannon_grouped(ref_counts, cur_counts, sizes) -> np.ndarray:
     [1.0, 0.0]
     """
     from scipy.special import rel_entr  # lazy, as in jensen_shannon_distance
+
     ref_all = np.asarray(ref_counts, dtype=float)
     cur_all = np.asarray(cur_counts, dtype=float)
     sizes = np.asarray(sizes, dtype=np.int64)
@@ -319,7 +325,7 @@ def chi2_p_value_grouped(ref_counts, cur_counts, sizes) -> np.ndarray:
     sizes = np.asarray(sizes, dtype=np.int64)
     n_groups = len(sizes)
     group = np.repeat(np.arange(n_groups), sizes)
-    ref_total = np.bincount(group, weights=ref_all, minlength=n_groups)   # integer counts: exact
+    ref_total = np.bincount(group, weights=ref_all, minlength=n_groups)  # integer counts: exact
     cur_total = np.bincount(group, weights=cur_all, minlength=n_groups)
     keep = (ref_all > 0) | (cur_all > 0)
     non_empty = np.bincount(group[keep], minlength=n_groups)
@@ -329,6 +335,7 @@ def chi2_p_value_grouped(ref_counts, cur_counts, sizes) -> np.ndarray:
     if not todo.any():
         return out
     from scipy.special import chdtrc  # lazy, as in chi2_p_value
+
     # the non-empty bins of the groups to test, each group's still consecutive
     take = keep & todo[group]
     ref_ne, cur_ne, sizes_ne = ref_all[take], cur_all[take], non_empty[todo]
@@ -336,9 +343,14 @@ def chi2_p_value_grouped(ref_counts, cur_counts, sizes) -> np.ndarray:
     for which, pos in _segments_by_length(sizes_ne):
         ref, cur = ref_ne[pos], cur_ne[pos]
         # the steps of chi2_p_value on the 2 × k table [ref, cur], row by row
-        observed = np.concatenate([ref, cur], axis=1)          # each row: the table, flattened
-        row_sums = np.concatenate([np.broadcast_to(ref.sum(axis=1, keepdims=True), ref.shape),
-                                   np.broadcast_to(cur.sum(axis=1, keepdims=True), cur.shape)], axis=1)
+        observed = np.concatenate([ref, cur], axis=1)  # each row: the table, flattened
+        row_sums = np.concatenate(
+            [
+                np.broadcast_to(ref.sum(axis=1, keepdims=True), ref.shape),
+                np.broadcast_to(cur.sum(axis=1, keepdims=True), cur.shape),
+            ],
+            axis=1,
+        )
         col_sums = np.concatenate([ref + cur, ref + cur], axis=1)
         total = observed.sum(axis=1, keepdims=True)
         expected = row_sums * col_sums / total

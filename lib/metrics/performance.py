@@ -2,6 +2,7 @@
 
 Judging never reads raw rows; each function is pinned against scikit-learn in the tests.
 """
+
 from __future__ import annotations
 
 import math
@@ -70,8 +71,9 @@ def performance_loss(metric, reference_value, current_value) -> float:
     return (ref - cur) / ref if higher_is_better(metric) else (cur - ref) / ref
 
 
-def classification_metrics_from_confusion(labels: list[str], confusion: np.ndarray, *,
-                                          positive_class: str | None) -> dict:
+def classification_metrics_from_confusion(
+    labels: list[str], confusion: np.ndarray, *, positive_class: str | None
+) -> dict:
     """Accuracy, precision, recall and F1 from confusion counts, as scikit-learn computes them.
 
     Counts-based because the profiles store confusion counts, not rows; equal to
@@ -121,10 +123,12 @@ def classification_metrics_from_confusion(labels: list[str], confusion: np.ndarr
             tp, n_true, n_pred = true_pos[i], true_sum[i], pred_sum[i]
         else:
             tp = n_true = n_pred = 0.0
-        return {"accuracy": accuracy,
-                "precision": _divide(tp, n_pred),
-                "recall": _divide(tp, n_true),
-                "f1": _divide(2 * tp, n_true + n_pred)}  # = 2tp / (2tp + fp + fn)
+        return {
+            "accuracy": accuracy,
+            "precision": _divide(tp, n_pred),
+            "recall": _divide(tp, n_true),
+            "f1": _divide(2 * tp, n_true + n_pred),
+        }  # = 2tp / (2tp + fp + fn)
 
     present = (true_sum + pred_sum) > 0  # sklearn averages over y_true ∪ y_pred only
     tp, n_true, n_pred = true_pos[present], true_sum[present], pred_sum[present]
@@ -132,10 +136,12 @@ def classification_metrics_from_confusion(labels: list[str], confusion: np.ndarr
         precision = np.where(n_pred > 0, tp / n_pred, 0.0)
         recall = np.where(n_true > 0, tp / n_true, 0.0)
         f1 = 2 * tp / (n_true + n_pred)  # denominator > 0 for every present class
-    return {"accuracy": accuracy,
-            "macro_f1": float(np.mean(f1)),
-            "macro_precision": float(np.mean(precision)),
-            "macro_recall": float(np.mean(recall))}
+    return {
+        "accuracy": accuracy,
+        "macro_f1": float(np.mean(f1)),
+        "macro_precision": float(np.mean(precision)),
+        "macro_recall": float(np.mean(recall)),
+    }
 
 
 def roc_auc_from_counts(scores, n_pos, n_neg) -> float:
@@ -208,11 +214,11 @@ def regression_metrics_from_sums(n, sse, sae, sum_y, sum_y2) -> dict:
         return {"rmse": math.nan, "mae": math.nan, "r2": math.nan}
     total_sum_squares = sum_y2 - sum_y * sum_y / n
     constant = total_sum_squares <= _TSS_RELATIVE_TOLERANCE * abs(sum_y2)
-    return {"rmse": math.sqrt(sse / n),
-            "mae": float(sae / n),
-            "r2": math.nan if constant else float(1 - sse / total_sum_squares)}
-
-
+    return {
+        "rmse": math.sqrt(sse / n),
+        "mae": float(sae / n),
+        "r2": math.nan if constant else float(1 - sse / total_sum_squares),
+    }
 
 
 def f1_grouped(frame: pd.DataFrame, keys: list[str], *, positive: pd.Series | None = None) -> pd.Series:
@@ -235,8 +241,13 @@ def f1_grouped(frame: pd.DataFrame, keys: list[str], *, positive: pd.Series | No
         pos = positive.to_numpy()
         is_pos_label = frame["label"].to_numpy() == pos
         is_pos_pred = frame["prediction"].to_numpy() == pos
-        parts = pd.DataFrame({"tp": n * (is_pos_label & is_pos_pred), "fp": n * (~is_pos_label & is_pos_pred),
-                              "fn": n * (is_pos_label & ~is_pos_pred)})
+        parts = pd.DataFrame(
+            {
+                "tp": n * (is_pos_label & is_pos_pred),
+                "fp": n * (~is_pos_label & is_pos_pred),
+                "fn": n * (is_pos_label & ~is_pos_pred),
+            }
+        )
         for k in keys:
             parts[k] = frame[k].to_numpy()
         s = parts.groupby(keys)[["tp", "fp", "fn"]].sum()
@@ -305,12 +316,12 @@ def roc_auc_windows(scores, n_pos, n_neg, times, starts, ends, *, block: int = 1
     neg = np.asarray(n_neg, dtype="int64")
     times, starts, ends = np.asarray(times), np.asarray(starts).ravel(), np.asarray(ends).ravel()
     edges = np.unique(np.concatenate([starts, ends]))
-    first = np.searchsorted(edges, starts)                      # window k: segments [first, stop)
-    stop = np.maximum(np.searchsorted(edges, ends), first)      # an empty window (end <= start): none
+    first = np.searchsorted(edges, starts)  # window k: segments [first, stop)
+    stop = np.maximum(np.searchsorted(edges, ends), first)  # an empty window (end <= start): none
     n_seg = max(edges.size - 1, 0)
-    seg = np.searchsorted(edges, times, side="left") - 1        # edges[seg] < time <= edges[seg + 1]
+    seg = np.searchsorted(edges, times, side="left") - 1  # edges[seg] < time <= edges[seg + 1]
     rows = np.flatnonzero((seg >= 0) & (seg < n_seg))
-    rows = rows[np.argsort(scores[rows])]                       # in score order
+    rows = rows[np.argsort(scores[rows])]  # in score order
     neg_rows, pos_rows = rows[neg[rows] > 0], rows[pos[rows] > 0]
     neg_score, neg_seg, neg_n = scores[neg_rows], seg[neg_rows], neg[neg_rows]
     # Per positive row: how many negative rows score lower, and lower or the same.
@@ -324,23 +335,23 @@ def roc_auc_windows(scores, n_pos, n_neg, times, starts, ends, *, block: int = 1
     weighted = bool(np.any(pos_n != 1))
     present, run_start = np.unique(seg[pos_rows], return_index=True)
     # Integer counts: exact, and an integer cumsum is ~10× faster than a float one.
-    pair2 = np.zeros((n_seg, n_seg), dtype="int64")             # 2 · M[d, e] (M above)
+    pair2 = np.zeros((n_seg, n_seg), dtype="int64")  # 2 · M[d, e] (M above)
     width = max(1, block // max(rows.size, 1))
     for e0 in range(0, n_seg if pos_rows.size and neg_rows.size else 0, width):
         e1 = min(n_seg, e0 + width)
         here = np.flatnonzero((neg_seg >= e0) & (neg_seg < e1))
         cum = np.zeros((e1 - e0, neg_rows.size + 1), dtype="int64")
         cum[neg_seg[here] - e0, here + 1] = neg_n[here]
-        cum = np.cumsum(cum, axis=1)    # cum[e, k]: negatives of segment e0 + e among the k lowest rows
+        cum = np.cumsum(cum, axis=1)  # cum[e, k]: negatives of segment e0 + e among the k lowest rows
         wins = cum[:, lower]
-        if tie:                         # twice (lower + half the tied) = lower + lower-or-tied
+        if tie:  # twice (lower + half the tied) = lower + lower-or-tied
             wins += cum[:, upto]
         if weighted:
             wins *= pos_n
         wins = np.add.reduceat(wins, run_start, axis=1).T
         pair2[present, e0:e1] = wins if tie else 2 * wins
     corner = np.zeros((n_seg + 1, n_seg + 1), dtype="int64")
-    corner[1:, 1:] = pair2.cumsum(axis=0).cumsum(axis=1)        # Σ 2 · M[d < i, e < j]
+    corner[1:, 1:] = pair2.cumsum(axis=0).cumsum(axis=1)  # Σ 2 · M[d < i, e < j]
     u = (corner[stop, stop] - corner[first, stop] - corner[stop, first] + corner[first, first]) / 2
     cum_pos = np.r_[0, np.cumsum(np.bincount(seg[rows], weights=pos[rows], minlength=n_seg))]
     cum_neg = np.r_[0, np.cumsum(np.bincount(seg[rows], weights=neg[rows], minlength=n_seg))]

@@ -1,9 +1,8 @@
-"""Data-quality metrics: shares of missing, unseen and out-of-range values.
-"""
+"""Data-quality metrics: shares of missing, unseen and out-of-range values."""
+
 from __future__ import annotations
 
 import math
-
 
 
 def share(numerator, denominator) -> float:

@@ -2,21 +2,30 @@
 
 Tests iterate over it (scikit-learn's test_common habit).
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
-
-from lib.metrics.drift import chi2_p_value, jensen_shannon_distance, ks_statistic, normed_wasserstein, population_stability_index
+from lib.metrics.drift import (
+    chi2_p_value,
+    jensen_shannon_distance,
+    ks_statistic,
+    normed_wasserstein,
+    population_stability_index,
+)
 
 
 def _sklearn(name: str, **options) -> Callable:
     """A scikit-learn metric imported on first call: importing sklearn costs ~1 s, and the
     fleet evaluation (a cold command-line process) never needs it."""
+
     def call(*args, **kwargs):
         import sklearn.metrics as skm
+
         return getattr(skm, name)(*args, **options, **kwargs)
+
     call.__name__ = name
     return call
 
@@ -59,41 +68,133 @@ class MetricInfo:
 _BOTH = ("numeric", "categorical")
 _LOWER, _HIGHER = "lower_is_better", "higher_is_better"
 
-METRICS: dict[str, MetricInfo] = {info.name: info for info in [
-    MetricInfo("psi", population_stability_index, _BOTH, _LOWER, 0.0, False,
-               "Population stability index over the reference bins, shares floored at 0.0001"),
-    MetricInfo("js", jensen_shannon_distance, _BOTH, _LOWER, 0.0, False,
-               "Jensen-Shannon distance (base 2) of the bin shares"),
-    MetricInfo("chi2_p", chi2_p_value, ("categorical",), _HIGHER, 1.0, False,
-               "p-value of the chi-squared test of reference vs current category counts"),
-    MetricInfo("ks", ks_statistic, ("numeric",), _LOWER, 0.0, True,
-               "Two-sample Kolmogorov-Smirnov statistic of the raw values"),
-    MetricInfo("wasserstein", normed_wasserstein, ("numeric",), _LOWER, 0.0, True,
-               "Wasserstein distance divided by the reference's standard deviation"),
-    MetricInfo("roc_auc", _sklearn("roc_auc_score"), ("categorical",), _HIGHER, 1.0, True,
-               "Area under the ROC curve of the score (binary)"),
-    MetricInfo("accuracy", _sklearn("accuracy_score"), ("categorical",), _HIGHER, 1.0, False,
-               "Share of rows predicted correctly"),
-    MetricInfo("precision", _sklearn("precision_score", zero_division=0), ("categorical",),
-               _HIGHER, 1.0, False, "Precision of the positive class (binary)"),
-    MetricInfo("recall", _sklearn("recall_score", zero_division=0), ("categorical",),
-               _HIGHER, 1.0, False, "Recall of the positive class (binary)"),
-    MetricInfo("f1", _sklearn("f1_score", zero_division=0), ("categorical",),
-               _HIGHER, 1.0, False, "F1 of the positive class (binary)"),
-    MetricInfo("macro_f1", _sklearn("f1_score", average="macro", zero_division=0),
-               ("categorical",), _HIGHER, 1.0, False, "Unweighted mean of per-class F1"),
-    MetricInfo("macro_precision", _sklearn("precision_score", average="macro",
-                                          zero_division=0),
-               ("categorical",), _HIGHER, 1.0, False, "Unweighted mean of per-class precision"),
-    MetricInfo("macro_recall", _sklearn("recall_score", average="macro", zero_division=0),
-               ("categorical",), _HIGHER, 1.0, False, "Unweighted mean of per-class recall"),
-    MetricInfo("rmse", _sklearn("root_mean_squared_error"), ("numeric",), _LOWER, 0.0, False,
-               "Root mean squared error"),
-    MetricInfo("mae", _sklearn("mean_absolute_error"), ("numeric",), _LOWER, 0.0, False,
-               "Mean absolute error"),
-    MetricInfo("r2", _sklearn("r2_score"), ("numeric",), _HIGHER, 1.0, False,
-               "Coefficient of determination"),
-]}
+METRICS: dict[str, MetricInfo] = {
+    info.name: info
+    for info in [
+        MetricInfo(
+            "psi",
+            population_stability_index,
+            _BOTH,
+            _LOWER,
+            0.0,
+            False,
+            "Population stability index over the reference bins, shares floored at 0.0001",
+        ),
+        MetricInfo(
+            "js",
+            jensen_shannon_distance,
+            _BOTH,
+            _LOWER,
+            0.0,
+            False,
+            "Jensen-Shannon distance (base 2) of the bin shares",
+        ),
+        MetricInfo(
+            "chi2_p",
+            chi2_p_value,
+            ("categorical",),
+            _HIGHER,
+            1.0,
+            False,
+            "p-value of the chi-squared test of reference vs current category counts",
+        ),
+        MetricInfo(
+            "ks",
+            ks_statistic,
+            ("numeric",),
+            _LOWER,
+            0.0,
+            True,
+            "Two-sample Kolmogorov-Smirnov statistic of the raw values",
+        ),
+        MetricInfo(
+            "wasserstein",
+            normed_wasserstein,
+            ("numeric",),
+            _LOWER,
+            0.0,
+            True,
+            "Wasserstein distance divided by the reference's standard deviation",
+        ),
+        MetricInfo(
+            "roc_auc",
+            _sklearn("roc_auc_score"),
+            ("categorical",),
+            _HIGHER,
+            1.0,
+            True,
+            "Area under the ROC curve of the score (binary)",
+        ),
+        MetricInfo(
+            "accuracy",
+            _sklearn("accuracy_score"),
+            ("categorical",),
+            _HIGHER,
+            1.0,
+            False,
+            "Share of rows predicted correctly",
+        ),
+        MetricInfo(
+            "precision",
+            _sklearn("precision_score", zero_division=0),
+            ("categorical",),
+            _HIGHER,
+            1.0,
+            False,
+            "Precision of the positive class (binary)",
+        ),
+        MetricInfo(
+            "recall",
+            _sklearn("recall_score", zero_division=0),
+            ("categorical",),
+            _HIGHER,
+            1.0,
+            False,
+            "Recall of the positive class (binary)",
+        ),
+        MetricInfo(
+            "f1",
+            _sklearn("f1_score", zero_division=0),
+            ("categorical",),
+            _HIGHER,
+            1.0,
+            False,
+            "F1 of the positive class (binary)",
+        ),
+        MetricInfo(
+            "macro_f1",
+            _sklearn("f1_score", average="macro", zero_division=0),
+            ("categorical",),
+            _HIGHER,
+            1.0,
+            False,
+            "Unweighted mean of per-class F1",
+        ),
+        MetricInfo(
+            "macro_precision",
+            _sklearn("precision_score", average="macro", zero_division=0),
+            ("categorical",),
+            _HIGHER,
+            1.0,
+            False,
+            "Unweighted mean of per-class precision",
+        ),
+        MetricInfo(
+            "macro_recall",
+            _sklearn("recall_score", average="macro", zero_division=0),
+            ("categorical",),
+            _HIGHER,
+            1.0,
+            False,
+            "Unweighted mean of per-class recall",
+        ),
+        MetricInfo(
+            "rmse", _sklearn("root_mean_squared_error"), ("numeric",), _LOWER, 0.0, False, "Root mean squared error"
+        ),
+        MetricInfo("mae", _sklearn("mean_absolute_error"), ("numeric",), _LOWER, 0.0, False, "Mean absolute error"),
+        MetricInfo("r2", _sklearn("r2_score"), ("numeric",), _HIGHER, 1.0, False, "Coefficient of determination"),
+    ]
+}
 
 DRIFT_METRICS = ("psi", "js", "chi2_p", "ks", "wasserstein")
 PERFORMANCE_METRICS = tuple(name for name in METRICS if name not in DRIFT_METRICS)

@@ -14,28 +14,29 @@
 This module reads through lib/evaluate.py, lib/store_read.py and lib/store_detail.py (the model
 page's daily performance series) only; it writes nothing.
 """
+
 from __future__ import annotations
 
 import json
 import math
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
 
-from lib.reports.csvsafe import to_csv
 from lib.judge.cube import DriftCube
 from lib.judge.evaluate import evaluate
-from lib.metrics import numeric_bin_labels
 from lib.judge.policy import CHECKS_BY_NAME, SETTINGS, Policy, effective_setting, effective_threshold, load_policy
 from lib.judge.status import RANK
+from lib.metrics import numeric_bin_labels
+from lib.reports.csvsafe import to_csv
 from lib.store.connection import Store
 from lib.store.read import Reader
 
 TIMELINE_DAYS = 30
-WORST_FEATURES = 3          # distribution charts per model
-FLEET_DETAIL_LIMIT = 25     # non-green models with a full section in a fleet report
+WORST_FEATURES = 3  # distribution charts per model
+FLEET_DETAIL_LIMIT = 25  # non-green models with a full section in a fleet report
 FORMATS = ("html", "pdf", "json", "csv")
 
 
@@ -43,6 +44,7 @@ FORMATS = ("html", "pdf", "json", "csv")
 class Filters:
     """Which models a fleet report keeps: the command line's --team/--owner/--status, and the
     app's sidebar (which adds task, tag and a free-text search, so the report says what it holds)."""
+
     teams: tuple[str, ...] = ()
     owners: tuple[str, ...] = ()
     statuses: tuple[str, ...] = ()
@@ -51,15 +53,25 @@ class Filters:
     search: str = ""
 
     def keep(self, m: dict) -> bool:
-        if not ((not self.teams or m.get("team") in self.teams) and (not self.owners or m.get("owner") in self.owners)
-                and (not self.statuses or m["status"] in self.statuses)
-                and (not self.tasks or m.get("task") in self.tasks)
-                and (not self.tags or set(self.tags) & set(m.get("tags") or []))):
+        if not (
+            (not self.teams or m.get("team") in self.teams)
+            and (not self.owners or m.get("owner") in self.owners)
+            and (not self.statuses or m["status"] in self.statuses)
+            and (not self.tasks or m.get("task") in self.tasks)
+            and (not self.tags or set(self.tags) & set(m.get("tags") or []))
+        ):
             return False
         words = self.search.strip().lower().split()
         if words:
-            hay = " ".join([m.get("model_id", ""), m.get("name", "") or "", m.get("owner", "") or "",
-                            m.get("team", "") or "", " ".join(m.get("tags") or [])]).lower()
+            hay = " ".join(
+                [
+                    m.get("model_id", ""),
+                    m.get("name", "") or "",
+                    m.get("owner", "") or "",
+                    m.get("team", "") or "",
+                    " ".join(m.get("tags") or []),
+                ]
+            ).lower()
             return all(w in hay for w in words)
         return True
 
@@ -70,15 +82,27 @@ class Filters:
         return "; ".join(parts) or "the whole fleet"
 
 
-def report_data(store: Store, *, model_id: str | None = None, filters: Filters | None = None,
-                as_of: pd.Timestamp | None = None, policy: Policy | None = None,
-                result: dict | None = None) -> dict[str, Any]:
+def report_data(
+    store: Store,
+    *,
+    model_id: str | None = None,
+    filters: Filters | None = None,
+    as_of: pd.Timestamp | None = None,
+    policy: Policy | None = None,
+    result: dict | None = None,
+) -> dict[str, Any]:
     """Everything a report shows: the evaluation (30-day timeline) and the chart data."""
     policy = policy or load_policy()
     filters = filters or Filters()
     if result is None:
-        result = evaluate(store, as_of=as_of, model_ids=[model_id] if model_id else None,
-                          timeline_days=TIMELINE_DAYS, detail=bool(model_id), policy=policy)
+        result = evaluate(
+            store,
+            as_of=as_of,
+            model_ids=[model_id] if model_id else None,
+            timeline_days=TIMELINE_DAYS,
+            detail=bool(model_id),
+            policy=policy,
+        )
     models = [m for m in result["models"] if model_id or filters.keep(m)]
     detailed = models if model_id else [m for m in models if m["status"] in ("red", "yellow")][:FLEET_DETAIL_LIMIT]
     wanted = {m["model_id"]: [f["feature"] for f in worst_features(m)] for m in detailed}
@@ -86,20 +110,35 @@ def report_data(store: Store, *, model_id: str | None = None, filters: Filters |
     specs: dict[str, dict] = {}
     if models:
         from lib.store.actions import model_specs
+
         with store.read() as con:
             specs = model_specs(con)
-    settings = {m["model_id"]: {k: effective_setting(policy, m.get("team", ""),
-                                                     specs.get(m["model_id"], {}).get("policy", {}), k)
-                                for k in SETTINGS} for m in models}
+    settings = {
+        m["model_id"]: {
+            k: effective_setting(policy, m.get("team", ""), specs.get(m["model_id"], {}).get("policy", {}), k)
+            for k in SETTINGS
+        }
+        for m in models
+    }
     labelled = [m for m in detailed if m.get("performance") is not None]
-    perf = (performance_over_time(store, result["as_of"], labelled, specs, policy)
-            if result["as_of"] and labelled else {})
-    return {"kind": "model" if model_id else "fleet", "model_id": model_id, "as_of": result["as_of"],
-            "models": models, "detailed": [m["model_id"] for m in detailed], "distributions": dists,
-            "performance_over_time": perf,
-            "data_version": store.data_version(), "policy_source": policy.source, "settings": settings,
-            "filters": None if model_id else asdict(filters), "filters_text": None if model_id else filters.describe(),
-            "generated_at": datetime.now(timezone.utc).replace(microsecond=0).isoformat()}
+    perf = (
+        performance_over_time(store, result["as_of"], labelled, specs, policy) if result["as_of"] and labelled else {}
+    )
+    return {
+        "kind": "model" if model_id else "fleet",
+        "model_id": model_id,
+        "as_of": result["as_of"],
+        "models": models,
+        "detailed": [m["model_id"] for m in detailed],
+        "distributions": dists,
+        "performance_over_time": perf,
+        "data_version": store.data_version(),
+        "policy_source": policy.source,
+        "settings": settings,
+        "filters": None if model_id else asdict(filters),
+        "filters_text": None if model_id else filters.describe(),
+        "generated_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
+    }
 
 
 def worst_features(model: dict, n: int = WORST_FEATURES) -> list[dict]:
@@ -119,14 +158,18 @@ def distributions(store: Store, as_of: str, wanted: dict[str, list[str]]) -> dic
     window = [(0, end - pd.Timedelta(days=7), end)]
     out: dict[str, dict[str, dict]] = {}
     with store.read() as con:
-        reader = Reader(con, list(wanted))          # only the wanted models' profiles
+        reader = Reader(con, list(wanted))  # only the wanted models' profiles
         feats = reader.features()
         feats = feats[feats["model_id"].isin(list(wanted))]
         slots = {(r.model_id, r.feature): (int(r.slot), r.kind) for r in feats.itertuples()}
         ref_profiles = reader.ref_profiles()
         ref_profiles = ref_profiles[ref_profiles["model_id"].isin(list(wanted))]
-        num, cat = (DriftCube(reader, window, ref_profiles, kind, feats.loc[feats["kind"] == kind, ["model_id", "slot"]])
-                    .aligned(0) for kind in ("numeric", "categorical"))
+        num, cat = (
+            DriftCube(
+                reader, window, ref_profiles, kind, feats.loc[feats["kind"] == kind, ["model_id", "slot"]]
+            ).aligned(0)
+            for kind in ("numeric", "categorical")
+        )
     ref = ref_profiles.set_index(["model_id", "slot"])
     for model_id, features in wanted.items():
         for feature in features:
@@ -139,21 +182,26 @@ def distributions(store: Store, as_of: str, wanted: dict[str, list[str]]) -> dic
                 labels = numeric_bin_labels(list(edges if edges is not None else []), len(part))
             else:
                 part = cat[(cat["model_id"] == model_id) & (cat["slot"] == slot)]
-                part = part.assign(unseen=part["ref"] == 0).sort_values(["unseen", "ref", "cur", "value"],
-                                                                          ascending=[True, False, False, True])
+                part = part.assign(unseen=part["ref"] == 0).sort_values(
+                    ["unseen", "ref", "cur", "value"], ascending=[True, False, False, True]
+                )
                 labels = [str(v) for v in part["value"]]
             r, c = part["ref"].astype("float64"), part["cur"].astype("float64")
             out.setdefault(model_id, {})[feature] = {
-                "kind": kind, "bins": labels,
+                "kind": kind,
+                "bins": labels,
                 "reference": (r / r.sum()).fillna(0).tolist() if r.sum() else [0.0] * len(r),
                 "current": (c / c.sum()).fillna(0).tolist() if c.sum() else [0.0] * len(c),
-                "n_reference": int(r.sum()), "n_current": int(c.sum()),
-                "unseen": [bool(u) for u in part["unseen"]] if kind == "categorical" else [False] * len(r)}
+                "n_reference": int(r.sum()),
+                "n_current": int(c.sum()),
+                "unseen": [bool(u) for u in part["unseen"]] if kind == "categorical" else [False] * len(r),
+            }
     return out
 
 
-def performance_over_time(store: Store, as_of: str, models: list[dict], specs: dict[str, dict],
-                          policy: Policy, *, days: int = TIMELINE_DAYS) -> dict[str, dict]:
+def performance_over_time(
+    store: Store, as_of: str, models: list[dict], specs: dict[str, dict], policy: Policy, *, days: int = TIMELINE_DAYS
+) -> dict[str, dict]:
     """The primary metric per UTC day over the last `days` days, for models that have had labels.
 
     Each day's value is over that day's labelled rows: the model page's series
@@ -167,33 +215,51 @@ def performance_over_time(store: Store, as_of: str, models: list[dict], specs: d
     from lib.store.detail import daily_performance
 
     end = pd.Timestamp(as_of).tz_convert("UTC").tz_localize(None)
-    last = (end - pd.Timedelta(microseconds=1)).floor("D")      # the days of store_detail._days
+    last = (end - pd.Timedelta(microseconds=1)).floor("D")  # the days of store_detail._days
     dates = [last - pd.Timedelta(days=k) for k in range(days - 1, -1, -1)]
     frames = daily_performance(store, [m["model_id"] for m in models], end, days=days)
     out: dict[str, dict] = {}
     for m in models:
         perf, frame = m["performance"], frames.get(m["model_id"])
-        by_day = {pd.Timestamp(d): (v, int(n)) for d, v, n in zip(frame["date"], frame["current"], frame["n_labeled"])} \
-            if frame is not None and len(frame) else {}
+        by_day = (
+            {pd.Timestamp(d): (v, int(n)) for d, v, n in zip(frame["date"], frame["current"], frame["n_labeled"])}
+            if frame is not None and len(frame)
+            else {}
+        )
         metric = perf["metric"]
         reference = perf.get("reference")
         if reference is None and frame is not None and len(frame):
             reference = _float(frame["reference"].iloc[0])
         check = next((c for c in m.get("checks", []) if c["check"] == "performance"), None)
         if check is None:
-            t = effective_threshold(policy, m.get("team", ""), specs.get(m["model_id"], {}).get("policy", {}),
-                                    "performance")
+            t = effective_threshold(
+                policy, m.get("team", ""), specs.get(m["model_id"], {}).get("policy", {}), "performance"
+            )
             check = {"yellow": t.yellow, "red": t.red, "threshold_source": t.source}
         sign = -1.0 if higher_is_better(metric) else 1.0
-        lines = {level: (reference * (1 + sign * check[level]) if reference and check.get(level) is not None
-                         else None) for level in ("yellow", "red")}
+        lines = {
+            level: (reference * (1 + sign * check[level]) if reference and check.get(level) is not None else None)
+            for level in ("yellow", "red")
+        }
         out[m["model_id"]] = {
-            "metric": metric, "higher_is_better": higher_is_better(metric), "reference": reference,
-            "current_7d": perf.get("current"), "yellow": check.get("yellow"), "red": check.get("red"),
+            "metric": metric,
+            "higher_is_better": higher_is_better(metric),
+            "reference": reference,
+            "current_7d": perf.get("current"),
+            "yellow": check.get("yellow"),
+            "red": check.get("red"),
             "threshold_source": check.get("threshold_source"),
-            "yellow_line": lines["yellow"], "red_line": lines["red"],
-            "days": [{"date": d.strftime("%Y-%m-%d"), "value": _float(by_day.get(d, (None, 0))[0]),
-                      "n_labeled": by_day.get(d, (None, 0))[1]} for d in dates]}
+            "yellow_line": lines["yellow"],
+            "red_line": lines["red"],
+            "days": [
+                {
+                    "date": d.strftime("%Y-%m-%d"),
+                    "value": _float(by_day.get(d, (None, 0))[0]),
+                    "n_labeled": by_day.get(d, (None, 0))[1],
+                }
+                for d in dates
+            ],
+        }
     return out
 
 
@@ -208,17 +274,44 @@ def _float(value) -> float | None:
 # -- JSON and CSV -----------------------------------------------------------------------------
 def to_json(data: dict) -> str:
     """The `evaluate` JSON (as_of, models) plus a `report` block describing the export."""
-    out = {"as_of": data["as_of"], "models": data["models"],
-           "report": {"kind": data["kind"], "model_id": data["model_id"], "generated_at": data["generated_at"],
-                      "data_version": data["data_version"], "policy_source": data["policy_source"],
-                      "filters": data["filters"], "timeline_days": TIMELINE_DAYS, "settings": data["settings"],
-                      "distributions": data["distributions"],
-                      "performance_over_time": data["performance_over_time"]}}
+    out = {
+        "as_of": data["as_of"],
+        "models": data["models"],
+        "report": {
+            "kind": data["kind"],
+            "model_id": data["model_id"],
+            "generated_at": data["generated_at"],
+            "data_version": data["data_version"],
+            "policy_source": data["policy_source"],
+            "filters": data["filters"],
+            "timeline_days": TIMELINE_DAYS,
+            "settings": data["settings"],
+            "distributions": data["distributions"],
+            "performance_over_time": data["performance_over_time"],
+        },
+    }
     return json.dumps(out, allow_nan=False, indent=1)
 
 
-CSV_COLUMNS = ["section", "model_id", "model_status", "check", "feature", "kind", "status", "metric", "value",
-               "threshold", "yellow", "red", "threshold_source", "since", "onset", "date", "message"]
+CSV_COLUMNS = [
+    "section",
+    "model_id",
+    "model_status",
+    "check",
+    "feature",
+    "kind",
+    "status",
+    "metric",
+    "value",
+    "threshold",
+    "yellow",
+    "red",
+    "threshold_source",
+    "since",
+    "onset",
+    "date",
+    "message",
+]
 
 
 def csv_rows(data: dict) -> list[list]:
@@ -228,36 +321,93 @@ def csv_rows(data: dict) -> list[list]:
         rows.append([section, m["model_id"], m["status"]] + [kw.get(c) for c in CSV_COLUMNS[3:]])
 
     for m in data["models"]:
-        row("model", m, metric="rows_24h", value=m.get("rows_24h"), message=m.get("name"),
-            date=m.get("last_inference"))
+        row("model", m, metric="rows_24h", value=m.get("rows_24h"), message=m.get("name"), date=m.get("last_inference"))
         for r in m["reasons"]:
-            row("reason", m, check=r["check"], feature=r["feature"], status=r["status"], value=r["value"],
-                threshold=r["threshold"], threshold_source=r.get("threshold_source"), since=r.get("since"),
-                onset=r.get("onset"), message=r["message"])
+            row(
+                "reason",
+                m,
+                check=r["check"],
+                feature=r["feature"],
+                status=r["status"],
+                value=r["value"],
+                threshold=r["threshold"],
+                threshold_source=r.get("threshold_source"),
+                since=r.get("since"),
+                onset=r.get("onset"),
+                message=r["message"],
+            )
             for u in r.get("unseen_values") or []:
-                row("unseen_value", m, check=r["check"], feature=r["feature"], metric="count", value=u["count"],
-                    date=u.get("first_seen"), message=u["value"])
+                row(
+                    "unseen_value",
+                    m,
+                    check=r["check"],
+                    feature=r["feature"],
+                    metric="count",
+                    value=u["count"],
+                    date=u.get("first_seen"),
+                    message=u["value"],
+                )
         for f in m.get("features", []):
-            for metric in ("psi", "js", "chi2_p", "ks", "wasserstein", "missing_share", "unseen_share",
-                           "out_of_range_share"):
+            for metric in (
+                "psi",
+                "js",
+                "chi2_p",
+                "ks",
+                "wasserstein",
+                "missing_share",
+                "unseen_share",
+                "out_of_range_share",
+            ):
                 if metric in f:
-                    row("feature", m, feature=f["feature"], kind=f["kind"], status=f.get("status"), metric=metric,
-                        value=f[metric])
+                    row(
+                        "feature",
+                        m,
+                        feature=f["feature"],
+                        kind=f["kind"],
+                        status=f.get("status"),
+                        metric=metric,
+                        value=f[metric],
+                    )
         if m.get("prediction_drift"):
-            row("prediction_drift", m, metric="psi", value=m["prediction_drift"]["psi"],
-                message=m["prediction_drift"]["on"])
+            row(
+                "prediction_drift",
+                m,
+                metric="psi",
+                value=m["prediction_drift"]["psi"],
+                message=m["prediction_drift"]["on"],
+            )
         perf = m.get("performance")
         if perf:
             for metric in ("reference", "current", "loss", "n_labeled"):
-                row("performance", m, metric=f"{perf['metric']}_{metric}" if metric != "n_labeled" else metric,
-                    value=perf.get(metric))
+                row(
+                    "performance",
+                    m,
+                    metric=f"{perf['metric']}_{metric}" if metric != "n_labeled" else metric,
+                    value=perf.get(metric),
+                )
         series = data["performance_over_time"].get(m["model_id"])
         for day in (series or {}).get("days", []):
-            row("performance_day", m, check="performance", metric=series["metric"], value=day["value"],
-                date=day["date"], message=f"{day['n_labeled']} labelled rows")
+            row(
+                "performance_day",
+                m,
+                check="performance",
+                metric=series["metric"],
+                value=day["value"],
+                date=day["date"],
+                message=f"{day['n_labeled']} labelled rows",
+            )
         for c in m.get("checks", []):
-            row("policy", m, check=c["check"], feature=c["feature"], status=c["status"], value=c["value"],
-                yellow=c["yellow"], red=c["red"], threshold_source=c.get("threshold_source"))
+            row(
+                "policy",
+                m,
+                check=c["check"],
+                feature=c["feature"],
+                status=c["status"],
+                value=c["value"],
+                yellow=c["yellow"],
+                red=c["red"],
+                threshold_source=c.get("threshold_source"),
+            )
         for t in m.get("timeline", []):
             row("timeline", m, status=t["status"], date=t["date"])
     return rows
@@ -268,9 +418,16 @@ def to_csv_text(data: dict) -> str:
 
 
 # -- the face ---------------------------------------------------------------------------------
-def render_report(store: Store, fmt: str, *, model_id: str | None = None, filters: Filters | None = None,
-                  as_of: pd.Timestamp | None = None, policy: Policy | None = None,
-                  result: dict | None = None) -> bytes:
+def render_report(
+    store: Store,
+    fmt: str,
+    *,
+    model_id: str | None = None,
+    filters: Filters | None = None,
+    as_of: pd.Timestamp | None = None,
+    policy: Policy | None = None,
+    result: dict | None = None,
+) -> bytes:
     """The report in one of FORMATS, as bytes ready to write or download."""
     data = report_data(store, model_id=model_id, filters=filters, as_of=as_of, policy=policy, result=result)
     if fmt == "json":
@@ -278,11 +435,13 @@ def render_report(store: Store, fmt: str, *, model_id: str | None = None, filter
     if fmt == "csv":
         return to_csv_text(data).encode("utf-8")
     from lib.reports.html import to_html
+
     html_text = to_html(data)
     if fmt == "html":
         return html_text.encode("utf-8")
     if fmt == "pdf":
         from lib.reports.pdf import html_to_pdf
+
         return html_to_pdf(html_text)
     raise ValueError(f"unknown report format {fmt!r} (known: {', '.join(FORMATS)})")
 

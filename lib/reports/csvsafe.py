@@ -1,10 +1,12 @@
 """CSV export that spreadsheets cannot execute: cells starting with = + - @ tab or CR are
 prefixed with a quote (OWASP's CSV-injection advice). Numbers stay numbers."""
+
 from __future__ import annotations
 
 import csv
 import io
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 _DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 

@@ -5,6 +5,7 @@ through `e()` too before it becomes a chart label: Plotly renders a subset of HT
 labels and decodes entities, so an escaped label shows the raw text and interprets nothing.
 Charts have a fixed width that fits an A4 page, so the PDF prints them whole.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -18,10 +19,10 @@ from plotly.subplots import make_subplots
 from lib.judge.policy import CHECKS_BY_NAME, SETTINGS
 from lib.judge.status import COLOR
 
-CHART_WIDTH = 680   # px: an A4 page at 96 dpi minus 2 × 12 mm margins is ~703 px
-REF_COLOR = "#94a3b8"   # the reference (training-time) value, as on the model page (lib/ui.py)
-CUR_COLOR = "#2563eb"   # the current data
-GAP_COLOR = "#f1f5f9"   # days without data
+CHART_WIDTH = 680  # px: an A4 page at 96 dpi minus 2 × 12 mm margins is ~703 px
+REF_COLOR = "#94a3b8"  # the reference (training-time) value, as on the model page (lib/ui.py)
+CUR_COLOR = "#2563eb"  # the current data
+GAP_COLOR = "#f1f5f9"  # days without data
 METRIC_LABEL = {"roc_auc": "ROC AUC", "f1": "F1", "macro_f1": "macro F1", "rmse": "RMSE"}
 
 
@@ -53,10 +54,17 @@ class _Charts:
         self.count = 0
 
     def html(self, fig: go.Figure, *, top: int = 40) -> str:
-        fig.update_layout(width=CHART_WIDTH, margin=dict(l=50, r=20, t=top, b=60), template="plotly_white",
-                          font=dict(size=11))
-        out = pio.to_html(fig, full_html=False, include_plotlyjs=self.count == 0, include_mathjax=False,
-                          config={"displayModeBar": False, "responsive": False}, default_width=f"{CHART_WIDTH}px")
+        fig.update_layout(
+            width=CHART_WIDTH, margin=dict(l=50, r=20, t=top, b=60), template="plotly_white", font=dict(size=11)
+        )
+        out = pio.to_html(
+            fig,
+            full_html=False,
+            include_plotlyjs=self.count == 0,
+            include_mathjax=False,
+            config={"displayModeBar": False, "responsive": False},
+            default_width=f"{CHART_WIDTH}px",
+        )
         self.count += 1
         return f'<div class="chart">{out}</div>'
 
@@ -66,9 +74,13 @@ def distribution_figure(feature: str, d: dict) -> go.Figure:
     fig = go.Figure()
     fig.add_bar(name=f"reference (n={d['n_reference']:,})", x=labels, y=d["reference"], marker_color=REF_COLOR)
     fig.add_bar(name=f"last 7 days (n={d['n_current']:,})", x=labels, y=d["current"], marker_color=CUR_COLOR)
-    fig.update_layout(barmode="group", height=300, title=dict(text=f"{label(feature, 60)}: share of rows per bin", x=0),
-                      yaxis=dict(tickformat=".0%"), legend=dict(orientation="h", y=1.02, x=1, xanchor="right",
-                                                                 yanchor="bottom"))
+    fig.update_layout(
+        barmode="group",
+        height=300,
+        title=dict(text=f"{label(feature, 60)}: share of rows per bin", x=0),
+        yaxis=dict(tickformat=".0%"),
+        legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"),
+    )
     return fig
 
 
@@ -86,38 +98,91 @@ def performance_figure(series: dict) -> go.Figure:
             run_start = i
         elif d["n_labeled"] and run_start is not None:
             x0, x1 = _shift(x[run_start], -12), _shift(x[i - 1], 12)
-            fig.add_vrect(x0=x0, x1=x1, fillcolor=GAP_COLOR, line_width=0, layer="below", row=1, col=1,
-                          exclude_empty_subplots=False)
-            if i - run_start >= 2:      # wide enough for the words
-                fig.add_annotation(x=x0, y=0.5, xref="x", yref="y domain", xanchor="left", text="no labels",
-                                   showarrow=False, bgcolor=GAP_COLOR, font=dict(size=10, color="#64748b"))
+            fig.add_vrect(
+                x0=x0,
+                x1=x1,
+                fillcolor=GAP_COLOR,
+                line_width=0,
+                layer="below",
+                row=1,
+                col=1,
+                exclude_empty_subplots=False,
+            )
+            if i - run_start >= 2:  # wide enough for the words
+                fig.add_annotation(
+                    x=x0,
+                    y=0.5,
+                    xref="x",
+                    yref="y domain",
+                    xanchor="left",
+                    text="no labels",
+                    showarrow=False,
+                    bgcolor=GAP_COLOR,
+                    font=dict(size=10, color="#64748b"),
+                )
             run_start = None
     ends = [_shift(x[0], -12), _shift(x[-1], 12)]
     for level, dash in (("red", "dot"), ("yellow", "dot")):
         y = series.get(f"{level}_line")
         if y is not None:
-            fig.add_scatter(x=ends, y=[y, y], mode="lines", line=dict(color=COLOR[level], width=1.5, dash=dash),
-                            name=f"{level} at {y:.3g} ({100 * series[level]:.3g}% worse)",
-                            hoverinfo="skip", row=1, col=1)
+            fig.add_scatter(
+                x=ends,
+                y=[y, y],
+                mode="lines",
+                line=dict(color=COLOR[level], width=1.5, dash=dash),
+                name=f"{level} at {y:.3g} ({100 * series[level]:.3g}% worse)",
+                hoverinfo="skip",
+                row=1,
+                col=1,
+            )
     if series.get("reference") is not None:
-        fig.add_scatter(x=ends, y=[series["reference"]] * 2, mode="lines", line=dict(color=REF_COLOR, width=2),
-                        name=f"reference {series['reference']:.3g}", hoverinfo="skip", row=1, col=1)
-    fig.add_scatter(x=x, y=[d["value"] for d in days], mode="lines+markers", connectgaps=False,
-                    line=dict(color=CUR_COLOR, width=2), marker=dict(size=5, color=CUR_COLOR), name=f"{name} per day",
-                    customdata=[d["n_labeled"] for d in days],
-                    hovertemplate="%{x}: %{y:.4g} over %{customdata:,} labelled rows<extra></extra>", row=1, col=1)
-    fig.add_bar(x=x, y=[d["n_labeled"] for d in days], marker_color=CUR_COLOR, opacity=0.35, name="labelled rows",
-                showlegend=False, hovertemplate="%{x}: %{y:,} labelled rows<extra></extra>", row=2, col=1)
-    fig.update_layout(height=380, title=dict(text=f"{name} per day, last {len(days)} days (UTC)", x=0, y=0.98,
-                                             yanchor="top"),
-                      legend=dict(orientation="h", y=1.0, x=0, xanchor="left", yanchor="bottom",
-                                  traceorder="reversed", font=dict(size=10)),
-                      bargap=0.25)
+        fig.add_scatter(
+            x=ends,
+            y=[series["reference"]] * 2,
+            mode="lines",
+            line=dict(color=REF_COLOR, width=2),
+            name=f"reference {series['reference']:.3g}",
+            hoverinfo="skip",
+            row=1,
+            col=1,
+        )
+    fig.add_scatter(
+        x=x,
+        y=[d["value"] for d in days],
+        mode="lines+markers",
+        connectgaps=False,
+        line=dict(color=CUR_COLOR, width=2),
+        marker=dict(size=5, color=CUR_COLOR),
+        name=f"{name} per day",
+        customdata=[d["n_labeled"] for d in days],
+        hovertemplate="%{x}: %{y:.4g} over %{customdata:,} labelled rows<extra></extra>",
+        row=1,
+        col=1,
+    )
+    fig.add_bar(
+        x=x,
+        y=[d["n_labeled"] for d in days],
+        marker_color=CUR_COLOR,
+        opacity=0.35,
+        name="labelled rows",
+        showlegend=False,
+        hovertemplate="%{x}: %{y:,} labelled rows<extra></extra>",
+        row=2,
+        col=1,
+    )
+    fig.update_layout(
+        height=380,
+        title=dict(text=f"{name} per day, last {len(days)} days (UTC)", x=0, y=0.98, yanchor="top"),
+        legend=dict(
+            orientation="h", y=1.0, x=0, xanchor="left", yanchor="bottom", traceorder="reversed", font=dict(size=10)
+        ),
+        bargap=0.25,
+    )
     fig.update_xaxes(type="date", range=ends, tickformat="%b %d", row=2, col=1)
     fig.update_xaxes(type="date", range=ends, row=1, col=1)
     fig.update_yaxes(title_text=name, row=1, col=1)
     top = max([d["n_labeled"] for d in days] + [1])
-    tick = max(t for t in (k * 10 ** p for p in range(len(str(top))) for k in (1, 2, 5)) if t <= top)
+    tick = max(t for t in (k * 10**p for p in range(len(str(top))) for k in (1, 2, 5)) if t <= top)
     # one tick: a "0" would collide with the date labels just below it
     fig.update_yaxes(title_text="labelled", range=[0, top * 1.12], tickvals=[tick], tickformat="~s", row=2, col=1)
     return fig
@@ -133,11 +198,17 @@ def fleet_timeline_figure(models: list[dict]) -> go.Figure:
     days = sorted({t["date"] for m in models for t in m.get("timeline", [])})
     fig = go.Figure()
     for status in ("red", "yellow", "grey", "green"):
-        counts = [sum(1 for m in models for t in m.get("timeline", []) if t["date"] == d and t["status"] == status)
-                  for d in days]
+        counts = [
+            sum(1 for m in models for t in m.get("timeline", []) if t["date"] == d and t["status"] == status)
+            for d in days
+        ]
         fig.add_bar(name=status, x=days, y=counts, marker_color=COLOR[status])
-    fig.update_layout(barmode="stack", height=280, title=dict(text="Models per status, end of each day (UTC)", x=0),
-                      legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"))
+    fig.update_layout(
+        barmode="stack",
+        height=280,
+        title=dict(text="Models per status, end of each day (UTC)", x=0),
+        legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"),
+    )
     return fig
 
 
@@ -170,10 +241,13 @@ def to_html(data: dict) -> str:
         title = f"Model report: {m['name']} ({m['model_id']})" if m else "Model report"
     else:
         title = "Fleet report"
-    parts = [f"<h1>{e(title)}</h1>",
-             f'<p class="meta">As of <b>{e(data["as_of"])}</b> · store data version <b>{e(data["data_version"])}</b>'
-             f' · policy: {e(data["policy_source"])} · generated {e(data["generated_at"])}'
-             + (f' · scope: {e(data["filters_text"])}' if data["kind"] == "fleet" else "") + "</p>"]
+    parts = [
+        f"<h1>{e(title)}</h1>",
+        f'<p class="meta">As of <b>{e(data["as_of"])}</b> · store data version <b>{e(data["data_version"])}</b>'
+        f" · policy: {e(data['policy_source'])} · generated {e(data['generated_at'])}"
+        + (f" · scope: {e(data['filters_text'])}" if data["kind"] == "fleet" else "")
+        + "</p>",
+    ]
     if not models:
         parts.append("<p>No models match.</p>")
     elif data["kind"] == "fleet":
@@ -184,31 +258,38 @@ def to_html(data: dict) -> str:
     if data["kind"] == "fleet":
         rest = len([m for m in models if m["status"] in ("red", "yellow")]) - len(data["detailed"])
         if rest > 0:
-            parts.append(f'<p class="note">{rest} more red or yellow models are in the table above; export them '
-                         f"one by one or filter the fleet for their full sections.</p>")
-    return ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-            "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; script-src 'unsafe-inline' "
-            "'unsafe-eval'; style-src 'unsafe-inline'; img-src data:; font-src data:\">"
-            f"<title>{e(title)}</title><style>{CSS}</style></head><body>"
-            + "\n".join(parts) + "</body></html>")
+            parts.append(
+                f'<p class="note">{rest} more red or yellow models are in the table above; export them '
+                f"one by one or filter the fleet for their full sections.</p>"
+            )
+    return (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; script-src 'unsafe-inline' "
+        "'unsafe-eval'; style-src 'unsafe-inline'; img-src data:; font-src data:\">"
+        f"<title>{e(title)}</title><style>{CSS}</style></head><body>" + "\n".join(parts) + "</body></html>"
+    )
 
 
 def _fleet_overview(data: dict, charts: _Charts) -> str:
     models = data["models"]
     counts = {s: sum(m["status"] == s for m in models) for s in ("red", "yellow", "grey", "green")}
-    out = ["<h2>Overview</h2>", "<p>" + " · ".join(f"{badge(s)} {n}" for s, n in counts.items())
-           + f" · {len(models)} models</p>"]
+    out = [
+        "<h2>Overview</h2>",
+        "<p>" + " · ".join(f"{badge(s)} {n}" for s, n in counts.items()) + f" · {len(models)} models</p>",
+    ]
     if any(m.get("timeline") for m in models):
         out.append(charts.html(fleet_timeline_figure(models)))
-    out.append("<h2>Models</h2><table><tr><th>model</th><th>status</th><th>team</th><th>owner</th>"
-               "<th>first reason</th></tr>")
+    out.append(
+        "<h2>Models</h2><table><tr><th>model</th><th>status</th><th>team</th><th>owner</th><th>first reason</th></tr>"
+    )
     for m in models:
         r = m["reasons"][0] if m["reasons"] else None
-        reason = (f"{e(r['check'])}{' · ' + e(r['feature']) if r['feature'] else ''}: {e(r['message'])}"
-                  if r else "")
-        out.append(f"<tr><td><b>{e(m['model_id'])}</b><br><span class=note>{e(m.get('name'))}</span></td>"
-                   f"<td>{badge(m['status'])}</td><td>{e(m.get('team'))}</td><td>{e(m.get('owner'))}</td>"
-                   f"<td>{reason}</td></tr>")
+        reason = f"{e(r['check'])}{' · ' + e(r['feature']) if r['feature'] else ''}: {e(r['message'])}" if r else ""
+        out.append(
+            f"<tr><td><b>{e(m['model_id'])}</b><br><span class=note>{e(m.get('name'))}</span></td>"
+            f"<td>{badge(m['status'])}</td><td>{e(m.get('team'))}</td><td>{e(m.get('owner'))}</td>"
+            f"<td>{reason}</td></tr>"
+        )
     out.append("</table>")
     return "\n".join(out)
 
@@ -217,24 +298,34 @@ def _performance_section(m: dict, data: dict, charts: _Charts) -> str:
     out = ["<h3>Performance over time</h3>"]
     series = data.get("performance_over_time", {}).get(m["model_id"])
     if m.get("performance") is None or series is None:
-        out.append('<p class="note">No labels received yet: this model has never had ground truth, '
-                   "so there is no performance to chart.</p>")
+        out.append(
+            '<p class="note">No labels received yet: this model has never had ground truth, '
+            "so there is no performance to chart.</p>"
+        )
         return "\n".join(out)
     days = series["days"]
     name = e(METRIC_LABEL.get(series["metric"], series["metric"]))
     if not any(d["n_labeled"] for d in days):
         out.append(f'<p class="note">No labelled rows in the last {len(days)} days: the last labels are older.</p>')
         return "\n".join(out)
-    out.append(charts.html(performance_figure(series), top=60))   # the title, then the legend
+    out.append(charts.html(performance_figure(series), top=60))  # the title, then the legend
     labelled = sum(1 for d in days if d["n_labeled"])
-    levels = [f"{level} at {100 * series[level]:.3g}%" for level in ("yellow", "red")
-              if series.get(f"{level}_line") is not None]
-    thresholds = (f"{' and '.join(levels)} {'below' if series['higher_is_better'] else 'above'} the reference "
-                  f"(from {e(series.get('threshold_source'))})" if levels
-                  else "none, as the reference value is missing or 0")
-    out.append(f'<p class="note">Each point is the {name} over the labelled rows of that UTC day; the check judges '
-               f"the last 7 days together ({fmt(series.get('current_7d'))} vs reference {fmt(series.get('reference'))}). "
-               f"{labelled} of {len(days)} days have labels; days without are gaps, not zeros. Lines: {thresholds}.</p>")
+    levels = [
+        f"{level} at {100 * series[level]:.3g}%"
+        for level in ("yellow", "red")
+        if series.get(f"{level}_line") is not None
+    ]
+    thresholds = (
+        f"{' and '.join(levels)} {'below' if series['higher_is_better'] else 'above'} the reference "
+        f"(from {e(series.get('threshold_source'))})"
+        if levels
+        else "none, as the reference value is missing or 0"
+    )
+    out.append(
+        f'<p class="note">Each point is the {name} over the labelled rows of that UTC day; the check judges '
+        f"the last 7 days together ({fmt(series.get('current_7d'))} vs reference {fmt(series.get('reference'))}). "
+        f"{labelled} of {len(days)} days have labels; days without are gaps, not zeros. Lines: {thresholds}.</p>"
+    )
     return "\n".join(out)
 
 
@@ -244,55 +335,74 @@ def _model_section(m: dict, data: dict, charts: _Charts, *, full: bool) -> str:
         out.append(f"<h2>{e(m['name'])} <code>{e(m['model_id'])}</code> {badge(m['status'])}</h2>")
     else:
         out.append(f"<p>{badge(m['status'])} <code>{e(m['model_id'])}</code></p>")
-    out.append(f'<p class="meta">{e(m.get("task"))} · team {e(m.get("team"))} · owner {e(m.get("owner"))} · '
-               f'reference snapshot {e(m.get("reference_snapshot"))} · last inference {e(m.get("last_inference"))} · '
-               f'{e(m.get("rows_24h"))} rows in the last 24 h</p>')
+    out.append(
+        f'<p class="meta">{e(m.get("task"))} · team {e(m.get("team"))} · owner {e(m.get("owner"))} · '
+        f"reference snapshot {e(m.get('reference_snapshot'))} · last inference {e(m.get('last_inference'))} · "
+        f"{e(m.get('rows_24h'))} rows in the last 24 h</p>"
+    )
     # reasons
     out.append("<h3>Reasons</h3>")
     if m["reasons"]:
-        out.append("<table><tr><th>status</th><th>check</th><th>feature</th><th>value</th><th>threshold</th>"
-                   "<th>since</th><th>onset</th><th>what happened</th></tr>")
+        out.append(
+            "<table><tr><th>status</th><th>check</th><th>feature</th><th>value</th><th>threshold</th>"
+            "<th>since</th><th>onset</th><th>what happened</th></tr>"
+        )
         for r in m["reasons"]:
             unit = CHECKS_BY_NAME[r["check"]].unit
-            out.append(f"<tr><td>{badge(r['status'])}</td><td>{e(r['check'])}</td><td>{e(r['feature'])}</td>"
-                       f"<td class=num>{fmt(r['value'], unit)}</td><td class=num>{fmt(r['threshold'], unit)}"
-                       f"<br><span class=note>{e(r.get('threshold_source'))}</span></td>"
-                       f"<td>{e((r.get('since') or '')[:16].replace('T', ' '))}</td><td>{e(r.get('onset'))}</td>"
-                       f"<td>{e(r['message'])}</td></tr>")
+            out.append(
+                f"<tr><td>{badge(r['status'])}</td><td>{e(r['check'])}</td><td>{e(r['feature'])}</td>"
+                f"<td class=num>{fmt(r['value'], unit)}</td><td class=num>{fmt(r['threshold'], unit)}"
+                f"<br><span class=note>{e(r.get('threshold_source'))}</span></td>"
+                f"<td>{e((r.get('since') or '')[:16].replace('T', ' '))}</td><td>{e(r.get('onset'))}</td>"
+                f"<td>{e(r['message'])}</td></tr>"
+            )
         out.append("</table>")
     else:
         out.append("<p>No check is yellow or red.</p>")
     # timeline
     if m.get("timeline"):
-        cells = "".join(f'<span style="background:{COLOR.get(t["status"], "#9ca3af")}" '
-                        f'title="{e(t["date"])}: {e(t["status"])}"></span>' for t in m["timeline"])
+        cells = "".join(
+            f'<span style="background:{COLOR.get(t["status"], "#9ca3af")}" '
+            f'title="{e(t["date"])}: {e(t["status"])}"></span>'
+            for t in m["timeline"]
+        )
         tl = m["timeline"]
         changes = sum(1 for a, b in zip(tl, tl[1:]) if a["status"] != b["status"])
-        out.append(f"<h3>Status over the last {len(tl)} days</h3><div class=strip>{cells}</div>"
-                   f'<div class=strip-legend><span>{e(tl[0]["date"])}</span><span>{changes} change(s)</span>'
-                   f'<span>{e(tl[-1]["date"])}</span></div>')
+        out.append(
+            f"<h3>Status over the last {len(tl)} days</h3><div class=strip>{cells}</div>"
+            f"<div class=strip-legend><span>{e(tl[0]['date'])}</span><span>{changes} change(s)</span>"
+            f"<span>{e(tl[-1]['date'])}</span></div>"
+        )
     # data quality: unseen values
     unseen = [(r, u) for r in m["reasons"] for u in (r.get("unseen_values") or [])]
     if unseen:
-        out.append("<h3>New category values (last 24 h)</h3><table><tr><th>feature</th><th>value</th>"
-                   "<th>rows</th><th>first seen</th></tr>")
+        out.append(
+            "<h3>New category values (last 24 h)</h3><table><tr><th>feature</th><th>value</th>"
+            "<th>rows</th><th>first seen</th></tr>"
+        )
         for r, u in unseen[:50]:
-            out.append(f"<tr><td>{e(r['feature'])}</td><td><code>{e(u['value'])}</code></td>"
-                       f"<td class=num>{u['count']:,}</td><td>{e(u.get('first_seen'))}</td></tr>")
+            out.append(
+                f"<tr><td>{e(r['feature'])}</td><td><code>{e(u['value'])}</code></td>"
+                f"<td class=num>{u['count']:,}</td><td>{e(u.get('first_seen'))}</td></tr>"
+            )
         out.append("</table>")
     # drift table
     feats = m.get("features", [])
     if feats:
-        out.append("<h3>Features</h3><table><tr><th>feature</th><th>kind</th><th>status</th><th>PSI (7d)</th>"
-                   "<th>JS</th><th>χ² p / KS</th><th>missing (24h)</th><th>unseen / out of range (24h)</th></tr>")
+        out.append(
+            "<h3>Features</h3><table><tr><th>feature</th><th>kind</th><th>status</th><th>PSI (7d)</th>"
+            "<th>JS</th><th>χ² p / KS</th><th>missing (24h)</th><th>unseen / out of range (24h)</th></tr>"
+        )
         shown = feats if full else [f for f in feats if f.get("status") in ("red", "yellow")]
         for f in shown:
             test = f.get("chi2_p") if f["kind"] == "categorical" else f.get("ks")
             dq = f.get("unseen_share") if f["kind"] == "categorical" else f.get("out_of_range_share")
-            out.append(f"<tr><td>{e(f['feature'])}</td><td>{e(f['kind'])}</td><td>{badge(f.get('status', 'grey'))}</td>"
-                       f"<td class=num>{fmt(f.get('psi'))}</td><td class=num>{fmt(f.get('js'))}</td>"
-                       f"<td class=num>{fmt(test)}</td><td class=num>{fmt(f.get('missing_share'), 'share')}</td>"
-                       f"<td class=num>{fmt(dq, 'share')}</td></tr>")
+            out.append(
+                f"<tr><td>{e(f['feature'])}</td><td>{e(f['kind'])}</td><td>{badge(f.get('status', 'grey'))}</td>"
+                f"<td class=num>{fmt(f.get('psi'))}</td><td class=num>{fmt(f.get('js'))}</td>"
+                f"<td class=num>{fmt(test)}</td><td class=num>{fmt(f.get('missing_share'), 'share')}</td>"
+                f"<td class=num>{fmt(dq, 'share')}</td></tr>"
+            )
         out.append("</table>")
         if not full and len(shown) < len(feats):
             out.append(f'<p class="note">{len(feats) - len(shown)} green or grey features not shown.</p>')
@@ -306,29 +416,40 @@ def _model_section(m: dict, data: dict, charts: _Charts, *, full: bool) -> str:
     pd_ = m.get("prediction_drift")
     perf = m.get("performance")
     out.append("<h3>Predictions and performance</h3><table>")
-    out.append(f"<tr><th>prediction drift (PSI of {e(pd_['on']) if pd_ else '–'}, 7d)</th>"
-               f"<td class=num>{fmt(pd_['psi']) if pd_ else '–'}</td></tr>")
+    out.append(
+        f"<tr><th>prediction drift (PSI of {e(pd_['on']) if pd_ else '–'}, 7d)</th>"
+        f"<td class=num>{fmt(pd_['psi']) if pd_ else '–'}</td></tr>"
+    )
     if perf:
-        out.append(f"<tr><th>{e(perf['metric'])}: reference</th><td class=num>{fmt(perf['reference'])}</td></tr>"
-                   f"<tr><th>{e(perf['metric'])}: last 7 days ({perf['n_labeled']:,} labelled rows)</th>"
-                   f"<td class=num>{fmt(perf['current'])}</td></tr>"
-                   f"<tr><th>relative loss</th><td class=num>{fmt(perf.get('loss'), 'loss')}</td></tr>")
+        out.append(
+            f"<tr><th>{e(perf['metric'])}: reference</th><td class=num>{fmt(perf['reference'])}</td></tr>"
+            f"<tr><th>{e(perf['metric'])}: last 7 days ({perf['n_labeled']:,} labelled rows)</th>"
+            f"<td class=num>{fmt(perf['current'])}</td></tr>"
+            f"<tr><th>relative loss</th><td class=num>{fmt(perf.get('loss'), 'loss')}</td></tr>"
+        )
     else:
         out.append("<tr><th>performance</th><td>no labels received yet</td></tr>")
     out.append("</table>")
     out.append(_performance_section(m, data, charts))
     # policy in force
     if full:
-        out.append("<h3>Policy in force</h3><table><tr><th>check</th><th>status</th><th>worst feature</th>"
-                   "<th>value</th><th>yellow at</th><th>red at</th><th>from</th></tr>")
+        out.append(
+            "<h3>Policy in force</h3><table><tr><th>check</th><th>status</th><th>worst feature</th>"
+            "<th>value</th><th>yellow at</th><th>red at</th><th>from</th></tr>"
+        )
         for c in m.get("checks", []):
             unit = CHECKS_BY_NAME[c["check"]].unit
-            out.append(f"<tr><td>{e(c['check'])}</td><td>{badge(c['status'])}</td><td>{e(c['feature'])}</td>"
-                       f"<td class=num>{fmt(c['value'], unit)}</td><td class=num>{fmt(c['yellow'], unit)}</td>"
-                       f"<td class=num>{fmt(c['red'], unit)}</td><td>{e(c.get('threshold_source'))}</td></tr>")
+            out.append(
+                f"<tr><td>{e(c['check'])}</td><td>{badge(c['status'])}</td><td>{e(c['feature'])}</td>"
+                f"<td class=num>{fmt(c['value'], unit)}</td><td class=num>{fmt(c['yellow'], unit)}</td>"
+                f"<td class=num>{fmt(c['red'], unit)}</td><td>{e(c.get('threshold_source'))}</td></tr>"
+            )
         out.append("</table>")
         settings = data["settings"].get(m["model_id"], {})
-        out.append('<p class="note">' + " · ".join(f"{e(k)} = {e(v)} ({e(SETTINGS[k][1])})"
-                                                    for k, v in settings.items()) + "</p>")
+        out.append(
+            '<p class="note">'
+            + " · ".join(f"{e(k)} = {e(v)} ({e(SETTINGS[k][1])})" for k, v in settings.items())
+            + "</p>"
+        )
     out.append("</section>")
     return "\n".join(out)

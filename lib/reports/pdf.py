@@ -3,6 +3,7 @@
 Playwright drives Debian's /usr/bin/chromium (no `playwright install`). Every request other than
 the report itself (file:, data:, about:) is aborted, so printing never reaches the network.
 """
+
 from __future__ import annotations
 
 import os
@@ -10,10 +11,18 @@ import tempfile
 from pathlib import Path
 
 CHROMIUM = os.environ.get("DRIFTLIGHT_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
-FOOTER = ('<div style="font-size:8px;width:100%;text-align:center;color:#6b7280">'
-          'Driftlight report · page <span class="pageNumber"></span> of <span class="totalPages"></span></div>')
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+FOOTER = (
+    '<div style="font-size:8px;width:100%;text-align:center;color:#6b7280">'
+    'Driftlight report · page <span class="pageNumber"></span> of <span class="totalPages"></span></div>'
+)
 
 
 def html_to_pdf(html_text: str, *, timeout_ms: int = 60_000) -> bytes:
@@ -26,16 +35,28 @@ def html_to_pdf(html_text: str, *, timeout_ms: int = 60_000) -> bytes:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
             try:
                 page = browser.new_page()
-                page.route("**/*", lambda route: route.continue_()
-                           if route.request.url.startswith(("file:", "data:", "about:")) else route.abort())
+                page.route(
+                    "**/*",
+                    lambda route: (
+                        route.continue_()
+                        if route.request.url.startswith(("file:", "data:", "about:"))
+                        else route.abort()
+                    ),
+                )
                 page.goto(src.as_uri(), wait_until="load", timeout=timeout_ms)
                 # every Plotly div drawn (plotly.js renders on load; wait for its SVGs)
                 page.wait_for_function(
                     "() => [...document.querySelectorAll('.plotly-graph-div')].every(d => d.querySelector('.main-svg'))",
-                    timeout=timeout_ms)
+                    timeout=timeout_ms,
+                )
                 page.emulate_media(media="print")
-                return page.pdf(format="A4", print_background=True, display_header_footer=True,
-                                header_template="<div></div>", footer_template=FOOTER,
-                                margin={"top": "14mm", "bottom": "16mm", "left": "12mm", "right": "12mm"})
+                return page.pdf(
+                    format="A4",
+                    print_background=True,
+                    display_header_footer=True,
+                    header_template="<div></div>",
+                    footer_template=FOOTER,
+                    margin={"top": "14mm", "bottom": "16mm", "left": "12mm", "right": "12mm"},
+                )
             finally:
                 browser.close()

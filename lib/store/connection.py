@@ -10,25 +10,27 @@
   become SQL identifiers.
 Other SQL lives beside this file in lib/store/ (write, read, detail, actions), on connections from here.
 """
+
 from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import duckdb
 
-from lib.store import lock
 from lib.errors import StoreMissing
 from lib.spec import MODEL_ID_PATTERN
+from lib.store import lock
 from lib.store.schema import migrate
 
 DEFAULT_DB = "data/driftlight.duckdb"
 DB_ENV = "DRIFTLIGHT_DB"
 # Nothing may download at run time: DuckDB must never try to fetch an extension.
 _CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+
 
 def fetch_one(con: duckdb.DuckDBPyConnection, sql: str, params: list | tuple = ()) -> tuple | None:
     """First row of a query, or None. DuckDB 2.0 keeps a result open until it is fetched to
@@ -111,8 +113,11 @@ class Store:
         con.execute("BEGIN TRANSACTION")
         try:
             yield con
-            version = fetch_one(con, "UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR) "
-                                "WHERE key = 'data_version' RETURNING value")[0]
+            version = fetch_one(
+                con,
+                "UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR) "
+                "WHERE key = 'data_version' RETURNING value",
+            )[0]
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")

@@ -16,6 +16,7 @@ timeline's dates.
 SQL is parameterized; table and column names come only from validated model ids and the
 positional feature slots (f<slot>), never from a request.
 """
+
 from __future__ import annotations
 
 import json
@@ -26,12 +27,9 @@ import numpy as np
 import pandas as pd
 
 from lib import metrics
-from lib.store.profiles import round_up_hour
-from lib.store.profiles import PREDICTION_SLOT, SCORE_SLOT
 from lib.store.connection import Store
 from lib.store.model_info import ModelInfo, _model_info
-# lib/ui/frame.py still reads these as store_detail.*: re-exported until its imports name lib.store.rows
-from lib.store.rows import offending_rows, raw_drift, residuals  # noqa: F401
+from lib.store.profiles import PREDICTION_SLOT, SCORE_SLOT, round_up_hour
 
 DAY = pd.Timedelta(days=1)
 WEEK = pd.Timedelta(days=7)
@@ -48,10 +46,12 @@ def catalog(store: Store) -> dict[str, Any]:
         models = con.execute("SELECT model_id, name, task, owner, team, tags FROM models ORDER BY model_id").df()
         first, last = con.execute("SELECT min(hour), max(max_ts) FROM prof_rows").fetchall()[0]
     models["tags"] = models["tags"].map(lambda t: list(t) if t is not None else [])
-    return {"models": models,
-            "first_inference": None if first is None else pd.Timestamp(first),
-            "newest_inference": None if last is None else pd.Timestamp(last),
-            "default_as_of": None if last is None else round_up_hour(pd.Timestamp(last))}
+    return {
+        "models": models,
+        "first_inference": None if first is None else pd.Timestamp(first),
+        "newest_inference": None if last is None else pd.Timestamp(last),
+        "default_as_of": None if last is None else round_up_hour(pd.Timestamp(last)),
+    }
 
 
 def _days(as_of: pd.Timestamp, days: int) -> list[pd.Timestamp]:
@@ -79,8 +79,9 @@ def _aligned(info: ModelInfo, slot: int, cur: pd.DataFrame) -> tuple[list[str], 
         return [], np.zeros(0), np.zeros(0), []
     ref_counts = np.asarray(rp["counts"], dtype="int64")
     if rp["kind"] == "numeric":
-        labels = metrics.numeric_bin_labels([float(e) for e in (rp["edges"] if rp["edges"] is not None else [])],
-                                            len(ref_counts))
+        labels = metrics.numeric_bin_labels(
+            [float(e) for e in (rp["edges"] if rp["edges"] is not None else [])], len(ref_counts)
+        )
         c = np.zeros(len(ref_counts), dtype="int64")
         for b, n in zip(cur.get("bin", []), cur.get("n", [])):
             if 0 <= int(b) < len(c):
@@ -107,14 +108,20 @@ def daily_series(store: Store, model_id: str, as_of: pd.Timestamp, *, days: int 
         info = _model_info(con, model_id)
         p = [model_id, start, end]
         where = "model_id = ? AND hour > ? AND hour <= ?"
-        rows = con.execute(f"SELECT {_DAY_SQL} AS date, sum(n) AS rows FROM prof_rows WHERE {where} GROUP BY ALL",
-                           p).df()
-        num = con.execute(f"SELECT {_DAY_SQL} AS date, slot, bin, sum(n) AS n FROM prof_num_h WHERE {where} "
-                          "GROUP BY ALL", p).df()
-        cat = con.execute(f"SELECT {_DAY_SQL} AS date, slot, value, sum(n) AS n FROM prof_cat_h WHERE {where} "
-                          "GROUP BY ALL", p).df()
-        qual = con.execute(f"SELECT {_DAY_SQL} AS date, slot, sum(n_null) AS n_null, sum(n_below + n_above) AS n_out "
-                           f"FROM prof_qual_h WHERE {where} GROUP BY ALL", p).df()
+        rows = con.execute(
+            f"SELECT {_DAY_SQL} AS date, sum(n) AS rows FROM prof_rows WHERE {where} GROUP BY ALL", p
+        ).df()
+        num = con.execute(
+            f"SELECT {_DAY_SQL} AS date, slot, bin, sum(n) AS n FROM prof_num_h WHERE {where} GROUP BY ALL", p
+        ).df()
+        cat = con.execute(
+            f"SELECT {_DAY_SQL} AS date, slot, value, sum(n) AS n FROM prof_cat_h WHERE {where} GROUP BY ALL", p
+        ).df()
+        qual = con.execute(
+            f"SELECT {_DAY_SQL} AS date, slot, sum(n_null) AS n_null, sum(n_below + n_above) AS n_out "
+            f"FROM prof_qual_h WHERE {where} GROUP BY ALL",
+            p,
+        ).df()
         perf = _daily_performance(con, info, as_of, days)
     dates = _days(as_of, days)
     rows_by_day = rows.set_index("date")["rows"] if len(rows) else pd.Series(dtype="int64")
@@ -125,8 +132,8 @@ def daily_series(store: Store, model_id: str, as_of: pd.Timestamp, *, days: int 
     slots.append((PREDICTION_SLOT, "prediction", "numeric" if info.task == "regression" else "categorical"))
     if SCORE_SLOT in info.ref:
         slots.append((SCORE_SLOT, "score", "numeric"))
-    num_g = {k: g for k, g in num.groupby(["date", "slot"])} if len(num) else {}
-    cat_g = {k: g for k, g in cat.groupby(["date", "slot"])} if len(cat) else {}
+    num_g = dict(num.groupby(["date", "slot"])) if len(num) else {}
+    cat_g = dict(cat.groupby(["date", "slot"])) if len(cat) else {}
     qual_i = qual.set_index(["date", "slot"]) if len(qual) else None
     empty_num = pd.DataFrame({"bin": [], "n": []})
     empty_cat = pd.DataFrame({"value": [], "n": []})
@@ -148,21 +155,32 @@ def daily_series(store: Store, model_id: str, as_of: pd.Timestamp, *, days: int 
                 n_null, n_out = int(qual_i.loc[(d, slot), "n_null"]), int(qual_i.loc[(d, slot), "n_out"])
             nonnull = n_rows - n_null
             unseen_n = int(sum(x for x, u in zip(c, unseen) if u)) if kind == "categorical" else 0
-            quality.append((d, feat, slot, kind, n_rows,
-                            metrics.share(n_null, n_rows) if n_rows else math.nan,
-                            (metrics.share(n_out, nonnull) if nonnull else math.nan) if kind == "numeric" else math.nan,
-                            (metrics.share(unseen_n, nonnull) if nonnull else math.nan) if kind == "categorical" else math.nan))
+            quality.append(
+                (
+                    d,
+                    feat,
+                    slot,
+                    kind,
+                    n_rows,
+                    metrics.share(n_null, n_rows) if n_rows else math.nan,
+                    (metrics.share(n_out, nonnull) if nonnull else math.nan) if kind == "numeric" else math.nan,
+                    (metrics.share(unseen_n, nonnull) if nonnull else math.nan) if kind == "categorical" else math.nan,
+                )
+            )
     return {
         "rows": out_rows,
         "drift": pd.DataFrame(drift, columns=["date", "feature", "slot", "kind", "psi", "js", "n"]),
-        "quality": pd.DataFrame(quality, columns=["date", "feature", "slot", "kind", "rows", "missing_share",
-                                                  "out_of_range_share", "unseen_share"]),
+        "quality": pd.DataFrame(
+            quality,
+            columns=["date", "feature", "slot", "kind", "rows", "missing_share", "out_of_range_share", "unseen_share"],
+        ),
         "performance": perf,
     }
 
 
-def daily_performance(store: Store, model_ids: list[str], as_of: pd.Timestamp, *,
-                      days: int = 30) -> dict[str, pd.DataFrame]:
+def daily_performance(
+    store: Store, model_ids: list[str], as_of: pd.Timestamp, *, days: int = 30
+) -> dict[str, pd.DataFrame]:
     """The model page's per-day performance series (see `daily_series`) for several models.
 
     One read for all of them (a fleet report draws up to 25): per model the frame of
@@ -190,27 +208,45 @@ def _daily_performance(con, info: ModelInfo, as_of: pd.Timestamp, days: int) -> 
     where = "model_id = ? AND hour > ? AND hour <= ?"
     out = []
     if metric == "rmse":
-        frame = con.execute(f"SELECT {_DAY_SQL} AS date, sum(n) AS n, sum(sse) AS sse, sum(sae) AS sae, sum(sy) AS sy, "
-                            f"sum(syy) AS syy FROM prof_reg WHERE {where} GROUP BY ALL ORDER BY date", p).df()
+        frame = con.execute(
+            f"SELECT {_DAY_SQL} AS date, sum(n) AS n, sum(sse) AS sse, sum(sae) AS sae, sum(sy) AS sy, "
+            f"sum(syy) AS syy FROM prof_reg WHERE {where} GROUP BY ALL ORDER BY date",
+            p,
+        ).df()
         for r in frame.itertuples(index=False):
             out.append((r.date, metrics.regression_metrics_from_sums(r.n, r.sse, r.sae, r.sy, r.syy)["rmse"], int(r.n)))
     elif metric == "roc_auc":
-        frame = con.execute(f"SELECT {_DAY_SQL} AS date, score, sum(n_pos) AS n_pos, sum(n_neg) AS n_neg FROM prof_auc "
-                            f"WHERE {where} GROUP BY ALL ORDER BY date, score", p).df()
+        frame = con.execute(
+            f"SELECT {_DAY_SQL} AS date, score, sum(n_pos) AS n_pos, sum(n_neg) AS n_neg FROM prof_auc "
+            f"WHERE {where} GROUP BY ALL ORDER BY date, score",
+            p,
+        ).df()
         for d, g in frame.groupby("date"):
-            out.append((d, metrics.roc_auc_from_counts(g["score"].to_numpy(), g["n_pos"].to_numpy(), g["n_neg"].to_numpy()),
-                        int(g["n_pos"].sum() + g["n_neg"].sum())))
+            out.append(
+                (
+                    d,
+                    metrics.roc_auc_from_counts(g["score"].to_numpy(), g["n_pos"].to_numpy(), g["n_neg"].to_numpy()),
+                    int(g["n_pos"].sum() + g["n_neg"].sum()),
+                )
+            )
     else:
-        frame = con.execute(f"SELECT {_DAY_SQL} AS date, label, prediction, sum(n) AS n FROM prof_cls WHERE {where} "
-                            "GROUP BY ALL ORDER BY date", p).df()
+        frame = con.execute(
+            f"SELECT {_DAY_SQL} AS date, label, prediction, sum(n) AS n FROM prof_cls WHERE {where} "
+            "GROUP BY ALL ORDER BY date",
+            p,
+        ).df()
         for d, g in frame.groupby("date"):
             labels = sorted(set(g["label"]) | set(g["prediction"]))
             index = {v: i for i, v in enumerate(labels)}
             matrix = np.zeros((len(labels), len(labels)), dtype="int64")
-            np.add.at(matrix, (g["label"].map(index).to_numpy(), g["prediction"].map(index).to_numpy()),
-                      g["n"].to_numpy(dtype="int64"))
+            np.add.at(
+                matrix,
+                (g["label"].map(index).to_numpy(), g["prediction"].map(index).to_numpy()),
+                g["n"].to_numpy(dtype="int64"),
+            )
             values = metrics.classification_metrics_from_confusion(
-                labels, matrix, positive_class=positive if info.task == "binary_classification" else None)
+                labels, matrix, positive_class=positive if info.task == "binary_classification" else None
+            )
             out.append((d, values.get(metric, values.get("f1")), int(g["n"].sum())))
     frame = pd.DataFrame(out, columns=["date", "current", "n_labeled"])
     frame.insert(1, "metric", metric)
@@ -219,8 +255,9 @@ def _daily_performance(con, info: ModelInfo, as_of: pd.Timestamp, days: int) -> 
 
 
 # -- distributions ---------------------------------------------------------------------------
-def distribution(store: Store, model_id: str, feature: str, as_of: pd.Timestamp, *,
-                 window: pd.Timedelta = WEEK) -> pd.DataFrame:
+def distribution(
+    store: Store, model_id: str, feature: str, as_of: pd.Timestamp, *, window: pd.Timedelta = WEEK
+) -> pd.DataFrame:
     """Reference vs current counts and shares of one feature ("prediction"/"score" for outputs)
     on the reference's bins, over (as_of − window, as_of]. Columns: bin, reference, current,
     reference_share, current_share, unseen, order."""
@@ -232,8 +269,11 @@ def distribution(store: Store, model_id: str, feature: str, as_of: pd.Timestamp,
             return pd.DataFrame(columns=["bin", "reference", "current", "reference_share", "current_share", "unseen"])
         kind = info.ref[slot]["kind"]
         table, key = ("prof_num_h", "bin") if kind == "numeric" else ("prof_cat_h", "value")
-        cur = con.execute(f"SELECT {key}, sum(n) AS n FROM {table} WHERE model_id = ? AND slot = ? AND hour > ? AND hour <= ? "
-                          "GROUP BY ALL", [model_id, slot, lo, hi]).df()
+        cur = con.execute(
+            f"SELECT {key}, sum(n) AS n FROM {table} WHERE model_id = ? AND slot = ? AND hour > ? AND hour <= ? "
+            "GROUP BY ALL",
+            [model_id, slot, lo, hi],
+        ).df()
     labels, r, c, unseen = _aligned(info, slot, cur)
     frame = pd.DataFrame({"bin": labels, "reference": r, "current": c, "unseen": unseen})
     frame["reference_share"] = frame["reference"] / max(int(r.sum()), 1)
@@ -254,16 +294,21 @@ def unseen_values(store: Store, model_id: str, as_of: pd.Timestamp, *, days: int
         cat_slots = [int(s) for s, k in zip(info.features["slot"], info.features["kind"]) if k == "categorical"]
         if not cat_slots:
             return pd.DataFrame(columns=cols)
-        seen = pd.DataFrame([(s, str(v)) for s in cat_slots for v in _list(info.ref.get(s, {}).get("categories"))],
-                            columns=["slot", "value"])
-        con.register("ref_seen", seen if len(seen) else pd.DataFrame({"slot": pd.Series(dtype="int64"),
-                                                                       "value": pd.Series(dtype="str")}))
+        seen = pd.DataFrame(
+            [(s, str(v)) for s in cat_slots for v in _list(info.ref.get(s, {}).get("categories"))],
+            columns=["slot", "value"],
+        )
+        con.register(
+            "ref_seen",
+            seen if len(seen) else pd.DataFrame({"slot": pd.Series(dtype="int64"), "value": pd.Series(dtype="str")}),
+        )
         frame = con.execute(
             "SELECT p.slot, p.value, sum(CASE WHEN p.hour > ? THEN p.n ELSE 0 END) AS rows_24h, "
             "  sum(CASE WHEN p.hour > ? THEN p.n ELSE 0 END) AS rows_7d, min(p.hour) AS first_seen, max(p.hour) AS last_seen "
             "FROM prof_cat_h p ANTI JOIN ref_seen r ON r.slot = p.slot AND r.value = p.value "
             "WHERE p.model_id = ? AND p.slot >= 0 AND p.hour > ? AND p.hour <= ? GROUP BY ALL",
-            [d1, w7, model_id, lo, hi]).df()
+            [d1, w7, model_id, lo, hi],
+        ).df()
         con.unregister("ref_seen")
     if frame.empty:
         return pd.DataFrame(columns=cols)
@@ -283,7 +328,8 @@ def schema_files(store: Store, model_id: str, as_of: pd.Timestamp, *, days: int 
             "SELECT l.file_name, l.ingested_at, l.rows, l.missing_features, l.extra_columns, min(p.hour) AS first_hour, "
             "  max(p.max_ts) AS last_row FROM ingest_log l JOIN prof_rows p ON p.file_id = l.file_id AND p.model_id = l.model_id "
             "WHERE l.model_id = ? AND p.hour > ? AND p.hour <= ? GROUP BY ALL ORDER BY last_row DESC",
-            [model_id, (as_of - days * DAY).to_pydatetime(), as_of.to_pydatetime()]).df()
+            [model_id, (as_of - days * DAY).to_pydatetime(), as_of.to_pydatetime()],
+        ).df()
     for c in ("missing_features", "extra_columns"):
         frame[c] = frame[c].map(lambda v: ", ".join(v) if v is not None and len(v) else "")
     return frame
@@ -293,9 +339,11 @@ def schema_files(store: Store, model_id: str, as_of: pd.Timestamp, *, days: int 
 def confusion(store: Store, model_id: str, as_of: pd.Timestamp, *, window: pd.Timedelta = WEEK) -> pd.DataFrame:
     """Confusion counts (label × prediction) over the labelled rows of the window, long form."""
     with store.read() as con:
-        return con.execute("SELECT label, prediction, sum(n) AS n FROM prof_cls WHERE model_id = ? AND hour > ? AND hour <= ? "
-                           "GROUP BY ALL ORDER BY label, prediction",
-                           [model_id, (as_of - window).to_pydatetime(), as_of.to_pydatetime()]).df()
+        return con.execute(
+            "SELECT label, prediction, sum(n) AS n FROM prof_cls WHERE model_id = ? AND hour > ? AND hour <= ? "
+            "GROUP BY ALL ORDER BY label, prediction",
+            [model_id, (as_of - window).to_pydatetime(), as_of.to_pydatetime()],
+        ).df()
 
 
 def _list(value) -> list:

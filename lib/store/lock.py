@@ -11,13 +11,14 @@ descriptor, so threads of one process (Streamlit sessions) exclude each other to
 on PyPI offers a writer-preferring shared/exclusive file lock (filelock and portalocker give
 exclusive locks, or shared locks without writer preference), hence this small module.
 """
+
 from __future__ import annotations
 
 import fcntl
 import os
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from lib.errors import StoreBusy
 
@@ -32,7 +33,9 @@ def _flock(fd: int, mode: int, deadline: float, path: str) -> None:
             return
         except BlockingIOError:
             if time.monotonic() >= deadline:
-                raise StoreBusy(f"{path}: the store is busy (another process holds it); try again in a moment") from None
+                raise StoreBusy(
+                    f"{path}: the store is busy (another process holds it); try again in a moment"
+                ) from None
             time.sleep(delay)
             delay = min(delay * 2, 0.05)
 

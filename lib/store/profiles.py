@@ -9,6 +9,7 @@ it against the stored rows). This is the one place to swap for a distributed eng
 Slots: feature columns are f<slot> (slot >= 0); PREDICTION_SLOT and SCORE_SLOT profile the
 model's output for prediction drift.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -27,12 +28,13 @@ DAY = pd.Timedelta(days=1)
 @dataclass(frozen=True)
 class RefColumn:
     """The reference's profile of one slot: what current values are binned against."""
+
     slot: int
-    kind: str                              # numeric | categorical
+    kind: str  # numeric | categorical
     n_rows: int
     n_null: int
-    counts: np.ndarray                     # per bin (numeric) or per category
-    edges: np.ndarray | None = None        # numeric decile edges
+    counts: np.ndarray  # per bin (numeric) or per category
+    edges: np.ndarray | None = None  # numeric decile edges
     categories: tuple[str, ...] | None = None
     vmin: float | None = None
     vmax: float | None = None
@@ -66,13 +68,27 @@ def profile_reference_column(slot: int, kind: str, values: pd.Series) -> RefColu
         edges = metrics.decile_edges(finite)
         counts = metrics.bin_counts_numeric(finite, edges)
         has = finite.size > 0
-        return RefColumn(slot, kind, int(x.size), int(null.sum()), counts, edges=edges,
-                         vmin=float(finite.min()) if has else None, vmax=float(finite.max()) if has else None,
-                         std=float(np.std(finite)) if has else None)
+        return RefColumn(
+            slot,
+            kind,
+            int(x.size),
+            int(null.sum()),
+            counts,
+            edges=edges,
+            vmin=float(finite.min()) if has else None,
+            vmax=float(finite.max()) if has else None,
+            std=float(np.std(finite)) if has else None,
+        )
     nonnull = values.dropna()
     vc = nonnull.astype(str).value_counts(sort=True)
-    return RefColumn(slot, kind, int(len(values)), int(len(values) - len(nonnull)),
-                     vc.to_numpy(dtype="int64"), categories=tuple(vc.index))
+    return RefColumn(
+        slot,
+        kind,
+        int(len(values)),
+        int(len(values) - len(nonnull)),
+        vc.to_numpy(dtype="int64"),
+        categories=tuple(vc.index),
+    )
 
 
 class _Hours:
@@ -95,8 +111,15 @@ class _Hours:
     def quality(self, null, below, above, inf) -> pd.DataFrame:
         n = len(self.unique)
         count = lambda flags: np.bincount(self.codes, weights=flags, minlength=n).astype("int64")  # noqa: E731
-        return pd.DataFrame({"hour": self.unique, "n_null": count(null), "n_below": count(below),
-                             "n_above": count(above), "n_inf": count(inf)})
+        return pd.DataFrame(
+            {
+                "hour": self.unique,
+                "n_null": count(null),
+                "n_below": count(below),
+                "n_above": count(above),
+                "n_inf": count(inf),
+            }
+        )
 
 
 def _numeric_profile(hours: _Hours, x: np.ndarray, ref: RefColumn | None):
@@ -124,9 +147,15 @@ def _categorical_profile(hours: _Hours, values: pd.Series):
     return cats, hours.quality(null, zeros, zeros, zeros)
 
 
-def profile_inference(rows: pd.DataFrame, *, features: dict[int, str], task: str,
-                      ref: dict[int, RefColumn] | None, positive_class: str | None,
-                      has_score: bool) -> dict[str, pd.DataFrame]:
+def profile_inference(
+    rows: pd.DataFrame,
+    *,
+    features: dict[int, str],
+    task: str,
+    ref: dict[int, RefColumn] | None,
+    positive_class: str | None,
+    has_score: bool,
+) -> dict[str, pd.DataFrame]:
     """Hourly and daily profiles of inference rows.
 
     `rows` has: hour, file_id, ts, prediction (text), pred_num, score, label (effective label,
@@ -156,39 +185,56 @@ def profile_inference(rows: pd.DataFrame, *, features: dict[int, str], task: str
         out["qual"].append(qual.assign(slot=slot))
 
     frames: dict[str, pd.DataFrame] = {}
-    frames["prof_rows"] = (rows.groupby(["hour", "file_id"], sort=True)
-                           .agg(n=("ts", "size"), max_ts=("ts", "max")).reset_index())
+    frames["prof_rows"] = (
+        rows.groupby(["hour", "file_id"], sort=True).agg(n=("ts", "size"), max_ts=("ts", "max")).reset_index()
+    )
     num = pd.concat(out["num"], ignore_index=True) if out["num"] else pd.DataFrame(columns=["hour", "bin", "n", "slot"])
-    cat = pd.concat(out["cat"], ignore_index=True) if out["cat"] else pd.DataFrame(columns=["hour", "value", "n", "slot"])
+    cat = (
+        pd.concat(out["cat"], ignore_index=True) if out["cat"] else pd.DataFrame(columns=["hour", "value", "n", "slot"])
+    )
     qual = pd.concat(out["qual"], ignore_index=True)
     for name, frame, keys in (("num", num, ["bin"]), ("cat", cat, ["value"]), ("qual", qual, [])):
         cols = ["hour", "slot", *keys]
         frames[f"prof_{name}_h"] = frame[cols + [c for c in frame.columns if c not in cols]]
         daily = frame.assign(day=day_of(frame["hour"])) if len(frame) else frame.assign(day=frame["hour"])
         dcols = ["day", "slot", *keys]
-        frames[f"prof_{name}_d"] = (daily.drop(columns="hour").groupby(dcols, sort=True).sum().reset_index())
+        frames[f"prof_{name}_d"] = daily.drop(columns="hour").groupby(dcols, sort=True).sum().reset_index()
     frames.update(profile_performance(rows, task=task, positive_class=positive_class, has_score=has_score))
     return frames
 
 
-def profile_performance(rows: pd.DataFrame, *, task: str, positive_class: str | None,
-                        has_score: bool) -> dict[str, pd.DataFrame]:
+def profile_performance(
+    rows: pd.DataFrame, *, task: str, positive_class: str | None, has_score: bool
+) -> dict[str, pd.DataFrame]:
     """Per-hour performance aggregates over the rows that carry a label."""
     lab = rows[rows["label"].notna()]
     frames: dict[str, pd.DataFrame] = {}
     if task == "regression":
         y = lab["label"].astype("float64")
         err = lab["pred_num"].to_numpy() - y.to_numpy()
-        frame = pd.DataFrame({"hour": lab["hour"].to_numpy(), "n": 1, "sse": err * err, "sae": np.abs(err),
-                              "sy": y.to_numpy(), "syy": y.to_numpy() ** 2})
+        frame = pd.DataFrame(
+            {
+                "hour": lab["hour"].to_numpy(),
+                "n": 1,
+                "sse": err * err,
+                "sae": np.abs(err),
+                "sy": y.to_numpy(),
+                "syy": y.to_numpy() ** 2,
+            }
+        )
         frames["prof_reg"] = frame.groupby("hour", sort=True).sum().reset_index()
         return frames
-    frames["prof_cls"] = (lab.groupby(["hour", "label", "prediction"], sort=True).size()
-                          .rename("n").reset_index())
+    frames["prof_cls"] = lab.groupby(["hour", "label", "prediction"], sort=True).size().rename("n").reset_index()
     if task == "binary_classification" and has_score:
         scored = lab[lab["score"].notna()]
         pos = (scored["label"] == positive_class).to_numpy()
-        frame = pd.DataFrame({"hour": scored["hour"].to_numpy(), "score": scored["score"].to_numpy(dtype="float64"),
-                              "n_pos": pos.astype("int64"), "n_neg": (~pos).astype("int64")})
+        frame = pd.DataFrame(
+            {
+                "hour": scored["hour"].to_numpy(),
+                "score": scored["score"].to_numpy(dtype="float64"),
+                "n_pos": pos.astype("int64"),
+                "n_neg": (~pos).astype("int64"),
+            }
+        )
         frames["prof_auc"] = frame.groupby(["hour", "score"], sort=True).sum().reset_index()
     return frames

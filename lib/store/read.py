@@ -7,6 +7,7 @@ The counts of many windows are summed in lib/cube.py from one read of their days
 function takes an open connection from lib/store.Store.read() and returns DataFrames (or
 numpy arrays, for the large integer fetches).
 """
+
 from __future__ import annotations
 
 import duckdb
@@ -23,20 +24,31 @@ def hour_ranges(windows: list[tuple[int, pd.Timestamp, pd.Timestamp]]) -> pd.Dat
     return frame
 
 
-def numeric_columns(con: duckdb.DuckDBPyConnection, model_id: str, snapshot_id: int, slots: list[int],
-                    start: pd.Timestamp, end: pd.Timestamp) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
+def numeric_columns(
+    con: duckdb.DuckDBPyConnection,
+    model_id: str,
+    snapshot_id: int,
+    slots: list[int],
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
     """Raw numeric feature values of the reference snapshot and of the window (start, end].
 
     For exact KS and Wasserstein (one model's detail). NULL comes back as NaN: fetchnumpy()
     returns a masked array for a column with NULLs, and np.asarray would turn them into 0.0.
     """
     cols = ", ".join(f"f{int(s)}" for s in slots)
-    ref = con.execute(f"SELECT {cols} FROM {ref_table(model_id)} WHERE snapshot_id = ?", [int(snapshot_id)]).fetchnumpy()
-    cur = con.execute(f"SELECT {cols} FROM {inf_table(model_id)} WHERE hour > ? AND hour <= ?",
-                      [start.to_pydatetime(), end.to_pydatetime()]).fetchnumpy()
+    ref = con.execute(
+        f"SELECT {cols} FROM {ref_table(model_id)} WHERE snapshot_id = ?", [int(snapshot_id)]
+    ).fetchnumpy()
+    cur = con.execute(
+        f"SELECT {cols} FROM {inf_table(model_id)} WHERE hour > ? AND hour <= ?",
+        [start.to_pydatetime(), end.to_pydatetime()],
+    ).fetchnumpy()
 
     def floats(column) -> np.ndarray:
         return np.ma.filled(np.ma.asarray(column, dtype="float64"), np.nan)
+
     return ({int(s): floats(ref[f"f{int(s)}"]) for s in slots}, {int(s): floats(cur[f"f{int(s)}"]) for s in slots})
 
 
@@ -70,20 +82,28 @@ class Reader:
         return self.df("SELECT model_id, name, task, owner, team, tags, spec_json FROM models ORDER BY model_id")
 
     def features(self) -> pd.DataFrame:
-        return self.df("SELECT model_id, slot, feature, kind, position FROM features WHERE position IS NOT NULL "
-                       "ORDER BY model_id, position")
+        return self.df(
+            "SELECT model_id, slot, feature, kind, position FROM features WHERE position IS NOT NULL "
+            "ORDER BY model_id, position"
+        )
 
     def snapshots(self) -> pd.DataFrame:
         """The active (newest) reference snapshot of each model."""
-        return self.df("SELECT s.* FROM snapshots s JOIN (SELECT model_id, max(snapshot_id) AS snapshot_id "
-                       "FROM snapshots GROUP BY model_id) a USING (model_id, snapshot_id)")
+        return self.df(
+            "SELECT s.* FROM snapshots s JOIN (SELECT model_id, max(snapshot_id) AS snapshot_id "
+            "FROM snapshots GROUP BY model_id) a USING (model_id, snapshot_id)"
+        )
 
     def ref_profiles(self) -> pd.DataFrame:
-        return self.df("SELECT p.* FROM ref_profile p JOIN (SELECT model_id, max(snapshot_id) AS snapshot_id "
-                       "FROM snapshots GROUP BY model_id) a USING (model_id, snapshot_id)")
+        return self.df(
+            "SELECT p.* FROM ref_profile p JOIN (SELECT model_id, max(snapshot_id) AS snapshot_id "
+            "FROM snapshots GROUP BY model_id) a USING (model_id, snapshot_id)"
+        )
 
     def labelled_models(self) -> set[str]:
-        rows = self.con.execute("SELECT DISTINCT model_id FROM prof_cls UNION SELECT DISTINCT model_id FROM prof_reg").fetchall()
+        rows = self.con.execute(
+            "SELECT DISTINCT model_id FROM prof_cls UNION SELECT DISTINCT model_id FROM prof_reg"
+        ).fetchall()
         return {r[0] for r in rows}
 
     # -- windows --------------------------------------------------------------------------
@@ -93,27 +113,34 @@ class Reader:
     def hourly_rows(self, models, lo: pd.Timestamp, hi: pd.Timestamp) -> dict[str, np.ndarray]:
         """Rows per (model, hour) for hours in (lo, hi]: arrays model (the index in `models`),
         hour (hours since 1970) and n."""
-        self._register("w_codes", pd.DataFrame({"model_id": pd.Series(models, dtype=object),
-                                                "code": np.arange(len(models), dtype="int64")}))
+        self._register(
+            "w_codes",
+            pd.DataFrame({"model_id": pd.Series(models, dtype=object), "code": np.arange(len(models), dtype="int64")}),
+        )
         return self.con.execute(
             "SELECT c.code AS model, CAST(epoch(p.hour) // 3600 AS BIGINT) AS hour, CAST(sum(p.n) AS BIGINT) AS n "
             "FROM prof_rows p JOIN w_codes c USING (model_id) WHERE p.hour > ? AND p.hour <= ? GROUP BY ALL",
-            [lo.to_pydatetime(), hi.to_pydatetime()]).fetchnumpy()
+            [lo.to_pydatetime(), hi.to_pydatetime()],
+        ).fetchnumpy()
 
     def files_in(self, windows) -> pd.DataFrame:
         """Inference files with rows in each window that lack or add columns, with those columns."""
         self._register("w_ranges", hour_ranges(windows))
-        return self.df("SELECT DISTINCT w.wid, p.model_id, p.file_id, l.file_name, l.missing_features, l.extra_columns "
-                       f"FROM {self._src('prof_rows')} p JOIN w_ranges w ON p.hour > w.lo AND p.hour <= w.hi "
-                       "JOIN ingest_log l ON l.file_id = p.file_id "
-                       "WHERE len(l.missing_features) > 0 OR len(l.extra_columns) > 0")
+        return self.df(
+            "SELECT DISTINCT w.wid, p.model_id, p.file_id, l.file_name, l.missing_features, l.extra_columns "
+            f"FROM {self._src('prof_rows')} p JOIN w_ranges w ON p.hour > w.lo AND p.hour <= w.hi "
+            "JOIN ingest_log l ON l.file_id = p.file_id "
+            "WHERE len(l.missing_features) > 0 OR len(l.extra_columns) > 0"
+        )
 
     def last_inference(self, instants: list[tuple[int, pd.Timestamp]]) -> pd.DataFrame:
         frame = pd.DataFrame(instants, columns=["wid", "t"])
         frame["t"] = frame["t"].astype("datetime64[us]")
         self._register("w_instants", frame)
-        return self.df(f"SELECT w.wid, p.model_id, max(p.max_ts) AS last_ts FROM {self._src('prof_rows')} p JOIN w_instants w "
-                       "ON p.hour <= w.t GROUP BY ALL")
+        return self.df(
+            f"SELECT w.wid, p.model_id, max(p.max_ts) AS last_ts FROM {self._src('prof_rows')} p JOIN w_instants w "
+            "ON p.hour <= w.t GROUP BY ALL"
+        )
 
     # -- profile counts per cell, for lib/cube.py -------------------------------------------
     # A cell is (model_id, slot, key): key is the bin (numeric) or the value (categorical).
@@ -123,44 +150,60 @@ class Reader:
         """Profile rows joined to the registered cells: on (model_id, slot) and, if given, key."""
         columns = ["model_id", "slot"] + (["key"] if key else [])
         self._register("w_cells", cells[columns + ["cell"]])
-        return (f"FROM {self._src(table)} p {kind} w_cells c ON c.model_id = p.model_id AND c.slot = p.slot"
-                + (f" AND c.key = p.{key}" if key else ""))
+        return f"FROM {self._src(table)} p {kind} w_cells c ON c.model_id = p.model_id AND c.slot = p.slot" + (
+            f" AND c.key = p.{key}" if key else ""
+        )
 
     def _hour_ranges(self, ranges) -> None:
         self._register("w_edges", hour_ranges([(i, lo, hi) for i, (lo, hi) in enumerate(ranges)]))
 
     _DAY_NUMBER = "CAST(epoch_us(p.day) // 86400000000 AS BIGINT)"
 
-    def cell_days(self, table: str, cells: pd.DataFrame, lo: pd.Timestamp, hi: pd.Timestamp, *, key: str | None,
-                  values: tuple[str, ...] = ("n",)) -> dict:
+    def cell_days(
+        self,
+        table: str,
+        cells: pd.DataFrame,
+        lo: pd.Timestamp,
+        hi: pd.Timestamp,
+        *,
+        key: str | None,
+        values: tuple[str, ...] = ("n",),
+    ) -> dict:
         """Daily counts of the registered cells, days in (lo, hi]: arrays cell, day and the values."""
         return self.con.execute(
             f"SELECT c.cell, {self._DAY_NUMBER} AS day, {', '.join(f'p.{v}' for v in values)} "
             f"{self._cells_join(table + '_d', key, cells, 'JOIN')} WHERE p.day > ? AND p.day <= ?",
-            [lo.to_pydatetime(), hi.to_pydatetime()]).fetchnumpy()
+            [lo.to_pydatetime(), hi.to_pydatetime()],
+        ).fetchnumpy()
 
-    def cell_hours(self, table: str, cells: pd.DataFrame, ranges, *, key: str | None,
-                   values: tuple[str, ...] = ("n",)) -> dict:
+    def cell_hours(
+        self, table: str, cells: pd.DataFrame, ranges, *, key: str | None, values: tuple[str, ...] = ("n",)
+    ) -> dict:
         """Counts of the registered cells summed over each hour range (lo, hi]: arrays cell, rid and the values."""
         self._hour_ranges(ranges)
         sums = ", ".join(f"CAST(sum(p.{v}) AS BIGINT) AS {v}" for v in values)
         return self.con.execute(
             f"SELECT c.cell, r.wid AS rid, {sums} {self._cells_join(table + '_h', key, cells, 'JOIN')} "
-            "JOIN w_edges r ON p.hour > r.lo AND p.hour <= r.hi GROUP BY ALL").fetchnumpy()
+            "JOIN w_edges r ON p.hour > r.lo AND p.hour <= r.hi GROUP BY ALL"
+        ).fetchnumpy()
 
     def _unseen_join(self, table: str, key: str, cells: pd.DataFrame, slots: pd.DataFrame) -> str:
         self._register("w_slots", slots[["model_id", "slot"]])
-        return (f"{self._cells_join(table, key, cells, 'ANTI JOIN')} "
-                "SEMI JOIN w_slots s ON s.model_id = p.model_id AND s.slot = p.slot")
+        return (
+            f"{self._cells_join(table, key, cells, 'ANTI JOIN')} "
+            "SEMI JOIN w_slots s ON s.model_id = p.model_id AND s.slot = p.slot"
+        )
 
-    def unseen_days(self, table: str, key: str, cells: pd.DataFrame, slots: pd.DataFrame,
-                    lo: pd.Timestamp, hi: pd.Timestamp) -> dict:
+    def unseen_days(
+        self, table: str, key: str, cells: pd.DataFrame, slots: pd.DataFrame, lo: pd.Timestamp, hi: pd.Timestamp
+    ) -> dict:
         """Daily counts of the given (model_id, slot)s' keys that match no registered cell, days in
         (lo, hi]: arrays model_id, slot, key, day, n."""
         return self.con.execute(
             f"SELECT p.model_id, p.slot, p.{key} AS key, {self._DAY_NUMBER} AS day, p.n "
             f"{self._unseen_join(table + '_d', key, cells, slots)} WHERE p.day > ? AND p.day <= ?",
-            [lo.to_pydatetime(), hi.to_pydatetime()]).fetchnumpy()
+            [lo.to_pydatetime(), hi.to_pydatetime()],
+        ).fetchnumpy()
 
     def unseen_hours(self, table: str, key: str, cells: pd.DataFrame, slots: pd.DataFrame, ranges) -> dict:
         """Like unseen_days, summed over each hour range: arrays model_id, slot, key, rid, n."""
@@ -168,27 +211,34 @@ class Reader:
         return self.con.execute(
             f"SELECT p.model_id, p.slot, p.{key} AS key, r.wid AS rid, CAST(sum(p.n) AS BIGINT) AS n "
             f"{self._unseen_join(table + '_h', key, cells, slots)} "
-            "JOIN w_edges r ON p.hour > r.lo AND p.hour <= r.hi GROUP BY ALL").fetchnumpy()
+            "JOIN w_edges r ON p.hour > r.lo AND p.hour <= r.hi GROUP BY ALL"
+        ).fetchnumpy()
 
     def first_seen(self, values: pd.DataFrame) -> pd.DataFrame:
         """The first hour each (model, slot, value) appears in the logs (for unseen values, which
         are in the as_of window, that hour is at or before as_of)."""
         self._register("wanted", values[["model_id", "slot", "value"]].drop_duplicates())
-        return self.df(f"SELECT p.model_id, p.slot, p.value, min(p.hour) AS first_hour FROM {self._src('prof_cat_h')} p "
-                       "JOIN wanted v USING (model_id, slot, value) GROUP BY ALL")
+        return self.df(
+            f"SELECT p.model_id, p.slot, p.value, min(p.hour) AS first_hour FROM {self._src('prof_cat_h')} p "
+            "JOIN wanted v USING (model_id, slot, value) GROUP BY ALL"
+        )
 
     def confusion(self, windows) -> pd.DataFrame:
         self._register("w_ranges", hour_ranges(windows))
-        return self.df(f"SELECT w.wid, p.model_id, p.label, p.prediction, sum(p.n) AS n FROM {self._src('prof_cls')} p "
-                       "JOIN w_ranges w ON p.hour > w.lo AND p.hour <= w.hi GROUP BY ALL")
+        return self.df(
+            f"SELECT w.wid, p.model_id, p.label, p.prediction, sum(p.n) AS n FROM {self._src('prof_cls')} p "
+            "JOIN w_ranges w ON p.hour > w.lo AND p.hour <= w.hi GROUP BY ALL"
+        )
 
     def regression_sums(self, windows) -> pd.DataFrame:
         self._register("w_ranges", hour_ranges(windows))
         # Ordered sums: a parallel floating-point sum differs in the last bit from run to run.
-        return self.df("SELECT w.wid, p.model_id, sum(p.n) AS n, sum(p.sse ORDER BY p.hour, p.sse) AS sse, "
-                       "sum(p.sae ORDER BY p.hour, p.sae) AS sae, sum(p.sy ORDER BY p.hour, p.sy) AS sy, "
-                       f"sum(p.syy ORDER BY p.hour, p.syy) AS syy FROM {self._src('prof_reg')} p "
-                       "JOIN w_ranges w ON p.hour > w.lo AND p.hour <= w.hi GROUP BY ALL")
+        return self.df(
+            "SELECT w.wid, p.model_id, sum(p.n) AS n, sum(p.sse ORDER BY p.hour, p.sse) AS sse, "
+            "sum(p.sae ORDER BY p.hour, p.sae) AS sae, sum(p.sy ORDER BY p.hour, p.sy) AS sy, "
+            f"sum(p.syy ORDER BY p.hour, p.syy) AS syy FROM {self._src('prof_reg')} p "
+            "JOIN w_ranges w ON p.hour > w.lo AND p.hour <= w.hi GROUP BY ALL"
+        )
 
     def scored_labels(self, lo: pd.Timestamp, hi: pd.Timestamp, model_ids: list[str]) -> dict[str, np.ndarray]:
         """Per (model, hour, score) of the given models: positive and negative labels, for hours in (lo, hi].
@@ -203,4 +253,5 @@ class Reader:
             f"p.n_neg::INTEGER AS n_neg FROM {self._src('prof_auc')} p "
             "JOIN unnest(?::VARCHAR[]) WITH ORDINALITY AS w(model_id, i) ON p.model_id = w.model_id "
             "WHERE p.hour > ? AND p.hour <= ?",
-            [[str(m) for m in model_ids], lo.to_pydatetime(), hi.to_pydatetime()]).fetchnumpy()
+            [[str(m) for m in model_ids], lo.to_pydatetime(), hi.to_pydatetime()],
+        ).fetchnumpy()

@@ -1,26 +1,30 @@
 """Drill-down reads on one model's raw inference rows: exact KS / Wasserstein, residuals, offending rows.
 SQL is parameterized; table and column names come only from validated model ids and the
 positional feature slots (f<slot>), never from a request."""
+
 from __future__ import annotations
 
 import pandas as pd
 
 from lib import metrics
 from lib.store.connection import Store, inf_table
-from lib.store.read import numeric_columns
 from lib.store.model_info import _model_info
+from lib.store.read import numeric_columns
 
 HOUR = pd.Timedelta(hours=1)
 DAY = pd.Timedelta(days=1)
 WEEK = pd.Timedelta(days=7)
 
 
-def raw_drift_by_slot(con, model_id: str, snapshot_id: int, slots: list[int],
-                      as_of: pd.Timestamp) -> dict[int, dict[str, float]]:
+def raw_drift_by_slot(
+    con, model_id: str, snapshot_id: int, slots: list[int], as_of: pd.Timestamp
+) -> dict[int, dict[str, float]]:
     """Exact KS and normed Wasserstein of numeric slots, reference vs the 7-day window (raw rows)."""
     ref, cur = numeric_columns(con, model_id, snapshot_id, [int(s) for s in slots], as_of - WEEK, as_of)
-    return {s: {"ks": metrics.ks_statistic(ref[s], cur[s]), "wasserstein": metrics.normed_wasserstein(ref[s], cur[s])}
-            for s in ref}
+    return {
+        s: {"ks": metrics.ks_statistic(ref[s], cur[s]), "wasserstein": metrics.normed_wasserstein(ref[s], cur[s])}
+        for s in ref
+    }
 
 
 def raw_drift(store: Store, model_id: str, as_of: pd.Timestamp) -> dict[str, dict[str, float]]:
@@ -34,8 +38,9 @@ def raw_drift(store: Store, model_id: str, as_of: pd.Timestamp) -> dict[str, dic
     return {f: by_slot[int(s)] for s, f in zip(feats["slot"], feats["feature"])}
 
 
-def residuals(store: Store, model_id: str, as_of: pd.Timestamp, *, window: pd.Timedelta = WEEK,
-              limit: int = 4000) -> pd.DataFrame:
+def residuals(
+    store: Store, model_id: str, as_of: pd.Timestamp, *, window: pd.Timedelta = WEEK, limit: int = 4000
+) -> pd.DataFrame:
     """A sample of labelled rows (regression) in the window: actual, predicted, residual."""
     with store.read() as con:
         frame = con.execute(
@@ -43,14 +48,22 @@ def residuals(store: Store, model_id: str, as_of: pd.Timestamp, *, window: pd.Ti
             f"FROM {inf_table(model_id)} i LEFT JOIN labels l ON l.model_id = ? AND l.rid = i.rid "
             "WHERE i.hour > ? AND i.hour <= ? AND coalesce(l.label, i.label) IS NOT NULL "
             f"USING SAMPLE reservoir({int(limit)} ROWS) REPEATABLE (7)",
-            [model_id, (as_of - window).to_pydatetime(), as_of.to_pydatetime()]).df()
+            [model_id, (as_of - window).to_pydatetime(), as_of.to_pydatetime()],
+        ).df()
     frame["residual"] = frame["predicted"] - frame["actual"]
     return frame.sort_values("ts").reset_index(drop=True)
 
 
 # -- rows ------------------------------------------------------------------------------------
-def offending_rows(store: Store, model_id: str, as_of: pd.Timestamp, *, problems: list[dict] | None = None,
-                   window: pd.Timedelta = DAY, limit: int = 500) -> tuple[pd.DataFrame, str]:
+def offending_rows(
+    store: Store,
+    model_id: str,
+    as_of: pd.Timestamp,
+    *,
+    problems: list[dict] | None = None,
+    window: pd.Timedelta = DAY,
+    limit: int = 500,
+) -> tuple[pd.DataFrame, str]:
     """Rows of the window that show the model's data problems, with feature names as columns.
 
     `problems` are reasons ({check, feature}); unseen_categories, out_of_range and missing pick
@@ -86,9 +99,11 @@ def offending_rows(store: Store, model_id: str, as_of: pd.Timestamp, *, problems
             cases = " ".join(f"WHEN {c} THEN ?" for c in conds)
             # The CASE repeats the conditions: parameters for the CASE, then for the WHERE.
             problem_sql = f"CASE {cases} END"
-        sql = (f"SELECT i.ts, i.rid, i.prediction, i.score, coalesce(l.label, i.label) AS label, "
-               f"{problem_sql} AS problem{', ' + fcols if fcols else ''} FROM {inf_table(model_id)} i "
-               "LEFT JOIN labels l ON l.model_id = ? AND l.rid = i.rid WHERE i.hour > ? AND i.hour <= ?")
+        sql = (
+            f"SELECT i.ts, i.rid, i.prediction, i.score, coalesce(l.label, i.label) AS label, "
+            f"{problem_sql} AS problem{', ' + fcols if fcols else ''} FROM {inf_table(model_id)} i "
+            "LEFT JOIN labels l ON l.model_id = ? AND l.rid = i.rid WHERE i.hour > ? AND i.hour <= ?"
+        )
         case_params = [x for c, lab in zip(_split_params(conds, params), labels) for x in (*c, lab)]
         all_params = case_params + [model_id, lo, hi]
         if conds:
@@ -97,9 +112,11 @@ def offending_rows(store: Store, model_id: str, as_of: pd.Timestamp, *, problems
         sql += " ORDER BY i.ts DESC LIMIT ?"
         all_params.append(int(limit))
         frame = con.execute(sql, all_params).df()
-        total = con.execute(f"SELECT count(*) FROM {inf_table(model_id)} i WHERE i.hour > ? AND i.hour <= ?"
-                            + (" AND (" + " OR ".join(conds) + ")" if conds else ""),
-                            [lo, hi] + params).fetchall()[0][0]
+        total = con.execute(
+            f"SELECT count(*) FROM {inf_table(model_id)} i WHERE i.hour > ? AND i.hour <= ?"
+            + (" AND (" + " OR ".join(conds) + ")" if conds else ""),
+            [lo, hi] + params,
+        ).fetchall()[0][0]
     frame = frame.rename(columns={f"f{s}": n for s, n in names.items()})
     if frame["score"].isna().all():
         frame = frame.drop(columns="score")
@@ -110,8 +127,11 @@ def offending_rows(store: Store, model_id: str, as_of: pd.Timestamp, *, problems
         frame = frame.drop(columns="problem")
         what = f"the newest {len(frame)} of {total} rows in the last {_hours(window)}"
     else:
-        what = (f"{len(frame)} of {total} rows in the last {_hours(window)} with " + ", ".join(labels)
-                + (" (newest first)" if total > len(frame) else ""))
+        what = (
+            f"{len(frame)} of {total} rows in the last {_hours(window)} with "
+            + ", ".join(labels)
+            + (" (newest first)" if total > len(frame) else "")
+        )
     return frame, what
 
 
@@ -120,7 +140,7 @@ def _split_params(conds: list[str], params: list) -> list[list]:
     out, i = [], 0
     for c in conds:
         k = c.count("?")
-        out.append(params[i:i + k])
+        out.append(params[i : i + k])
         i += k
     return out
 

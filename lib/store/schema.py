@@ -99,7 +99,6 @@ MIGRATIONS: list[str] = [
 ]
 
 
-
 def migrate(con: duckdb.DuckDBPyConnection) -> None:
     """Bring the open store up to SCHEMA_VERSION, one transaction per step."""
     has_meta = _fetch_one(con, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'")[0]

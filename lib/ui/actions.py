@@ -1,5 +1,6 @@
 """Streamlit helpers for the Reports and Alerts pages (issue 5): cached report building and the
 action history, keyed on the store's data version. The only streamlit import for actions/reports."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -16,8 +17,9 @@ MIME = {"html": "text/html", "pdf": "application/pdf", "json": "application/json
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def build_report(path: str, version: int, as_of: str, fmt: str, model_id: str | None,
-                 filters: tuple[tuple[str, Any], ...] = ()) -> bytes:
+def build_report(
+    path: str, version: int, as_of: str, fmt: str, model_id: str | None, filters: tuple[tuple[str, Any], ...] = ()
+) -> bytes:
     """A report's bytes: one model, or the fleet kept by `filters` (the sidebar's, as
     `report_filters(ctx)` gives them), so the report's header names the scope it holds."""
     s = _store(path)
@@ -29,13 +31,19 @@ def build_report(path: str, version: int, as_of: str, fmt: str, model_id: str | 
 def report_filters(ctx) -> tuple[tuple[str, Any], ...]:
     """The sidebar's filters as lib.reports.Filters fields (hashable, for the cache)."""
     f = ctx.filters
-    return (("teams", tuple(f.get("team") or ())), ("owners", tuple(f.get("owner") or ())),
-            ("statuses", tuple(f.get("status") or ())), ("tasks", tuple(f.get("task") or ())),
-            ("tags", tuple(f.get("tag") or ())), ("search", (f.get("q") or "").strip()))
+    return (
+        ("teams", tuple(f.get("team") or ())),
+        ("owners", tuple(f.get("owner") or ())),
+        ("statuses", tuple(f.get("status") or ())),
+        ("tasks", tuple(f.get("task") or ())),
+        ("tags", tuple(f.get("tag") or ())),
+        ("search", (f.get("q") or "").strip()),
+    )
 
 
-def report_downloads(ctx, model_id: str | None, filters: tuple[tuple[str, Any], ...] = (), *,
-                     key: str = "dl_rep") -> None:
+def report_downloads(
+    ctx, model_id: str | None, filters: tuple[tuple[str, Any], ...] = (), *, key: str = "dl_rep"
+) -> None:
     """One row of buttons: build a format, then download it (PDF and HTML take a few seconds)."""
     cols = st.columns(len(FORMATS))
     for col, fmt in zip(cols, FORMATS):
@@ -45,13 +53,20 @@ def report_downloads(ctx, model_id: str | None, filters: tuple[tuple[str, Any], 
             if data is None:
                 if st.button(f"Build {fmt.upper()}", key=f"{key}_build_{fmt}", width="stretch"):
                     with guarded(), st.spinner(f"Building the {fmt.upper()} report…"):
-                        st.session_state[state_key] = build_report(ctx.path, ctx.version, ctx.as_of, fmt,
-                                                                   model_id, filters)
+                        st.session_state[state_key] = build_report(
+                            ctx.path, ctx.version, ctx.as_of, fmt, model_id, filters
+                        )
                     st.rerun()
             else:
-                st.download_button(f"Download {fmt.upper()}", data, key=f"{key}_get_{fmt}", type="primary",
-                                   file_name=file_name(fmt, model_id=model_id, as_of=ctx.as_of), mime=MIME[fmt],
-                                   width="stretch")
+                st.download_button(
+                    f"Download {fmt.upper()}",
+                    data,
+                    key=f"{key}_get_{fmt}",
+                    type="primary",
+                    file_name=file_name(fmt, model_id=model_id, as_of=ctx.as_of),
+                    mime=MIME[fmt],
+                    width="stretch",
+                )
                 st.caption(f"{len(data):,} bytes")
 
 

@@ -1,9 +1,9 @@
 """How values are written for people: status glyphs and words, check and task labels, percentages,
 numbers, times, a reason in a few words, and how many days a model has held its status."""
+
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
 
 import pandas as pd
 
@@ -13,19 +13,30 @@ from lib.judge.status import GREEN, GREY, RED, YELLOW
 GLYPH = {RED: "✖", YELLOW: "▲", GREY: "?", GREEN: "✔"}
 WORD = {RED: "Red", YELLOW: "Yellow", GREY: "Grey", GREEN: "Green"}
 MEANING = {RED: "broken", YELLOW: "needs a look", GREY: "not enough data", GREEN: "healthy"}
-CHECK_LABEL = {"schema": "Schema", "freshness": "Freshness", "volume": "Volume", "missing": "Missing values",
-               "unseen_categories": "Unseen values", "out_of_range": "Out of range", "feature_drift": "Feature drift",
-               "prediction_drift": "Prediction drift", "performance": "Performance"}
-TASK_LABEL = {"binary_classification": "binary classification", "multiclass_classification": "multiclass classification",
-              "regression": "regression"}
+CHECK_LABEL = {
+    "schema": "Schema",
+    "freshness": "Freshness",
+    "volume": "Volume",
+    "missing": "Missing values",
+    "unseen_categories": "Unseen values",
+    "out_of_range": "Out of range",
+    "feature_drift": "Feature drift",
+    "prediction_drift": "Prediction drift",
+    "performance": "Performance",
+}
+TASK_LABEL = {
+    "binary_classification": "binary classification",
+    "multiclass_classification": "multiclass classification",
+    "regression": "regression",
+}
 
 
 def pct(value: float | None, digits: int = 1) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     v = 100 * value
-    if 0 < abs(v) < 10 ** -digits:
-        return f"{'<' if v > 0 else '>-'}{10 ** -digits:g}%"
+    if 0 < abs(v) < 10**-digits:
+        return f"{'<' if v > 0 else '>-'}{10**-digits:g}%"
     return f"{v:.{digits}f}%"
 
 
@@ -42,18 +53,6 @@ def when(iso: str | None) -> str:
     ts = pd.Timestamp(iso)
     ts = ts.tz_convert("UTC") if ts.tzinfo else ts
     return ts.strftime("%Y-%m-%d %H:%M UTC")
-
-
-def ago(iso: str | None, as_of: str) -> str:
-    if not iso:
-        return "never"
-    delta = pd.Timestamp(as_of) - pd.Timestamp(iso)
-    hours = delta / pd.Timedelta(hours=1)
-    if hours < 1:
-        return f"{max(int(hours * 60), 0)} min before as-of"
-    if hours < 48:
-        return f"{hours:.0f} h before as-of"
-    return f"{hours / 24:.0f} days before as-of"
 
 
 def short_reason(reason: dict | None, model: dict | None = None) -> str:
@@ -92,7 +91,3 @@ def streak(model: dict) -> int:
             break
         days += 1
     return days
-
-
-def now_utc() -> datetime:
-    return datetime.now(timezone.utc)

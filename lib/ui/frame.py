@@ -9,6 +9,7 @@ formatting (how values are written), style (CSS, colors), grid (the fleet grid's
 into HTML is escaped. Pages stay thin: read the context, call these helpers and lib/, render.
 What does not live here: SQL (lib/store/detail.py) and judging (lib/judge/evaluate.py).
 """
+
 from __future__ import annotations
 
 import os
@@ -32,7 +33,7 @@ class Context:
     path: str
     version: int
     catalog: dict[str, Any]
-    as_of: str                      # ISO, UTC, whole hour
+    as_of: str  # ISO, UTC, whole hour
     filters: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -95,10 +96,18 @@ def frame() -> Context:
     default = catalog["default_as_of"].to_pydatetime()
     first = catalog["first_inference"].to_pydatetime() if catalog["first_inference"] is not None else None
     with sb:
-        picked = st.datetime_input("As of (UTC)", value=default, min_value=first, max_value=default,
-                                   step=3600, key="as_of", bind="query-params", format="YYYY-MM-DD",
-                                   help="Judge the fleet as it was at this time. Defaults to the newest inference "
-                                        "in the store (rounded up to the hour).")
+        picked = st.datetime_input(
+            "As of (UTC)",
+            value=default,
+            min_value=first,
+            max_value=default,
+            step=3600,
+            key="as_of",
+            bind="query-params",
+            format="YYYY-MM-DD",
+            help="Judge the fleet as it was at this time. Defaults to the newest inference "
+            "in the store (rounded up to the hour).",
+        )
         as_of = pd.Timestamp(picked or default)
         if as_of.tzinfo is not None:
             as_of = as_of.tz_convert("UTC").tz_localize(None)
@@ -112,11 +121,17 @@ def frame() -> Context:
         task = st.multiselect("Task", sorted(models["task"].unique()), key="task", bind="query-params")
         tags = sorted({t for ts in models["tags"] for t in ts})
         tag = st.multiselect("Tag", tags, key="tag", bind="query-params")
-        st.caption(f"Store: `{os.path.basename(path)}` · data version {version}"
-                   + ("" if auth_configured() else " · no login configured: serve on localhost only"))
-    ctx = Context(path=path, version=version, catalog=catalog,
-                  as_of=pd.Timestamp(as_of).tz_localize("UTC").isoformat(),
-                  filters={"q": q or "", "status": status, "team": team, "owner": owner, "task": task, "tag": tag})
+        st.caption(
+            f"Store: `{os.path.basename(path)}` · data version {version}"
+            + ("" if auth_configured() else " · no login configured: serve on localhost only")
+        )
+    ctx = Context(
+        path=path,
+        version=version,
+        catalog=catalog,
+        as_of=pd.Timestamp(as_of).tz_localize("UTC").isoformat(),
+        filters={"q": q or "", "status": status, "team": team, "owner": owner, "task": task, "tag": tag},
+    )
     st.session_state["_dl_ctx"] = ctx
     return ctx
 
@@ -135,8 +150,15 @@ def matches(model: dict, filters: dict[str, Any], *, use_status: bool = True) ->
         return False
     q = (filters.get("q") or "").strip().lower()
     if q:
-        hay = " ".join([model.get("model_id", ""), model.get("name", "") or "", model.get("owner", "") or "",
-                        model.get("team", "") or "", " ".join(model.get("tags") or [])]).lower()
+        hay = " ".join(
+            [
+                model.get("model_id", ""),
+                model.get("name", "") or "",
+                model.get("owner", "") or "",
+                model.get("team", "") or "",
+                " ".join(model.get("tags") or []),
+            ]
+        ).lower()
         if not all(word in hay for word in q.split()):
             return False
     return True

@@ -1,13 +1,14 @@
 """The fleet grid, drawn as HTML: the status counts bar and one block of tiles (worst first), each
 with its 30-day status strip. One HTML block for hundreds of tiles (STYLE.md, "Hundreds of tiles");
 every name in it is escaped."""
+
 from __future__ import annotations
 
 import html
 from typing import Any
 from urllib.parse import urlencode
 
-from lib.judge.status import GREEN, RANK, STATUSES
+from lib.judge.status import GREEN, STATUSES
 from lib.ui.formatting import GLYPH, MEANING, WORD, short_reason
 from lib.ui.style import CSS, _c
 
@@ -15,11 +16,15 @@ from lib.ui.style import CSS, _c
 def counts_html(counts: dict[str, int], total: int) -> str:
     parts = [CSS, '<div class="dl-counts" role="list">']
     for s in STATUSES:
-        parts.append(f'<div class="dl-count" role="listitem" data-status="{s}" style="--c:{_c(s)}">'
-                     f'<span>{GLYPH[s]}</span><b data-testid="dl-count-{s}">{counts.get(s, 0)}</b>'
-                     f'<span class="w">{WORD[s]}<small>{MEANING[s]}</small></span></div>')
-    parts.append(f'<div class="dl-count" style="--c:#475569"><b data-testid="dl-count-total">{total}</b>'
-                 '<span class="w">models<small>shown</small></span></div></div>')
+        parts.append(
+            f'<div class="dl-count" role="listitem" data-status="{s}" style="--c:{_c(s)}">'
+            f'<span>{GLYPH[s]}</span><b data-testid="dl-count-{s}">{counts.get(s, 0)}</b>'
+            f'<span class="w">{WORD[s]}<small>{MEANING[s]}</small></span></div>'
+        )
+    parts.append(
+        f'<div class="dl-count" style="--c:#475569"><b data-testid="dl-count-total">{total}</b>'
+        '<span class="w">models<small>shown</small></span></div></div>'
+    )
     return "".join(parts)
 
 
@@ -37,8 +42,10 @@ def _runs(timeline: list[dict]) -> list[tuple[str, str, str, int]]:
 def strip_html(timeline: list[dict]) -> str:
     """The 30-day status strip: one segment per run of days in the same status (few DOM nodes for
     hundreds of tiles), each as wide as its days, with its dates in a tooltip."""
-    cells = "".join(f'<i style="--s:{_c(s)};flex-grow:{n}" title="{html.escape(a)} – {html.escape(b)}: {WORD[s]} '
-                    f'({n} d)"></i>' for s, a, b, n in _runs(timeline))
+    cells = "".join(
+        f'<i style="--s:{_c(s)};flex-grow:{n}" title="{html.escape(a)} – {html.escape(b)}: {WORD[s]} ({n} d)"></i>'
+        for s, a, b, n in _runs(timeline)
+    )
     return f'<div class="dl-strip">{cells}</div>'
 
 
@@ -55,15 +62,20 @@ def tile_grid_html(models: list[dict], link_params: dict[str, Any]) -> str:
     healthy = [m for m in models if m["status"] == GREEN]
     parts = [CSS]
     if attention and healthy:
-        parts.append(f'<div class="dl-sec">Needs a look · {len(attention)} <small>red, yellow and grey, worst '
-                     'first</small></div>')
+        parts.append(
+            f'<div class="dl-sec">Needs a look · {len(attention)} <small>red, yellow and grey, worst '
+            "first</small></div>"
+        )
     if attention:
         parts.append('<div class="dl-grid">' + "".join(_tile(m, link_params) for m in attention) + "</div>")
     if healthy:
-        parts.append(f'<div class="dl-sec">{GLYPH[GREEN]} Healthy · {len(healthy)} <small>all checks pass; the strip '
-                     'shows the last 30 days</small></div>')
-        parts.append('<div class="dl-grid ok">' + "".join(_tile(m, link_params, compact=True) for m in healthy)
-                     + "</div>")
+        parts.append(
+            f'<div class="dl-sec">{GLYPH[GREEN]} Healthy · {len(healthy)} <small>all checks pass; the strip '
+            "shows the last 30 days</small></div>"
+        )
+        parts.append(
+            '<div class="dl-grid ok">' + "".join(_tile(m, link_params, compact=True) for m in healthy) + "</div>"
+        )
     return "".join(parts)
 
 
@@ -76,24 +88,26 @@ def _tile(m: dict, link_params: dict[str, Any], compact: bool = False) -> str:
     if more > 0:
         reason += f" · +{more} more"
     s = m["status"]
-    attrs = (f'class="dl-tile{" ok" if compact else ""}" data-testid="dl-tile" data-model="{html.escape(m["model_id"])}" '
-             f'data-status="{s}" href="{html.escape(href)}" target="_self" style="--c:{_c(s)}"')
+    attrs = (
+        f'class="dl-tile{" ok" if compact else ""}" data-testid="dl-tile" data-model="{html.escape(m["model_id"])}" '
+        f'data-status="{s}" href="{html.escape(href)}" target="_self" style="--c:{_c(s)}"'
+    )
     strip = strip_html(m.get("timeline") or [])
     if compact:
-        return (f'<a {attrs} title="{html.escape(m["model_id"] + " · " + m["team"] + " · " + title)}">'
-                f'<div class="id">{html.escape(m["model_id"])}</div>{strip}</a>')
-    return (f'<a {attrs} title="{html.escape(title)}">'
-            f'<div class="t1"><span class="st">{GLYPH[s]} {WORD[s]}</span><span class="tm">{html.escape(m["team"])}</span></div>'
-            f'<div class="id">{html.escape(m["model_id"])}</div>'
-            f'<div class="rs">{html.escape(reason)}</div>{strip}</a>')
+        return (
+            f'<a {attrs} title="{html.escape(m["model_id"] + " · " + m["team"] + " · " + title)}">'
+            f'<div class="id">{html.escape(m["model_id"])}</div>{strip}</a>'
+        )
+    return (
+        f'<a {attrs} title="{html.escape(title)}">'
+        f'<div class="t1"><span class="st">{GLYPH[s]} {WORD[s]}</span><span class="tm">{html.escape(m["team"])}</span></div>'
+        f'<div class="id">{html.escape(m["model_id"])}</div>'
+        f'<div class="rs">{html.escape(reason)}</div>{strip}</a>'
+    )
 
 
 def status_counts(models: list[dict]) -> dict[str, int]:
-    out = {s: 0 for s in STATUSES}
+    out = dict.fromkeys(STATUSES, 0)
     for m in models:
         out[m["status"]] += 1
     return out
-
-
-def sort_worst_first(models: list[dict]) -> list[dict]:
-    return sorted(models, key=lambda m: (RANK[m["status"]], m["model_id"]))

@@ -1,5 +1,6 @@
 """Cached loaders for the pages, keyed on the store's path and data version (a new ingest shows up
 on the next rerun, no restart): the fleet's and one model's evaluation, and the model page's detail."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
@@ -9,6 +10,7 @@ import streamlit as st
 
 from lib.judge.evaluate import evaluate
 from lib.store import detail as store_detail
+from lib.store import rows as store_rows
 from lib.ui.store_access import _store
 
 if TYPE_CHECKING:
@@ -41,7 +43,7 @@ def fleet_if_judged(path: str, version: int, as_of: str) -> dict[str, Any] | Non
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def load_raw_drift(path: str, version: int, as_of: str, model_id: str) -> dict[str, dict[str, float]]:
-    return store_detail.raw_drift(_store(path), model_id, _ts(as_of))
+    return store_rows.raw_drift(_store(path), model_id, _ts(as_of))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -50,7 +52,7 @@ def load_model(path: str, version: int, as_of: str | None, model_id: str) -> dic
     return out["models"][0] if out["models"] else None
 
 
-def model_view(ctx: "Context", model_id: str) -> dict[str, Any] | None:
+def model_view(ctx: Context, model_id: str) -> dict[str, Any] | None:
     """One model's evaluation, with exact KS / Wasserstein from its raw rows.
 
     From the fleet's judging when this process already has it (same judging, no extra work),
@@ -94,13 +96,13 @@ def load_confusion(path: str, version: int, as_of: str, model_id: str) -> pd.Dat
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def load_residuals(path: str, version: int, as_of: str, model_id: str) -> pd.DataFrame:
-    return store_detail.residuals(_store(path), model_id, _ts(as_of))
+    return store_rows.residuals(_store(path), model_id, _ts(as_of))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def load_rows(path: str, version: int, as_of: str, model_id: str, problems: tuple) -> tuple[pd.DataFrame, str]:
     reasons = [{"check": c, "feature": f} for c, f in problems]
-    return store_detail.offending_rows(_store(path), model_id, _ts(as_of), problems=reasons)
+    return store_rows.offending_rows(_store(path), model_id, _ts(as_of), problems=reasons)
 
 
 def _ts(text: str | None) -> pd.Timestamp | None:

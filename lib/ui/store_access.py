@@ -1,10 +1,11 @@
 """How the app opens the store: its path and lock timeout, and the notices shown instead of a
 traceback when the store is busy, missing or empty."""
+
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 import streamlit as st
 
@@ -40,8 +41,11 @@ def guarded() -> Iterator[None]:
     try:
         yield
     except StoreBusy:
-        st.warning("**The store is busy.** Another process (an ingest, or the demo builder) is writing to it. "
-                   "This page will show the data as soon as the write finishes — reload in a moment.", icon="⏳")
+        st.warning(
+            "**The store is busy.** Another process (an ingest, or the demo builder) is writing to it. "
+            "This page will show the data as soon as the write finishes — reload in a moment.",
+            icon="⏳",
+        )
         st.button("Try again", key="dl_retry_busy")
         st.stop()
     except StoreMissing:
@@ -51,15 +55,17 @@ def guarded() -> Iterator[None]:
 
 def missing_notice() -> None:
     path = db_path()
-    st.info(f"**No Driftlight store yet** at `{path}`.\n\nBuild the demo fleet (200 models, 30 days) with:",
-            icon="🗄️")
+    st.info(f"**No Driftlight store yet** at `{path}`.\n\nBuild the demo fleet (200 models, 30 days) with:", icon="🗄️")
     st.code(DEMO_COMMAND.format(path=os.path.relpath(path) if path.startswith(os.getcwd()) else path), language="bash")
     st.caption("Or point the app at another store with the `DRIFTLIGHT_DB` environment variable.")
 
 
 def empty_notice() -> None:
     st.info("**The store has no inference data yet.** Register a model and ingest its files:", icon="📭")
-    st.code("python -m lib register SPEC.yaml\n"
-            "python -m lib ingest reference --model ID reference.parquet\n"
-            "python -m lib ingest inference --model ID inference.parquet\n"
-            f"# or build the demo fleet:\n{DEMO_COMMAND.format(path=db_path())}", language="bash")
+    st.code(
+        "python -m lib register SPEC.yaml\n"
+        "python -m lib ingest reference --model ID reference.parquet\n"
+        "python -m lib ingest inference --model ID inference.parquet\n"
+        f"# or build the demo fleet:\n{DEMO_COMMAND.format(path=db_path())}",
+        language="bash",
+    )

@@ -1,5 +1,6 @@
 """The app's look: its one stylesheet (CSS, included in the app's HTML blocks), the color of each
 status, and one pair of colors for reference vs current."""
+
 from __future__ import annotations
 
 from lib.judge.status import COLOR, GREY
