@@ -230,7 +230,7 @@ def test_performance_threshold_lines_are_the_effective_thresholds(labelled):
     assert s["yellow_line"] == pytest.approx(s["reference"] * 1.05, abs=1e-12)
     assert s["red_line"] == pytest.approx(s["reference"] * 1.10, abs=1e-12)
 
-    from lib.reports.html import performance_figure
+    from lib.reports.charts import performance_figure
 
     fig = performance_figure(s)
     lines = {t.name.split()[0]: t.y for t in fig.data if t.type == "scatter" and t.mode == "lines"}
@@ -244,7 +244,7 @@ def test_days_without_labels_are_gaps_not_zeros(labelled):
     by_day = {d["date"]: d for d in s["days"]}
     for date in (*rf.NO_LABEL_DAYS, "2026-10-20"):  # unlabelled rows; no rows at all
         assert by_day[date] == {"date": date, "value": None, "n_labeled": 0}
-    from lib.reports.html import performance_figure
+    from lib.reports.charts import performance_figure
 
     fig = performance_figure(s)
     line = next(t for t in fig.data if t.mode == "lines+markers")
