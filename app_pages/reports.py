@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from lib.reports.build import Filters
+from lib.reports.data import Filters
 from lib.ui import actions as ui_actions
 from lib.ui import formatting as fmt
 from lib.ui import loaders

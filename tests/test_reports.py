@@ -14,7 +14,8 @@ import report_fixtures as rf
 
 from lib.judge.evaluate import evaluate
 from lib.metrics import numeric_bin_labels
-from lib.reports.build import Filters, render_report
+from lib.reports.build import render_report
+from lib.reports.data import Filters
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM_ARGS = [
@@ -177,7 +178,7 @@ def labelled(tmp_path_factory):
 
 
 def _series(store, model_id):
-    from lib.reports.build import report_data
+    from lib.reports.data import report_data
 
     data = report_data(store, model_id=model_id)
     return data["models"][0], data["performance_over_time"][model_id]

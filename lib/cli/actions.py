@@ -40,7 +40,8 @@ def add(sub, db_arg) -> None:
 def run_report(args) -> int:
     from lib.errors import InputError
     from lib.judge.evaluate import parse_as_of
-    from lib.reports.build import Filters, render_report
+    from lib.reports.build import render_report
+    from lib.reports.data import Filters
     from lib.store.connection import Store
 
     if args.format == "pdf" and args.out == "-":

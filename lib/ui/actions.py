@@ -9,7 +9,8 @@ import pandas as pd
 import streamlit as st
 
 from lib.actions import run as actions
-from lib.reports.build import FORMATS, Filters, file_name, render_report
+from lib.reports.build import FORMATS, file_name, render_report
+from lib.reports.data import Filters
 from lib.ui.loaders import _ts, load_fleet
 from lib.ui.store_access import _store, guarded
 
