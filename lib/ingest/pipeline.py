@@ -18,6 +18,8 @@ import pandas as pd
 from lib.errors import InputError, UnknownModel
 from lib.ingest import readers
 from lib.spec import Spec, parse_spec
+from lib.store import incoming as store_incoming
+from lib.store import reference as store_reference
 from lib.store import write as store_write
 from lib.store.connection import Store, fetch_one
 
@@ -77,7 +79,7 @@ def ingest_file(store: Store, kind: str, model_id: str, path: str | Path) -> Out
             if store_write.already_ingested(con, model_id, kind, digest):
                 return Outcome(name, "skipped", 0, "already ingested: same content, model and kind")
             spec = load_model_spec(con, model_id)
-            entry = store_write.FileEntry(
+            entry = store_incoming.FileEntry(
                 model_id=model_id, kind=kind, file_name=path.name, content_hash=digest, rows=rows.n, **meta
             )
             store_write.WRITERS[kind](con, spec, entry, rows)
@@ -111,7 +113,7 @@ def _unknown_classes(con, spec: Spec, kind: str, rows) -> list[str]:
     without a word, so the outcome names them."""
     if spec.task == "regression" or kind == "reference":
         return []
-    known = store_write.reference_classes(con, spec.model_id)
+    known = store_reference.reference_classes(con, spec.model_id)
     if not known:
         return []
     values = {
@@ -210,8 +212,8 @@ def _validate_reference(frame: pd.DataFrame, spec: Spec, file: str):
     readers.require_not_null(frame[label_col], file, label_col, "label")
     rows = {"label": _labels(frame[label_col], spec, file, label_col, required=True), **_outputs(frame, spec, file)}
     # Here, before the write: the message then names the file as given, like every other one.
-    store_write.resolve_positive_class(spec, set(rows["label"]), file)
-    return store_write.ValidRows(len(frame), rows, _features(frame, spec, file)), meta
+    store_reference.resolve_positive_class(spec, set(rows["label"]), file)
+    return store_incoming.ValidRows(len(frame), rows, _features(frame, spec, file)), meta
 
 
 def _validate_inference(frame: pd.DataFrame, spec: Spec, file: str):
@@ -230,7 +232,7 @@ def _validate_inference(frame: pd.DataFrame, spec: Spec, file: str):
         rows["label"] = _labels(frame[label_col], spec, file, label_col)
     else:
         rows["label"] = np.full(len(frame), None, dtype=object)
-    return store_write.ValidRows(len(frame), rows, _features(frame, spec, file)), meta
+    return store_incoming.ValidRows(len(frame), rows, _features(frame, spec, file)), meta
 
 
 def _validate_labels(frame: pd.DataFrame, spec: Spec, file: str):
@@ -250,7 +252,7 @@ def _validate_labels(frame: pd.DataFrame, spec: Spec, file: str):
         "missing_features": [],
         "extra_columns": [str(c) for c in frame.columns if c not in (id_col, label_col)],
     }
-    return store_write.ValidRows(len(frame), rows, {}), meta
+    return store_incoming.ValidRows(len(frame), rows, {}), meta
 
 
 _VALIDATORS = {"reference": _validate_reference, "inference": _validate_inference, "labels": _validate_labels}

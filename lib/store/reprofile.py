@@ -1,0 +1,111 @@
+"""A model's stored profiles: the active reference's column profiles read back, new frames appended, and
+every profile (or only performance) recomputed from the stored rows after a new reference or labels.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from lib.spec import Spec
+from lib.store import profiles as profile
+from lib.store.connection import fetch_one, inf_table
+from lib.store.incoming import insert_frame
+from lib.store.profiles import RefColumn
+
+PROFILE_TABLES = (
+    "prof_rows",
+    "prof_num_h",
+    "prof_num_d",
+    "prof_cat_h",
+    "prof_cat_d",
+    "prof_qual_h",
+    "prof_qual_d",
+    "prof_cls",
+    "prof_auc",
+    "prof_reg",
+)
+PERF_TABLES = ("prof_cls", "prof_auc", "prof_reg")
+
+
+def active_reference(
+    con: duckdb.DuckDBPyConnection, model_id: str
+) -> tuple[int | None, str | None, dict[int, RefColumn] | None]:
+    snap = fetch_one(
+        con,
+        "SELECT snapshot_id, positive_class FROM snapshots WHERE model_id = ? ORDER BY snapshot_id DESC LIMIT 1",
+        [model_id],
+    )
+    if snap is None:
+        return None, None, None
+    cols = {}
+    for slot, kind, n_rows, n_null, vmin, vmax, std, edges, cats, counts in con.execute(
+        "SELECT slot, kind, n_rows, n_null, vmin, vmax, std, edges, categories, counts FROM ref_profile "
+        "WHERE model_id = ? AND snapshot_id = ?",
+        [model_id, snap[0]],
+    ).fetchall():
+        cols[slot] = RefColumn(
+            slot,
+            kind,
+            n_rows,
+            n_null,
+            np.asarray(counts, dtype="int64"),
+            edges=None if edges is None else np.asarray(edges, dtype="float64"),
+            categories=None if cats is None else tuple(cats),
+            vmin=vmin,
+            vmax=vmax,
+            std=std,
+        )
+    return snap[0], snap[1], cols
+
+
+def append_profiles(con: duckdb.DuckDBPyConnection, model_id: str, frames: dict[str, pd.DataFrame]) -> None:
+    for table, frame in frames.items():
+        if frame is None or frame.empty:
+            continue
+        insert_frame(con, table, frame.assign(model_id=model_id))
+
+
+def stored_inference(con: duckdb.DuckDBPyConnection, spec: Spec, slots: dict[str, tuple[int, str]]) -> pd.DataFrame:
+    """All stored inference rows of a model with their effective label (late label wins)."""
+    fcols = "".join(f", i.f{s}" for s, _ in slots.values())
+    return con.execute(
+        f"SELECT i.file_id, i.ts, i.hour, i.rid, i.prediction, i.pred_num, i.score, "
+        f"coalesce(l.label, i.label) AS label{fcols} FROM {inf_table(spec.model_id)} i "
+        "LEFT JOIN labels l ON l.model_id = ? AND l.rid = i.rid",
+        [spec.model_id],
+    ).df()
+
+
+def reprofile_model(
+    con: duckdb.DuckDBPyConnection, spec: Spec, positive: str | None, *, only_performance: bool = False
+) -> None:
+    """Recompute a model's profiles from its stored rows (new reference, or new labels)."""
+    # Removed features keep their stored columns; profile every slot that still has a column.
+    all_slots = {
+        f: (s, k)
+        for f, s, k in con.execute(
+            "SELECT feature, slot, kind FROM features WHERE model_id = ?", [spec.model_id]
+        ).fetchall()
+    }
+    if fetch_one(con, f"SELECT count(*) FROM {inf_table(spec.model_id)}")[0] == 0:
+        return  # no logs yet (the usual first reference): nothing to re-profile
+    # Performance needs no feature columns: don't read them.
+    rows = stored_inference(con, spec, {} if only_performance else all_slots)
+    tables = PERF_TABLES if only_performance else PROFILE_TABLES
+    for table in tables:
+        con.execute(f"DELETE FROM {table} WHERE model_id = ?", [spec.model_id])
+    if only_performance:
+        frames = profile.profile_performance(rows, task=spec.task, positive_class=positive, has_score=spec.has_score)
+    else:
+        _, _, ref = active_reference(con, spec.model_id)
+        frames = profile.profile_inference(
+            rows,
+            features=dict(all_slots.values()),
+            task=spec.task,
+            ref=ref,
+            positive_class=positive,
+            has_score=spec.has_score,
+        )
+    append_profiles(con, spec.model_id, frames)
