@@ -235,3 +235,14 @@ def test_the_worked_examples_draft_matches_its_reviewed_spec(capsys):
     assert rc == 0
     for key in ("model_id", "task", "columns", "features"):
         assert draft[key] == reviewed[key], key
+
+
+def test_out_may_name_a_new_folder_but_not_one_inside_a_file(tmp_path: Path, capsys):
+    ref = tmp_path / "ref.csv"
+    _reference_frame().to_csv(ref, index=False)
+    nested = tmp_path / "specs" / "churn" / "spec.yaml"
+    rc, _, _ = _init(capsys, "--model", "m", "--reference", str(ref), "--out", str(nested))
+    assert rc == 0 and yaml.safe_load(nested.read_text())["model_id"] == "m"
+    blocked = ref / "spec.yaml"  # ref.csv is a file
+    rc, out, err = _init(capsys, "--model", "m", "--reference", str(ref), "--out", str(blocked))
+    assert (rc, out) == (2, "") and err == f"{blocked}: cannot write (a part of its folder is a file, not a folder)\n"

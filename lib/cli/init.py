@@ -107,7 +107,10 @@ def _run(args) -> int:
         sys.stdout.write(text)
         return 0
     try:
+        out.parent.mkdir(parents=True, exist_ok=True)  # as the store does for --db
         out.write_text(text, encoding="utf-8")
+    except (FileExistsError, NotADirectoryError):
+        raise InputError(f"{out}: cannot write (a part of its folder is a file, not a folder)") from None
     except OSError as exc:
         raise InputError(f"{out}: cannot write ({exc.strerror})") from None
     kinds = list(draft.features.values())
