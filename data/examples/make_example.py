@@ -10,7 +10,7 @@ never saw in training (~15 % of the day's rows). `python -m lib evaluate` names 
 Deterministic (numpy seed): run it again and the files come out byte for byte the same
 (with the same numpy, pandas and pyarrow versions):
 
-    .venv/bin/python data/examples/make_example.py
+    .venv/bin/python data/examples/make_example.py [FOLDER]   # default: beside this script
 
 The generated files are committed; spec.yaml beside them is written by hand (it is the draft
 that `python -m lib init` makes from reference.csv, reviewed).
@@ -18,6 +18,7 @@ that `python -m lib init` makes from reference.csv, reviewed).
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -91,7 +92,7 @@ def day_of_logs(rng: np.random.Generator, day: int, *, new_channel_share: float 
     return pd.concat([head, x], axis=1).assign(prediction=(score >= 0.5).astype(int), score=score, label=label)
 
 
-def main() -> None:
+def main(out: Path = HERE) -> None:
     rng = np.random.default_rng(SEED)
     ref = reference(rng)
     for column, (lo, hi) in (("income", INCOME_RANGE), ("loan_amount", LOAN_RANGE)):
@@ -99,18 +100,19 @@ def main() -> None:
     day1 = day_of_logs(rng, 1)
     day2 = day_of_logs(rng, 2, new_channel_share=NEW_CHANNEL_SHARE)
 
-    ref.to_csv(HERE / "reference.csv", index=False)
+    ref.to_csv(out / "reference.csv", index=False)
     # Day 1 as CSV: ISO8601 timestamps with an explicit UTC offset; an empty cell is NULL.
     logs1 = day1.drop(columns="label").assign(timestamp=day1["timestamp"].dt.strftime("%Y-%m-%dT%H:%M:%SZ"))
-    logs1.to_csv(HERE / "inference-2026-03-01.csv", index=False)
+    logs1.to_csv(out / "inference-2026-03-01.csv", index=False)
     # Day 2 as Parquet: a real timestamp type (UTC), integers and floats as such.
     logs2 = day2.drop(columns="label").assign(timestamp=day2["timestamp"].dt.as_unit("us"))
-    pq.write_table(pa.Table.from_pandas(logs2, preserve_index=False), HERE / "inference-2026-03-02.parquet")
+    pq.write_table(pa.Table.from_pandas(logs2, preserve_index=False), out / "inference-2026-03-02.parquet")
     # Late ground truth for day 1, joined to the logs by request_id.
-    day1[["request_id", "label"]].to_csv(HERE / "labels-2026-03-01.csv", index=False)
-    for name in sorted(p.name for p in HERE.iterdir() if p.suffix in (".csv", ".parquet")):
-        print(f"{HERE.name}/{name}: {(HERE / name).stat().st_size:,} bytes")
+    day1[["request_id", "label"]].to_csv(out / "labels-2026-03-01.csv", index=False)
+    for name in sorted(p.name for p in out.iterdir() if p.suffix in (".csv", ".parquet")):
+        print(f"{out / name}: {(out / name).stat().st_size:,} bytes")
 
 
 if __name__ == "__main__":
-    main()
+    # An optional folder to write to (tests regenerate into a temporary one and compare).
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else HERE)
