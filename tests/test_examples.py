@@ -123,6 +123,11 @@ def test_evaluate_names_the_injected_problem(walked):
     assert checks["prediction_drift"] == checks["performance"] == checks["volume"] == "green"
     perf = model["performance"]
     assert (perf["metric"], perf["n_labeled"]) == ("roc_auc", 480) and perf["loss"] < 0.05
+    # the numbers the README's prose quotes
+    assert (round(perf["current"], 3), round(perf["reference"], 3)) == (0.723, 0.713)
+    assert round(model["reasons"][1]["value"], 2) == 0.48
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    assert "(PSI 0.48:" in readme and "ROC AUC 0.723 on day 1's labels against 0.713" in readme
     # the reviewed spec's feature-level threshold is the one in force for income's missing check
     missing = next(c for c in model["checks"] if c["check"] == "missing")
     assert (missing["feature"], missing["yellow"], missing["threshold_source"]) == ("income", 0.08, "feature")
@@ -217,3 +222,31 @@ def test_the_example_files_are_not_git_ignored():
         text=True,
     )
     assert (done.returncode, done.stdout) == (1, "")  # 1: none is ignored
+
+
+def test_the_policy_pages_example_file_turns_the_example_yellow(walked, tmp_path: Path):
+    """docs/policy.md says what its example policy file does to the worked example: check it."""
+    text = (ROOT / "docs" / "policy.md").read_text(encoding="utf-8")
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(re.search(r"```yaml\n(# driftlight-policy.yaml.*?)```", text, re.S).group(1), encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DRIFTLIGHT_DB": str(walked["db"]), "DRIFTLIGHT_POLICY": str(policy)}
+    done = subprocess.run(
+        [sys.executable, "-m", "lib", "evaluate", "--model", "loan-default"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    (model,) = json.loads(done.stdout)["models"]
+    assert model["status"] == "yellow"
+    reasons = [(r["check"], r["feature"], r["status"], r["threshold"], r["threshold_source"]) for r in model["reasons"]]
+    assert reasons == [
+        ("unseen_categories", "channel", "yellow", 0.01, "team"),
+        ("feature_drift", "channel", "yellow", 0.12, "default"),
+    ]
+    drift = next(c for c in model["checks"] if c["check"] == "feature_drift")
+    assert (drift["yellow"], drift["red"], drift["threshold_source"]) == (0.12, 0.6, "team")
+    prose = " ".join(text.split())
+    assert '"threshold": 0.12, "threshold_source": "default"' in prose
+    assert '"yellow": 0.12, "red": 0.6, "threshold_source": "team"' in prose
