@@ -250,3 +250,11 @@ def test_the_policy_pages_example_file_turns_the_example_yellow(walked, tmp_path
     prose = " ".join(text.split())
     assert '"threshold": 0.12, "threshold_source": "default"' in prose
     assert '"yellow": 0.12, "red": 0.6, "threshold_source": "team"' in prose
+
+
+def test_models_of_a_file_that_is_not_a_store_is_one_line_exit_1(tmp_path: Path):
+    bogus = tmp_path / "notes.duckdb"
+    bogus.write_text("not a database\n")
+    done = _lib(["models"], bogus)
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr.startswith(f"{bogus}: cannot list the models (") and done.stderr.count("\n") == 1, done.stderr

@@ -48,7 +48,18 @@ def inventory(db: str | None) -> list[dict]:
 
 
 def run(args) -> int:
-    models = inventory(args.db)
+    from lib.errors import InputError, StoreBusy, StoreMissing
+
+    try:
+        models = inventory(args.db)
+    except (InputError, StoreBusy, StoreMissing):
+        raise  # lib/__main__.py turns these into one line and exit 2 or 1
+    except Exception as exc:  # e.g. a file that is not a Driftlight store: one line, exit 1, no traceback
+        print(
+            f"{args.db or 'the store'}: cannot list the models ({type(exc).__name__}: {exc})".splitlines()[0],
+            file=sys.stderr,
+        )
+        return 1
     if args.format == "json":
         sys.stdout.write(json.dumps({"models": models}, allow_nan=False) + "\n")
         return 0
