@@ -49,6 +49,7 @@ def inventory(db: str | None) -> list[dict]:
 
 def run(args) -> int:
     from lib.errors import InputError, StoreBusy, StoreMissing
+    from lib.store.connection import default_db_path
 
     try:
         models = inventory(args.db)
@@ -56,7 +57,7 @@ def run(args) -> int:
         raise  # lib/__main__.py turns these into one line and exit 2 or 1
     except Exception as exc:  # e.g. a file that is not a Driftlight store: one line, exit 1, no traceback
         print(
-            f"{args.db or 'the store'}: cannot list the models ({type(exc).__name__}: {exc})".splitlines()[0],
+            f"{args.db or default_db_path()}: cannot list the models ({type(exc).__name__}: {exc})".splitlines()[0],
             file=sys.stderr,
         )
         return 1
