@@ -78,9 +78,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("register", help="create or update a model from its spec (YAML)")
+    p = sub.add_parser(
+        "register",
+        help="create or update a model from its spec (YAML)",
+        description="Create or update a model from its spec (YAML). The spec format, every field "
+        "with its type and default, is documented in docs/spec.md. To draft a spec "
+        "from a reference file: python -m lib init --model ID --reference FILE.",
+    )
     _db_arg(p)
-    p.add_argument("spec")
+    p.add_argument("spec", help="the spec YAML file (format: docs/spec.md; draft one with `python -m lib init`)")
     p.set_defaults(func=cmd_register)
 
     p = sub.add_parser("ingest", help="ingest reference, inference or labels files")
@@ -96,6 +102,12 @@ def build_parser() -> argparse.ArgumentParser:
     from lib.cli import actions as cli_actions  # report and alert (issue 5)
 
     cli_actions.add(sub, _db_arg)
+    from lib.cli import init as cli_init  # init and models: a newcomer's first hour (issue 14)
+
+    cli_init.add(sub, _db_arg)
+    from lib.cli import models as cli_models
+
+    cli_models.add(sub, _db_arg)
     return parser
 
 

@@ -255,3 +255,20 @@ class Reader:
             "WHERE p.hour > ? AND p.hour <= ?",
             [[str(m) for m in model_ids], lo.to_pydatetime(), hi.to_pydatetime()],
         ).fetchnumpy()
+
+
+def model_inventory(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """One row per registered model, by model_id: task, owner, team, inference rows, the newest
+    inference timestamp (NaT before the first) and the number of reference snapshots.
+
+    For `python -m lib models`. Row counts come from the per-hour profile (`prof_rows`), which
+    every ingest writes and a re-profile rebuilds from the stored rows, so it equals the rows.
+    """
+    return con.execute(
+        "SELECT m.model_id, m.task, m.owner, m.team, coalesce(r.n, 0) AS inference_rows, "
+        "r.last_ts AS last_inference, coalesce(s.n, 0) AS reference_snapshots FROM models m "
+        "LEFT JOIN (SELECT model_id, CAST(sum(n) AS BIGINT) AS n, max(max_ts) AS last_ts FROM prof_rows "
+        "GROUP BY model_id) r USING (model_id) "
+        "LEFT JOIN (SELECT model_id, count(*) AS n FROM snapshots GROUP BY model_id) s USING (model_id) "
+        "ORDER BY m.model_id"
+    ).df()
