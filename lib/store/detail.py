@@ -132,8 +132,9 @@ def daily_series(store: Store, model_id: str, as_of: pd.Timestamp, *, days: int 
     slots.append((PREDICTION_SLOT, "prediction", "numeric" if info.task == "regression" else "categorical"))
     if SCORE_SLOT in info.ref:
         slots.append((SCORE_SLOT, "score", "numeric"))
-    num_g = dict(num.groupby(["date", "slot"])) if len(num) else {}
-    cat_g = dict(cat.groupby(["date", "slot"])) if len(cat) else {}
+    # Not dict(groupby): a GroupBy has a .keys attribute, so dict() takes it for a mapping and fails.
+    num_g = {k: g for k, g in num.groupby(["date", "slot"])} if len(num) else {}  # noqa: C416
+    cat_g = {k: g for k, g in cat.groupby(["date", "slot"])} if len(cat) else {}  # noqa: C416
     qual_i = qual.set_index(["date", "slot"]) if len(qual) else None
     empty_num = pd.DataFrame({"bin": [], "n": []})
     empty_cat = pd.DataFrame({"value": [], "n": []})

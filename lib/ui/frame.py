@@ -5,8 +5,9 @@ reloads keep them), the store checks, and the Context a page reads; plus the fil
 lib/ui is the only part of lib that imports Streamlit (DESIGN.md, Layout). Alongside this module:
 store_access (opening the store, its notices), loaders (cached reads keyed on the data version),
 formatting (how values are written), style (CSS, colors), grid (the fleet grid's HTML), model_html
-(the model page's HTML blocks) and actions (reports and the action history). Every name that goes
-into HTML is escaped. Pages stay thin: read the context, call these helpers and lib/, render.
+(the model page's HTML blocks), tab_* (the model page's tabs, sharing tab_common) and actions
+(reports and the action history). Every name that goes into HTML is escaped. Pages stay thin:
+read the context, call these helpers and lib/, render.
 What does not live here: SQL (lib/store/detail.py) and judging (lib/judge/evaluate.py).
 """
 

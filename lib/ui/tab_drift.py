@@ -1,0 +1,138 @@
+"""The model page's Drift tab: per-feature drift scores with a PSI sparkline each, and for the
+selected feature its reference-vs-current distribution and PSI per day."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from lib.judge.status import COLOR, RED
+from lib.ui import formatting as fmt
+from lib.ui import loaders, style
+from lib.ui.store_access import guarded
+from lib.ui.tab_common import FIG_CFG, daily, layout, thresholds
+
+if TYPE_CHECKING:
+    from lib.ui.frame import Context
+
+
+def render(ctx: Context, model_id: str, m: dict) -> None:
+    d = daily(ctx, model_id)
+    drift = d["drift"]
+    spark = {f: g.sort_values("date")["psi"].dropna().round(4).tolist() for f, g in drift.groupby("feature")}
+    rows = []
+    for f in m["features"]:
+        rows.append(
+            {
+                "status": f"{fmt.GLYPH[f['status']]} {fmt.WORD[f['status']]}",
+                "feature": f["feature"],
+                "kind": f["kind"],
+                "PSI": f.get("psi"),
+                "JS": f.get("js"),
+                "KS": f.get("ks"),
+                "Wasserstein": f.get("wasserstein"),
+                "chi² p": f.get("chi2_p"),
+                "PSI per day": spark.get(f["feature"], []),
+            }
+        )
+    pd_ = m.get("prediction_drift")
+    if pd_:
+        on = pd_.get("on") or "prediction"
+        rows.append(
+            {
+                "status": "",
+                "feature": on,
+                "kind": "model output",
+                "PSI": pd_.get("psi"),
+                "JS": None,
+                "KS": None,
+                "Wasserstein": None,
+                "chi² p": None,
+                "PSI per day": spark.get(on, []),
+            }
+        )
+    table = pd.DataFrame(rows)
+    for col in ("PSI", "JS", "KS", "Wasserstein", "chi² p"):
+        table[col] = pd.to_numeric(table[col], errors="coerce").astype("float64")
+    table = table.sort_values("PSI", ascending=False, na_position="last").reset_index(drop=True)
+    st.caption(
+        "Per feature over the last 7 days against the reference (training-time) data. "
+        "PSI and JS on the reference's bins; KS and Wasserstein (÷ reference std) on raw values. "
+        "Select a row to see its distributions."
+    )
+    numbers = {"PSI": "{:.3f}", "JS": "{:.3f}", "KS": "{:.3f}", "Wasserstein": "{:.3f}", "chi² p": "{:.2g}"}
+    styled = table.style.format(numbers, na_rep="–")
+    event = st.dataframe(
+        styled,
+        hide_index=True,
+        placeholder="–",
+        width="stretch",
+        on_select="rerun",
+        selection_mode="single-row",
+        key="drift_table",
+        column_config={
+            "status": st.column_config.TextColumn("Status", width="small"),
+            # number formats come from the Styler (so that a missing value reads "–", not "None")
+            "PSI per day": st.column_config.LineChartColumn(
+                "PSI per day", y_min=0, width="medium", help="Each day's data vs the reference, last 30 days"
+            ),
+        },
+    )
+    names = table["feature"].tolist()
+    picked = names[event.selection.rows[0]] if event is not None and event.selection.rows else None
+    reason_feature = next((r["feature"] for r in m["reasons"] if r.get("feature") in names), None)
+    feature = picked or reason_feature or (names[0] if names else None)
+    if feature:
+        st.markdown(f"##### {feature} — reference vs last 7 days")
+        left, right = st.columns(2)
+        with left, guarded():
+            dist = loaders.load_distribution(ctx.path, ctx.version, ctx.as_of, model_id, feature)
+            if dist.empty:
+                st.info("No reference profile for this feature.")
+            else:
+                fig = go.Figure()
+                fig.add_bar(
+                    x=dist["bin"],
+                    y=dist["reference_share"],
+                    name="reference",
+                    marker_color=style.REF_COLOR,
+                    hovertemplate="%{x}<br>reference %{y:.1%}<extra></extra>",
+                )
+                cur_colors = [COLOR[RED] if u else style.CUR_COLOR for u in dist["unseen"]]
+                fig.add_bar(
+                    x=dist["bin"],
+                    y=dist["current_share"],
+                    name="current (7 d)",
+                    marker_color=cur_colors,
+                    hovertemplate="%{x}<br>current %{y:.1%}<extra></extra>",
+                )
+                title = "Share of rows per bin"
+                if dist["unseen"].any():
+                    st.caption("Red bars: values never seen in the reference data.")
+                layout(
+                    fig,
+                    barmode="group",
+                    title=dict(text=title, font=dict(size=13)),
+                    yaxis_tickformat=".0%",
+                    xaxis_type="category",
+                    xaxis_tickangle=-35,
+                )
+                st.plotly_chart(fig, config=FIG_CFG, key="dist_chart")
+        with right:
+            series = drift[drift["feature"] == feature].sort_values("date")
+            fig = go.Figure()
+            fig.add_scatter(
+                x=series["date"],
+                y=series["psi"],
+                mode="lines+markers",
+                name="PSI (that day vs reference)",
+                line=dict(color=style.CUR_COLOR),
+                marker=dict(size=5),
+            )
+            check = "prediction_drift" if feature in ("prediction", "score") else "feature_drift"
+            thresholds(fig, m, check)
+            layout(fig, title=dict(text="PSI per day", font=dict(size=13)), yaxis_rangemode="tozero")
+            st.plotly_chart(fig, config=FIG_CFG, key="psi_chart")
