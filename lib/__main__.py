@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from lib.errors import InputError, StoreBusy, StoreMissing
+from lib.errors import AlreadyRunning, InputError, StoreBusy, StoreMissing
 
 
 class _Parser(argparse.ArgumentParser):
@@ -108,6 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
     from lib.cli import models as cli_models
 
     cli_models.add(sub, _db_arg)
+    from lib.cli import schedule as cli_schedule  # the scheduled pipeline (issue 10)
+
+    cli_schedule.add(sub, _db_arg)
     return parser
 
 
@@ -122,6 +125,9 @@ def main(argv: list[str] | None = None) -> int:
         print(str(exc), file=sys.stderr)
         return 1
     except StoreBusy as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    except AlreadyRunning as exc:
         print(str(exc), file=sys.stderr)
         return 1
 
