@@ -246,3 +246,11 @@ def test_the_lock_refuses_a_second_holder_and_frees_on_exit(tmp_path: Path):
                 pass
     with lock.sole(path, "a scheduler"):
         pass
+
+
+def test_a_vanished_inbox_fails_the_tick_not_the_scheduler(db: Path, tmp_path: Path):
+    lines: list[str] = []
+    tick = Scheduler(Store(db), tmp_path / "gone", alert=False, settle=0, log=lines.append).tick()
+    assert tick.exit_code == 1
+    assert lines[0] == f"  inbox failed: {tmp_path / 'gone'}: inbox folder not found"
+    assert " tick 1: inbox failed (see above); alert skipped; " in lines[1]

@@ -58,7 +58,8 @@ class TickReport:
     def exit_code(self) -> int:
         """1: an alert action failed for good, the alert run or an archive move failed;
         else 2: a file was rejected (invalid input, as `ingest`); else 0."""
-        if self.alert_error or (self.alert and self.alert.exit_code) or (self.inbox and self.inbox.count("error")):
+        ib = self.inbox
+        if self.alert_error or (self.alert and self.alert.exit_code) or (ib and (ib.count("error") or ib.failed)):
             return 1
         if self.inbox and self.inbox.count("rejected"):
             return 2
@@ -83,6 +84,8 @@ class TickReport:
             text += "".join(f", {n} {what}" for n, what in extras if n)
             if ib.busy:
                 text += ", store busy: the rest waits for the next tick"
+            if ib.failed:
+                text = "inbox failed (see above)"
             if ib.stopped:
                 text += ", stopping: the rest waits for the next start"
             parts.append(text + ";")
@@ -124,12 +127,15 @@ class Scheduler:
     def tick(self) -> TickReport:
         self.ticks += 1
         started, t0 = datetime.now(UTC), time.monotonic()
-        inbox = None
+        inbox, report, error = None, None, None
         if self.inbox is not None:
-            inbox = process_inbox(
-                self.store, self.inbox, settle=self.settle, should_stop=self.stop.is_set, on_result=self._file_line
-            )
-        report, error = None, None
+            try:
+                inbox = process_inbox(
+                    self.store, self.inbox, settle=self.settle, should_stop=self.stop.is_set, on_result=self._file_line
+                )
+            except (InputError, OSError) as exc:  # the folder vanished or became unreadable: next tick
+                self.log(f"  inbox failed: {printable(str(exc))}")
+                inbox = InboxReport(failed=True)
         if self.alert and not self.stop.is_set() and self.store.exists():
             try:
                 report = self._alerts(self.store)

@@ -74,6 +74,7 @@ class InboxReport:
     ignored: int = 0  # sub-folders of a kind folder, unreadable folders
     stopped: bool = False  # a stop was asked: the files after the current one were left for later
     busy: bool = False  # the store stayed locked: the rest was left for the next tick
+    failed: bool = False  # the inbox itself could not be read (set by the scheduler)
 
     def count(self, status: str) -> int:
         return sum(r.status == status for r in self.results)
