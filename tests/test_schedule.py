@@ -43,6 +43,7 @@ def test_tick_ingests_archives_and_rejects_with_reasons(db: Path, inbox: Path):
     _inference(inbox, "top.csv", 3)  # not in a model folder
     _inference(inbox / "Not_A_Model" / "inference", "x.csv", 3)
     (inbox / BINARY / "inference" / "nested").mkdir()  # kind folders are flat: left alone
+    _inference(inbox / BINARY / "old", "x.csv", 3)  # a folder beside the kind folders: rejected whole
 
     report = process_inbox(Store(db), inbox, settle=0)
 
@@ -50,6 +51,7 @@ def test_tick_ingests_archives_and_rejects_with_reasons(db: Path, inbox: Path):
         "icecream/inference/bad.csv": "rejected",
         "icecream/inference/day1.csv": "ingested",
         "icecream/inference/day2.csv": "ingested",
+        "icecream/old": "rejected",
         "icecream/stray.csv": "rejected",
         "Not_A_Model/inference/x.csv": "rejected",
         "top.csv": "rejected",
@@ -63,6 +65,8 @@ def test_tick_ingests_archives_and_rejects_with_reasons(db: Path, inbox: Path):
         "rejected/Not_A_Model/inference/x.csv.reason",
         "rejected/icecream/inference/bad.csv",
         "rejected/icecream/inference/bad.csv.reason",
+        "rejected/icecream/old.reason",
+        "rejected/icecream/old/x.csv",
         "rejected/icecream/stray.csv",
         "rejected/icecream/stray.csv.reason",
         "rejected/top.csv",
@@ -71,6 +75,9 @@ def test_tick_ingests_archives_and_rejects_with_reasons(db: Path, inbox: Path):
     reason = (inbox / "rejected/icecream/inference/bad.csv.reason").read_text()
     assert reason.count("\n") == 1
     assert reason.startswith("icecream/inference/bad.csv: column ts, row 3: ")
+    assert (inbox / "rejected/icecream/old.reason").read_text() == (
+        "icecream/old: a folder other than reference, inference, labels\n"
+    )
     assert (inbox / "rejected/top.csv.reason").read_text() == (
         "top.csv: not in a model folder: drop files in INBOX/<model_id>/<kind>/\n"
     )

@@ -141,6 +141,9 @@ def scan(inbox: Path, report: InboxReport) -> list[Item]:
                     data[entry.name].append(Item((*parts, f.name), entry.name, bad_id or _file_problem(f)))
             elif entry.name in SPEC_NAMES:
                 specs.append(Item(parts, "spec", bad_id or _file_problem(entry)))
+            elif entry.is_dir(follow_symlinks=False):
+                why = f"a folder other than {', '.join(KINDS)}"
+                items.append(Item(parts, "", why))
             else:
                 why = _file_problem(entry) or f"not a spec.yaml nor in a folder named {', '.join(KINDS)}"
                 items.append(Item(parts, "", why))
