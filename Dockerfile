@@ -5,11 +5,12 @@
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 FROM ${PYTHON_IMAGE}
 
-# Debian's Chromium prints PDF reports (Playwright drives it; no browser download at run time);
-# tini reaps the browser's processes and passes signals on (SIGTERM: the scheduler finishes its file).
+# Debian's Chromium prints PDF reports (Playwright drives it; no browser download at run time;
+# Playwright's driver needs libatomic1, which the slim image lacks); tini reaps the browser's
+# processes and passes signals on (SIGTERM: the scheduler finishes its file).
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends chromium fonts-dejavu-core tini ca-certificates \
+    && apt-get install -y --no-install-recommends chromium libatomic1 fonts-dejavu-core tini ca-certificates \
     && rm -rf /var/lib/apt/lists/*
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
