@@ -108,6 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
     from lib.cli import models as cli_models
 
     cli_models.add(sub, _db_arg)
+    from lib.cli import remedy as cli_remedy  # new category values: mapping, upstream, retrain (issue 13)
+
+    cli_remedy.add(sub, _db_arg)
     return parser
 
 
