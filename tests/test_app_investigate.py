@@ -117,3 +117,68 @@ def test_remedy_panel_absent_without_unseen_values(app, demo_db):
     calm = next(x for x in fleet["models"] if not any(r["check"] == "unseen_categories" for r in x["reasons"]))
     at = app(calm["model_id"], tab="Data quality")
     assert not any("What to do about the new values" in x.value for x in at.markdown)
+
+
+# -- FDR on the grid and the model page; the seasonal volume baseline on the model page ----------
+@pytest.fixture(scope="module")
+def small_stores(tmp_path_factory):
+    from test_fdr_volume import build_fdr_fleet, build_weekly_store
+
+    d = tmp_path_factory.mktemp("i13small")
+    build_fdr_fleet(d)
+    (d / "policy.yaml").write_text("fdr: {enabled: true, alpha: 0.05}\n")
+    build_weekly_store(d / "w.duckdb", d)
+    return d
+
+
+def _page(monkeypatch, db, page: str, policy=None, **params) -> AppTest:
+    monkeypatch.setenv("DRIFTLIGHT_DB", str(db))
+    monkeypatch.setenv("DRIFTLIGHT_POLICY", str(policy or ""))
+    st.cache_data.clear()
+    at = AppTest.from_file(APP, default_timeout=120)
+    for k, v in params.items():
+        at.query_params[k] = v
+    at.run()
+    if page != "fleet":
+        at.switch_page(f"app_pages/{page}.py")
+        at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_fdr_note_on_grid_and_q_on_model_page(small_stores, monkeypatch):
+    from lib.judge.policy import load_policy
+
+    policy = small_stores / "policy.yaml"
+    result = evaluate(Store(small_stores / "f.duckdb"), policy=load_policy(policy))
+    f = result["fdr"]
+    assert f["removed"] >= 1
+    at = _page(monkeypatch, small_stores / "f.duckdb", "fleet", policy)
+    note = [c.value for c in at.caption if "False discovery rate control" in c.value]
+    assert note == [
+        f"False discovery rate control (Benjamini–Hochberg, α = 0.05) over {f['family']:,} drift tests: "
+        f"**{f['removed']} of {f['findings']}** feature-drift finding(s) removed as not significant across the fleet."
+    ]
+    at = _page(monkeypatch, small_stores / "f.duckdb", "model", policy, model="faint")
+    table = at.dataframe(key="drift_table").value.set_index("feature")
+    faint = next(m for m in result["models"] if m["model_id"] == "faint")
+    for feat in faint["features"]:
+        assert table.loc[feat["feature"], "FDR q"] == pytest.approx(feat["fdr"]["q"])
+    assert any("Removed as not significant: **flavor" in c.value for c in at.caption)
+    # without the setting: no note, no column
+    at = _page(monkeypatch, small_stores / "f.duckdb", "fleet")
+    assert not [c for c in at.caption if "False discovery rate control" in c.value]
+
+
+def test_seasonal_volume_on_model_page(small_stores, monkeypatch):
+    db = small_stores / "w.duckdb"
+    result = {m["model_id"]: m for m in evaluate(Store(db))["models"]}
+    at = _page(monkeypatch, db, "model", model="seasonal-drop")
+    text = "\n".join(h.proto.body for h in at.html)
+    reason = next(r for r in result["seasonal-drop"]["reasons"] if r["check"] == "volume")
+    assert reason["message"] in text and "of the same 24 hours of the 2 previous weeks" in text
+    assert result["quiet-saturdays"]["status"] == "green"  # same weekday: a quiet Saturday is a usual Saturday
+    daily = next(r for r in result["quiet-saturdays-daily-mean"]["reasons"] if r["check"] == "volume")
+    assert daily["status"] == "yellow" and "of the daily mean of the 7 days before" in daily["message"]
+    at = _page(monkeypatch, db, "model", model="quiet-saturdays-daily-mean")
+    assert daily["message"] in "\n".join(h.proto.body for h in at.html)

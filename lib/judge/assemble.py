@@ -42,7 +42,7 @@ _CHECK_COLUMNS = {
     "unseen_categories": ("slot",),
     "out_of_range": ("vmin", "vmax"),
     "performance": ("metric", "reference", "current", "n_labeled"),
-    "volume": ("rows24", "baseline"),
+    "volume": ("rows24", "baseline", "baseline_weeks"),
     "freshness": ("last_ts",),
     "schema": ("files", "problem"),
 }
