@@ -106,6 +106,7 @@ def test_remedy_panel_mapping_upstream_retrain(app, demo_db, receivers):
     with Store(demo_db).read() as con:
         log = audit_log(con, model_id="icecream-sales")
     queued = log[log["event"] == "queued"]
+    assert set(queued["actor"]) == {"test@example.com"}  # AppTest's st.user: the logged-in user acts
     assert set(queued["detail"]) == {
         "by hand: upstream notice: 4 new value(s) in flavor",
         "by hand: retrain to learn 4 new value(s)",

@@ -28,8 +28,10 @@ def _spec(path: str, version: int, model_id: str) -> dict:
     return remedy.model_spec(_store(path), model_id)
 
 
-def _user() -> str | None:
-    return getattr(getattr(st, "user", None), "email", None) if hasattr(st, "user") else None
+def _user() -> str:
+    """Who acts: the logged-in user's e-mail; without a login configured, the local app."""
+    email = getattr(getattr(st, "user", None), "email", None) if hasattr(st, "user") else None
+    return email or "app:localhost (no login)"
 
 
 def render(ctx: Context, model_id: str, m: dict) -> None:
