@@ -111,6 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     from lib.cli import schedule as cli_schedule  # the scheduled pipeline (issue 10)
 
     cli_schedule.add(sub, _db_arg)
+    from lib.cli import remedy as cli_remedy  # new category values: mapping, upstream, retrain (issue 13)
+
+    cli_remedy.add(sub, _db_arg)
     return parser
 
 
