@@ -69,9 +69,12 @@ with st.container(border=True):
                 bar = st.progress(0.0, text=f"{f.name}: receiving")
 
                 def tick(done: int, bar=bar, name=f.name, total=total) -> None:
-                    bar.progress(
-                        min(done / total, 1.0) * 0.5, text=f"{name}: {done / 2**20:.1f} of {total / 2**20:.1f} MB"
+                    text = (
+                        f"{name}: checking and ingesting…"
+                        if done >= total
+                        else f"{name}: {done / 2**20:.1f} of {total / 2**20:.1f} MB received"
                     )
+                    bar.progress(min(done / total, 1.0) * 0.5, text=text)
 
                 try:
                     f.seek(0)

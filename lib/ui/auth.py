@@ -122,7 +122,9 @@ def _refusal(email: str) -> None:
 def sidebar_identity(actor: Actor) -> None:
     """Who is signed in and with which role (or that there is no login), in the sidebar."""
     if not auth_configured():
-        st.caption(f"🔓 **unauthenticated** — no login configured; serve on localhost only ({actor.id}, admin)")
+        st.caption(
+            f":material/lock_open: **unauthenticated** — no login configured; serve on localhost only ({actor.id}, admin)"
+        )
         return
     name = st.user.get("name") or actor.id
     st.caption(f"Signed in as **{name}** · {actor.id} · {actor.role}")
