@@ -257,6 +257,12 @@ def test_team_override_equals_policy_file(store, tmp_path):
     assert _eval(store, load_policy(None)) == by_yaml
     statuses = {m["model_id"]: m["status"] for m in json.loads(by_yaml)["models"]}
     assert statuses["quiet-yellow"] == "green"
+    # `alert` judges by it too: quiet-yellow's open finding closes at the next run
+    with store.read() as con:
+        assert "quiet-yellow" in set(sa.open_findings(con)["model_id"])
+    actions.run_alerts(store, config=ActionConfig(), sender=lambda a, c: Attempt(True, False, "ok"))
+    with store.read() as con:
+        assert "quiet-yellow" not in set(sa.open_findings(con)["model_id"])
     with store.read() as con:
         log = sa.audit_log(con, limit=5)
     assert list(log["actor"][:2]) == ["admin@example.com"] * 2
