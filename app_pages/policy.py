@@ -107,14 +107,17 @@ if actor.admin:
     with guarded():
         cur_y, cur_r = pe.current(store(), scope, target, setting, feature)
     n1, n2 = st.columns(2)
+    slot = f"{scope}|{target}|{feature}|{setting}"  # one widget state per place: no stale values
     if setting == "min_rows":
-        value = n1.number_input("min_rows", min_value=1, value=int(cur_y), step=10, key="po_value")
+        value = n1.number_input("min_rows", min_value=1, value=int(cur_y), step=10, key=f"po_value|{slot}")
         change = pe.Change(scope, target, "min_rows", feature, value=float(value))
         st.caption(f"In force now: min_rows {cur_y:g}.")
     else:
         unit = CHECKS_BY_NAME[setting].unit
-        yellow = n1.number_input(f"yellow at ({unit})", min_value=0.0, value=float(cur_y), format="%g", key="po_y")
-        red = n2.number_input(f"red at ({unit})", min_value=0.0, value=float(cur_r), format="%g", key="po_r")
+        yellow = n1.number_input(
+            f"yellow at ({unit})", min_value=0.0, value=float(cur_y), format="%g", key=f"po_y|{slot}"
+        )
+        red = n2.number_input(f"red at ({unit})", min_value=0.0, value=float(cur_r), format="%g", key=f"po_r|{slot}")
         change = pe.Change(scope, target, setting, feature, yellow=float(yellow), red=float(red))
         st.caption(f"In force now: yellow at {cur_y:g}, red at {cur_r:g} ({CHECKS_BY_NAME[setting].help})")
     comment = st.text_input("Why (required: goes to the audit log)", key="po_comment", max_chars=500)
@@ -150,6 +153,28 @@ if actor.admin:
             st.session_state.pop("po_comment", None)  # a new change needs its own reason
             st.toast(f"Saved: {change.where}: {old} → {new}")
             st.rerun()
+
+    if not stored.empty:
+        with st.expander("Remove a stored override (the policy file's or the spec's value applies again)"):
+            labels = {
+                i: f"{r.scope} {r.target}" + (f" · {r.feature}" if r.feature else "") + f" · {r.setting}"
+                for i, r in enumerate(stored.itertuples())
+            }
+            pick = st.selectbox("Override", list(labels), format_func=labels.get, key="po_clear_pick")
+            why = st.text_input("Why (required)", key="po_clear_why", max_chars=500)
+            if st.button("Remove", key="po_clear", disabled=not why.strip(), icon=":material/delete:"):
+                r = stored.iloc[pick]
+                try:
+                    with guarded():
+                        pe.clear_override(
+                            store(), r["scope"], r["target"], r["setting"], r["feature"], actor=actor, comment=why
+                        )
+                except (InputError, PermissionDenied) as exc:
+                    st.error(str(exc))
+                else:
+                    st.session_state.pop("po_clear_why", None)
+                    st.toast(f"Removed: {labels[pick]}")
+                    st.rerun()
 
 # -- the policy's audit trail -------------------------------------------------------------------------
 st.subheader("Changes")

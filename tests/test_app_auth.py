@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 from lib.actions import run as actions
 from lib.actions.config import ActionConfig
 from lib.actions.send import Attempt
+from lib.judge.evaluate import evaluate
 from lib.store import actions as sa
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -118,12 +119,29 @@ def test_owner_acts_on_own_model_only(app, fleet):
     assert at.selectbox(key="up_model").options == ["quiet-yellow"]
 
 
-def test_admin_gets_the_policy_form_and_uploads(app):
+def test_admin_changes_a_threshold_and_uploads(app, fleet):
     at = open_page(app("admin@example.com", model="quiet-yellow"), "app_pages/policy.py")
     assert "You are an **admin**" in everything(at)
     assert at.button(key="po_save").disabled  # no comment yet
-    at.text_input(key="po_comment").input("raise it").run()
+    at.selectbox(key="po_setting").select("unseen_categories").run()
+    slot = "model|quiet-yellow||unseen_categories"
+    assert (at.number_input(key=f"po_y|{slot}").value, at.number_input(key=f"po_r|{slot}").value) == (0.001, 0.05)
+    at.number_input(key=f"po_y|{slot}").set_value(0.01)
+    at.number_input(key=f"po_r|{slot}").set_value(0.06)
+    at.text_input(key="po_comment").input("delta is expected").run()
     assert not at.button(key="po_save").disabled
+    at.button(key="po_save").click().run()
+    assert not at.exception and not at.error
+    judged = evaluate(fleet, model_ids=["quiet-yellow"])["models"][0]
+    assert judged["status"] == "green"
+    with fleet.read() as con:
+        log = sa.audit_log(con, limit=1)
+    assert (log["kind"].iloc[0], log["actor"].iloc[0]) == ("policy", "admin@example.com")
+    # and removed again through the page: yellow as before
+    at.text_input(key="po_clear_why").input("undo").run()
+    at.button(key="po_clear").click().run()
+    assert not at.exception
+    assert evaluate(fleet, model_ids=["quiet-yellow"])["models"][0]["status"] == "yellow"
     at = open_page(app("admin@example.com"), "app_pages/upload.py")
     assert set(at.selectbox(key="up_model").options) == {"hostile-red", "quiet-yellow", "calm-green"}
 
