@@ -217,6 +217,8 @@ def test_admin_threshold_change_shows_in_grid_evaluate_and_audit(browser, setup)
     wait_for_app_run(page, TIMEOUT)
     tiles = page.inner_text("[data-testid='stMain']")
     assert "1 of 3 models" in tiles and "quiet-yellow" in tiles
+    assert "Healthy · 1" in tiles and "Yellow" in tiles and "needs a look" in tiles  # quiet-yellow is now green
+    assert 'data-model="quiet-yellow" data-status="green"' in page.content()
     _shot(page, "6-grid-after-change")
     out = subprocess.run(
         [sys.executable, "-m", "lib", "evaluate", "--db", str(store.path), "--format", "json"],
