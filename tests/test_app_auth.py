@@ -86,6 +86,10 @@ def test_outside_the_allowed_domains_is_refused(app):
     text = everything(at)
     assert "Sorry — stranger@elsewhere.org has no access to this Driftlight." in text
     assert "quiet-yellow" not in text and [b.label for b in at.button] == ["Log out"]
+    at = app("viewer@example.com")
+    at.user["email_verified"] = False  # an allowed domain, but the provider did not verify it
+    at.run()
+    assert "Sorry — viewer@example.com has no access to this Driftlight." in everything(at)
 
 
 def test_viewer_reads_but_may_not_act(app):

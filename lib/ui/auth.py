@@ -86,7 +86,8 @@ def gate() -> Actor:
         _login_screen()
         st.stop()
     email = str(st.user.get("email") or "")
-    if not acc.may_log_in(email):
+    # An address the provider has not verified proves nothing about who logged in.
+    if not acc.may_log_in(email) or st.user.get("email_verified") is False:
         st.session_state.pop(_ACTOR, None)
         _refusal(email)
         st.stop()
