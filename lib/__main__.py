@@ -108,6 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
     from lib.cli import models as cli_models
 
     cli_models.add(sub, _db_arg)
+    from lib.cli import config as cli_config  # check-config: the app's start-up checks (issue 10)
+
+    cli_config.add(sub, _db_arg)
     from lib.cli import schedule as cli_schedule  # the scheduled pipeline (issue 10)
 
     cli_schedule.add(sub, _db_arg)

@@ -35,7 +35,10 @@ class Judge:
         self.wid = dict(zip(instants, self.wids))
         self.t_of = pd.Series(instants, index=self.wids, dtype="datetime64[us]")
         models = fleet.models.set_index("model_id")
-        teams_policies = list(zip(models.index, models["team"], (spec.get("policy", {}) for spec in models["spec"])))
+        teams_policies = [
+            (m, team, policy.model_policy(m, spec.get("policy")))
+            for m, team, spec in zip(models.index, models["team"], models["spec"])
+        ]
         self.min_rows = {m: effective_setting(policy, team, pol, "min_rows") for m, team, pol in teams_policies}
         # volume baseline per model: weeks of same-weekday history, 0 for the 7-day daily mean (issue 13)
         blocks = {m: effective_block(policy, team, pol, "volume_baseline") for m, team, pol in teams_policies}

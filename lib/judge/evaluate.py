@@ -17,10 +17,11 @@ from lib.judge import fdr
 from lib.judge.assemble import Assembler
 from lib.judge.checks import Judge
 from lib.judge.fleet import Fleet, load_fleet, restrict
-from lib.judge.policy import Policy, load_policy
+from lib.judge.policy import Policy, load_policy, with_store_overrides
 from lib.judge.status import RANK, RED, YELLOW
 from lib.judge.windows import instants_for, iso
 from lib.store.connection import Store
+from lib.store.policy import read_overrides
 from lib.store.profiles import round_up_hour
 from lib.store.read import Reader
 from lib.store.rows import raw_drift_by_slot
@@ -53,6 +54,7 @@ def evaluate(
     if timeline_days is not None and not 1 <= timeline_days <= 365:
         raise InputError(f"--timeline: {timeline_days} is not between 1 and 365 days")
     with store.read() as con:
+        policy = with_store_overrides(policy, read_overrides(con))  # the Policy page's changes, at once
         reader = Reader(con, model_ids)
         newest = reader.newest_inference()
         fleet = load_fleet(reader, model_ids)

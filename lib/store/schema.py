@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import duckdb
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Migrations: index i brings the schema from version i to i + 1.
 MIGRATIONS: list[str] = [
@@ -95,6 +95,17 @@ MIGRATIONS: list[str] = [
     CREATE TABLE model_controls (
         model_id VARCHAR PRIMARY KEY, muted BOOLEAN NOT NULL, snooze_until TIMESTAMP,
         note VARCHAR, updated_at TIMESTAMP NOT NULL, updated_by VARCHAR);
+    """,
+    # 3: policy overrides (issue 10): thresholds and min_rows changed on the Policy page, layered
+    # above the policy YAML at the same level (lib/judge/policy.py). scope 'team' (target = the
+    # team) or 'model' (target = the model id, feature '' or one of its features); setting = a
+    # check (yellow / red, NULL = not overridden) or 'min_rows' (value). SQL in lib/store/policy.py.
+    """
+    CREATE TABLE policy_overrides (
+        scope VARCHAR NOT NULL, target VARCHAR NOT NULL, feature VARCHAR NOT NULL, setting VARCHAR NOT NULL,
+        yellow DOUBLE, red DOUBLE, value DOUBLE,
+        updated_at TIMESTAMP NOT NULL, updated_by VARCHAR NOT NULL, comment VARCHAR NOT NULL,
+        PRIMARY KEY (scope, target, feature, setting));
     """,
 ]
 
