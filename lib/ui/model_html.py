@@ -70,7 +70,9 @@ def meta_html(items: list[tuple[str, str]]) -> str:
 
 def timeline_html(timeline: list[dict]) -> str:
     cells = "".join(
-        f'<div style="--c:{_c(p["status"])}" title="{html.escape(p["date"])}: {WORD[p["status"]]}">'
+        f'<div class="nd" title="{html.escape(p["date"])}: no data (before the first inference)">–</div>'
+        if p.get("no_data")
+        else f'<div style="--c:{_c(p["status"])}" title="{html.escape(p["date"])}: {WORD[p["status"]]}">'
         f"{GLYPH[p['status']]}</div>"
         for p in timeline
     )
