@@ -276,3 +276,11 @@ def test_model_timeline_reports_no_change_out_of_no_data(app):
     assert html.count('class="nd"') == 28
     assert any("First inference on 2026-11-20" in c.value for c in at.caption)
     assert not any("Status changes" in md.value for md in at.markdown)
+
+
+def test_model_page_headline_of_an_unlogged_model():
+    from lib.ui.model_html import reasons_html
+
+    html = reasons_html({"status": "grey", "reasons": [], "message": NO_INFERENCE})
+    assert "No inference logged yet: the checks start with its first logged rows." in html
+    assert "All checks pass." in reasons_html({"status": "green", "reasons": [], "message": None})
