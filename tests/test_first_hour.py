@@ -284,3 +284,18 @@ def test_model_page_headline_of_an_unlogged_model():
     html = reasons_html({"status": "grey", "reasons": [], "message": NO_INFERENCE})
     assert "No inference logged yet: the checks start with its first logged rows." in html
     assert "All checks pass." in reasons_html({"status": "green", "reasons": [], "message": None})
+
+
+def test_app_on_a_store_where_nothing_logged_yet_shows_the_grid(tmp_path, monkeypatch):
+    import streamlit as st
+
+    store = Store(tmp_path / "s.duckdb")
+    register_spec(store, spec_dict("alone"))
+    monkeypatch.setenv("DRIFTLIGHT_DB", str(store.path))
+    st.cache_data.clear()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    assert not at.exception
+    assert not any("no inference data yet" in i.value for i in at.info)  # not the empty-store notice
+    html = _html(at)
+    assert 'data-model="alone" data-status="grey"' in html and "No inference logged yet" in html
