@@ -11,7 +11,7 @@ import os
 import sys
 from collections.abc import Callable
 
-from lib.errors import InputError, StoreBusy, StoreMissing
+from lib.errors import AlreadyRunning, InputError, StoreBusy, StoreMissing
 
 
 class _Parser(argparse.ArgumentParser):
@@ -109,6 +109,12 @@ def build_parser() -> argparse.ArgumentParser:
     from lib.cli import models as cli_models
 
     cli_models.add(sub, _db_arg)
+    from lib.cli import schedule as cli_schedule  # the scheduled pipeline (issue 10)
+
+    cli_schedule.add(sub, _db_arg)
+    from lib.cli import remedy as cli_remedy  # new category values: mapping, upstream, retrain (issue 13)
+
+    cli_remedy.add(sub, _db_arg)
     return parser
 
 
@@ -123,6 +129,9 @@ def main(argv: list[str] | None = None) -> int:
         print(str(exc), file=sys.stderr)
         return 1
     except StoreBusy as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    except AlreadyRunning as exc:
         print(str(exc), file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -3,6 +3,7 @@
 InputError  -> exit code 2, one line naming file, column and row where they apply.
 StoreBusy   -> the readers–writer lock could not be had in time ("store busy" notice in the app).
 StoreMissing-> there is no store file yet (the app shows the command that builds the demo).
+AlreadyRunning -> a second scheduler on one store: exit 1 with the holder named.
 """
 
 
@@ -36,3 +37,7 @@ class UnknownModel(InputError):
             text += f" ({hint})"
         # with no model registered there is nothing to list (the hint says what to do instead)
         return cls(f"{text} — list the registered models with: python -m lib models" if known else text)
+
+
+class AlreadyRunning(Exception):
+    """A one-of-a-kind process (the scheduler) is already running on this store."""

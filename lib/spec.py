@@ -34,6 +34,7 @@ _TOP_LEVEL = {
     "policy",
     "actions",
     "description",
+    "upstream",
 }
 
 
@@ -51,6 +52,7 @@ class Spec:
     policy: dict[str, Any] = field(default_factory=dict)
     actions: dict[str, Any] = field(default_factory=dict)
     description: str = ""
+    upstream: tuple[str, ...] = ()  # Apprise URLs of the feed's contact (issue 13: new category values)
 
     @property
     def has_score(self) -> bool:
@@ -75,6 +77,8 @@ class Spec:
             out["actions"] = self.actions
         if self.description:
             out["description"] = self.description
+        if self.upstream:
+            out["upstream"] = list(self.upstream)
         return out
 
 
@@ -192,6 +196,11 @@ def parse_spec(data: Any, *, source: str = "spec") -> Spec:
     if notify is not None and not (isinstance(notify, list) and all(isinstance(u, str) for u in notify)):
         raise InputError(f"{source}: field actions.notify: must be a list of Apprise URLs")
     description = _text(data.get("description"), source, "description", required=False)
+    upstream = data.get("upstream") or []
+    if isinstance(upstream, str):
+        upstream = [upstream]
+    if not isinstance(upstream, list) or not all(isinstance(u, str) and "://" in u.strip() for u in upstream):
+        raise InputError(f"{source}: field upstream: must be a list of Apprise URLs (scheme://…)")
     return Spec(
         model_id=model_id,
         name=name,
@@ -205,4 +214,5 @@ def parse_spec(data: Any, *, source: str = "spec") -> Spec:
         policy=policy,
         actions=actions,
         description=description,
+        upstream=tuple(u.strip() for u in upstream),
     )

@@ -14,6 +14,7 @@ from lib.judge.checks import Judge
 from lib.judge.messages import message
 from lib.judge.onset import Onset
 from lib.judge.policy import CHECK_ORDER, CHECKS_BY_NAME
+from lib.judge.remedy import remedy_block
 from lib.judge.status import GREEN, GREY, RED, YELLOW
 from lib.judge.windows import iso
 from lib.store.read import Reader
@@ -33,20 +34,8 @@ def _num(value) -> float | None:
 
 # The columns each check's JSON blocks and messages read (dicts of only these are built: a
 # fleet has ~30,000 check rows at as_of, and building wide dicts was a tenth of evaluate).
-_COMMON_COLUMNS = (
-    "model_id",
-    "check",
-    "feature",
-    "feature_key",
-    "flagged",
-    "status",
-    "value",
-    "yellow",
-    "red",
-    "threshold_source",
-    "yellow_source",
-    "red_source",
-)
+_COMMON_COLUMNS = ("model_id", "check", "feature", "feature_key", "flagged", "status", "value", "yellow", "red")
+_COMMON_COLUMNS += ("threshold_source", "yellow_source", "red_source")
 _CHECK_COLUMNS = {
     "feature_drift": ("slot", "psi"),
     "prediction_drift": ("on",),
@@ -54,7 +43,7 @@ _CHECK_COLUMNS = {
     "unseen_categories": ("slot",),
     "out_of_range": ("vmin", "vmax"),
     "performance": ("metric", "reference", "current", "n_labeled"),
-    "volume": ("rows24", "baseline"),
+    "volume": ("rows24", "baseline", "baseline_weeks"),
     "freshness": ("last_ts",),
     "schema": ("files", "problem"),
 }
@@ -134,6 +123,7 @@ class Assembler:
         # model status per instant (timeline)
         self.model_status = self._model_status(hist)
         self.since_onset = Onset(self.flag_set, judge.wid, judge.instants, as_of)
+        self.ref_counts: dict[tuple[str, int], dict[str, int]] = {}  # reference counts of the unseen values' features
         self.unseen = self._unseen_values()
         snaps = judge.fleet.snapshots
         self.snapshots = dict(zip(snaps["model_id"].tolist(), snaps["snapshot_id"].tolist()))
@@ -173,6 +163,10 @@ class Assembler:
         new = c[(c["wid"] == self.wid0) & (c["ref"] == 0) & (c["cur"] > 0)]
         if new.empty:
             return {}
+        known = c[(c["wid"] == self.wid0) & (c["ref"] > 0) & c["model_id"].isin(set(new["model_id"]))]
+        self.ref_counts = {
+            k: dict(zip(g["value"], g["ref"].astype(int))) for k, g in known.groupby(["model_id", "slot"])
+        }
         first = self.reader.first_seen(new)
         new = new.merge(first, on=["model_id", "slot", "value"], how="left").sort_values(
             ["cur", "value"], ascending=[False, True]
@@ -254,7 +248,9 @@ class Assembler:
                 "message": message(rec, value, threshold, self),
             }
             if rec["check"] == "unseen_categories":
-                item["unseen_values"] = self.unseen.get((model_id, int(rec["slot"])), [])
+                key = (model_id, int(rec["slot"]))
+                item["unseen_values"] = self.unseen.get(key, [])
+                item["remedy"] = remedy_block(model_id, feature, item["unseen_values"], self.ref_counts.get(key, {}))
             if rec["check"] == "schema":
                 item["files"] = rec.get("files")
             items.append((0 if rec["status"] == RED else 1, _CHECK_RANK[rec["check"]], -ratio, feature or "", item))

@@ -123,6 +123,25 @@ SETTINGS: dict[str, tuple[float, str]] = {
     "cooldown_hours": (24, "Hours before the same finding may notify its owner again."),
 }
 
+# Settings whose value is a mapping (issue 13), with their defaults. `fdr` is fleet-wide (a false
+# discovery rate is a property of the whole family of tests): only the policy file's top level
+# may set it. `volume_baseline` may be set at every level, like a threshold.
+BLOCK_SETTINGS: dict[str, tuple[dict[str, Any], str]] = {
+    "fdr": (
+        {"enabled": False, "alpha": 0.05},
+        "Benjamini-Hochberg control of the false discovery rate of feature-drift findings across the fleet: a "
+        "feature_drift flag stands only if its chi-squared p-value is a discovery at level alpha (docs/policy.md).",
+    ),
+    "volume_baseline": (
+        {"mode": "daily_mean", "weeks": 4},
+        "The volume check's baseline: daily_mean (the daily mean of the 7 days before the last 24 h) or "
+        "same_weekday (the mean of the same 24 hours 1, 2, ... weeks earlier, over `weeks` weeks).",
+    ),
+}
+FLEET_ONLY_SETTINGS = {"fdr"}
+VOLUME_MODES = ("daily_mean", "same_weekday")
+MAX_BASELINE_WEEKS = 12
+
 POLICY_FILE_ENV = "DRIFTLIGHT_POLICY"
 _FIXED_CHECKS = {"schema"}  # schema is structural: its levels are not thresholds to tune
 
@@ -167,10 +186,30 @@ def validate_policy_overrides(
                 raise InputError(f"{source}: field {where}: must be a non-negative number")
             if key == "min_rows" and (block != int(block) or block < 1):
                 raise InputError(f"{source}: field {where}: must be a whole number of rows, at least 1")
+        elif key in BLOCK_SETTINGS:
+            _check_block_setting(key, block, source, where, fleet_level=prefix == "defaults")
         elif key in CHECKS_BY_NAME and key not in _FIXED_CHECKS:
             _check_threshold_block(block, source, where, key)
         else:
             raise InputError(f"{source}: field {where}: unknown check or setting")
+
+
+def _check_block_setting(key: str, block: Any, source: str, where: str, *, fleet_level: bool) -> None:
+    if key in FLEET_ONLY_SETTINGS and not fleet_level:
+        raise InputError(f"{source}: field {where}: fleet-wide; set it at the top level of the policy file")
+    known = BLOCK_SETTINGS[key][0]
+    if not isinstance(block, dict) or set(block) - set(known):
+        raise InputError(f"{source}: field {where}: must be a mapping with keys {', '.join(known)}")
+    if "enabled" in block and not isinstance(block["enabled"], bool):
+        raise InputError(f"{source}: field {where}.enabled: must be true or false")
+    alpha = block.get("alpha", 0.05)
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 < alpha < 1:
+        raise InputError(f"{source}: field {where}.alpha: must be a number between 0 and 1 (exclusive)")
+    if block.get("mode", VOLUME_MODES[0]) not in VOLUME_MODES:
+        raise InputError(f"{source}: field {where}.mode: must be one of {', '.join(VOLUME_MODES)}")
+    weeks = block.get("weeks", 1)
+    if isinstance(weeks, bool) or not isinstance(weeks, int) or not 1 <= weeks <= MAX_BASELINE_WEEKS:
+        raise InputError(f"{source}: field {where}.weeks: must be a whole number from 1 to {MAX_BASELINE_WEEKS}")
 
 
 @dataclass(frozen=True)
@@ -185,6 +224,7 @@ class Policy:
 def default_policy() -> Policy:
     defaults: dict[str, Any] = {c.name: {"yellow": c.yellow, "red": c.red} for c in CHECKS}
     defaults.update({k: v for k, (v, _) in SETTINGS.items()})
+    defaults.update({k: dict(v) for k, (v, _) in BLOCK_SETTINGS.items()})
     return Policy(defaults=defaults, teams={}, source="built-in defaults")
 
 
@@ -256,3 +296,8 @@ def effective_setting(policy: Policy, team: str, model_policy: dict[str, Any], k
     value = policy.defaults[key]
     value = policy.teams.get(team, {}).get(key, value)
     return model_policy.get(key, value)
+
+
+def effective_block(policy: Policy, team: str, model_policy: dict[str, Any], key: str) -> dict[str, Any]:
+    """A mapping setting (BLOCK_SETTINGS) in force for a model: default < team < model, key by key."""
+    return {**policy.defaults[key], **policy.teams.get(team, {}).get(key, {}), **model_policy.get(key, {})}

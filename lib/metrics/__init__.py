@@ -25,6 +25,9 @@ from lib.metrics.drift import (  # noqa: F401
     population_stability_index,
     psi_grouped,
 )
+from lib.metrics.multiple import (  # noqa: F401
+    benjamini_hochberg_adjusted,
+)
 from lib.metrics.performance import (  # noqa: F401
     classification_metrics_from_confusion,
     f1_grouped,

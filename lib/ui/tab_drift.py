@@ -24,6 +24,7 @@ def render(ctx: Context, model_id: str, m: dict) -> None:
     drift = d["drift"]
     spark = {f: g.sort_values("date")["psi"].dropna().round(4).tolist() for f, g in drift.groupby("feature")}
     rows = []
+    fdr_on = any("fdr" in f for f in m["features"])
     for f in m["features"]:
         rows.append(
             {
@@ -35,6 +36,7 @@ def render(ctx: Context, model_id: str, m: dict) -> None:
                 "KS": f.get("ks"),
                 "Wasserstein": f.get("wasserstein"),
                 "chi² p": f.get("chi2_p"),
+                **({"FDR q": (f.get("fdr") or {}).get("q")} if fdr_on else {}),
                 "PSI per day": spark.get(f["feature"], []),
             }
         )
@@ -51,11 +53,12 @@ def render(ctx: Context, model_id: str, m: dict) -> None:
                 "KS": None,
                 "Wasserstein": None,
                 "chi² p": None,
+                **({"FDR q": None} if fdr_on else {}),
                 "PSI per day": spark.get(on, []),
             }
         )
     table = pd.DataFrame(rows)
-    for col in ("PSI", "JS", "KS", "Wasserstein", "chi² p"):
+    for col in ("PSI", "JS", "KS", "Wasserstein", "chi² p") + (("FDR q",) if fdr_on else ()):
         table[col] = pd.to_numeric(table[col], errors="coerce").astype("float64")
     table = table.sort_values("PSI", ascending=False, na_position="last").reset_index(drop=True)
     st.caption(
@@ -64,6 +67,14 @@ def render(ctx: Context, model_id: str, m: dict) -> None:
         "Select a row to see its distributions."
     )
     numbers = {"PSI": "{:.3f}", "JS": "{:.3f}", "KS": "{:.3f}", "Wasserstein": "{:.3f}", "chi² p": "{:.2g}"}
+    if fdr_on:
+        numbers["FDR q"] = "{:.2g}"
+        gone = [f["feature"] for f in m["features"] if (f.get("fdr") or {}).get("removed")]
+        st.caption(
+            "FDR q: the feature's χ² p-value adjusted (Benjamini–Hochberg) over the fleet's drift tests; a PSI flag "
+            "stands only when q ≤ α (policy `fdr`). "
+            + (f"Removed as not significant: **{', '.join(gone)}**." if gone else "No finding of this model removed.")
+        )
     styled = table.style.format(numbers, na_rep="–")
     event = st.dataframe(
         styled,
