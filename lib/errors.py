@@ -22,6 +22,22 @@ class StoreMissing(Exception):
 class UnknownModel(InputError):
     """A model id that is not registered in the store."""
 
+    @classmethod
+    def suggest(cls, model_id: str, known, *, prefix: str = "--model: ", hint: str = "") -> "UnknownModel":
+        """The one-line error for an unknown id: the closest registered ids (difflib) and how to
+        list them all (issue 14). `hint` is added before the listing advice."""
+        import difflib
+
+        known = sorted(known)
+        close = difflib.get_close_matches(model_id, known, n=3, cutoff=0.6)
+        text = f"{prefix}unknown model {model_id!r}"
+        if close:
+            text += "; did you mean " + " or ".join(repr(c) for c in close) + "?"
+        if hint:
+            text += f" ({hint})"
+        # with no model registered there is nothing to list (the hint says what to do instead)
+        return cls(f"{text} — list the registered models with: python -m lib models" if known else text)
+
 
 class AlreadyRunning(Exception):
     """A one-of-a-kind process (the scheduler) is already running on this store."""

@@ -76,18 +76,14 @@ def run_alert(args) -> int:
         print(f"requeued {n} action(s) that had failed for good")
     report = run_alerts(store, dry_run=args.dry_run)
     if args.format == "json":
-        json.dump(
-            {
-                "run_id": report.run_id,
-                "dry_run": report.dry_run,
-                "as_of": report.as_of,
-                "summary": report.summary,
-                "actions": report.actions,
-            },
-            sys.stdout,
-            default=str,
-        )
-        sys.stdout.write("\n")
+        out = {
+            "run_id": report.run_id,
+            "dry_run": report.dry_run,
+            "as_of": report.as_of,
+            "summary": report.summary,
+            "actions": report.actions,
+        }
+        sys.stdout.write(json.dumps(out, default=str, allow_nan=False) + "\n")  # strict JSON: no NaN
         return report.exit_code
     head = "dry run (nothing sent, nothing stored)" if report.dry_run else f"alert run {report.run_id}"
     print(f"{head}, as of {report.as_of}: " + ", ".join(f"{k} {v}" for k, v in report.summary.items()))

@@ -12,10 +12,11 @@ import pandas as pd
 from lib import metrics
 from lib.judge.checks import Judge
 from lib.judge.messages import message
+from lib.judge.onset import Onset
 from lib.judge.policy import CHECK_ORDER, CHECKS_BY_NAME
 from lib.judge.remedy import remedy_block
 from lib.judge.status import GREEN, GREY, RED, YELLOW
-from lib.judge.windows import DAY, SINCE_DAYS, iso
+from lib.judge.windows import iso
 from lib.store.read import Reader
 
 _CHECK_RANK = {c: i for i, c in enumerate(CHECK_ORDER)}
@@ -116,14 +117,12 @@ class Assembler:
                 np.where(pd.isna(feature), "", feature).tolist(),
             )
         )
+        # (wid, model) before the model's first inference: "no data" in a timeline (issue 14)
+        fresh = checks[(checks["check"].to_numpy(dtype=object) == "freshness") & checks["last_ts"].isna().to_numpy()]
+        self.no_data = set(zip(fresh["wid"].tolist(), fresh["model_id"].tolist()))
         # model status per instant (timeline)
         self.model_status = self._model_status(hist)
-        self.day_ends = sorted(
-            [t for t in judge.instants if t == t.floor("D") and as_of - SINCE_DAYS * DAY <= t <= as_of], reverse=True
-        )
-        t1 = as_of - DAY
-        before = [t for t in judge.instants if t == t.floor("D") and t < t1]
-        self.onset_instants = [t1] + sorted(before, reverse=True)[:7]
+        self.since_onset = Onset(self.flag_set, judge.wid, judge.instants, as_of)
         self.ref_counts: dict[tuple[str, int], dict[str, int]] = {}  # reference counts of the unseen values' features
         self.unseen = self._unseen_values()
         snaps = judge.fleet.snapshots
@@ -152,7 +151,10 @@ class Assembler:
         )
         rows = self.judge.rows.merge(worst, on=["wid", "model_id"], how="left")
         # A model without a reference snapshot cannot be judged on its inputs either: grey.
-        thin = (rows["rows7"] < rows["min_rows"]) | ~rows["model_id"].isin(self.judge.has_reference)
+        # No row in the drift window (e.g. before the first inference): grey even when min_rows is 0.
+        thin = (
+            (rows["rows7"] < rows["min_rows"]) | (rows["rows7"] == 0) | ~rows["model_id"].isin(self.judge.has_reference)
+        )
         status = np.select([rows["rank"] == 0, rows["rank"] == 1, thin], [RED, YELLOW, GREY], default=GREEN)
         return dict(zip(zip(rows["wid"].tolist(), rows["model_id"].tolist()), status.tolist()))  # plain str
 
@@ -187,17 +189,6 @@ class Assembler:
         return self._timeline[1]
 
     # -- blocks ------------------------------------------------------------------------------
-    def since_onset(self, model_id: str, check: str, feature_key: str) -> tuple[str, str]:
-        wid = self.judge.wid
-        since = self.as_of
-        for t in self.day_ends:
-            if (wid[t], model_id, check, feature_key) in self.flag_set:
-                since = t
-            else:
-                break
-        quiet = all((wid[t], model_id, check, feature_key) not in self.flag_set for t in self.onset_instants)
-        return iso(since), "sudden" if quiet else "gradual"
-
     def model(self, model_id: str, raw: dict, timeline: list[pd.Timestamp]) -> dict[str, Any]:
         name, task, owner, team, tags = self.info[model_id]
         recs = self.now_by_model.get(model_id, [])
@@ -208,6 +199,8 @@ class Assembler:
             "model_id": model_id,
             "status": self.model_status.get((self.wid0, model_id), GREY),
             "reasons": self.reasons(model_id, recs),
+            # reason-free: a model that has not logged yet is grey, and this says why (DESIGN)
+            "message": NO_INFERENCE if not fresh or pd.isna(fresh.get("last_ts")) else None,
             "name": name,
             "task": task,
             "owner": owner,
@@ -224,7 +217,9 @@ class Assembler:
         if timeline:
             status = self.model_status
             out["timeline"] = [
-                {"date": date, "status": status.get((wid, model_id), GREY)}
+                {"date": date, "status": GREY, "no_data": True}
+                if (wid, model_id) in self.no_data
+                else {"date": date, "status": status.get((wid, model_id), GREY)}
                 for date, wid in self.timeline_days(timeline)
             ]
         return out
@@ -340,7 +335,7 @@ class Assembler:
         if rec is None:
             return None
         return {
-            "metric": rec["metric"],
+            "metric": rec["metric"] if isinstance(rec["metric"], str) else None,
             "reference": _num(rec["reference"]),
             "current": _num(rec["current"]),
             "n_labeled": int(rec["n_labeled"]) if pd.notna(rec["n_labeled"]) else 0,
@@ -348,6 +343,7 @@ class Assembler:
         }
 
 
+NO_INFERENCE = "no inference logged yet"
 _MODEL_BLOCKS = ("prediction_drift", "performance", "freshness")
 _FEATURE_STATUS_CHECKS = ("feature_drift", "missing", "unseen_categories", "out_of_range", "schema")
 _STATUS_ORDER = {RED: 0, YELLOW: 1, GREEN: 2, GREY: 3}

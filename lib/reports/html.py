@@ -207,12 +207,14 @@ def _model_section(m: dict, data: dict, charts: _Charts, *, full: bool) -> str:
     # timeline
     if m.get("timeline"):
         cells = "".join(
-            f'<span style="background:{COLOR.get(t["status"], "#9ca3af")}" '
+            f'<span style="background:#e5e7eb" title="{e(t["date"])}: no data"></span>'
+            if t.get("no_data")  # before the model's first inference
+            else f'<span style="background:{COLOR.get(t["status"], "#9ca3af")}" '
             f'title="{e(t["date"])}: {e(t["status"])}"></span>'
             for t in m["timeline"]
         )
         tl = m["timeline"]
-        changes = sum(1 for a, b in zip(tl, tl[1:]) if a["status"] != b["status"])
+        changes = sum(1 for a, b in zip(tl, tl[1:]) if a["status"] != b["status"] and not a.get("no_data"))
         out.append(
             f"<h3>Status over the last {len(tl)} days</h3><div class=strip>{cells}</div>"
             f"<div class=strip-legend><span>{e(tl[0]['date'])}</span><span>{changes} change(s)</span>"
