@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from lib.errors import InputError, StoreBusy, StoreMissing
+from lib.errors import InputError, MissingDependency, StoreBusy, StoreMissing
 
 
 class _Parser(argparse.ArgumentParser):
@@ -123,6 +123,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except StoreBusy as exc:
         print(str(exc), file=sys.stderr)
+        return 1
+    except MissingDependency as exc:
+        print(str(exc).splitlines()[0], file=sys.stderr)
         return 1
 
 

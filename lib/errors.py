@@ -3,6 +3,8 @@
 InputError  -> exit code 2, one line naming file, column and row where they apply.
 StoreBusy   -> the readers–writer lock could not be had in time ("store busy" notice in the app).
 StoreMissing-> there is no store file yet (the app shows the command that builds the demo).
+MissingDependency -> a part the feature needs is not installed (Chromium for PDF): exit 1, one
+                line with the install command; a notice in the app.
 """
 
 
@@ -20,3 +22,7 @@ class StoreMissing(Exception):
 
 class UnknownModel(InputError):
     """A model id that is not registered in the store."""
+
+
+class MissingDependency(Exception):
+    """A runtime part is not installed (Chromium for PDF); the message says how to install it."""
