@@ -14,7 +14,7 @@
     .venv/bin/python bench/demo_build.py [--repeat 3] [--models 200] [--load] [--skip-make]
 
 The machine is shared: numbers vary with what else runs; the script prints the load average
-before and after each measurement.
+before and after each measurement, and the CPU seconds of each build beside its wall time.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import signal
 import socket
 import statistics
@@ -36,15 +37,20 @@ ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 
 
-def build_once(db: Path, models: int, group: int | None) -> float:
-    """Seconds of one demo build in a fresh process (the summary's own timer)."""
+def build_once(db: Path, models: int, group: int | None) -> tuple[float, float]:
+    """Wall seconds of one demo build in a fresh process (the summary's own timer), and the CPU
+    seconds (user + system) of that process and its workers: on a shared machine the wall time
+    follows the load, the CPU time much less."""
     code = (
         "import json, sys; from lib.demo.build import build_demo; "
         f"kw = {{}} if {group!r} is None else {{'group': {group!r}}}; "
         f"r = build_demo({str(db)!r}, models={models}, **kw); print(json.dumps(r['seconds']))"
     )
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run([PY, "-c", code], cwd=ROOT, check=True, capture_output=True, text=True).stdout
-    return float(out.strip().splitlines()[-1])
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return float(out.strip().splitlines()[-1]), round(cpu, 2)
 
 
 def evaluate_json(db: Path) -> bytes:
@@ -107,15 +113,19 @@ def measure(args, label: str) -> dict:
     out: dict = {"label": label, "load_before": loadavg()}
     with tempfile.TemporaryDirectory(prefix="driftlight-demo-bench-") as tmp:
         runs: dict[str, list[float]] = {"grouped": [], "per_file": []}
+        cpu: dict[str, list[float]] = {"grouped": [], "per_file": []}
         for i in range(args.repeat):
             for name, group in (("grouped", None), ("per_file", 0)):
                 db = Path(tmp) / f"{name}-{i}.duckdb"
-                runs[name].append(build_once(db, args.models, group))
-                print(f"[{label}] demo build {name} run {i + 1}: {runs[name][-1]:.1f} s", flush=True)
+                wall, used = build_once(db, args.models, group)
+                runs[name].append(wall)
+                cpu[name].append(used)
+                print(f"[{label}] demo build {name} run {i + 1}: {wall:.1f} s ({used:.1f} s CPU)", flush=True)
         same = evaluate_json(Path(tmp) / f"grouped-{args.repeat - 1}.duckdb") == evaluate_json(
             Path(tmp) / f"per_file-{args.repeat - 1}.duckdb"
         )
     out["demo_build_s"] = {k: {"median": statistics.median(v), "runs": v} for k, v in runs.items()}
+    out["demo_build_cpu_s"] = {k: {"median": statistics.median(v), "runs": v} for k, v in cpu.items()}
     out["evaluate_json_identical"] = same
     if not args.skip_make:
         times = []
