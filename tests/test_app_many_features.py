@@ -169,3 +169,13 @@ def test_top_features_orders_by_value_then_name():
     values = pd.Series({"b": 0.2, "a": 0.2, "c": 0.5, "d": 0.0})
     assert top_features(values, 3) == ["c", "a", "b"]
     assert top_features(values) == ["c", "a", "b", "d"]
+
+
+def test_pdf_without_chromium_is_a_notice_with_the_install_command(store_path, monkeypatch, tmp_path):
+    monkeypatch.setenv("DRIFTLIGHT_CHROMIUM", str(tmp_path / "no-chromium"))
+    at = open_tab(store_path, monkeypatch, "Drift")
+    at.button(key="model_report_build_pdf").click().run()
+    no_errors(at)
+    notices = [w.value for w in at.warning]
+    assert any("PDF unavailable" in n and "apt-get install chromium" in n for n in notices), notices
+    assert at.button(key="model_report_build_pdf")  # still a build button: nothing was built
