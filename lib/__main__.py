@@ -11,7 +11,7 @@ import os
 import sys
 from collections.abc import Callable
 
-from lib.errors import AlreadyRunning, InputError, StoreBusy, StoreMissing
+from lib.errors import AlreadyRunning, InputError, MissingDependency, StoreBusy, StoreMissing
 
 
 class _Parser(argparse.ArgumentParser):
@@ -133,6 +133,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except StoreBusy as exc:
         print(str(exc), file=sys.stderr)
+        return 1
+    except MissingDependency as exc:
+        print(str(exc).splitlines()[0], file=sys.stderr)
         return 1
     except AlreadyRunning as exc:
         print(str(exc), file=sys.stderr)

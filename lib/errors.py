@@ -4,6 +4,8 @@ InputError  -> exit code 2, one line naming file, column and row where they appl
 StoreBusy   -> the readers–writer lock could not be had in time ("store busy" notice in the app).
 StoreMissing-> there is no store file yet (the app shows the command that builds the demo).
 AlreadyRunning -> a second scheduler on one store: exit 1 with the holder named.
+MissingDependency -> a part the feature needs is not installed (Chromium for PDF): exit 1, one
+                line with the install command; a notice in the app.
 """
 
 
@@ -41,3 +43,7 @@ class UnknownModel(InputError):
 
 class AlreadyRunning(Exception):
     """A one-of-a-kind process (the scheduler) is already running on this store."""
+
+
+class MissingDependency(Exception):
+    """A runtime part is not installed (Chromium for PDF); the message says how to install it."""

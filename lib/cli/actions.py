@@ -46,6 +46,10 @@ def run_report(args) -> int:
 
     if args.format == "pdf" and args.out == "-":
         raise InputError("--out: a PDF needs a file name, not '-'")
+    if args.format == "pdf":
+        from lib.reports.pdf import chromium_path
+
+        chromium_path()  # before the evaluation: a missing Chromium is one line at once
     if args.model and (args.team or args.owner or args.status):
         raise InputError("--team/--owner/--status: filters apply to --fleet only")
     store = Store(args.db)

@@ -23,8 +23,6 @@ _CHECK_RANK = {c: i for i, c in enumerate(CHECK_ORDER)}
 
 
 def _num(value) -> float | None:
-    if value is None:
-        return None
     try:
         value = float(value)
     except (TypeError, ValueError):
@@ -259,7 +257,7 @@ class Assembler:
 
     def _feature_blocks(self, now: pd.DataFrame) -> dict[str, list[tuple]]:
         """Per model, in the spec's order: (name, slot, kind, psi, js, chi2_p, missing_share,
-        unseen or out-of-range share, status) of each feature, from the as_of rows column-wise.
+        unseen or out-of-range share, status, each check's status) of each feature, from the as_of rows column-wise.
 
         A feature's status is the worst of its feature_drift, missing, unseen_categories,
         out_of_range and schema statuses (red, yellow, green), grey if it has none of them.
@@ -285,6 +283,10 @@ class Assembler:
         part = part.drop_duplicates(["model_id", "check", "feature_key"], keep="last")
         rank = part.assign(rank=part["status"].map(_STATUS_ORDER)).groupby(keys, sort=False)["rank"].min()
         out = out.merge(rank.reset_index(), on=keys, how="left")
+        # each check's own status of the feature (the UI shows drift's beside PSI, quality's beside shares)
+        per_check: dict[tuple[str, str], dict[str, str]] = {}
+        for mid, key, chk, st in zip(*(part[c].tolist() for c in ("model_id", "feature_key", "check", "status"))):
+            per_check.setdefault((mid, key), {})[chk] = st
         status = np.array(list(_STATUS_ORDER), dtype=object)[out["rank"].fillna(_STATUS_ORDER[GREY]).astype(int)]
         models, names = out["model_id"].to_numpy(dtype=object), out["feature_key"].to_numpy(dtype=object)
         slots, kinds = out["slot"].astype(int).tolist(), out["kind"].to_numpy(dtype=object)
@@ -305,6 +307,10 @@ class Assembler:
             _nums(out["missing_share"]),
             _nums(share),
             status.tolist(),
+            [
+                {c: d[c] for c in _FEATURE_STATUS_CHECKS if c in d}
+                for d in (per_check.get(k, {}) for k in zip(models.tolist(), names.tolist()))
+            ],
         )
         blocks: dict[str, list[tuple]] = {}
         for m, row in zip(models.tolist(), rows):
@@ -313,7 +319,7 @@ class Assembler:
 
     def features(self, model_id: str, raw: dict) -> list[dict[str, Any]]:
         out = []
-        for name, slot, kind, psi, js, chi2, missing, share, status in self.feature_blocks.get(model_id, []):
+        for name, slot, kind, psi, js, chi2, missing, share, status, by_check in self.feature_blocks.get(model_id, []):
             entry: dict[str, Any] = {"feature": name, "kind": kind, "psi": psi, "js": js}
             if kind == "categorical":
                 entry["chi2_p"] = chi2
@@ -323,6 +329,7 @@ class Assembler:
             entry["missing_share"] = missing
             entry["unseen_share" if kind == "categorical" else "out_of_range_share"] = share
             entry["status"] = status
+            entry["check_status"] = by_check
             out.append(entry)
         return out
 
