@@ -108,6 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
     from lib.cli import models as cli_models
 
     cli_models.add(sub, _db_arg)
+    from lib.cli import sync as cli_sync  # the lake, profiled in place (issue 11)
+
+    cli_sync.add(sub, _db_arg)
     return parser
 
 
