@@ -106,6 +106,11 @@ def ingest_file(store: Store, kind: str, model_id: str, path: str | Path, *, lak
         return Outcome(name, "rejected", 0, f"{name}: {exc}")
     except InputError as exc:
         return Outcome(name, "rejected", 0, str(exc))
+    return Outcome(name, "ingested", rows.n, outcome_message(rows.n, meta, unknown))
+
+
+def outcome_message(n: int, meta: dict, unknown: list[str]) -> str:
+    """An ingested file's outcome in words: rows, missing and extra columns, classes never seen."""
     extra = f"; extra columns not stored: {', '.join(meta['extra_columns'])}" if meta["extra_columns"] else ""
     missing = (
         f"; missing feature columns stored as NULL: {', '.join(meta['missing_features'])}"
@@ -120,7 +125,7 @@ def ingest_file(store: Store, kind: str, model_id: str, path: str | Path, *, lak
         if unknown
         else ""
     )
-    return Outcome(name, "ingested", rows.n, f"{rows.n} rows{missing}{extra}{classes}")
+    return f"{n} rows{missing}{extra}{classes}"
 
 
 def _unknown_classes(con, spec: Spec, kind: str, rows) -> list[str]:
@@ -156,7 +161,7 @@ class _no_store:
         return False
 
 
-def _columns_meta(frame: pd.DataFrame, spec: Spec) -> dict[str, list[str]]:
+def columns_meta(frame: pd.DataFrame, spec: Spec) -> dict[str, list[str]]:
     known = (
         set(spec.features)
         | {column_name(spec, r) for r in ("timestamp", "prediction", "label", "id")}
@@ -219,7 +224,7 @@ def _labels(values: pd.Series, spec: Spec, file: str, column: str, *, required: 
 
 
 def _validate_reference(frame: pd.DataFrame, spec: Spec, file: str):
-    meta = _columns_meta(frame, spec)
+    meta = columns_meta(frame, spec)
     if meta["missing_features"]:
         raise InputError(
             f"{file}: column {meta['missing_features'][0]}: missing (a reference file needs every feature)"
@@ -234,7 +239,7 @@ def _validate_reference(frame: pd.DataFrame, spec: Spec, file: str):
 
 
 def validate_inference(frame: pd.DataFrame, spec: Spec, file: str):
-    meta = _columns_meta(frame, spec)
+    meta = columns_meta(frame, spec)
     ts_col = column_name(spec, "timestamp")
     _require(frame, file, ts_col, "the spec's timestamp column")
     rows: dict[str, Any] = {"ts": readers.parse_timestamps(frame[ts_col], file, ts_col).to_numpy()}

@@ -80,7 +80,9 @@ def read_table(path: Path) -> pd.DataFrame:
     raise InputError(f"{name}: unsupported file type {suffix or '(none)'}; use .parquet or .csv")
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
+def csv_header(path: Path) -> list[str]:
+    """A CSV file's column names as the reader names them (BOM stripped, one unnamed column
+    named 'Unnamed: N'); InputError for a missing, non-UTF-8 or duplicate header."""
     name = str(path)
     # Decode only the header here (surrogateescape: a bad byte further down is located below).
     try:
@@ -104,6 +106,12 @@ def _read_csv(path: Path) -> pd.DataFrame:
     dup = _duplicate(header)
     if dup is not None:
         raise InputError(f"{name}: column {dup}: duplicate column name")
+    return header
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    name = str(path)
+    header = csv_header(path)
     try:
         table = pacsv.read_csv(
             path,

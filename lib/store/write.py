@@ -133,6 +133,22 @@ def write_inference(
     append_profiles(con, spec.model_id, frames)
 
 
+def write_profiled_inference(
+    con: duckdb.DuckDBPyConnection, spec: Spec, entry: FileEntry, frames: dict[str, pd.DataFrame]
+) -> None:
+    """Log a lake inference file whose profiles another engine computed (Spark: issue 11) and
+    append them; prof_rows gets the file's new id. Its rows stay in the lake."""
+    file_id = log_file(con, entry)
+    frames = dict(frames)
+    frames["prof_rows"] = frames["prof_rows"].assign(file_id=file_id)
+    append_profiles(con, spec.model_id, frames)
+
+
+def late_labels(con: duckdb.DuckDBPyConnection, model_id: str) -> pd.DataFrame:
+    """The model's late labels (rid, label): they win over labels logged with the inference."""
+    return con.execute("SELECT rid, label FROM labels WHERE model_id = ?", [model_id]).df()
+
+
 # -- labels ------------------------------------------------------------------------------------
 def write_labels(
     con: duckdb.DuckDBPyConnection, spec: Spec, entry: FileEntry, rows: ValidRows, *, lake_rows=None
