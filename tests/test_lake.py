@@ -193,3 +193,21 @@ def test_late_labels_and_a_new_reference_in_the_lake_re_profile_like_ingest(stor
     n_pos = query(db, "SELECT sum(n) FROM prof_cls WHERE model_id = ? AND label = '1'", [BINARY])[0][0]
     assert n_pos == query(plain, "SELECT sum(n) FROM prof_cls WHERE model_id = ? AND label = '1'", [BINARY])[0][0]
     assert query(db, "SELECT count(*) FROM snapshots WHERE model_id = ?", [BINARY])[0][0] == 2
+
+
+def test_a_store_from_before_the_lake_is_read_as_it_is(tmp_path):
+    # Read connections do not migrate: a version-2 store's drill-down must not look for lake tables.
+    import duckdb
+
+    from lib.store import lake, lake_read
+    from lib.store.schema import MIGRATIONS
+
+    path = tmp_path / "v2.duckdb"
+    con = duckdb.connect(str(path))
+    for script in MIGRATIONS[:2]:
+        con.execute(script)
+    con.execute("INSERT INTO meta VALUES ('schema_version', '2')")
+    con.close()
+    with Store(path).read() as con:
+        assert lake_read.window_files(con, "m", pd.Timestamp("2026-01-01"), pd.Timestamp("2026-01-02")) == []
+        assert lake.lake_state(con, "m") == lake.LakeState()

@@ -20,7 +20,18 @@ class LakeState:
     hashes: frozenset[tuple[str, str]] = frozenset()  # (kind, content hash) of every file ingested
 
 
+def has_lake_tables(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the store has migration 3's tables: a read connection does not migrate, so a store
+    written before it is read as it is (it has no lake models)."""
+    return bool(
+        con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'lake_files'").fetchall()[0][0]
+    )
+
+
 def lake_state(con: duckdb.DuckDBPyConnection, model_id: str) -> LakeState:
+    if not has_lake_tables(con):
+        spec = con.execute("SELECT spec_json FROM models WHERE model_id = ?", [model_id]).fetchall()
+        return LakeState(spec_json=spec[0][0] if spec else None)
     spec = con.execute("SELECT spec_json FROM models WHERE model_id = ?", [model_id]).fetchall()
     lake = con.execute("SELECT lake FROM lake_models WHERE model_id = ?", [model_id]).fetchall()
     files = con.execute("SELECT path, content_hash FROM lake_files WHERE model_id = ?", [model_id]).fetchall()

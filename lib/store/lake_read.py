@@ -20,6 +20,7 @@ import duckdb
 import pandas as pd
 
 from lib.store.connection import inf_table
+from lib.store.lake import has_lake_tables
 
 ROLE_DEFAULTS = {"timestamp": "timestamp", "prediction": "prediction", "label": "label", "id": "id"}
 _NUMBER = r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$"
@@ -62,6 +63,8 @@ def _reader(path: str) -> str:
 
 def window_files(con: duckdb.DuckDBPyConnection, model_id: str, lo, hi) -> list[tuple[int, str]]:
     """The model's lake files with rows in (lo, hi]: (file_id, full path)."""
+    if not has_lake_tables(con):
+        return []  # a store from before the lake (read connections do not migrate)
     return con.execute(
         "SELECT DISTINCT f.file_id, m.lake || '/' || f.path FROM prof_rows p "
         "JOIN lake_files f ON f.file_id = p.file_id AND f.model_id = p.model_id "
