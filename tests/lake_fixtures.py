@@ -88,10 +88,17 @@ def build_lake(root: Path, *, bad_file: bool = True) -> tuple[Path, list[tuple[s
         frame = frame.drop(columns="score")
         frame["prediction"] = (frame["temperature"] * 0.5).round(3)
         frame["label"] = (frame["temperature"] * 0.5 + 0.25).round(3)
-        if day == 1:
-            frame = frame.drop(columns="region")
         date = (T0 + pd.Timedelta(days=day)).strftime("%Y-%m-%d")
-        order.append((REGRESSION, "inference", _parquet(m / "inference" / f"date={date}" / "part-0.parquet", frame)))
+        path = m / "inference" / f"date={date}" / "part-0.parquet"
+        if day == 1:
+            # As pandas writes it: a nanosecond timestamp column and a (non-range) index column.
+            frame = frame.drop(columns="region").assign(ts=pd.to_datetime(frame["ts"]).astype("datetime64[ns]"))
+            frame.index = pd.Index(np.arange(len(frame)) ** 2)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            frame.to_parquet(path)
+        else:
+            _parquet(path, frame)
+        order.append((REGRESSION, "inference", path))
 
     # icecream: binary with score; day 1 Parquet, day 2 CSV (logged labels on part of it), day 3 CSV.
     m = lake / BINARY

@@ -17,7 +17,7 @@ from test_lake import assert_same_profiles
 
 from lib.ingest.lake import sync_lake
 from lib.ingest.pipeline import ingest_file, register_spec
-from lib.ingest.spark_profile import session, spark_profiler
+from lib.ingest.spark_profile import spark_profiler, stop
 from lib.spec import load_spec_file
 from lib.store.connection import Store
 
@@ -43,7 +43,7 @@ def engines(tmp_path_factory) -> dict:
         )
         out[engine] = {"db": db, "report": report, "lines": lines}
     yield out
-    session("local[2]").stop()
+    stop("local[2]")
 
 
 def test_spark_profiles_equal_duckdb_and_ingest_row_for_row(engines):

@@ -41,7 +41,14 @@ def read(spark, path: Path, name: str):
     if location.lower().endswith((".csv", ".txt")):
         header = readers.csv_header(path)
         schema = StructType([StructField(h, StringType()) for h in header])
-        df = spark.read.schema(schema).option("header", True).option("mode", "FAILFAST").csv(location)
+        df = (
+            spark.read.schema(schema)
+            .option("header", True)
+            .option("mode", "FAILFAST")
+            .option("quote", '"')
+            .option("escape", '"')  # RFC 4180 (a doubled quote), as pyarrow reads it; Spark's default is \\
+            .csv(location)
+        )
         df = df.select(*[F.when(_c(h) == "", None).otherwise(_c(h)).alias(h) for h in header])
     elif location.lower().endswith((".parquet", ".pq")):
         try:
@@ -53,7 +60,15 @@ def read(spark, path: Path, name: str):
             if n in seen:
                 raise InputError(f"{name}: column {n}: duplicate column name")
             seen.add(n)
-        df = spark.read.parquet(location)
+        schema = pq.read_schema(path)
+        # pandas' index columns are not data (pyarrow's to_pandas makes them the index).
+        index = [c for c in (schema.pandas_metadata or {}).get("index_columns", []) if isinstance(c, str)]
+        # Nanosecond timestamps (pandas' default) come as longs; made microseconds below, as pandas does.
+        nanos = [f.name for f in schema if pa.types.is_timestamp(f.type) and f.type.unit == "ns"]
+        df = spark.read.parquet(location).drop(*index)
+        types = {f.name: f.dataType.simpleString() for f in df.schema.fields}
+        types.update({c: "timestamp_nanos" for c in nanos if c in types})
+        return df.withColumn(MID, F.monotonically_increasing_id()), types
     else:
         suffix = Path(location).suffix.lower()
         raise InputError(f"{name}: unsupported file type {suffix or '(none)'}; use .parquet or .csv")
@@ -107,6 +122,8 @@ def _ts(name: str, t: str):
     b = _base(t)
     if b in ("timestamp", "timestamp_ntz", "date"):
         return c.cast("timestamp")
+    if b == "timestamp_nanos":
+        return F.timestamp_micros(F.floor(c / 1000).cast("long"))
     if b in _NUMERIC_TYPES:
         return F.timestamp_seconds(c.cast("double"))
     trimmed = F.trim(c)
@@ -167,7 +184,7 @@ def validated_rows(raw, types: dict, spec, name: str, late: pd.DataFrame, slots:
     tb = _base(types[ts_col])
     if tb == "boolean":
         raise InputError(f"{name}: column {ts_col}, row 1: boolean values are not timestamps")
-    if tb not in _NUMERIC_TYPES and tb not in ("string", "timestamp", "timestamp_ntz", "date"):
+    if tb not in _NUMERIC_TYPES and tb not in ("string", "timestamp", "timestamp_ntz", "timestamp_nanos", "date"):
         raise InputError(f"{name}: column {ts_col}, row 1: {types[ts_col]} values are not timestamps")
     ts = _ts(ts_col, types[ts_col])
     checks.add(

@@ -47,11 +47,21 @@ def session(master: str = "local[2]"):
             builder.appName("driftlight-sync")
             .config("spark.sql.session.timeZone", "UTC")  # a timestamp without an offset is UTC
             .config("spark.sql.ansi.enabled", "false")
+            .config("spark.sql.legacy.parquet.nanosAsLong", "true")  # pandas' ns timestamps: spark_parse.read
             .config("spark.sql.execution.arrow.pyspark.enabled", "true")
             .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
             .getOrCreate()
         )
+        _SESSIONS[master].sparkContext.setLogLevel("ERROR")  # stderr is for the files' one-line reasons
     return _SESSIONS[master]
+
+
+def stop(master: str = "local[2]") -> None:
+    """Stop the process's session for `master`, if any (tests; the CLI exits)."""
+    spark = _SESSIONS.pop(master, None)
+    if spark is not None:
+        spark.stop()
 
 
 def spark_profiler(master: str = "local[2]"):
