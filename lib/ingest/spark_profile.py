@@ -42,6 +42,7 @@ def session(master: str = "local[2]"):
         warnings.filterwarnings("ignore", category=FutureWarning, module="pyspark")  # pandas 3: works, warns
         builder = SparkSession.builder.master(master)
         if master.startswith("local"):
+            os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # local mode listens on loopback only
             builder = builder.config("spark.sql.shuffle.partitions", "2")  # small per-file shuffles
         _SESSIONS[master] = (
             builder.appName("driftlight-sync")
@@ -51,6 +52,7 @@ def session(master: str = "local[2]"):
             .config("spark.sql.execution.arrow.pyspark.enabled", "true")
             .config("spark.ui.enabled", "false")
             .config("spark.ui.showConsoleProgress", "false")
+            .config("spark.log.level", "ERROR")
             .getOrCreate()
         )
         _SESSIONS[master].sparkContext.setLogLevel("ERROR")  # stderr is for the files' one-line reasons
