@@ -1,6 +1,7 @@
 # Two commands (README): `make run` starts the app on the demo fleet, `make test` runs every test.
 # Both set up what they need from the package registries: a virtual environment from the
-# pinned requirements, and Debian's Chromium (+ poppler for PDF checks) for the browser tests.
+# pinned requirements, Debian's Chromium (+ poppler for PDF checks) for the browser tests, and
+# Java 17 (openjdk-17-jre-headless) for the Spark engine of `sync`.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -45,6 +46,11 @@ system-deps:
 	@if ! command -v chromium >/dev/null 2>&1 || ! command -v pdftotext >/dev/null 2>&1; then \
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium poppler-utils >/dev/null; \
+	fi
+	@# Java for `sync --engine spark` and its tests (issue 11): pyspark runs Spark in a JVM.
+	@if ! command -v java >/dev/null 2>&1; then \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq openjdk-17-jre-headless >/dev/null; \
 	fi
 
 # Lint: ruff (lint + format check) and the architecture's import contracts (pyproject.toml).

@@ -118,6 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     from lib.cli import remedy as cli_remedy  # new category values: mapping, upstream, retrain (issue 13)
 
     cli_remedy.add(sub, _db_arg)
+    from lib.cli import sync as cli_sync  # the lake, profiled in place (issue 11)
+
+    cli_sync.add(sub, _db_arg)
     return parser
 
 

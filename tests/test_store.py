@@ -375,3 +375,25 @@ def test_two_writers_ingesting_the_same_file_add_it_once(db: Path, tmp_path: Pat
         t.join(60)
     assert sorted(outcomes) == ["ingested", "skipped"]
     assert table_counts(db)["inf__icecream"] == before["inf__icecream"] + 50
+
+
+def test_migration_4_adds_the_lake_tables_to_a_version_3_store(tmp_path: Path):
+    import duckdb
+
+    from lib.store.schema import MIGRATIONS, SCHEMA_VERSION
+
+    path = tmp_path / "v3.duckdb"
+    con = duckdb.connect(str(path))
+    for script in MIGRATIONS[:3]:
+        con.execute(script)
+    con.execute("INSERT INTO meta VALUES ('schema_version', '3')")
+    con.execute(
+        "INSERT INTO prof_rows VALUES ('m', TIMESTAMP '2026-11-20 01:00:00', 1, 7, TIMESTAMP '2026-11-20 00:30:00')"
+    )
+    con.close()
+    with Store(path).write() as con:
+        assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall() == [(str(SCHEMA_VERSION),)]
+        assert con.execute("SELECT count(*) FROM lake_models").fetchall() == [(0,)]
+        con.execute("INSERT INTO lake_files VALUES ('m', 'inference', 'm/inference/date=2026-11-20/a.parquet', 'h', 1)")
+        assert con.execute("SELECT n FROM prof_rows WHERE model_id = 'm'").fetchall() == [(7,)]
+    assert SCHEMA_VERSION == 4 and len(MIGRATIONS) == 4

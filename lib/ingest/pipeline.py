@@ -19,6 +19,7 @@ from lib.errors import InputError, UnknownModel
 from lib.ingest import readers
 from lib.spec import Spec, parse_spec
 from lib.store import incoming as store_incoming
+from lib.store import lake as store_lake
 from lib.store import read as store_read
 from lib.store import reference as store_reference
 from lib.store import write as store_write
@@ -39,11 +40,15 @@ class Outcome:
         return f"{self.file}: {self.status} ({self.message})" if self.status != "rejected" else self.message
 
 
-def register_spec(store: Store, spec: dict[str, Any] | Spec, *, source: str = "spec") -> Spec:
-    """Validate a spec and create or update its model. Raises InputError; changes nothing then."""
+def register_spec(store: Store, spec: dict[str, Any] | Spec, *, source: str = "spec", lake: str | None = None) -> Spec:
+    """Validate a spec and create or update its model. Raises InputError; changes nothing then.
+
+    `lake`: the model lives in that lake (`sync`): its inference rows are read there."""
     parsed = spec if isinstance(spec, Spec) else parse_spec(spec, source=source)
     with store.write() as con:
         store_write.register_model(con, parsed, source=source)
+        if lake is not None:
+            store_lake.record_lake_model(con, parsed.model_id, lake)
     return parsed
 
 
@@ -59,8 +64,14 @@ def column_name(spec: Spec, role: str) -> str:
     return spec.columns.get(role, DEFAULT_NAMES[role])
 
 
-def ingest_file(store: Store, kind: str, model_id: str, path: str | Path) -> Outcome:
-    """Ingest one file whole or not at all. InputError becomes a 'rejected' outcome."""
+def ingest_file(store: Store, kind: str, model_id: str, path: str | Path, *, lake_path: str | None = None) -> Outcome:
+    """Ingest one file whole or not at all. InputError becomes a 'rejected' outcome.
+
+    With `lake_path` (its path inside the lake, from `sync`) the file is a lake file: logged under
+    its full path and profiled, but its inference rows stay in the lake (issue 11).
+    """
+    from lib.ingest.lake_rows import read_lake_rows  # lake_rows validates with this module's rules
+
     path = Path(path)
     name = str(path)
     if kind not in KINDS:
@@ -82,15 +93,26 @@ def ingest_file(store: Store, kind: str, model_id: str, path: str | Path) -> Out
                 return Outcome(name, "skipped", 0, "already ingested: same content, model and kind")
             spec = load_model_spec(con, model_id)
             entry = store_incoming.FileEntry(
-                model_id=model_id, kind=kind, file_name=path.name, content_hash=digest, rows=rows.n, **meta
+                model_id=model_id,
+                kind=kind,
+                file_name=name if lake_path is not None else path.name,
+                content_hash=digest,
+                rows=rows.n,
+                lake_path=lake_path,
+                **meta,
             )
-            store_write.WRITERS[kind](con, spec, entry, rows)
+            store_write.WRITERS[kind](con, spec, entry, rows, lake_rows=read_lake_rows)
             unknown = _unknown_classes(con, spec, kind, rows)
     except UnknownModel as exc:
         # Name the file: with several files, each outcome line must say which one it is.
         return Outcome(name, "rejected", 0, f"{name}: {exc}")
     except InputError as exc:
         return Outcome(name, "rejected", 0, str(exc))
+    return Outcome(name, "ingested", rows.n, outcome_message(rows.n, meta, unknown))
+
+
+def outcome_message(n: int, meta: dict, unknown: list[str]) -> str:
+    """An ingested file's outcome in words: rows, missing and extra columns, classes never seen."""
     extra = f"; extra columns not stored: {', '.join(meta['extra_columns'])}" if meta["extra_columns"] else ""
     missing = (
         f"; missing feature columns stored as NULL: {', '.join(meta['missing_features'])}"
@@ -105,7 +127,7 @@ def ingest_file(store: Store, kind: str, model_id: str, path: str | Path) -> Out
         if unknown
         else ""
     )
-    return Outcome(name, "ingested", rows.n, f"{rows.n} rows{missing}{extra}{classes}")
+    return f"{n} rows{missing}{extra}{classes}"
 
 
 def _unknown_classes(con, spec: Spec, kind: str, rows) -> list[str]:
@@ -141,7 +163,7 @@ class _no_store:
         return False
 
 
-def _columns_meta(frame: pd.DataFrame, spec: Spec) -> dict[str, list[str]]:
+def columns_meta(frame: pd.DataFrame, spec: Spec) -> dict[str, list[str]]:
     known = (
         set(spec.features)
         | {column_name(spec, r) for r in ("timestamp", "prediction", "label", "id")}
@@ -204,7 +226,7 @@ def _labels(values: pd.Series, spec: Spec, file: str, column: str, *, required: 
 
 
 def _validate_reference(frame: pd.DataFrame, spec: Spec, file: str):
-    meta = _columns_meta(frame, spec)
+    meta = columns_meta(frame, spec)
     if meta["missing_features"]:
         raise InputError(
             f"{file}: column {meta['missing_features'][0]}: missing (a reference file needs every feature)"
@@ -218,8 +240,8 @@ def _validate_reference(frame: pd.DataFrame, spec: Spec, file: str):
     return store_incoming.ValidRows(len(frame), rows, _features(frame, spec, file)), meta
 
 
-def _validate_inference(frame: pd.DataFrame, spec: Spec, file: str):
-    meta = _columns_meta(frame, spec)
+def validate_inference(frame: pd.DataFrame, spec: Spec, file: str):
+    meta = columns_meta(frame, spec)
     ts_col = column_name(spec, "timestamp")
     _require(frame, file, ts_col, "the spec's timestamp column")
     rows: dict[str, Any] = {"ts": readers.parse_timestamps(frame[ts_col], file, ts_col).to_numpy()}
@@ -257,4 +279,4 @@ def _validate_labels(frame: pd.DataFrame, spec: Spec, file: str):
     return store_incoming.ValidRows(len(frame), rows, {}), meta
 
 
-_VALIDATORS = {"reference": _validate_reference, "inference": _validate_inference, "labels": _validate_labels}
+_VALIDATORS = {"reference": _validate_reference, "inference": validate_inference, "labels": _validate_labels}

@@ -22,13 +22,11 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from lib.errors import InputError
+from lib.store.csv_dialect import DELIMITERS, detect_delimiter  # noqa: F401 (DELIMITERS: part of this module's API)
 
 _NUMBER = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
 # A number written with a decimal comma (3,14; -0,5; 1.234,5): named as such in the message.
 _DECIMAL_COMMA = re.compile(r"^\s*([-+]?)(\d{1,3}(?:\.\d{3})+|\d+),(\d+)\s*$")
-# The delimiters a CSV may use (docs/files.md): comma, semicolon, tab, pipe; comma by default.
-DELIMITERS = (",", ";", "\t", "|")
-_SNIFF_LINES = 20
 
 
 def content_hash(path: Path) -> str:
@@ -85,48 +83,10 @@ def read_table(path: Path) -> pd.DataFrame:
     raise InputError(f"{name}: unsupported file type {suffix or '(none)'}; use .parquet or .csv")
 
 
-def _sample_lines(path: Path) -> list[str]:
-    """The header and the first few non-blank lines (decoded leniently: bytes are checked later)."""
-    lines: list[str] = []
-    with open(path, encoding="utf-8", errors="surrogateescape", newline="") as fh:
-        for line in fh:
-            if line.strip():
-                lines.append(line)
-            if len(lines) > _SNIFF_LINES:
-                break
-    return lines
-
-
-def _consistent(lines: list[str], delimiter: str) -> bool:
-    """Header has >= 2 fields and every sampled line has as many (quoting respected)."""
-    try:
-        rows = list(csv.reader(lines, delimiter=delimiter))
-    except csv.Error:
-        return False
-    width = len(rows[0])
-    return width >= 2 and all(len(r) == width for r in rows[1:-1] or rows[1:])
-
-
-def detect_delimiter(path: Path) -> str:
-    """The CSV's delimiter: csv.Sniffer's guess among DELIMITERS on the header and the first
-    lines, kept only if it splits every sampled line into as many fields as the header;
-    otherwise the first such delimiter in DELIMITERS order; comma when none does (a
-    one-column file). The last sampled line may be cut short, so it is not counted."""
-    lines = _sample_lines(path)
-    if not lines:
-        return ","
-    try:
-        guess = csv.Sniffer().sniff("".join(lines), delimiters="".join(DELIMITERS)).delimiter
-    except csv.Error:
-        guess = None
-    if guess in DELIMITERS and _consistent(lines, guess):
-        return guess
-    return next((d for d in DELIMITERS if _consistent(lines, d)), ",")
-
-
-def _read_csv(path: Path) -> pd.DataFrame:
+def csv_header(path: Path, delimiter: str = ",") -> list[str]:
+    """A CSV file's column names as the reader names them (BOM stripped, one unnamed column
+    named 'Unnamed: N'); InputError for a missing, non-UTF-8 or duplicate header."""
     name = str(path)
-    delimiter = detect_delimiter(path)
     # Decode only the header here (surrogateescape: a bad byte further down is located below).
     try:
         with open(path, encoding="utf-8", errors="surrogateescape", newline="") as fh:
@@ -149,6 +109,13 @@ def _read_csv(path: Path) -> pd.DataFrame:
     dup = _duplicate(header)
     if dup is not None:
         raise InputError(f"{name}: column {dup}: duplicate column name")
+    return header
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    name = str(path)
+    delimiter = detect_delimiter(path)
+    header = csv_header(path, delimiter)
     try:
         table = pacsv.read_csv(
             path,

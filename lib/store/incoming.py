@@ -32,6 +32,8 @@ class FileEntry:
     columns: list[str] = field(default_factory=list)
     missing_features: list[str] = field(default_factory=list)
     extra_columns: list[str] = field(default_factory=list)
+    # A lake file (issue 11): its path relative to the lake; its rows stay there (not stored).
+    lake_path: str | None = None
 
 
 def feature_slots(con: duckdb.DuckDBPyConnection, model_id: str) -> dict[str, tuple[int, str]]:
@@ -61,6 +63,11 @@ def log_file(con: duckdb.DuckDBPyConnection, entry: FileEntry) -> int:
             now,
         ],
     )
+    if entry.lake_path is not None:
+        con.execute(
+            "INSERT INTO lake_files VALUES (?, ?, ?, ?, ?)",
+            [entry.model_id, entry.kind, entry.lake_path, entry.content_hash, file_id],
+        )
     return file_id
 
 

@@ -192,14 +192,21 @@ def profile_inference(
     cat = (
         pd.concat(out["cat"], ignore_index=True) if out["cat"] else pd.DataFrame(columns=["hour", "value", "n", "slot"])
     )
-    qual = pd.concat(out["qual"], ignore_index=True)
+    frames.update(hourly_and_daily(num, cat, pd.concat(out["qual"], ignore_index=True)))
+    frames.update(profile_performance(rows, task=task, positive_class=positive_class, has_score=has_score))
+    return frames
+
+
+def hourly_and_daily(num: pd.DataFrame, cat: pd.DataFrame, qual: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The per-hour count frames (hour, slot, bin | value, counts) and their per-day sums, as the
+    profile tables hold them. Shared by every engine (lib/ingest/spark_profile.py too)."""
+    frames: dict[str, pd.DataFrame] = {}
     for name, frame, keys in (("num", num, ["bin"]), ("cat", cat, ["value"]), ("qual", qual, [])):
         cols = ["hour", "slot", *keys]
         frames[f"prof_{name}_h"] = frame[cols + [c for c in frame.columns if c not in cols]]
         daily = frame.assign(day=day_of(frame["hour"])) if len(frame) else frame.assign(day=frame["hour"])
         dcols = ["day", "slot", *keys]
         frames[f"prof_{name}_d"] = daily.drop(columns="hour").groupby(dcols, sort=True).sum().reset_index()
-    frames.update(profile_performance(rows, task=task, positive_class=positive_class, has_score=has_score))
     return frames
 
 

@@ -14,7 +14,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from lib.store.connection import inf_table, ref_table
+from lib.store.connection import ref_table
+from lib.store.lake_read import inference_source
 
 
 def hour_ranges(windows: list[tuple[int, pd.Timestamp, pd.Timestamp]]) -> pd.DataFrame:
@@ -41,10 +42,8 @@ def numeric_columns(
     ref = con.execute(
         f"SELECT {cols} FROM {ref_table(model_id)} WHERE snapshot_id = ?", [int(snapshot_id)]
     ).fetchnumpy()
-    cur = con.execute(
-        f"SELECT {cols} FROM {inf_table(model_id)} WHERE hour > ? AND hour <= ?",
-        [start.to_pydatetime(), end.to_pydatetime()],
-    ).fetchnumpy()
+    source, params = inference_source(con, model_id, start, end)  # stored rows and lake files alike
+    cur = con.execute(f"SELECT {cols} FROM {source}", params).fetchnumpy()
 
     def floats(column) -> np.ndarray:
         return np.ma.filled(np.ma.asarray(column, dtype="float64"), np.nan)

@@ -54,7 +54,9 @@ def resolve_positive_class(spec: Spec, labels: set[str], file: str) -> str | Non
     )
 
 
-def write_reference(con: duckdb.DuckDBPyConnection, spec: Spec, entry: FileEntry, rows: ValidRows) -> None:
+def write_reference(
+    con: duckdb.DuckDBPyConnection, spec: Spec, entry: FileEntry, rows: ValidRows, *, lake_rows=None
+) -> None:
     slots = feature_slots(con, spec.model_id)
     labels = {v for v in rows.columns["label"] if v is not None}
     positive = resolve_positive_class(spec, labels, entry.file_name)
@@ -99,7 +101,7 @@ def write_reference(con: duckdb.DuckDBPyConnection, spec: Spec, entry: FileEntry
             json.dumps(perf),
         ],
     )
-    reprofile_model(con, spec, positive)
+    reprofile_model(con, spec, positive, lake_rows=lake_rows)
 
 
 def reference_columns(frame: pd.DataFrame, slots: dict[str, tuple[int, str]], spec: Spec) -> dict[int, RefColumn]:

@@ -4,7 +4,7 @@ every profile (or only performance) recomputed from the stored rows after a new 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import duckdb
@@ -110,10 +110,38 @@ def stored_inference(con: duckdb.DuckDBPyConnection, spec: Spec, slots: dict[str
     ).df()
 
 
+def lake_file_ids(con: duckdb.DuckDBPyConnection, model_id: str) -> list[tuple[int, str, str]]:
+    """The model's synced lake inference files: (file_id, full path, content hash), oldest first."""
+    return con.execute(
+        "SELECT f.file_id, m.lake || '/' || f.path, f.content_hash FROM lake_files f "
+        "JOIN lake_models m USING (model_id) WHERE f.model_id = ? AND f.kind = 'inference' ORDER BY f.file_id",
+        [model_id],
+    ).fetchall()
+
+
+def _with_late_labels(con: duckdb.DuckDBPyConnection, model_id: str, rows: pd.DataFrame) -> pd.DataFrame:
+    """Lake rows with their effective label: a late label (store's labels table) wins over a logged one."""
+    late = con.execute("SELECT rid, label FROM labels WHERE model_id = ?", [model_id]).df()
+    if late.empty or rows.empty:
+        return rows
+    where = pd.Index(late["rid"]).get_indexer(rows["rid"])
+    labels = late["label"].to_numpy(dtype=object)
+    return rows.assign(label=np.where(where >= 0, labels[where], rows["label"].to_numpy(dtype=object)))
+
+
 def reprofile_model(
-    con: duckdb.DuckDBPyConnection, spec: Spec, positive: str | None, *, only_performance: bool = False
+    con: duckdb.DuckDBPyConnection,
+    spec: Spec,
+    positive: str | None,
+    *,
+    only_performance: bool = False,
+    lake_rows: Callable | None = None,
 ) -> None:
-    """Recompute a model's profiles from its stored rows (new reference, or new labels)."""
+    """Recompute a model's profiles from its stored rows (new reference, or new labels).
+
+    A lake model's rows are in its lake files (issue 11): `lake_rows(con, spec, files, slots)`
+    (lib/ingest reads and validates them as `sync` did) gives them, with their logged label.
+    """
     # Removed features keep their stored columns; profile every slot that still has a column.
     all_slots = {
         f: (s, k)
@@ -122,10 +150,17 @@ def reprofile_model(
         ).fetchall()
     }
     flush_deferred(con)  # the DELETE below must see every profile row written so far
-    if fetch_one(con, f"SELECT count(*) FROM {inf_table(spec.model_id)}")[0] == 0:
+    files = lake_file_ids(con, spec.model_id)
+    if files and lake_rows is None:
+        raise RuntimeError(f"{spec.model_id}: a lake model is re-profiled only with a reader of its lake files")
+    if fetch_one(con, f"SELECT count(*) FROM {inf_table(spec.model_id)}")[0] == 0 and not files:
         return  # no logs yet (the usual first reference): nothing to re-profile
     # Performance needs no feature columns: don't read them.
-    rows = stored_inference(con, spec, {} if only_performance else all_slots)
+    wanted = {} if only_performance else all_slots
+    rows = stored_inference(con, spec, wanted)
+    if files:
+        lake = _with_late_labels(con, spec.model_id, lake_rows(con, spec, files, wanted))
+        rows = pd.concat([rows, lake[rows.columns]], ignore_index=True) if len(rows) else lake[rows.columns]
     tables = PERF_TABLES if only_performance else PROFILE_TABLES
     for table in tables:
         con.execute(f"DELETE FROM {table} WHERE model_id = ?", [spec.model_id])

@@ -7,7 +7,8 @@ from __future__ import annotations
 import pandas as pd
 
 from lib import metrics
-from lib.store.connection import Store, inf_table
+from lib.store.connection import Store
+from lib.store.lake_read import inference_source
 from lib.store.model_info import _model_info
 from lib.store.read import numeric_columns
 
@@ -43,12 +44,13 @@ def residuals(
 ) -> pd.DataFrame:
     """A sample of labelled rows (regression) in the window: actual, predicted, residual."""
     with store.read() as con:
+        source, src_params = inference_source(con, model_id, as_of - window, as_of)
         frame = con.execute(
             f"SELECT i.ts, TRY_CAST(coalesce(l.label, i.label) AS DOUBLE) AS actual, i.pred_num AS predicted "
-            f"FROM {inf_table(model_id)} i LEFT JOIN labels l ON l.model_id = ? AND l.rid = i.rid "
+            f"FROM {source} i LEFT JOIN labels l ON l.model_id = ? AND l.rid = i.rid "
             "WHERE i.hour > ? AND i.hour <= ? AND coalesce(l.label, i.label) IS NOT NULL "
             f"USING SAMPLE reservoir({int(limit)} ROWS) REPEATABLE (7)",
-            [model_id, (as_of - window).to_pydatetime(), as_of.to_pydatetime()],
+            [*src_params, model_id, (as_of - window).to_pydatetime(), as_of.to_pydatetime()],
         ).df()
     frame["residual"] = frame["predicted"] - frame["actual"]
     return frame.sort_values("ts").reset_index(drop=True)
@@ -99,13 +101,15 @@ def offending_rows(
             cases = " ".join(f"WHEN {c} THEN ?" for c in conds)
             # The CASE repeats the conditions: parameters for the CASE, then for the WHERE.
             problem_sql = f"CASE {cases} END"
+        # The window's raw rows: the stored ones and a lake model's files alike (issue 11).
+        source, src_params = inference_source(con, model_id, as_of - window, as_of)
         sql = (
             f"SELECT i.ts, i.rid, i.prediction, i.score, coalesce(l.label, i.label) AS label, "
-            f"{problem_sql} AS problem{', ' + fcols if fcols else ''} FROM {inf_table(model_id)} i "
+            f"{problem_sql} AS problem{', ' + fcols if fcols else ''} FROM {source} i "
             "LEFT JOIN labels l ON l.model_id = ? AND l.rid = i.rid WHERE i.hour > ? AND i.hour <= ?"
         )
         case_params = [x for c, lab in zip(_split_params(conds, params), labels) for x in (*c, lab)]
-        all_params = case_params + [model_id, lo, hi]
+        all_params = case_params + src_params + [model_id, lo, hi]
         if conds:
             sql += " AND (" + " OR ".join(conds) + ")"
             all_params += params
@@ -113,9 +117,9 @@ def offending_rows(
         all_params.append(int(limit))
         frame = con.execute(sql, all_params).df()
         total = con.execute(
-            f"SELECT count(*) FROM {inf_table(model_id)} i WHERE i.hour > ? AND i.hour <= ?"
+            f"SELECT count(*) FROM {source} i WHERE i.hour > ? AND i.hour <= ?"
             + (" AND (" + " OR ".join(conds) + ")" if conds else ""),
-            [lo, hi] + params,
+            src_params + [lo, hi] + params,
         ).fetchall()[0][0]
     frame = frame.rename(columns={f"f{s}": n for s, n in names.items()})
     if frame["score"].isna().all():

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import duckdb
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # Migrations: index i brings the schema from version i to i + 1.
 MIGRATIONS: list[str] = [
@@ -106,6 +106,15 @@ MIGRATIONS: list[str] = [
         yellow DOUBLE, red DOUBLE, value DOUBLE,
         updated_at TIMESTAMP NOT NULL, updated_by VARCHAR NOT NULL, comment VARCHAR NOT NULL,
         PRIMARY KEY (scope, target, feature, setting));
+    """,
+    # 4: the lake (issue 11): models whose inference rows stay in a lake, profiled in place by
+    # `python -m lib sync`. A lake file is known by its path (relative to the lake) and content
+    # hash; file_id is its ingest-log entry (whose file_name is the full lake path).
+    """
+    CREATE TABLE lake_models (model_id VARCHAR PRIMARY KEY, lake VARCHAR NOT NULL);
+    CREATE TABLE lake_files (
+        model_id VARCHAR NOT NULL, kind VARCHAR NOT NULL, path VARCHAR NOT NULL, content_hash VARCHAR NOT NULL,
+        file_id INTEGER NOT NULL, PRIMARY KEY (model_id, path));
     """,
 ]
 

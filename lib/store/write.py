@@ -94,22 +94,30 @@ def already_ingested(con: duckdb.DuckDBPyConnection, model_id: str, kind: str, d
 
 
 # -- inference -------------------------------------------------------------------------------
-def write_inference(con: duckdb.DuckDBPyConnection, spec: Spec, entry: FileEntry, rows: ValidRows) -> None:
+def write_inference(
+    con: duckdb.DuckDBPyConnection, spec: Spec, entry: FileEntry, rows: ValidRows, *, lake_rows=None
+) -> None:
+    """Log the file and append its profiles; its rows are stored unless it is a lake file
+    (entry.lake_path set: they stay in the lake, issue 11)."""
     slots = feature_slots(con, spec.model_id)
     file_id = log_file(con, entry)
     frame = rows_frame(rows, slots, ["ts", "rid", "prediction", "pred_num", "score", "label"])
     frame["hour"] = profile.hour_of(frame["ts"])
     frame.insert(0, "row_no", np.arange(1, rows.n + 1, dtype="int64"))
     frame.insert(0, "file_id", file_id)
-    insert_frame(con, inf_table(spec.model_id), frame)
+    if entry.lake_path is None:
+        insert_frame(con, inf_table(spec.model_id), frame)
     _, positive, ref = active_reference(con, spec.model_id)
     # Late labels that arrived before their inference join now (DESIGN.md, Late labels).
     effective = frame
-    late = con.execute(
-        f"SELECT l.rid, l.label FROM labels l WHERE l.model_id = ? AND l.rid IN "
-        f"(SELECT rid FROM {inf_table(spec.model_id)} WHERE file_id = ?)",
-        [spec.model_id, file_id],
-    ).df()
+    con.register("incoming_rids", frame[["rid"]])
+    try:
+        late = con.execute(
+            "SELECT l.rid, l.label FROM labels l WHERE l.model_id = ? AND l.rid IN (SELECT rid FROM incoming_rids)",
+            [spec.model_id],
+        ).df()
+    finally:
+        con.unregister("incoming_rids")
     if not late.empty:
         where = pd.Index(late["rid"]).get_indexer(frame["rid"])
         labels = late["label"].to_numpy(dtype=object)
@@ -125,8 +133,26 @@ def write_inference(con: duckdb.DuckDBPyConnection, spec: Spec, entry: FileEntry
     append_profiles(con, spec.model_id, frames)
 
 
+def write_profiled_inference(
+    con: duckdb.DuckDBPyConnection, spec: Spec, entry: FileEntry, frames: dict[str, pd.DataFrame]
+) -> None:
+    """Log a lake inference file whose profiles another engine computed (Spark: issue 11) and
+    append them; prof_rows gets the file's new id. Its rows stay in the lake."""
+    file_id = log_file(con, entry)
+    frames = dict(frames)
+    frames["prof_rows"] = frames["prof_rows"].assign(file_id=file_id)
+    append_profiles(con, spec.model_id, frames)
+
+
+def late_labels(con: duckdb.DuckDBPyConnection, model_id: str) -> pd.DataFrame:
+    """The model's late labels (rid, label): they win over labels logged with the inference."""
+    return con.execute("SELECT rid, label FROM labels WHERE model_id = ?", [model_id]).df()
+
+
 # -- labels ------------------------------------------------------------------------------------
-def write_labels(con: duckdb.DuckDBPyConnection, spec: Spec, entry: FileEntry, rows: ValidRows) -> None:
+def write_labels(
+    con: duckdb.DuckDBPyConnection, spec: Spec, entry: FileEntry, rows: ValidRows, *, lake_rows=None
+) -> None:
     file_id = log_file(con, entry)
     frame = pd.DataFrame(
         {"model_id": spec.model_id, "rid": rows.columns["rid"], "label": rows.columns["label"], "file_id": file_id}
@@ -141,7 +167,7 @@ def write_labels(con: duckdb.DuckDBPyConnection, spec: Spec, entry: FileEntry, r
     finally:
         con.unregister("incoming_labels")
     _, positive, _ = active_reference(con, spec.model_id)
-    reprofile_model(con, spec, positive or spec.positive_class, only_performance=True)
+    reprofile_model(con, spec, positive or spec.positive_class, only_performance=True, lake_rows=lake_rows)
 
 
 WRITERS = {"reference": write_reference, "inference": write_inference, "labels": write_labels}

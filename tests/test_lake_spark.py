@@ -1,0 +1,68 @@
+"""`sync --engine spark` (issue 11): Spark's profile rows == the DuckDB engine's == `ingest`'s, row for row.
+
+One SparkSession (local[2]) for the module: Spark starts in seconds, not milliseconds. The lake
+is tests/lake_fixtures.py's (Parquet and CSV, NULLs, ±inf, unseen categories, hour-edge
+timestamps and offsets, logged and late labels, a missing column, a bad file). Without Java the
+session cannot start and these tests fail: they never skip.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from fixtures import run_cli
+from lake_fixtures import BINARY, REGRESSION, build_lake
+from test_lake import assert_same_profiles
+
+from lib.ingest.lake import sync_lake
+from lib.ingest.pipeline import ingest_file, register_spec
+from lib.ingest.spark_profile import spark_profiler, stop
+from lib.spec import load_spec_file
+from lib.store.connection import Store
+
+pytestmark = pytest.mark.xdist_group("spark")
+
+
+@pytest.fixture(scope="module")
+def engines(tmp_path_factory) -> dict:
+    root = tmp_path_factory.mktemp("spark-lake")
+    lake, order = build_lake(root)
+    ingested = root / "ingested.duckdb"
+    store = Store(ingested)
+    for model in (REGRESSION, BINARY):
+        register_spec(store, load_spec_file(lake / model / "spec.yaml"))
+    for model, kind, path in order:
+        assert ingest_file(store, kind, model, path).status == "ingested"
+    out = {"lake": lake, "ingested": ingested}
+    for engine, profile_file in (("duckdb", None), ("spark", spark_profiler("local[2]"))):
+        lines: list[tuple[str, bool]] = []
+        db = root / f"{engine}.duckdb"
+        report = sync_lake(
+            Store(db), lake, profile_file=profile_file, emit=lambda line, err, to=lines: to.append((line, err))
+        )
+        out[engine] = {"db": db, "report": report, "lines": lines}
+    yield out
+    stop("local[2]")
+
+
+def test_spark_profiles_equal_duckdb_and_ingest_row_for_row(engines):
+    assert_same_profiles(engines["spark"]["db"], engines["duckdb"]["db"])
+    assert_same_profiles(engines["spark"]["db"], engines["ingested"])
+
+
+def test_spark_reports_every_file_as_the_duckdb_engine_does(engines):
+    # Same outcome lines (ingested with rows and missing columns, the bad file's row and column).
+    assert engines["spark"]["lines"] == engines["duckdb"]["lines"]
+    errors = [line for line, err in engines["spark"]["lines"] if err]
+    assert len(errors) == 1 and errors[0].endswith("part-9-bad.csv: column temperature, row 5: 'warm' is not a number")
+    assert engines["spark"]["report"].synced == 8
+
+
+def test_evaluate_is_the_same_from_both_engines(engines):
+    outs = []
+    for db in (engines["spark"]["db"], engines["duckdb"]["db"]):
+        result = run_cli("evaluate", "--format", "json", "--timeline", "3", db=db)
+        assert result.returncode == 0, result.stderr
+        outs.append(json.loads(result.stdout))
+    assert outs[0] == outs[1] and len(outs[0]["models"]) == 2
