@@ -108,6 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
     from lib.cli import models as cli_models
 
     cli_models.add(sub, _db_arg)
+    from lib.cli import multivariate as cli_multivariate  # investigation depth (issue 13)
+
+    cli_multivariate.add(sub, _db_arg)
     return parser
 
 

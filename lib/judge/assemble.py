@@ -11,6 +11,7 @@ import pandas as pd
 
 from lib import metrics
 from lib.judge.checks import Judge
+from lib.judge.estimate import estimate_block, estimates_at, performance_block
 from lib.judge.messages import message
 from lib.judge.policy import CHECK_ORDER, CHECKS_BY_NAME
 from lib.judge.status import GREEN, GREY, RED, YELLOW
@@ -53,6 +54,7 @@ _CHECK_COLUMNS = {
     "unseen_categories": ("slot",),
     "out_of_range": ("vmin", "vmax"),
     "performance": ("metric", "reference", "current", "n_labeled"),
+    "performance_estimate": ("metric", "reference", "estimated", "n_scored"),
     "volume": ("rows24", "baseline"),
     "freshness": ("last_ts",),
     "schema": ("files", "problem"),
@@ -146,6 +148,7 @@ class Assembler:
                 zip(*(models[c].to_numpy(dtype=object) for c in ("name", "task", "owner", "team", "tags"))),
             )
         )
+        self.estimates = estimates_at(judge.estimates, now, self.wid0)
         self._timeline: tuple[list[pd.Timestamp] | None, list[tuple[str, int]]] = (None, [])
 
     def _model_status(self, flagged: pd.DataFrame) -> dict[tuple[int, str], str]:
@@ -221,7 +224,8 @@ class Assembler:
             "tags": list(tags),
             "features": self.features(model_id, raw),
             "prediction_drift": self.prediction_drift(by),
-            "performance": self.performance(by),
+            "performance": (perf := self.performance(by)),
+            "performance_estimate": estimate_block(self.estimates.get(model_id), perf),
             "checks": self.check_blocks.get(model_id, []),
             "rows_24h": int(self.rows24.get(model_id, 0)),
             "last_inference": iso(fresh.get("last_ts")) if fresh else None,
@@ -341,18 +345,10 @@ class Assembler:
 
     def performance(self, by: dict) -> dict[str, Any] | None:
         rec = by.get(("performance", ""))
-        if rec is None:
-            return None
-        return {
-            "metric": rec["metric"],
-            "reference": _num(rec["reference"]),
-            "current": _num(rec["current"]),
-            "n_labeled": int(rec["n_labeled"]) if pd.notna(rec["n_labeled"]) else 0,
-            "loss": _num(rec["value"]),
-        }
+        return None if rec is None else performance_block(rec, _num)
 
 
-_MODEL_BLOCKS = ("prediction_drift", "performance", "freshness")
+_MODEL_BLOCKS = ("prediction_drift", "performance", "performance_estimate", "freshness")
 _FEATURE_STATUS_CHECKS = ("feature_drift", "missing", "unseen_categories", "out_of_range", "schema")
 _STATUS_ORDER = {RED: 0, YELLOW: 1, GREEN: 2, GREY: 3}
 

@@ -99,7 +99,22 @@ def write_reference(con: duckdb.DuckDBPyConnection, spec: Spec, entry: FileEntry
             json.dumps(perf),
         ],
     )
+    if spec.task == "binary_classification" and spec.has_score and positive is not None:
+        write_calibration(con, spec.model_id, snapshot, frame, positive)
     reprofile_model(con, spec, positive)
+
+
+def write_calibration(
+    con: duckdb.DuckDBPyConnection, model_id: str, snapshot: int, frame: pd.DataFrame, positive: str
+) -> None:
+    """The reference's isotonic map score -> P(positive) (lib/metrics/cbpe.py), kept as its knots."""
+    scored = frame[frame["score"].notna()]
+    x, y = metrics.fit_calibration(scored["score"].to_numpy(dtype="float64"), (scored["label"] == positive).to_numpy())
+    if x.size:
+        con.execute(
+            "INSERT INTO ref_calibration VALUES (?, ?, ?, ?)",
+            [model_id, snapshot, [float(v) for v in x], [float(v) for v in y]],
+        )
 
 
 def reference_columns(frame: pd.DataFrame, slots: dict[str, tuple[int, str]], spec: Spec) -> dict[int, RefColumn]:

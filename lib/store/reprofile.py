@@ -25,6 +25,7 @@ PROFILE_TABLES = (
     "prof_cls",
     "prof_auc",
     "prof_reg",
+    "prof_score_h",
 )
 PERF_TABLES = ("prof_cls", "prof_auc", "prof_reg")
 
