@@ -34,6 +34,7 @@ _TOP_LEVEL = {
     "policy",
     "actions",
     "description",
+    "importance",
 }
 
 
@@ -51,6 +52,7 @@ class Spec:
     policy: dict[str, Any] = field(default_factory=dict)
     actions: dict[str, Any] = field(default_factory=dict)
     description: str = ""
+    importance: dict[str, float] = field(default_factory=dict)  # feature -> weight (optional)
 
     @property
     def has_score(self) -> bool:
@@ -75,6 +77,8 @@ class Spec:
             out["actions"] = self.actions
         if self.description:
             out["description"] = self.description
+        if self.importance:
+            out["importance"] = dict(self.importance)
         return out
 
 
@@ -192,6 +196,7 @@ def parse_spec(data: Any, *, source: str = "spec") -> Spec:
     if notify is not None and not (isinstance(notify, list) and all(isinstance(u, str) for u in notify)):
         raise InputError(f"{source}: field actions.notify: must be a list of Apprise URLs")
     description = _text(data.get("description"), source, "description", required=False)
+    importance = _importance(data.get("importance"), source, features)
     return Spec(
         model_id=model_id,
         name=name,
@@ -205,4 +210,28 @@ def parse_spec(data: Any, *, source: str = "spec") -> Spec:
         policy=policy,
         actions=actions,
         description=description,
+        importance=importance,
     )
+
+
+def _importance(block: Any, source: str, features: dict[str, str]) -> dict[str, float]:
+    """`importance: {feature: weight}`: non-negative numbers, not all 0; features not named weigh 0."""
+    if block is None:
+        return {}
+    if not isinstance(block, dict) or not block:
+        raise InputError(f"{source}: field importance: must be a mapping of feature to a non-negative weight")
+    out = {}
+    for feat, weight in block.items():
+        if feat not in features:
+            raise InputError(f"{source}: field importance.{feat}: not a feature of this model")
+        if (
+            isinstance(weight, bool)
+            or not isinstance(weight, (int, float))
+            or not weight >= 0
+            or weight == float("inf")
+        ):
+            raise InputError(f"{source}: field importance.{feat}: must be a non-negative number")
+        out[str(feat)] = float(weight)
+    if not any(out.values()):
+        raise InputError(f"{source}: field importance: at least one weight must be above 0")
+    return out

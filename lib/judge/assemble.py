@@ -12,6 +12,7 @@ import pandas as pd
 from lib import metrics
 from lib.judge.checks import Judge
 from lib.judge.estimate import estimate_block, estimates_at, performance_block
+from lib.judge.importance import annotate, explain_prediction_drift, load_importance
 from lib.judge.messages import message
 from lib.judge.policy import CHECK_ORDER, CHECKS_BY_NAME
 from lib.judge.status import GREEN, GREY, RED, YELLOW
@@ -149,6 +150,7 @@ class Assembler:
             )
         )
         self.estimates = estimates_at(judge.estimates, now, self.wid0)
+        self.importance = load_importance(reader, list(judge.models.index))
         self._timeline: tuple[list[pd.Timestamp] | None, list[tuple[str, int]]] = (None, [])
 
     def _model_status(self, flagged: pd.DataFrame) -> dict[tuple[int, str], str]:
@@ -216,21 +218,22 @@ class Assembler:
         out: dict[str, Any] = {
             "model_id": model_id,
             "status": self.model_status.get((self.wid0, model_id), GREY),
-            "reasons": self.reasons(model_id, recs),
+            "reasons": (reasons := self.reasons(model_id, recs)),
             "name": name,
             "task": task,
             "owner": owner,
             "team": team,
             "tags": list(tags),
-            "features": self.features(model_id, raw),
+            "features": (features := self.features(model_id, raw)),
             "prediction_drift": self.prediction_drift(by),
-            "performance": (perf := self.performance(by)),
+            "performance": (perf := performance_block(by.get(("performance", "")), _num)),
             "performance_estimate": estimate_block(self.estimates.get(model_id), perf),
             "checks": self.check_blocks.get(model_id, []),
             "rows_24h": int(self.rows24.get(model_id, 0)),
             "last_inference": iso(fresh.get("last_ts")) if fresh else None,
             "reference_snapshot": int(snaps[model_id]) if model_id in snaps else None,
         }
+        explain_prediction_drift(reasons, features, annotate(features, self.importance.get(model_id, {})))
         if timeline:
             status = self.model_status
             out["timeline"] = [
@@ -266,9 +269,12 @@ class Assembler:
                 item["unseen_values"] = self.unseen.get((model_id, int(rec["slot"])), [])
             if rec["check"] == "schema":
                 item["files"] = rec.get("files")
-            items.append((0 if rec["status"] == RED else 1, _CHECK_RANK[rec["check"]], -ratio, feature or "", item))
-        items.sort(key=lambda t: t[:4])
-        return [t[4] for t in items]
+            share = self.importance.get(model_id, {}).get(feature or "", (0.0,))[0]  # ties: important first
+            items.append(
+                (0 if rec["status"] == RED else 1, _CHECK_RANK[rec["check"]], -ratio, -share, feature or "", item)
+            )
+        items.sort(key=lambda t: t[:5])
+        return [t[5] for t in items]
 
     def _feature_blocks(self, now: pd.DataFrame) -> dict[str, list[tuple]]:
         """Per model, in the spec's order: (name, slot, kind, psi, js, chi2_p, missing_share,
@@ -342,10 +348,6 @@ class Assembler:
     def prediction_drift(self, by: dict) -> dict[str, Any] | None:
         rec = by.get(("prediction_drift", ""))
         return None if rec is None else {"psi": _num(rec["value"]), "on": rec["on"]}
-
-    def performance(self, by: dict) -> dict[str, Any] | None:
-        rec = by.get(("performance", ""))
-        return None if rec is None else performance_block(rec, _num)
 
 
 _MODEL_BLOCKS = ("prediction_drift", "performance", "performance_estimate", "freshness")

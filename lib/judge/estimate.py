@@ -97,8 +97,10 @@ def estimates_at(est: pd.DataFrame, now: pd.DataFrame, wid: int) -> dict[str, di
     return {r["model_id"]: r for r in est.to_dict("records")}
 
 
-def performance_block(rec: dict, num) -> dict[str, Any]:
-    """The JSON `performance` block (realised metric over the labelled rows)."""
+def performance_block(rec: dict | None, num) -> dict[str, Any] | None:
+    """The JSON `performance` block (realised metric over the labelled rows); None without labels."""
+    if rec is None:
+        return None
     return {
         "metric": rec["metric"],
         "reference": num(rec["reference"]),
@@ -106,3 +108,22 @@ def performance_block(rec: dict, num) -> dict[str, Any]:
         "n_labeled": int(rec["n_labeled"]) if pd.notna(rec["n_labeled"]) else 0,
         "loss": num(rec["value"]),
     }
+
+
+def model_estimate(store, model_id: str, as_of: pd.Timestamp, perf: dict | None = None) -> dict[str, Any] | None:
+    """One model's estimate over the 7-day window ending at as_of (the model page, whatever the
+    policy says), as the JSON block; None for a model it does not apply to."""
+    from lib.judge.windows import WEEK
+
+    with store.read() as con:
+        reader = Reader(con, [model_id])
+        models = reader.models()
+        models = models[models["model_id"] == model_id]
+        models = models.assign(spec=models["spec_json"].map(json.loads))
+        if not estimable(models):
+            return None
+        snaps = reader.snapshots()
+        est = estimate_by_window(reader, [(0, as_of - WEEK, as_of)], [model_id], snaps[snaps["model_id"] == model_id])
+    if est.empty:
+        return None
+    return estimate_block(est.iloc[0].to_dict(), perf)

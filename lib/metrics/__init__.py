@@ -32,6 +32,10 @@ from lib.metrics.drift import (  # noqa: F401
     population_stability_index,
     psi_grouped,
 )
+from lib.metrics.importance import (  # noqa: F401
+    normalized_importance,
+    surrogate_importance,
+)
 from lib.metrics.multivariate import (  # noqa: F401
     domain_classifier,
 )

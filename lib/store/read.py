@@ -266,6 +266,15 @@ class Reader:
         ).fetchall()
         return {m: (np.asarray(x, dtype="float64"), np.asarray(y, dtype="float64")) for m, x, y in rows}
 
+    def importances(self, model_ids: list[str]) -> pd.DataFrame:
+        """Feature importances of each model's active snapshot: model_id, feature, importance, source."""
+        return self.con.execute(
+            "SELECT i.model_id, i.feature, i.importance, i.source FROM ref_importance i JOIN (SELECT model_id, "
+            "max(snapshot_id) AS s FROM snapshots GROUP BY model_id) a ON a.model_id = i.model_id AND "
+            "a.s = i.snapshot_id WHERE i.model_id IN (SELECT unnest(?::VARCHAR[])) ORDER BY i.model_id, i.feature",
+            [[str(m) for m in model_ids]],
+        ).df()
+
     def scores(self, lo: pd.Timestamp, hi: pd.Timestamp, model_ids: list[str]) -> pd.DataFrame:
         """Rows per (model, hour, score, predicted positive) for hours in (lo, hi]: the estimate's input."""
         return self.con.execute(
