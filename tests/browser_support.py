@@ -19,16 +19,10 @@ from pathlib import Path
 
 import pytest
 
+from lib.reports.pdf import CHROMIUM_ARGS
+
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 ARTIFACTS = ROOT / "test-artifacts"
 
 

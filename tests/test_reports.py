@@ -16,16 +16,9 @@ from lib.judge.evaluate import evaluate
 from lib.metrics import numeric_bin_labels
 from lib.reports.build import render_report
 from lib.reports.data import Filters
+from lib.reports.pdf import CHROMIUM_ARGS
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 @pytest.fixture(scope="module")

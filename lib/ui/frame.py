@@ -21,6 +21,7 @@ import pandas as pd
 import streamlit as st
 
 from lib.judge.status import STATUSES
+from lib.reports.data import Filters
 from lib.ui.formatting import WORD
 from lib.ui.loaders import load_catalog, load_fleet
 from lib.ui.store_access import _store, db_path, empty_notice, guarded, missing_notice
@@ -138,31 +139,16 @@ def frame() -> Context:
 
 
 def matches(model: dict, filters: dict[str, Any], *, use_status: bool = True) -> bool:
-    """Whether a model (evaluate's dict, or a catalog row as dict) passes the sidebar filters."""
-    if filters.get("team") and model.get("team") not in filters["team"]:
-        return False
-    if filters.get("owner") and model.get("owner") not in filters["owner"]:
-        return False
-    if filters.get("task") and model.get("task") not in filters["task"]:
-        return False
-    if filters.get("tag") and not set(filters["tag"]) & set(model.get("tags") or []):
-        return False
-    if use_status and filters.get("status") and model.get("status") not in filters["status"]:
-        return False
-    q = (filters.get("q") or "").strip().lower()
-    if q:
-        hay = " ".join(
-            [
-                model.get("model_id", ""),
-                model.get("name", "") or "",
-                model.get("owner", "") or "",
-                model.get("team", "") or "",
-                " ".join(model.get("tags") or []),
-            ]
-        ).lower()
-        if not all(word in hay for word in q.split()):
-            return False
-    return True
+    """Whether a model (evaluate's dict, or a catalog row as dict) passes the sidebar filters: the
+    same test as a fleet report's (lib/reports/data.py Filters), so a report holds what the page shows."""
+    return Filters(
+        teams=tuple(filters.get("team") or ()),
+        owners=tuple(filters.get("owner") or ()),
+        statuses=tuple(filters.get("status") or ()) if use_status else (),
+        tasks=tuple(filters.get("task") or ()),
+        tags=tuple(filters.get("tag") or ()),
+        search=filters.get("q") or "",
+    ).keep(model)
 
 
 def any_filter(filters: dict[str, Any]) -> bool:
