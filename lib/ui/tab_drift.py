@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from lib.judge.status import COLOR, RED
+from lib.judge.status import COLOR, RED, YELLOW
 from lib.ui import formatting as fmt
 from lib.ui import loaders, style
 from lib.ui.store_access import guarded
@@ -17,6 +17,9 @@ from lib.ui.tab_common import FIG_CFG, daily, layout, thresholds
 
 if TYPE_CHECKING:
     from lib.ui.frame import Context
+
+
+_RANK = {f"{fmt.GLYPH[RED]} {fmt.WORD[RED]}": 0, f"{fmt.GLYPH[YELLOW]} {fmt.WORD[YELLOW]}": 1}
 
 
 def render(ctx: Context, model_id: str, m: dict) -> None:
@@ -65,12 +68,17 @@ def _render(ctx: Context, model_id: str, m: dict) -> None:
     for col in ("PSI", "importance", "PSI × importance", "JS", "KS", "Wasserstein", "chi² p"):
         table[col] = pd.to_numeric(table[col], errors="coerce").astype("float64")
     # "drifted AND important" first (lib/judge/importance.py); the model output after its features' ties
-    table = table.sort_values(["PSI × importance", "PSI"], ascending=False, na_position="last").reset_index(drop=True)
+    # red, then yellow features first; within a status, PSI × importance (drifted AND important)
+    table["_rank"] = [_RANK.get(s, 2 if f != "model output" else 3) for s, f in zip(table["status"], table["kind"])]
+    table = table.sort_values(
+        ["_rank", "PSI × importance", "PSI"], ascending=[True, False, False], na_position="last"
+    ).drop(columns="_rank")
+    table = table.reset_index(drop=True)
     st.caption(
         "Per feature over the last 7 days against the reference (training-time) data. "
         "PSI and JS on the reference's bins; KS and Wasserstein (÷ reference std) on raw values. "
         "Importance: the feature's share of the model's importance on the reference (permutation importance "
-        "of a surrogate, or the spec's weights); rows are ranked by PSI × importance, drifted and important first. "
+        "of a surrogate, or the spec's weights); rows are ranked red, then yellow, then by PSI × importance: drifted and important first. "
         "Select a row to see its distributions."
     )
     numbers = {
