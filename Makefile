@@ -26,6 +26,7 @@ demo: $(VENV)/.runtime
 	$(PY) -m lib demo --db $(DB)
 
 run: $(VENV)/.runtime $(DB)
+	$(VENV)/bin/python -m lib check-config --address localhost
 	DRIFTLIGHT_DB=$(DB) $(VENV)/bin/streamlit run app.py --server.address=localhost --server.headless=true
 
 system-deps:

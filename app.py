@@ -3,17 +3,18 @@
 st.navigation routes to the pages in app_pages/ (not pages/: a folder of that name puts a fresh
 Streamlit 1.67 server into legacy page discovery and breaks cold deep links — STYLE.md). The
 frame runs before every page: page config, the login gate's hook, the sidebar (as-of time,
-filters, search — bound to the URL's query parameters) and the store notices.
+filters, search — bound to the URL's query parameters) and the store notices. The login gate
+(lib/ui/auth.py) runs first, before st.navigation: a visitor not let in sees no page at all.
 """
 
 from pathlib import Path
 
 import streamlit as st
 
-from lib.ui.frame import auth_gate, frame
+from lib.ui.frame import auth_gate, frame, may_upload
 
 st.set_page_config(page_title="Driftlight", page_icon="🚦", layout="wide")
-auth_gate()
+actor = auth_gate()  # before st.navigation: nothing of a page runs for a visitor not let in
 
 HERE = Path(__file__).parent
 pages = [
@@ -28,6 +29,17 @@ for name, title, icon in (
     if (HERE / "app_pages" / f"{name}.py").is_file():
         pages.append(st.Page(f"app_pages/{name}.py", title=title, icon=icon, url_path=name))
 
+pages.append(st.Page("app_pages/policy.py", title="Policy", icon=":material/tune:", url_path="policy"))
+# Upload: admins and owners; listed for them only, a deep link still gets a polite refusal.
+pages.append(
+    st.Page(
+        "app_pages/upload.py",
+        title="Upload",
+        icon=":material/upload_file:",
+        url_path="upload",
+        visibility="visible" if may_upload(actor) else "hidden",
+    )
+)
 page = st.navigation(pages)
 with st.sidebar:
     st.markdown("### Driftlight")

@@ -11,10 +11,12 @@ import pandas as pd
 import streamlit as st
 
 from lib.actions import run as actions
+from lib.actions.roles import PermissionDenied
 from lib.judge.status import RANK
 from lib.ui import actions as ui_actions
 from lib.ui import formatting as fmt
-from lib.ui.frame import context
+from lib.ui.auth import current_actor
+from lib.ui.frame import context, owns_model
 from lib.ui.store_access import guarded, store
 
 ctx = context()
@@ -150,7 +152,14 @@ def findings_table(frame: pd.DataFrame, *, with_model: bool, key: str) -> None:
     )
 
 
-user = getattr(getattr(st, "user", None), "email", None) if hasattr(st, "user") else None
+actor = current_actor()
+
+
+def refused(exc: PermissionDenied) -> None:
+    st.error(f"Not allowed: {exc}", icon=":material/block:")
+    st.stop()
+
+
 if model_id is None:
     if len(open_all):
         n_models = open_all["model_id"].nunique()
@@ -186,6 +195,13 @@ else:
     )
     if len(open_f):
         findings_table(open_f, with_model=False, key="al_open_model")
+    mine = owns_model(actor, ctx, model_id)
+    if not mine:
+        st.info(
+            f"You read this model's alerts; acknowledging, snoozing and muting it is up to its owner "
+            f"or an admin (you are signed in as {actor.id}, {actor.role}).",
+            icon=":material/visibility:",
+        )
     a, b, c = st.columns(3)
     with a.container(border=True, height="stretch"):
         st.markdown("**Acknowledge**")
@@ -195,9 +211,12 @@ else:
             if len(unack)
             else ("All open findings acknowledged" if len(open_f) else "No open findings")
         )
-        if st.button(label, key="al_ack", width="stretch", disabled=not len(unack), type="primary"):
-            with guarded():
-                n = actions.acknowledge(store(), model_id, actor=user)
+        if st.button(label, key="al_ack", width="stretch", disabled=not len(unack) or not mine, type="primary"):
+            try:
+                with guarded():
+                    n = actions.acknowledge(store(), model_id, actor=actor)
+            except PermissionDenied as exc:
+                refused(exc)
             st.toast(f"Acknowledged {n} finding(s): no more reminders for them.")
             st.rerun()
     with b.container(border=True, height="stretch"):
@@ -212,22 +231,31 @@ else:
             "Snooze",
             key="al_snooze",
             width="stretch",
-            disabled=until <= now,
+            disabled=until <= now or not mine,
             help=None if until > now else "Pick a time in the future",
         ):
-            with guarded():
-                actions.snooze(store(), model_id, until, actor=user)
+            try:
+                with guarded():
+                    actions.snooze(store(), model_id, until, actor=actor)
+            except PermissionDenied as exc:
+                refused(exc)
             st.rerun()
-        if snoozed and st.button("End snooze", key="al_unsnooze", width="stretch"):
-            with guarded():
-                actions.snooze(store(), model_id, None, actor=user)
+        if snoozed and st.button("End snooze", key="al_unsnooze", width="stretch", disabled=not mine):
+            try:
+                with guarded():
+                    actions.snooze(store(), model_id, None, actor=actor)
+            except PermissionDenied as exc:
+                refused(exc)
             st.rerun()
     with c.container(border=True, height="stretch"):
         st.markdown("**Mute**")
         st.caption("Nothing is sent for this model until it is unmuted.")
-        if st.button("Unmute" if muted else "Mute", key="al_mute", width="stretch"):
-            with guarded():
-                actions.mute(store(), model_id, not muted, actor=user)
+        if st.button("Unmute" if muted else "Mute", key="al_mute", width="stretch", disabled=not mine):
+            try:
+                with guarded():
+                    actions.mute(store(), model_id, not muted, actor=actor)
+            except PermissionDenied as exc:
+                refused(exc)
             st.rerun()
 
 # -- the fleet's actions and the audit log ----------------------------------------------------------
@@ -267,6 +295,7 @@ else:
         },
     )
     failed = acts[acts["status"] == "failed"]
+    failed = failed[[owns_model(actor, ctx, m) for m in failed["model_id"]]] if len(failed) else failed
     if len(failed):
         labels = {
             r.action_id: f"{r.model_id} · {r.kind} · {r.target} · {r.last_error or 'no detail'}"
@@ -279,8 +308,11 @@ else:
             key="al_requeue_pick",
         )
         if st.button("Requeue", key="al_requeue"):
-            with guarded():
-                actions.retry_failed(store(), pick, actor=user)
+            try:
+                with guarded():
+                    actions.retry_failed(store(), pick, actor=actor)
+            except PermissionDenied as exc:
+                refused(exc)
             st.rerun()
 
 st.subheader("Audit log")

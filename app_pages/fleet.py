@@ -36,6 +36,8 @@ with right:
     )
 
 st.html(grid.counts_html(counts, len(models)))
+if note := grid.fdr_note(fleet):
+    st.caption(note)
 
 if view == "Table":
     rows = []

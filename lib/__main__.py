@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from lib.errors import InputError, StoreBusy, StoreMissing
+from lib.errors import AlreadyRunning, InputError, StoreBusy, StoreMissing
 
 
 class _Parser(argparse.ArgumentParser):
@@ -111,6 +111,15 @@ def build_parser() -> argparse.ArgumentParser:
     from lib.cli import multivariate as cli_multivariate  # investigation depth (issue 13)
 
     cli_multivariate.add(sub, _db_arg)
+    from lib.cli import config as cli_config  # check-config: the app's start-up checks (issue 10)
+
+    cli_config.add(sub, _db_arg)
+    from lib.cli import schedule as cli_schedule  # the scheduled pipeline (issue 10)
+
+    cli_schedule.add(sub, _db_arg)
+    from lib.cli import remedy as cli_remedy  # new category values: mapping, upstream, retrain (issue 13)
+
+    cli_remedy.add(sub, _db_arg)
     return parser
 
 
@@ -125,6 +134,9 @@ def main(argv: list[str] | None = None) -> int:
         print(str(exc), file=sys.stderr)
         return 1
     except StoreBusy as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    except AlreadyRunning as exc:
         print(str(exc), file=sys.stderr)
         return 1
 

@@ -35,6 +35,7 @@ _TOP_LEVEL = {
     "actions",
     "description",
     "importance",
+    "upstream",
 }
 
 
@@ -53,6 +54,7 @@ class Spec:
     actions: dict[str, Any] = field(default_factory=dict)
     description: str = ""
     importance: dict[str, float] = field(default_factory=dict)  # feature -> weight (optional)
+    upstream: tuple[str, ...] = ()  # Apprise URLs of the feed's contact (issue 13: new category values)
 
     @property
     def has_score(self) -> bool:
@@ -79,6 +81,8 @@ class Spec:
             out["description"] = self.description
         if self.importance:
             out["importance"] = dict(self.importance)
+        if self.upstream:
+            out["upstream"] = list(self.upstream)
         return out
 
 
@@ -197,6 +201,11 @@ def parse_spec(data: Any, *, source: str = "spec") -> Spec:
         raise InputError(f"{source}: field actions.notify: must be a list of Apprise URLs")
     description = _text(data.get("description"), source, "description", required=False)
     importance = _importance(data.get("importance"), source, features)
+    upstream = data.get("upstream") or []
+    if isinstance(upstream, str):
+        upstream = [upstream]
+    if not isinstance(upstream, list) or not all(isinstance(u, str) and "://" in u.strip() for u in upstream):
+        raise InputError(f"{source}: field upstream: must be a list of Apprise URLs (scheme://…)")
     return Spec(
         model_id=model_id,
         name=name,
@@ -211,6 +220,7 @@ def parse_spec(data: Any, *, source: str = "spec") -> Spec:
         actions=actions,
         description=description,
         importance=importance,
+        upstream=tuple(u.strip() for u in upstream),
     )
 
 

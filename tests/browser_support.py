@@ -33,9 +33,16 @@ def free_port() -> int:
 
 
 @contextmanager
-def streamlit_server(db_path: str, *, env: dict[str, str] | None = None, timeout: float = 60) -> Iterator[str]:
-    """Start `streamlit run app.py` on a free port against a store; yields the base URL."""
-    port = free_port()
+def streamlit_server(
+    db_path: str,
+    *,
+    env: dict[str, str] | None = None,
+    timeout: float = 60,
+    port: int | None = None,
+    args: tuple[str, ...] = (),
+) -> Iterator[str]:
+    """Start `streamlit run app.py` on a (free) port against a store; yields the base URL."""
+    port = port or free_port()
     full_env = {**os.environ, "DRIFTLIGHT_DB": str(db_path), "DRIFTLIGHT_POLICY": "", **(env or {})}
     # The log stays open while the server runs and is closed when it stops.
     log = open(ARTIFACTS / f"streamlit-{port}.log", "w") if ARTIFACTS.is_dir() else subprocess.DEVNULL  # noqa: SIM115
@@ -51,6 +58,7 @@ def streamlit_server(db_path: str, *, env: dict[str, str] | None = None, timeout
             "--server.headless=true",
             "--browser.gatherUsageStats=false",
             "--server.fileWatcherType=none",
+            *args,
         ],
         cwd=ROOT,
         env=full_env,

@@ -18,9 +18,12 @@ from aiosmtpd.controller import Controller
 
 from lib.actions import run as actions
 from lib.actions.config import ActionConfig, Smtp, apprise_url, load_config, redact
+from lib.actions.roles import Actor
 from lib.store.actions import audit_log
 
 ROOT = Path(__file__).resolve().parent.parent
+ADMIN = Actor("test", admin=True)
+DANA = Actor("dana@example.com", admin=True)
 
 
 # -- receivers --------------------------------------------------------------------------------
@@ -184,7 +187,7 @@ def test_receiver_down_retries_then_fails_then_succeeds_once(fleet, hooks, mails
     r3 = actions.run_alerts(fleet, config=cfg)  # failed for good stays failed (visible, not resent)...
     assert r3.actions == [] and len(hooks.requests) == 6
     action_id = trig["action_id"]
-    assert actions.retry_failed(fleet, action_id, actor="test")  # ...until a person requeues it
+    assert actions.retry_failed(fleet, action_id, actor=ADMIN)  # ...until a person requeues it
     r4 = actions.run_alerts(fleet, config=cfg)  # the receiver is back
     assert r4.exit_code == 0 and [a["outcome"] for a in r4.actions] == ["delivered"]
     assert len(hooks.accepted()) == 1
@@ -228,8 +231,8 @@ def test_new_reference_snapshot_makes_a_new_finding(fleet, hooks, mails, tmp_pat
 
 def test_mute_snooze_acknowledge_and_cooldown(fleet, hooks, mails):
     cfg = config_for(mails)
-    actions.mute(fleet, "quiet-yellow", True, actor="dana")
-    actions.snooze(fleet, "hostile-red", actions.utcnow() + timedelta(hours=2), actor="dana")
+    actions.mute(fleet, "quiet-yellow", True, actor=DANA)
+    actions.snooze(fleet, "hostile-red", actions.utcnow() + timedelta(hours=2), actor=DANA)
     r = actions.run_alerts(fleet, config=cfg)
     assert r.actions == [] and r.summary["suppressed_models"] == 2
     assert mails.messages == [] and hooks.requests == []
@@ -237,7 +240,7 @@ def test_mute_snooze_acknowledge_and_cooldown(fleet, hooks, mails):
     # the snooze ends: the untold red finding triggers now
     r = actions.run_alerts(fleet, config=cfg, now=actions.utcnow() + timedelta(hours=3))
     assert [a["model_id"] for a in r.actions] == ["hostile-red"] and len(hooks.accepted()) == 1
-    actions.mute(fleet, "quiet-yellow", False, actor="dana")
+    actions.mute(fleet, "quiet-yellow", False, actor=DANA)
     actions.run_alerts(fleet, config=cfg, now=actions.utcnow() + timedelta(hours=3))
     assert len(mails.messages) == 1
 
@@ -246,7 +249,7 @@ def test_mute_snooze_acknowledge_and_cooldown(fleet, hooks, mails):
     assert len(mails.messages) == 1
     actions.run_alerts(fleet, config=cfg, now=actions.utcnow() + timedelta(hours=28))
     assert len(mails.messages) == 2 and "REMINDER" in mails.messages[1]["text"]
-    assert actions.acknowledge(fleet, "quiet-yellow", actor="dana") == 1
+    assert actions.acknowledge(fleet, "quiet-yellow", actor=DANA) == 1
     actions.run_alerts(fleet, config=cfg, now=actions.utcnow() + timedelta(hours=60))
     assert len(mails.messages) == 2
     assert len(hooks.accepted()) == 1  # the red finding triggered once, ever

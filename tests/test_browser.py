@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 # No skip: a missing browser must fail the suite, not hide the browser tests (`make test`
-# installs Debian's chromium and requirements-dev.txt installs playwright).
+# installs Debian's chromium and requirements.txt installs playwright (PDF reports need it at run time)).
 if not Path("/usr/bin/chromium").exists():  # pragma: no cover
     pytest.fail("Debian's chromium is not installed: run `make system-deps`", pytrace=False)
 

@@ -160,12 +160,12 @@ def test_policy_switch_is_validated(tmp_path):
         load_policy(path)
 
 
-def test_version_2_store_migrates(tmp_path):
-    db = tmp_path / "v2.duckdb"
+def test_version_3_store_migrates(tmp_path):
+    db = tmp_path / "v3.duckdb"
     con = duckdb.connect(str(db))
-    for step in range(2):
+    for step in range(3):
         con.execute(schema.MIGRATIONS[step])
-    con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', '2')")
+    con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', '3')")
     schema.migrate(con)
     tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
     assert {"ref_calibration", "prof_score_h", "ref_importance"} <= tables

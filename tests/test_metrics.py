@@ -686,7 +686,12 @@ def test_psi_grouped_single_key_by_hand():
     assert got.loc["y"] == pytest.approx(0.0, abs=1e-12)
 
 
-def test_psi_grouped_is_vectorized():
+def test_psi_grouped_at_fleet_scale_equals_the_closed_form():
+    """500 000 groups at once (the fleet path) against PSI's formula written out in numpy.
+
+    Its speed is measured by `make bench` (a timed assertion here failed on a loaded machine);
+    this test pins the values at that scale.
+    """
     n_groups, n_bins = 500_000, 10
     group = np.repeat(np.arange(n_groups), n_bins)
     r = rng(16)
@@ -698,13 +703,14 @@ def test_psi_grouped_is_vectorized():
             "cur": r.integers(0, 100, group.size),
         }
     )
-    start = time.perf_counter()
     got = psi_grouped(frame, ["model", "feature"])
-    elapsed = time.perf_counter() - start
     assert len(got) == n_groups
-    # well under a second on a laptop; the bound is loose for busy CI runners, but a Python
-    # loop over 500 000 groups would take minutes
-    assert elapsed < 5, elapsed
+    ref = frame["ref"].to_numpy(float).reshape(n_groups, n_bins)
+    cur = frame["cur"].to_numpy(float).reshape(n_groups, n_bins)
+    rs = np.maximum(ref / ref.sum(axis=1, keepdims=True), FLOOR)
+    cs = np.maximum(cur / cur.sum(axis=1, keepdims=True), FLOOR)
+    expected = ((cs - rs) * np.log(cs / rs)).sum(axis=1)
+    np.testing.assert_allclose(got.to_numpy(), expected, rtol=1e-12, atol=1e-15)
 
 
 def test_f1_grouped_equals_sklearn_binary_and_macro():

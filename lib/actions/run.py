@@ -26,6 +26,7 @@ import pandas as pd
 from lib.actions.config import ActionConfig, email_address, load_config, redact
 from lib.actions.deliver import Sender, _deliver_all, deliver_once
 from lib.actions.plan import _naive, plan_run, utcnow
+from lib.actions.roles import Actor, require_owner
 from lib.judge.policy import Policy, load_policy
 from lib.store import actions as sa
 from lib.store.connection import Store
@@ -162,57 +163,72 @@ def _state(con) -> dict:
 
 
 # -- controls (the Alerts page) ---------------------------------------------------------------
-def acknowledge(store: Store, model_id: str, *, actor: str | None = None) -> int:
+# Each control takes the acting user and checks, inside its write transaction, that the actor
+# owns the model (lib/actions/roles.py): PermissionDenied, one line, and nothing is written.
+def _check_owner(con, actor: Actor, model_id: str, what: str) -> None:
+    found = sa.model_owner(con, model_id)
+    owner, team = found if found else (None, None)
+    require_owner(actor, model_id, owner, team, what)
+
+
+def acknowledge(store: Store, model_id: str, *, actor: Actor) -> int:
     """Acknowledge a model's open findings: no more reminders for them. Returns how many."""
     with store.write() as con:
+        _check_owner(con, actor, model_id, "acknowledge")
         now = utcnow()
-        n = sa.acknowledge(con, model_id, now, actor)
+        n = sa.acknowledge(con, model_id, now, actor.id)
         sa.log(
             con,
             now,
             kind="control",
             event="acknowledged",
             model_id=model_id,
-            actor=actor,
+            actor=actor.id,
             detail=f"{n} open finding(s)",
         )
     return n
 
 
-def snooze(store: Store, model_id: str, until: datetime | None, *, actor: str | None = None) -> None:
+def snooze(store: Store, model_id: str, until: datetime | None, *, actor: Actor) -> None:
     """No actions for the model until `until` (naive UTC); None ends a snooze."""
     with store.write() as con:
+        _check_owner(con, actor, model_id, "snooze")
         now = utcnow()
-        sa.set_control(con, model_id, snooze_until=_naive(until), at=now, actor=actor)
+        sa.set_control(con, model_id, snooze_until=_naive(until), at=now, actor=actor.id)
         sa.log(
             con,
             now,
             kind="control",
             event="snoozed" if until else "unsnoozed",
             model_id=model_id,
-            actor=actor,
+            actor=actor.id,
             detail=f"until {_naive(until):%Y-%m-%d %H:%M} UTC" if until else None,
         )
 
 
-def mute(store: Store, model_id: str, muted: bool = True, *, actor: str | None = None) -> None:
+def mute(store: Store, model_id: str, muted: bool = True, *, actor: Actor) -> None:
     with store.write() as con:
+        _check_owner(con, actor, model_id, "mute" if muted else "unmute")
         now = utcnow()
-        sa.set_control(con, model_id, muted=muted, at=now, actor=actor)
-        sa.log(con, now, kind="control", event="muted" if muted else "unmuted", model_id=model_id, actor=actor)
+        sa.set_control(con, model_id, muted=muted, at=now, actor=actor.id)
+        sa.log(con, now, kind="control", event="muted" if muted else "unmuted", model_id=model_id, actor=actor.id)
 
 
-def retry_failed(store: Store, action_id: str, *, actor: str | None = None) -> bool:
+def retry_failed(store: Store, action_id: str, *, actor: Actor) -> bool:
     """Put an action that failed for good back in the queue (same idempotency key)."""
     with store.write() as con:
+        model_id = sa.action_model(con, action_id)
+        if model_id is None:
+            return False
+        _check_owner(con, actor, model_id, "requeue the actions of")
         now = utcnow()
         ok = sa.requeue(con, action_id, now)
         if ok:
-            sa.log(con, now, kind="control", event="requeued", action_id=action_id, actor=actor)
+            sa.log(con, now, kind="control", event="requeued", action_id=action_id, model_id=model_id, actor=actor.id)
     return ok
 
 
-def requeue_all_failed(store: Store, *, actor: str | None = "cli") -> int:
+def requeue_all_failed(store: Store, *, actor: Actor) -> int:
     with store.read() as con:
         ids = list(sa.actions(con, statuses=["failed"], limit=100000)["action_id"])
     return sum(retry_failed(store, i, actor=actor) for i in ids)

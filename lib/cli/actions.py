@@ -69,9 +69,10 @@ def run_alert(args) -> int:
         print(f"{store.path}: no store yet (build the demo with: python -m lib demo)", file=sys.stderr)
         return 1
     if args.retry_failed and not args.dry_run:
+        from lib.actions.roles import cli_actor
         from lib.actions.run import requeue_all_failed
 
-        n = requeue_all_failed(store)
+        n = requeue_all_failed(store, actor=cli_actor())
         print(f"requeued {n} action(s) that had failed for good")
     report = run_alerts(store, dry_run=args.dry_run)
     if args.format == "json":

@@ -41,6 +41,7 @@ SHOWCASE: dict[str, dict[str, Any]] = {
             "notify": ["mailto://dana@example.com"],
             "retrain_url": "https://ci.example.com/hooks/retrain-icecream",
         },
+        upstream=("mailto://flavor-feed@example.com",),  # who to tell of new flavors (issue 13)
     ),
     "gradual-drift": dict(model_id="churn-mobile-eu", domain="churn", variant="mobile", region="eu"),
     "prediction-drift": dict(model_id="fraud-card-us", domain="fraud", variant="card", region="us"),
@@ -85,6 +86,7 @@ class ModelPlan:
     rows_per_day: int
     policy: dict | None = None
     actions: dict | None = None
+    upstream: tuple = ()
 
 
 def _scenario_list(models: int, rng: np.random.Generator) -> list[str]:
@@ -190,6 +192,7 @@ def plan_fleet(models: int = 200, *, seed: int = 0) -> list[ModelPlan]:
                 rows_per_day=rows_per_day,
                 policy=policy,
                 actions=actions,
+                upstream=tuple((show or {}).get("upstream") or ()),
             )
         )
     return plans
@@ -218,6 +221,8 @@ def model_spec(plan: ModelPlan) -> dict[str, Any]:
         spec["policy"] = plan.policy
     if plan.actions:
         spec["actions"] = plan.actions
+    if plan.upstream:
+        spec["upstream"] = list(plan.upstream)
     return spec
 
 

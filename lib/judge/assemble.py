@@ -15,6 +15,7 @@ from lib.judge.estimate import estimate_block, estimates_at, performance_block
 from lib.judge.importance import annotate, explain_prediction_drift, load_importance
 from lib.judge.messages import message
 from lib.judge.policy import CHECK_ORDER, CHECKS_BY_NAME
+from lib.judge.remedy import remedy_block
 from lib.judge.status import GREEN, GREY, RED, YELLOW
 from lib.judge.windows import DAY, SINCE_DAYS, iso
 from lib.store.read import Reader
@@ -34,20 +35,8 @@ def _num(value) -> float | None:
 
 # The columns each check's JSON blocks and messages read (dicts of only these are built: a
 # fleet has ~30,000 check rows at as_of, and building wide dicts was a tenth of evaluate).
-_COMMON_COLUMNS = (
-    "model_id",
-    "check",
-    "feature",
-    "feature_key",
-    "flagged",
-    "status",
-    "value",
-    "yellow",
-    "red",
-    "threshold_source",
-    "yellow_source",
-    "red_source",
-)
+_COMMON_COLUMNS = ("model_id", "check", "feature", "feature_key", "flagged", "status", "value", "yellow", "red")
+_COMMON_COLUMNS += ("threshold_source", "yellow_source", "red_source")
 _CHECK_COLUMNS = {
     "feature_drift": ("slot", "psi"),
     "prediction_drift": ("on",),
@@ -56,7 +45,7 @@ _CHECK_COLUMNS = {
     "out_of_range": ("vmin", "vmax"),
     "performance": ("metric", "reference", "current", "n_labeled"),
     "performance_estimate": ("metric", "reference", "estimated", "n_scored"),
-    "volume": ("rows24", "baseline"),
+    "volume": ("rows24", "baseline", "baseline_weeks"),
     "freshness": ("last_ts",),
     "schema": ("files", "problem"),
 }
@@ -138,6 +127,7 @@ class Assembler:
         t1 = as_of - DAY
         before = [t for t in judge.instants if t == t.floor("D") and t < t1]
         self.onset_instants = [t1] + sorted(before, reverse=True)[:7]
+        self.ref_counts: dict[tuple[str, int], dict[str, int]] = {}  # reference counts of the unseen values' features
         self.unseen = self._unseen_values()
         snaps = judge.fleet.snapshots
         self.snapshots = dict(zip(snaps["model_id"].tolist(), snaps["snapshot_id"].tolist()))
@@ -176,6 +166,10 @@ class Assembler:
         new = c[(c["wid"] == self.wid0) & (c["ref"] == 0) & (c["cur"] > 0)]
         if new.empty:
             return {}
+        known = c[(c["wid"] == self.wid0) & (c["ref"] > 0) & c["model_id"].isin(set(new["model_id"]))]
+        self.ref_counts = {
+            k: dict(zip(g["value"], g["ref"].astype(int))) for k, g in known.groupby(["model_id", "slot"])
+        }
         first = self.reader.first_seen(new)
         new = new.merge(first, on=["model_id", "slot", "value"], how="left").sort_values(
             ["cur", "value"], ascending=[False, True]
@@ -266,7 +260,9 @@ class Assembler:
                 "message": message(rec, value, threshold, self),
             }
             if rec["check"] == "unseen_categories":
-                item["unseen_values"] = self.unseen.get((model_id, int(rec["slot"])), [])
+                key = (model_id, int(rec["slot"]))
+                item["unseen_values"] = self.unseen.get(key, [])
+                item["remedy"] = remedy_block(model_id, feature, item["unseen_values"], self.ref_counts.get(key, {}))
             if rec["check"] == "schema":
                 item["files"] = rec.get("files")
             share = self.importance.get(model_id, {}).get(feature or "", (0.0,))[0]  # ties: important first

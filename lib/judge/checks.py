@@ -12,7 +12,7 @@ from lib.judge.cube import DriftCube, quality_by_window
 from lib.judge.estimate import estimable, estimate_by_window
 from lib.judge.fleet import Fleet
 from lib.judge.performance import performance_by_window
-from lib.judge.policy import CHECKS_BY_NAME, Policy, effective_setting, effective_threshold
+from lib.judge.policy import CHECKS_BY_NAME, Policy, effective_block, effective_setting, effective_threshold
 from lib.judge.status import RED, YELLOW, judge
 from lib.judge.windows import DAY, WEEK
 from lib.store.read import Reader
@@ -36,8 +36,14 @@ class Judge:
         self.wid = dict(zip(instants, self.wids))
         self.t_of = pd.Series(instants, index=self.wids, dtype="datetime64[us]")
         models = fleet.models.set_index("model_id")
-        teams_policies = list(zip(models.index, models["team"], (spec.get("policy", {}) for spec in models["spec"])))
+        teams_policies = [
+            (m, team, policy.model_policy(m, spec.get("policy")))
+            for m, team, spec in zip(models.index, models["team"], models["spec"])
+        ]
         self.min_rows = {m: effective_setting(policy, team, pol, "min_rows") for m, team, pol in teams_policies}
+        # volume baseline per model: weeks of same-weekday history, 0 for the 7-day daily mean (issue 13)
+        blocks = {m: effective_block(policy, team, pol, "volume_baseline") for m, team, pol in teams_policies}
+        self.baseline_weeks = {m: int(b["weeks"]) if b["mode"] == "same_weekday" else 0 for m, b in blocks.items()}
         self.models = models
         self.has_reference = set(fleet.snapshots["model_id"])
         # Models whose thresholds differ from the defaults somewhere (team or spec policy).
@@ -57,7 +63,9 @@ class Judge:
         hours, each window is one subtraction (a range join per window was the slow way)."""
         models = self.models.index.to_numpy(dtype=object)
         ends = np.array(self.instants, dtype="datetime64[h]").astype("int64")
-        lo, hi = int(ends.min()) - 8 * 24, int(ends.max())
+        weeks = np.array([self.baseline_weeks.get(m, 0) for m in models], dtype="int64")
+        max_weeks = int(weeks.max()) if len(weeks) else 0
+        lo, hi = int(ends.min()) - max(8 * 24, (max_weeks * 7 + 1) * 24), int(ends.max())
         counts = self.r.hourly_rows(models, pd.Timestamp(lo, unit="h"), pd.Timestamp(hi, unit="h"))
         width = hi - lo + 1
         dense = np.bincount(
@@ -80,6 +88,15 @@ class Judge:
             }
         )
         rows["min_rows"] = rows["model_id"].map(self.min_rows)
+        # same weekday: the same 24 hours k weeks earlier, k = 1 … weeks (per model), the mean over
+        # the weeks that logged any row (before a model's first inference there is no history)
+        wk = np.tile(weeks, len(ends))
+        same, used = np.zeros(len(rows)), np.zeros(len(rows), dtype="int64")
+        for k in range(1, max_weeks + 1):
+            n = np.where(wk >= k, window(k * 168 + 24, k * 168), 0)
+            same, used = same + n, used + (n > 0)
+        rows["baseline_weeks"] = wk
+        rows["rows_same_weekday"] = same / np.maximum(used, 1)
         return rows
 
     def thresholds(self, frame: pd.DataFrame, check: str) -> pd.DataFrame:
@@ -268,7 +285,8 @@ class Judge:
 
     def volume(self) -> pd.DataFrame:
         f = self.rows.assign(feature=None)
-        base = f["rows_base"] / 7.0
+        wk = f["baseline_weeks"]
+        base = (f["rows_base"] / 7.0).where(wk == 0, f["rows_same_weekday"])
         f["baseline"] = base
         f["value"] = (f["rows24"] / base.where(base > 0)).astype("float64")  # baseline 0 passes: NaN is green
         f["grey"] = False

@@ -13,13 +13,15 @@ from typing import Any
 import pandas as pd
 
 from lib.errors import InputError
+from lib.judge import fdr
 from lib.judge.assemble import Assembler
 from lib.judge.checks import Judge
 from lib.judge.fleet import Fleet, load_fleet, restrict
-from lib.judge.policy import Policy, load_policy
+from lib.judge.policy import Policy, load_policy, with_store_overrides
 from lib.judge.status import RANK, RED, YELLOW
 from lib.judge.windows import instants_for, iso
 from lib.store.connection import Store
+from lib.store.policy import read_overrides
 from lib.store.profiles import round_up_hour
 from lib.store.read import Reader
 from lib.store.rows import raw_drift_by_slot
@@ -52,6 +54,7 @@ def evaluate(
     if timeline_days is not None and not 1 <= timeline_days <= 365:
         raise InputError(f"--timeline: {timeline_days} is not between 1 and 365 days")
     with store.read() as con:
+        policy = with_store_overrides(policy, read_overrides(con))  # the Policy page's changes, at once
         reader = Reader(con, model_ids)
         newest = reader.newest_inference()
         fleet = load_fleet(reader, model_ids)
@@ -62,12 +65,31 @@ def evaluate(
         if fleet.models.empty:
             return {"as_of": iso(as_of), "models": []}
         judge, checks, timeline = judge_fleet(con, reader, fleet, policy, as_of, timeline_days, model_ids)
+        decided = None
+        if fdr.settings(policy)["enabled"]:
+            decided = _fdr_family(con, judge, checks, policy, as_of, model_ids)
+            checks = fdr.apply(checks, decided, judge.wid[as_of])
         detail = bool(model_ids) if detail is None else detail
         raw = raw_drift(con, fleet, as_of) if detail else {}
         assembler = Assembler(judge, checks, as_of, reader)
         out_models = [assembler.model(m, raw.get(m, {}), timeline) for m in fleet.models["model_id"]]
     out_models.sort(key=lambda d: (RANK[d["status"]], d["model_id"]))
-    return {"as_of": iso(as_of), "models": out_models}
+    out: dict[str, Any] = {"as_of": iso(as_of), "models": out_models}
+    if decided is not None:
+        fdr.annotate(out_models, decided)
+        out["fdr"] = fdr.summary(decided, fdr.settings(policy)["alpha"], set(fleet.models["model_id"]))
+    return out
+
+
+def _fdr_family(con, judge: Judge, checks: pd.DataFrame, policy: Policy, as_of, model_ids) -> pd.DataFrame:
+    """The fleet's family of drift p-values at as_of, decided (lib/judge/fdr.py). For a subset of
+    models the whole fleet is judged at as_of (drift only), so a model's view equals the grid's."""
+    alpha = fdr.settings(policy)["alpha"]
+    if not model_ids:
+        return fdr.decide(fdr.family(judge, checks, judge.wid[as_of]), alpha)
+    reader = Reader(con, None)
+    whole = Judge(reader, load_fleet(reader, None), policy, [as_of], wids=[0])
+    return fdr.decide(fdr.family(whole, whole.run({"feature_drift"}, detail_at=as_of), 0), alpha)
 
 
 def judge_fleet(

@@ -52,9 +52,16 @@ def message(rec: dict, value: float | None, threshold: float, asm: Assembler) ->
             f"(reference) to {rec['estimated']:.3f} over the last 7 days: {_pct(value)} worse ({at} {_pct(threshold)})"
         )
     if check == "volume":
+        weeks = int(rec.get("baseline_weeks") or 0)
+        usual = (
+            f"the same 24 hours of the {weeks} previous week{'s' if weeks > 1 else ''} (mean"
+            if weeks
+            else "the daily mean of the 7 days before ("
+        )
+        sep = " " if weeks else ""
         return (
-            f"{int(rec['rows24'])} rows in the last 24h, {_pct(value)} of the daily mean of the 7 days before "
-            f"({rec['baseline']:.0f}; {at} {_pct(threshold)})"
+            f"{int(rec['rows24'])} rows in the last 24h, {_pct(value)} of {usual}{sep}{rec['baseline']:.0f}; "
+            f"{at} {_pct(threshold)})"
         )
     if check == "freshness":
         if value is None:

@@ -1,7 +1,9 @@
 """The stoplight policy as data: one declarative table of checks with default thresholds.
 
 Precedence of thresholds: feature > model (spec `policy:`) > team (policy file `teams:`) >
-default. `effective_thresholds` says which level each value came from, so the app and the
+default. Overrides stored by the Policy page (lib/store/policy.py) sit above the YAML at the
+same level: a stored team value over the policy file's team block, a stored model or feature
+value over the spec's (`with_store_overrides`; docs/policy.md). `effective_thresholds` says which level each value came from, so the app and the
 reports can show it. This module turns nothing into a status by itself; see lib/status.py.
 A test (tests/test_policy.py) keeps every setting documented in README.md.
 """
@@ -9,7 +11,7 @@ A test (tests/test_policy.py) keeps every setting documented in README.md.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -137,6 +139,25 @@ SETTINGS: dict[str, tuple[float, str]] = {
 }
 _BOOLEAN_SETTINGS = {"estimate_performance"}
 
+# Settings whose value is a mapping (issue 13), with their defaults. `fdr` is fleet-wide (a false
+# discovery rate is a property of the whole family of tests): only the policy file's top level
+# may set it. `volume_baseline` may be set at every level, like a threshold.
+BLOCK_SETTINGS: dict[str, tuple[dict[str, Any], str]] = {
+    "fdr": (
+        {"enabled": False, "alpha": 0.05},
+        "Benjamini-Hochberg control of the false discovery rate of feature-drift findings across the fleet: a "
+        "feature_drift flag stands only if its chi-squared p-value is a discovery at level alpha (docs/policy.md).",
+    ),
+    "volume_baseline": (
+        {"mode": "daily_mean", "weeks": 4},
+        "The volume check's baseline: daily_mean (the daily mean of the 7 days before the last 24 h) or "
+        "same_weekday (the mean of the same 24 hours 1, 2, ... weeks earlier, over `weeks` weeks).",
+    ),
+}
+FLEET_ONLY_SETTINGS = {"fdr"}
+VOLUME_MODES = ("daily_mean", "same_weekday")
+MAX_BASELINE_WEEKS = 12
+
 POLICY_FILE_ENV = "DRIFTLIGHT_POLICY"
 _FIXED_CHECKS = {"schema"}  # schema is structural: its levels are not thresholds to tune
 
@@ -184,10 +205,30 @@ def validate_policy_overrides(
                 raise InputError(f"{source}: field {where}: must be a non-negative number")
             if key == "min_rows" and (block != int(block) or block < 1):
                 raise InputError(f"{source}: field {where}: must be a whole number of rows, at least 1")
+        elif key in BLOCK_SETTINGS:
+            _check_block_setting(key, block, source, where, fleet_level=prefix == "defaults")
         elif key in CHECKS_BY_NAME and key not in _FIXED_CHECKS:
             _check_threshold_block(block, source, where, key)
         else:
             raise InputError(f"{source}: field {where}: unknown check or setting")
+
+
+def _check_block_setting(key: str, block: Any, source: str, where: str, *, fleet_level: bool) -> None:
+    if key in FLEET_ONLY_SETTINGS and not fleet_level:
+        raise InputError(f"{source}: field {where}: fleet-wide; set it at the top level of the policy file")
+    known = BLOCK_SETTINGS[key][0]
+    if not isinstance(block, dict) or set(block) - set(known):
+        raise InputError(f"{source}: field {where}: must be a mapping with keys {', '.join(known)}")
+    if "enabled" in block and not isinstance(block["enabled"], bool):
+        raise InputError(f"{source}: field {where}.enabled: must be true or false")
+    alpha = block.get("alpha", 0.05)
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 < alpha < 1:
+        raise InputError(f"{source}: field {where}.alpha: must be a number between 0 and 1 (exclusive)")
+    if block.get("mode", VOLUME_MODES[0]) not in VOLUME_MODES:
+        raise InputError(f"{source}: field {where}.mode: must be one of {', '.join(VOLUME_MODES)}")
+    weeks = block.get("weeks", 1)
+    if isinstance(weeks, bool) or not isinstance(weeks, int) or not 1 <= weeks <= MAX_BASELINE_WEEKS:
+        raise InputError(f"{source}: field {where}.weeks: must be a whole number from 1 to {MAX_BASELINE_WEEKS}")
 
 
 @dataclass(frozen=True)
@@ -195,13 +236,81 @@ class Policy:
     """Default thresholds plus team overrides, as loaded from the policy file."""
 
     defaults: dict[str, Any]
-    teams: dict[str, dict[str, Any]]
+    teams: dict[str, dict[str, Any]]  # the policy file's team blocks, with stored team overrides merged in
     source: str
+    models: dict[str, dict[str, Any]] = field(default_factory=dict)  # stored model / feature overrides
+    stored: tuple[dict, ...] | None = None  # the store's override rows once layered (None: not yet)
+    yaml_teams: dict[str, dict[str, Any]] | None = None  # the file's team blocks alone (for the Policy page)
+
+    def model_policy(self, model_id: str, spec_policy: dict[str, Any] | None) -> dict[str, Any]:
+        """A model's own level: its spec's `policy:` block with the stored overrides merged in."""
+        return merge_blocks(spec_policy or {}, self.models.get(model_id, {}))
+
+
+def merge_blocks(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """Merge two policy blocks of the same level: `over` wins per check level, per feature."""
+    if not over:
+        return base
+    out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in base.items()}
+    for key, value in over.items():
+        if key == "features":
+            feats = {f: dict(c) for f, c in out.get("features", {}).items()}
+            for feat, checks in value.items():
+                fb = feats.setdefault(feat, {})
+                for check, levels in checks.items():
+                    fb[check] = {**fb.get(check, {}), **levels}
+            out["features"] = feats
+        elif isinstance(value, dict):
+            out[key] = {**out.get(key, {}), **value}
+        else:
+            out[key] = value
+    return out
+
+
+def override_blocks(rows: list[dict]) -> tuple[dict[str, dict], dict[str, dict]]:
+    """Stored override rows (lib/store/policy.py) as policy blocks: (team -> block, model -> block)."""
+    teams: dict[str, dict] = {}
+    models: dict[str, dict] = {}
+    for r in rows:
+        block = (teams if r["scope"] == "team" else models).setdefault(r["target"], {})
+        if r["setting"] in SETTINGS:
+            if r["value"] is not None:
+                block[r["setting"]] = int(r["value"]) if r["setting"] == "min_rows" else r["value"]
+            continue
+        levels = {k: r[k] for k in ("yellow", "red") if r[k] is not None}
+        if not levels:
+            continue
+        if r["feature"]:
+            block.setdefault("features", {}).setdefault(r["feature"], {})[r["setting"]] = levels
+        else:
+            block[r["setting"]] = levels
+    return teams, models
+
+
+def with_store_overrides(policy: Policy, rows: list[dict]) -> Policy:
+    """The policy with the store's overrides layered above the YAML (idempotent: layered once)."""
+    if policy.stored is not None:
+        return policy
+    teams, models = override_blocks(rows)
+    merged = {t: merge_blocks(policy.teams.get(t, {}), teams.get(t, {})) for t in {*policy.teams, *teams}}
+    return replace(policy, teams=merged, models=models, stored=tuple(rows), yaml_teams=policy.teams)
+
+
+def load_store_policy(store, policy: Policy | None = None) -> Policy:
+    """The policy file (or `policy`) with the store's overrides, read under a shared lock."""
+    from lib.store.policy import read_overrides
+
+    policy = policy or load_policy()
+    if policy.stored is not None or not store.exists():
+        return policy
+    with store.read() as con:
+        return with_store_overrides(policy, read_overrides(con))
 
 
 def default_policy() -> Policy:
     defaults: dict[str, Any] = {c.name: {"yellow": c.yellow, "red": c.red} for c in CHECKS}
     defaults.update({k: v for k, (v, _) in SETTINGS.items()})
+    defaults.update({k: dict(v) for k, (v, _) in BLOCK_SETTINGS.items()})
     return Policy(defaults=defaults, teams={}, source="built-in defaults")
 
 
@@ -270,6 +379,12 @@ def effective_threshold(
 
 
 def effective_setting(policy: Policy, team: str, model_policy: dict[str, Any], key: str) -> float:
+    """A setting (min_rows, cooldown_hours) in force: model > team > default."""
     value = policy.defaults[key]
     value = policy.teams.get(team, {}).get(key, value)
     return model_policy.get(key, value)
+
+
+def effective_block(policy: Policy, team: str, model_policy: dict[str, Any], key: str) -> dict[str, Any]:
+    """A mapping setting (BLOCK_SETTINGS) in force for a model: default < team < model, key by key."""
+    return {**policy.defaults[key], **policy.teams.get(team, {}).get(key, {}), **model_policy.get(key, {})}

@@ -36,6 +36,9 @@ from lib.metrics.importance import (  # noqa: F401
     normalized_importance,
     surrogate_importance,
 )
+from lib.metrics.multiple import (  # noqa: F401
+    benjamini_hochberg_adjusted,
+)
 from lib.metrics.multivariate import (  # noqa: F401
     domain_classifier,
 )

@@ -13,7 +13,7 @@ import pandas as pd
 
 from lib.judge.cube import DriftCube
 from lib.judge.evaluate import evaluate
-from lib.judge.policy import SETTINGS, Policy, effective_setting, effective_threshold, load_policy
+from lib.judge.policy import SETTINGS, Policy, effective_setting, effective_threshold, load_store_policy
 from lib.judge.status import RANK
 from lib.metrics import numeric_bin_labels
 from lib.store.connection import Store
@@ -76,7 +76,7 @@ def report_data(
     result: dict | None = None,
 ) -> dict[str, Any]:
     """Everything a report shows: the evaluation (30-day timeline) and the chart data."""
-    policy = policy or load_policy()
+    policy = load_store_policy(store, policy)  # with the Policy page's stored overrides
     filters = filters or Filters()
     if result is None:
         result = evaluate(
@@ -99,7 +99,12 @@ def report_data(
             specs = model_specs(con)
     settings = {
         m["model_id"]: {
-            k: effective_setting(policy, m.get("team", ""), specs.get(m["model_id"], {}).get("policy", {}), k)
+            k: effective_setting(
+                policy,
+                m.get("team", ""),
+                policy.model_policy(m["model_id"], specs.get(m["model_id"], {}).get("policy")),
+                k,
+            )
             for k in SETTINGS
         }
         for m in models
@@ -217,7 +222,10 @@ def performance_over_time(
         check = next((c for c in m.get("checks", []) if c["check"] == "performance"), None)
         if check is None:
             t = effective_threshold(
-                policy, m.get("team", ""), specs.get(m["model_id"], {}).get("policy", {}), "performance"
+                policy,
+                m.get("team", ""),
+                policy.model_policy(m["model_id"], specs.get(m["model_id"], {}).get("policy")),
+                "performance",
             )
             check = {"yellow": t.yellow, "red": t.red, "threshold_source": t.source}
         sign = -1.0 if higher_is_better(metric) else 1.0

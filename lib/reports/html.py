@@ -223,14 +223,24 @@ def _model_section(m: dict, data: dict, charts: _Charts, *, full: bool) -> str:
     if unseen:
         out.append(
             "<h3>New category values (last 24 h)</h3><table><tr><th>feature</th><th>value</th>"
-            "<th>rows</th><th>first seen</th></tr>"
+            "<th>rows</th><th>first seen</th><th>map to (suggested)</th></tr>"
         )
         for r, u in unseen[:50]:
+            to = (r.get("remedy") or {}).get("mapping", {}).get(u["value"])
             out.append(
                 f"<tr><td>{e(r['feature'])}</td><td><code>{e(u['value'])}</code></td>"
-                f"<td class=num>{u['count']:,}</td><td>{e(u.get('first_seen'))}</td></tr>"
+                f"<td class=num>{u['count']:,}</td><td>{e(u.get('first_seen'))}</td>"
+                f"<td>{'<code>' + e(to) + '</code>' if to is not None else '–'}</td></tr>"
             )
-        out.append("</table>")
+        cmds = [(r.get("remedy") or {}).get("commands", {}) for r in m["reasons"] if r.get("remedy")]
+        out.append(
+            "</table><p class=note>Ways out: map the new values to a known one until a retrain "
+            f"(<code>{e(cmds[0].get('mapping') or '')}</code>), tell the feed's upstream contact "
+            f"(<code>{e(cmds[0].get('notify_upstream'))}</code>), or retrain to learn them "
+            f"(<code>{e(cmds[0].get('retrain'))}</code>).</p>"
+            if cmds
+            else "</table>"
+        )
     # drift table
     feats = m.get("features", [])
     if feats:

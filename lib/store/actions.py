@@ -369,3 +369,18 @@ def requeue(con, action_id: str, at: datetime) -> bool:
         [at, at, action_id],
     )
     return row is not None
+
+
+def model_owner(con, model_id: str) -> tuple[str, str] | None:
+    """(owner, team) of a registered model, None when there is no such model."""
+    row = fetch_one(con, "SELECT owner, team FROM models WHERE model_id = ?", [model_id])
+    return (row[0], row[1]) if row else None
+
+
+def action_model(con, action_id: str) -> str | None:
+    row = (
+        fetch_one(con, "SELECT model_id FROM alert_actions WHERE action_id = ?", [action_id])
+        if has_action_tables(con)
+        else None
+    )
+    return row[0] if row else None

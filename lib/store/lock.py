@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from lib.errors import StoreBusy
+from lib.errors import AlreadyRunning, StoreBusy
 
 _POLL_SECONDS = 0.005
 
@@ -70,3 +70,27 @@ def shared(db_path: str, timeout: float):
 def exclusive(db_path: str, timeout: float):
     """Hold the lock alone (one writer, no readers)."""
     return _hold(db_path, timeout, fcntl.LOCK_EX)
+
+
+@contextmanager
+def sole(lock_path: str, what: str) -> Iterator[None]:
+    """Hold `lock_path` alone, without waiting: raise AlreadyRunning if another process holds it.
+
+    For one-of-a-kind processes beside the store (the scheduler). The holder's pid and start
+    time are written into the file for the message; the kernel frees an flock when its holder
+    dies (even by SIGKILL), so a dead holder's lock is simply taken over, never "stale".
+    """
+    fd = _open(lock_path)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "another process"
+            raise AlreadyRunning(
+                f"{lock_path}: {what} is already running ({holder}); not starting a second one"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()}, since {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # releases the lock

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import duckdb
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # Migrations: index i brings the schema from version i to i + 1.
 MIGRATIONS: list[str] = [
@@ -96,11 +96,22 @@ MIGRATIONS: list[str] = [
         model_id VARCHAR PRIMARY KEY, muted BOOLEAN NOT NULL, snooze_until TIMESTAMP,
         note VARCHAR, updated_at TIMESTAMP NOT NULL, updated_by VARCHAR);
     """,
-    # 3: investigation depth (issue 13). The reference's isotonic calibration map (knots) for
+    # 3: policy overrides (issue 10): thresholds and min_rows changed on the Policy page, layered
+    # above the policy YAML at the same level (lib/judge/policy.py). scope 'team' (target = the
+    # team) or 'model' (target = the model id, feature '' or one of its features); setting = a
+    # check (yellow / red, NULL = not overridden) or 'min_rows' (value). SQL in lib/store/policy.py.
+    """
+    CREATE TABLE policy_overrides (
+        scope VARCHAR NOT NULL, target VARCHAR NOT NULL, feature VARCHAR NOT NULL, setting VARCHAR NOT NULL,
+        yellow DOUBLE, red DOUBLE, value DOUBLE,
+        updated_at TIMESTAMP NOT NULL, updated_by VARCHAR NOT NULL, comment VARCHAR NOT NULL,
+        PRIMARY KEY (scope, target, feature, setting));
+    """,
+    # 4: investigation depth (issue 13). The reference's isotonic calibration map (knots) for
     # the performance estimate (CBPE), every scored row's (hour, score, predicted positive)
     # count for it, and feature importances per snapshot. (The multivariate-drift cache is a
     # file beside the store: a cache write here would bump data_version, its own key.)
-    # A store migrated from version 2 has estimates once a reference is ingested again.
+    # A store migrated from version 3 has estimates once a reference is ingested again.
     """
     CREATE TABLE ref_calibration (
         model_id VARCHAR NOT NULL, snapshot_id INTEGER NOT NULL, x DOUBLE[] NOT NULL, y DOUBLE[] NOT NULL,

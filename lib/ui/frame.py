@@ -20,8 +20,10 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from lib.actions.roles import Actor
 from lib.judge.status import STATUSES
 from lib.reports.data import Filters
+from lib.ui.auth import auth_configured, current_actor, gate, sidebar_identity  # noqa: F401 (re-exported)
 from lib.ui.formatting import WORD
 from lib.ui.loaders import load_catalog, load_fleet
 from lib.ui.store_access import _store, db_path, empty_notice, guarded, missing_notice
@@ -63,21 +65,9 @@ def context() -> Context:
     return ctx
 
 
-def auth_configured() -> bool:
-    try:
-        return "auth" in st.secrets
-    except Exception:  # no secrets file at all
-        return False
-
-
-def auth_gate() -> None:
-    """The login gate's hook (DESIGN.md, Actions): a no-op until an [auth] section is configured."""
-    if not auth_configured():
-        return
-    if not st.user.is_logged_in:
-        st.title("🚦 Driftlight")
-        st.button("Log in", on_click=st.login, type="primary")
-        st.stop()
+def auth_gate() -> Actor:
+    """The login gate (lib/ui/auth.py): stops the run unless the visitor may see the app."""
+    return gate()
 
 
 def frame() -> Context:
@@ -123,10 +113,8 @@ def frame() -> Context:
         task = st.multiselect("Task", sorted(models["task"].unique()), key="task", bind="query-params")
         tags = sorted({t for ts in models["tags"] for t in ts})
         tag = st.multiselect("Tag", tags, key="tag", bind="query-params")
-        st.caption(
-            f"Store: `{os.path.basename(path)}` · data version {version}"
-            + ("" if auth_configured() else " · no login configured: serve on localhost only")
-        )
+        st.caption(f"Store: `{os.path.basename(path)}` · data version {version}")
+        sidebar_identity(current_actor())
     ctx = Context(
         path=path,
         version=version,
@@ -153,3 +141,21 @@ def matches(model: dict, filters: dict[str, Any], *, use_status: bool = True) ->
 
 def any_filter(filters: dict[str, Any]) -> bool:
     return any(bool(v) for v in filters.values())
+
+
+def may_upload(actor: Actor) -> bool:
+    """Admins, and users who own at least one model (their uploads are checked per model in lib)."""
+    if actor.admin:
+        return True
+    try:
+        catalog = load_catalog(db_path(), _store(db_path()).data_version())
+    except Exception:  # no store yet: nothing to upload to but for an admin
+        return False
+    models = catalog["models"]
+    return any(actor.owns(o, t) for o, t in zip(models["owner"], models["team"]))
+
+
+def owns_model(actor: Actor, ctx: Context, model_id: str) -> bool:
+    models = ctx.catalog["models"]
+    hit = models[models["model_id"] == model_id]
+    return bool(len(hit)) and actor.owns(hit["owner"].iloc[0], hit["team"].iloc[0])

@@ -122,3 +122,14 @@ def status_counts(models: list[dict]) -> dict[str, int]:
     for m in models:
         out[m["status"]] += 1
     return out
+
+
+def fdr_note(fleet: dict) -> str | None:
+    """The grid's line on false discovery rate control (policy `fdr`), or None when it is off."""
+    f = fleet.get("fdr")
+    if not f:
+        return None
+    return (
+        f"False discovery rate control (Benjamini–Hochberg, α = {f['alpha']:g}) over {f['family']:,} drift tests: "
+        f"**{f['removed']} of {f['findings']}** feature-drift finding(s) removed as not significant across the fleet."
+    )

@@ -32,6 +32,7 @@ def _render(ctx: Context, model_id: str, m: dict) -> None:
     drift = d["drift"]
     spark = {f: g.sort_values("date")["psi"].dropna().round(4).tolist() for f, g in drift.groupby("feature")}
     rows = []
+    fdr_on = any("fdr" in f for f in m["features"])
     for f in m["features"]:
         rows.append(
             {
@@ -45,6 +46,7 @@ def _render(ctx: Context, model_id: str, m: dict) -> None:
                 "KS": f.get("ks"),
                 "Wasserstein": f.get("wasserstein"),
                 "chi² p": f.get("chi2_p"),
+                **({"FDR q": (f.get("fdr") or {}).get("q")} if fdr_on else {}),
                 "PSI per day": spark.get(f["feature"], []),
             }
         )
@@ -61,11 +63,14 @@ def _render(ctx: Context, model_id: str, m: dict) -> None:
                 "KS": None,
                 "Wasserstein": None,
                 "chi² p": None,
+                **({"FDR q": None} if fdr_on else {}),
                 "PSI per day": spark.get(on, []),
             }
         )
     table = pd.DataFrame(rows)
-    for col in ("PSI", "importance", "PSI × importance", "JS", "KS", "Wasserstein", "chi² p"):
+    for col in ("PSI", "importance", "PSI × importance", "JS", "KS", "Wasserstein", "chi² p") + (
+        ("FDR q",) if fdr_on else ()
+    ):
         table[col] = pd.to_numeric(table[col], errors="coerce").astype("float64")
     # "drifted AND important" first (lib/judge/importance.py); the model output after its features' ties
     # red, then yellow features first; within a status, PSI × importance (drifted AND important)
@@ -90,6 +95,14 @@ def _render(ctx: Context, model_id: str, m: dict) -> None:
         "Wasserstein": "{:.3f}",
         "chi² p": "{:.2g}",
     }
+    if fdr_on:
+        numbers["FDR q"] = "{:.2g}"
+        gone = [f["feature"] for f in m["features"] if (f.get("fdr") or {}).get("removed")]
+        st.caption(
+            "FDR q: the feature's χ² p-value adjusted (Benjamini–Hochberg) over the fleet's drift tests; a PSI flag "
+            "stands only when q ≤ α (policy `fdr`). "
+            + (f"Removed as not significant: **{', '.join(gone)}**." if gone else "No finding of this model removed.")
+        )
     styled = table.style.format(numbers, na_rep="–")
     event = st.dataframe(
         styled,

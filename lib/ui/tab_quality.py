@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import plotly.graph_objects as go
 import streamlit as st
 
-from lib.ui import loaders, style
+from lib.ui import loaders, style, tab_remedy
 from lib.ui.store_access import guarded
 from lib.ui.tab_common import FIG_CFG, daily, layout, thresholds
 
@@ -43,6 +43,7 @@ def render(ctx: Context, model_id: str, m: dict) -> None:
                 "last_seen": st.column_config.DatetimeColumn("Last seen", format="YYYY-MM-DD HH:mm"),
             },
         )
+    tab_remedy.render(ctx, model_id, m)
     st.markdown("##### Per day")
     series = []
     for metric, title, check in (
