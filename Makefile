@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 DB ?= data/driftlight.duckdb
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint format bench demo system-deps clean
+.PHONY: run test lint format bench demo chromium system-deps clean
 
 $(VENV)/.runtime: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -20,14 +20,26 @@ $(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
 	touch $@
 
 $(DB): | $(VENV)/.runtime
-	$(PY) -m lib demo --db $(DB)
+	$(PY) -m lib demo --db $(DB) $(DEMO_ARGS)
 
 demo: $(VENV)/.runtime
-	$(PY) -m lib demo --db $(DB)
+	$(PY) -m lib demo --db $(DB) $(DEMO_ARGS)
 
-run: $(VENV)/.runtime $(DB)
+run: $(VENV)/.runtime $(DB) chromium
 	$(VENV)/bin/python -m lib check-config --address localhost
 	DRIFTLIGHT_DB=$(DB) $(VENV)/bin/streamlit run app.py --server.address=localhost --server.headless=true
+
+# PDF reports print with Chromium (a runtime part, like the requirements): installed with apt
+# when missing; without apt, the line below says what to do (README, "PDF reports").
+chromium:
+	@if [ -z "$$DRIFTLIGHT_CHROMIUM" ] && [ ! -x /usr/bin/chromium ]; then \
+		if command -v apt-get >/dev/null 2>&1; then \
+			$(SUDO) apt-get update -qq && \
+			DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; \
+		else \
+			echo "PDF reports need Chromium: install it, or set DRIFTLIGHT_CHROMIUM to its executable (README)"; \
+		fi; \
+	fi
 
 system-deps:
 	@if ! command -v chromium >/dev/null 2>&1 || ! command -v pdftotext >/dev/null 2>&1; then \

@@ -1,16 +1,17 @@
 """The command line: python -m lib <command>. The public contract is in DESIGN.md.
 
 Exit codes: 0 success; 2 bad usage or invalid input (one line naming file, column, row);
-1 any other failure. Each command is a thin face over lib/.
+1 any other failure, also one line: no traceback ever (DRIFTLIGHT_DEBUG=1 shows it). Each command is a thin face over lib/.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 
-from lib.errors import AlreadyRunning, InputError, StoreBusy, StoreMissing
+from lib.errors import AlreadyRunning, InputError, MissingDependency, StoreBusy, StoreMissing
 
 
 class _Parser(argparse.ArgumentParser):
@@ -136,8 +137,24 @@ def main(argv: list[str] | None = None) -> int:
     except StoreBusy as exc:
         print(str(exc), file=sys.stderr)
         return 1
+    except MissingDependency as exc:
+        print(str(exc).splitlines()[0], file=sys.stderr)
+        return 1
     except AlreadyRunning as exc:
         print(str(exc), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"python -m lib {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # no traceback ever from a command (issue 14): one line, exit 1
+        if os.environ.get("DRIFTLIGHT_DEBUG"):
+            raise
+        text = (str(exc).strip().splitlines() or [""])[0]
+        print(
+            f"python -m lib {args.command}: unexpected error ({type(exc).__name__}{': ' + text if text else ''}); "
+            "set DRIFTLIGHT_DEBUG=1 for the traceback",
+            file=sys.stderr,
+        )
         return 1
 
 

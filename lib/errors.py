@@ -4,6 +4,8 @@ InputError  -> exit code 2, one line naming file, column and row where they appl
 StoreBusy   -> the readers–writer lock could not be had in time ("store busy" notice in the app).
 StoreMissing-> there is no store file yet (the app shows the command that builds the demo).
 AlreadyRunning -> a second scheduler on one store: exit 1 with the holder named.
+MissingDependency -> a part the feature needs is not installed (Chromium for PDF): exit 1, one
+                line with the install command; a notice in the app.
 """
 
 
@@ -22,6 +24,26 @@ class StoreMissing(Exception):
 class UnknownModel(InputError):
     """A model id that is not registered in the store."""
 
+    @classmethod
+    def suggest(cls, model_id: str, known, *, prefix: str = "--model: ", hint: str = "") -> "UnknownModel":
+        """The one-line error for an unknown id: the closest registered ids (difflib) and how to
+        list them all (issue 14). `hint` is added before the listing advice."""
+        import difflib
+
+        known = sorted(known)
+        close = difflib.get_close_matches(model_id, known, n=3, cutoff=0.6)
+        text = f"{prefix}unknown model {model_id!r}"
+        if close:
+            text += "; did you mean " + " or ".join(repr(c) for c in close) + "?"
+        if hint:
+            text += f" ({hint})"
+        # with no model registered there is nothing to list (the hint says what to do instead)
+        return cls(f"{text} — list the registered models with: python -m lib models" if known else text)
+
 
 class AlreadyRunning(Exception):
     """A one-of-a-kind process (the scheduler) is already running on this store."""
+
+
+class MissingDependency(Exception):
+    """A runtime part is not installed (Chromium for PDF); the message says how to install it."""

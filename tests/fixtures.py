@@ -536,7 +536,7 @@ BAD_FILES: list[BadFile] = [
         ),
         "temperature",
         3,
-        "'21,5' is not a number",
+        "'21,5' looks like a decimal comma; write 21.5",
     ),
     BadFile(
         "numeric-bool-parquet",

@@ -351,7 +351,8 @@ def checks_at(m: Model, t: pd.Timestamp) -> dict[tuple[str, str | None], Check]:
         for col in columns - known:
             out.setdefault(("schema", col), Check("schema", col, 1.0, "yellow", 1.0))
     past = m.inf[m.inf["ts"] <= t]
-    add("freshness", None, math.inf if past.empty else (t - past["ts"].max()) / HOUR)
+    # before the first inference: nothing to be late with yet (grey, value null; DESIGN)
+    add("freshness", None, math.nan if past.empty else (t - past["ts"].max()) / HOUR, grey=past.empty)
     baseline = len(base) / 7
     add("volume", None, n24 / baseline if baseline > 0 else math.nan)
     for name, kind in m.features.items():
@@ -401,10 +402,12 @@ def flagged(checks: dict) -> set[tuple[str, str | None]]:
 def reasons(m: Model, as_of: pd.Timestamp) -> list[dict[str, Any]]:
     """Reasons at as_of, ordered as DESIGN.md says, with since and onset."""
     now = checks_at(m, as_of)
-    day_ends = []
+    # since: hour by hour over the last 48 h, then day-end by day-end up to 30 days back (DESIGN "Onset")
+    walk = [as_of - pd.Timedelta(hours=k) for k in range(49)]
     t = as_of.floor("D")
     while t >= as_of - 30 * DAY:
-        day_ends.append(t)
+        if t < walk[48]:
+            walk.append(t)
         t -= DAY
     t1 = as_of - DAY
     first_before = t1.floor("D") if t1.floor("D") < t1 else t1 - DAY
@@ -420,7 +423,7 @@ def reasons(m: Model, as_of: pd.Timestamp) -> list[dict[str, Any]]:
     for key in flagged(now):
         c = now[key]
         since = as_of
-        for t in day_ends:
+        for t in walk:
             if key in flags(t):
                 since = t
             else:

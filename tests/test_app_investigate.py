@@ -11,6 +11,7 @@ import yaml
 from streamlit.testing.v1 import AppTest
 from test_actions import Hooks, Mails
 
+from lib.actions.roles import local_actor
 from lib.judge.evaluate import evaluate
 from lib.judge.remedy import mapping_document, render_mapping
 from lib.store.actions import audit_log
@@ -106,7 +107,8 @@ def test_remedy_panel_mapping_upstream_retrain(app, demo_db, receivers):
     with Store(demo_db).read() as con:
         log = audit_log(con, model_id="icecream-sales")
     queued = log[log["event"] == "queued"]
-    assert set(queued["actor"]) == {"test@example.com"}  # AppTest's st.user: the logged-in user acts
+    # no [auth] configured: the app acts as the machine's user, as the Alerts page does (lib/ui/auth.py)
+    assert set(queued["actor"]) == {local_actor().id}
     assert set(queued["detail"]) == {
         "by hand: upstream notice: 4 new value(s) in flavor",
         "by hand: retrain to learn 4 new value(s)",

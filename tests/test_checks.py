@@ -473,10 +473,16 @@ def _reason(models, model_id, check, feature="c"):
     return next(r for r in models[model_id]["reasons"] if r["check"] == check and r["feature"] == feature)
 
 
-def test_a_change_in_the_last_24_hours_is_sudden_since_as_of(models):
-    for check in ("unseen_categories", "feature_drift"):
+def test_a_change_in_the_last_24_hours_is_sudden_since_its_first_hour(models):
+    # since has hour resolution (issue 14): day 0 is all "zzz" from its first row (00:03:36), so
+    # unseen_categories is flagged from the hour that ends 01:00; the 7-day PSI crosses 0.10 at
+    # 04:00. Day-ends only, both used to say as_of (11-30 00:00).
+    for check, since in (
+        ("unseen_categories", "2026-11-29T01:00:00+00:00"),
+        ("feature_drift", "2026-11-29T04:00:00+00:00"),
+    ):
         r = _reason(models, "sudden", check)
-        assert (r["since"], r["onset"]) == ("2026-11-30T00:00:00+00:00", "sudden")
+        assert (r["since"], r["onset"]) == (since, "sudden")
 
 
 def test_a_change_after_the_last_day_end_is_sudden_since_as_of(scenario_fleet):
@@ -490,10 +496,11 @@ def test_a_change_after_the_last_day_end_is_sudden_since_as_of(scenario_fleet):
     m = {x["model_id"]: x for x in got["models"]}
     r = _reason(m, "sudden", "unseen_categories")
     assert r["value"] == pytest.approx(216 / 400)  # 13 h of the 400-a-day rows are "zzz"
-    assert (r["since"], r["onset"]) == ("2026-11-29T13:00:00+00:00", "sudden")
-    # crossed before the last day-end (at 20:00 the day before): since is that day-end, still sudden
+    assert (r["since"], r["onset"]) == ("2026-11-29T01:00:00+00:00", "sudden")  # its first hour
+    # crossed the evening before (rows after 20:00): since the hour that ends 21:00 (issue 14: hourly
+    # within 48 h; day-ends only said the day-end 11-29 00:00), still sudden
     r = _reason(m, "sudden-evening", "unseen_categories")
-    assert (r["since"], r["onset"]) == ("2026-11-29T00:00:00+00:00", "sudden")
+    assert (r["since"], r["onset"]) == ("2026-11-28T21:00:00+00:00", "sudden")
     # at midnight the evening's values have left the 24-hour window
     assert got["as_of"] == "2026-11-29T13:00:00+00:00"
 
@@ -511,20 +518,22 @@ def test_drift_present_for_ten_days_is_gradual_since_the_first_day_end_of_the_ru
 def test_a_green_day_breaks_the_run(models):
     r = _reason(models, "broken", "unseen_categories")
     assert r["value"] == pytest.approx(4 / 400)
-    assert (r["since"], r["onset"]) == ("2026-11-29T00:00:00+00:00", "gradual")
+    # day 2 (11-27) is green: the run starts with day 1's first "zzz" row, in the hour ending
+    # 11-28 01:00 (hourly within 48 h; day-ends only said 11-29 00:00)
+    assert (r["since"], r["onset"]) == ("2026-11-28T01:00:00+00:00", "gradual")
 
 
 def test_flagged_within_the_week_before_is_gradual_even_if_green_yesterday(models):
     r = _reason(models, "relapse", "unseen_categories")
-    assert (r["since"], r["onset"]) == ("2026-11-30T00:00:00+00:00", "gradual")
+    assert (r["since"], r["onset"]) == ("2026-11-29T01:00:00+00:00", "gradual")  # day 0's first hour
 
 
 def test_onset_looks_back_exactly_seven_day_ends_before_as_of_minus_24_hours(models):
     # as_of − 24 h is 11-29 00:00; the 7 day-ends before it are 11-28 … 11-22
     r = _reason(models, "onset-7th", "unseen_categories")  # also flagged at 11-22
-    assert (r["since"], r["onset"]) == ("2026-11-30T00:00:00+00:00", "gradual")
+    assert (r["since"], r["onset"]) == ("2026-11-29T01:00:00+00:00", "gradual")
     r = _reason(models, "onset-8th", "unseen_categories")  # also flagged at 11-21 only
-    assert (r["since"], r["onset"]) == ("2026-11-30T00:00:00+00:00", "sudden")
+    assert (r["since"], r["onset"]) == ("2026-11-29T01:00:00+00:00", "sudden")
 
 
 def test_since_is_capped_at_30_days(models):

@@ -94,7 +94,9 @@ def test_json_shape_and_order(cli_fleet, capsys):
         0.1,
         0.05,
     )
-    assert (first["since"], first["onset"]) == ("2026-11-30T00:00:00+00:00", "sudden")
+    # since has hour resolution (issue 14): day 0's first "zzz" rows arrive in the hour
+    # that ends at 01:00; day-ends only used to say the next 00:00.
+    assert (first["since"], first["onset"]) == ("2026-11-29T01:00:00+00:00", "sudden")
     assert "zzz" in first["message"] and "10%" in first["message"]
     # the JSON is the evaluate() dict, unrounded
     assert got == json.loads(json.dumps(evaluate(cli_fleet.store, as_of=AS_OF, policy=default_policy())))
@@ -176,9 +178,13 @@ def test_bad_usage_is_exit_2(cli_fleet, capsys, args, message):
 
 def test_an_empty_store_gives_null_as_of_and_no_models(tmp_path, capsys):
     assert run_json(capsys, "--db", tmp_path / "none.duckdb") == {"as_of": None, "models": []}
-    fleet = ind.Fleet(tmp_path / "registered")  # a model, but no inference yet
+    fleet = ind.Fleet(tmp_path / "registered")  # a model, but no inference yet: listed, grey (issue 14)
     fleet.register({**SPEC, "model_id": "lonely"})
-    assert run_json(capsys, "--db", fleet.store.path) == {"as_of": None, "models": []}
+    got = run_json(capsys, "--db", fleet.store.path)
+    assert [(m["model_id"], m["status"], m["reasons"], m["message"]) for m in got["models"]] == [
+        ("lonely", "grey", [], "no inference logged yet")
+    ]
+    assert got["as_of"] is not None  # the registration's hour (tests/test_first_hour.py pins it)
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ least 12 models).
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from datetime import timedelta
@@ -56,6 +57,13 @@ def store_checksums(path: Path) -> dict[str, tuple[int, int]]:
         con.close()
 
 
+def evaluate_json(path: Path) -> str:
+    from lib.judge.evaluate import evaluate
+    from lib.store.connection import Store
+
+    return json.dumps(evaluate(Store(path)), allow_nan=False)
+
+
 def query(path: Path, sql: str, params=None) -> list[tuple]:
     con = duckdb.connect(str(path), read_only=True)
     try:
@@ -66,11 +74,12 @@ def query(path: Path, sql: str, params=None) -> list[tuple]:
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    """Two small demo stores built with the same seed."""
+    """Two small demo stores built with the same seed: a with 5 models per transaction (three
+    groups, the last one short), b with one transaction per register and per file (group=0)."""
     root = tmp_path_factory.mktemp("demo")
     a, b = root / "a.duckdb", root / "b.duckdb"
-    summary_a = build.build_demo(a, seed=0, **SMALL)
-    summary_b = build.build_demo(b, seed=0, **SMALL)
+    summary_a = build.build_demo(a, seed=0, group=5, **SMALL)
+    summary_b = build.build_demo(b, seed=0, group=0, **SMALL)
     return {"a": a, "b": b, "summary_a": summary_a, "summary_b": summary_b}
 
 
@@ -146,8 +155,17 @@ def test_icecream_sales_is_the_design_example():
 
 # -- the build ------------------------------------------------------------------------------------
 def test_same_seed_same_store(built):
+    """Also: grouped writes (Store.group, deferred profile inserts) make the very store that
+    one transaction per file makes, and evaluate's JSON is byte for byte the same."""
     a, b = store_checksums(built["a"]), store_checksums(built["b"])
     assert a == b
+    texts = [evaluate_json(built[k]) for k in ("a", "b")]
+    assert texts[0] == texts[1] and len(json.loads(texts[0])["models"]) == SMALL["models"]
+    # 12 models in groups of 5: 3 commits, against one per register and per file
+    assert int(query(built["a"], "SELECT value FROM meta WHERE key = 'data_version'")[0][0]) == 3
+    assert int(query(built["b"], "SELECT value FROM meta WHERE key = 'data_version'")[0][0]) == (
+        SMALL["models"] + sum(built["summary_b"]["files"].values())
+    )
     assert a["ingest_log"][0] > 0
     # Per-model tables exist for every model and hold rows.
     for plan in fleet.plan_fleet(**{"models": SMALL["models"]}, seed=0):

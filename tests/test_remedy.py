@@ -17,6 +17,7 @@ from test_actions import Hooks
 
 from lib.actions import remedy
 from lib.actions.config import ActionConfig
+from lib.actions.roles import Actor, PermissionDenied
 from lib.errors import InputError
 from lib.ingest.pipeline import ingest_file, register_spec
 from lib.judge.remedy import default_choices, remedy_block
@@ -26,6 +27,7 @@ from lib.store.actions import audit_log
 from lib.store.connection import Store
 
 MODEL = "gelato"
+DANA = Actor(id="dana@example.com")  # the spec's owner (tests/fixtures.py spec_dict)
 REF = {"vanilla": 180, "chocolate": 120, "mint": 60, "other": 40}  # the reference's flavor counts
 NEW = {"strawberry": 30, "rocky road": 12}  # arrive in the last 24 h
 END = T0 + pd.Timedelta(days=9)  # as_of
@@ -188,7 +190,7 @@ def test_cli_mapping_bad_input_exit_2_store_unchanged(db, args, message):
 def test_notify_upstream_delivers_values_counts_first_seen_once(db, hooks):
     hooks.requests.clear()
     store = Store(db)
-    rows = remedy.notify_upstream(store, MODEL, actor="dana@example.com", config=CFG)
+    rows = remedy.notify_upstream(store, MODEL, actor=DANA, config=CFG)
     assert [r["outcome"] for r in rows] == ["delivered"]
     (req,) = hooks.requests
     assert req["path"] == "/feed"
@@ -196,7 +198,7 @@ def test_notify_upstream_delivers_values_counts_first_seen_once(db, hooks):
     assert req["json"]["title"] == "[Driftlight] 2 new value(s) in the feed of gelato"
     assert "- 'strawberry': 30 row(s) in the last 24 h, first seen 2026-11-28T" in body
     assert "- 'rocky road': 12 row(s) in the last 24 h" in body
-    again = remedy.notify_upstream(store, MODEL, actor="dana@example.com", config=CFG)
+    again = remedy.notify_upstream(store, MODEL, actor=DANA, config=CFG)
     assert [r["outcome"] for r in again] == ["already delivered"] and len(hooks.requests) == 1
     with store.read() as con:
         log = audit_log(con, model_id=MODEL)
@@ -209,15 +211,28 @@ def test_notify_upstream_delivers_values_counts_first_seen_once(db, hooks):
 
 def test_trigger_retrain_posts_payload_with_values(db, hooks):
     hooks.requests.clear()
-    rows = remedy.trigger_retrain(Store(db), MODEL, actor="dana@example.com", config=CFG)
+    rows = remedy.trigger_retrain(Store(db), MODEL, actor=DANA, config=CFG)
     assert [r["outcome"] for r in rows] == ["delivered"]
     (req,) = hooks.requests
     assert req["path"] == "/retrain" and req["headers"]["Idempotency-Key"] == rows[0]["action_id"]
     payload = req["json"]
     assert payload["event"] == "driftlight.retrain" and payload["trigger"]["by"] == "dana@example.com"
     assert {u["value"]: u["count"] for u in payload["trigger"]["unseen_values"]["flavor"]} == NEW
-    dry = remedy.trigger_retrain(Store(db), MODEL, actor="x", config=CFG, dry_run=True)
+    dry = remedy.trigger_retrain(Store(db), MODEL, actor=DANA, config=CFG, dry_run=True)
     assert [r["outcome"] for r in dry] == ["already delivered"]
+
+
+@pytest.mark.parametrize("action", [remedy.notify_upstream, remedy.trigger_retrain])
+def test_only_the_owner_or_an_admin_may_notify_or_retrain(db, hooks, action):
+    hooks.requests.clear()
+    store = Store(db)
+    with store.read() as con:
+        before = (len(audit_log(con, model_id=MODEL)), len(stored_actions(con, model_id=MODEL)))
+    with pytest.raises(PermissionDenied, match="^viewer@example.com may not .* gelato: only its owner"):
+        action(store, MODEL, actor=Actor(id="viewer@example.com"), config=CFG)
+    with store.read() as con:
+        after = (len(audit_log(con, model_id=MODEL)), len(stored_actions(con, model_id=MODEL)))
+    assert after == before and hooks.requests == []
 
 
 def test_cli_notify_upstream_without_contact_exit_2(tmp_path):

@@ -14,6 +14,7 @@ import types
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 from fixtures import (  # noqa: F401
     BINARY,
@@ -189,6 +190,43 @@ def test_batch_keeps_one_connection_for_many_writes(db: Path):
             with Store(db, timeout=0.2).read():
                 pass
     assert store.data_version() == v0 + 3
+
+
+def test_group_is_one_transaction_with_profile_rows_inserted_at_commit(db: Path):
+    from lib.store import reprofile
+
+    store = Store(db)
+    v0, before = store.data_version(), query(db, "SELECT count(*) FROM prof_rows")[0][0]
+    row = pd.DataFrame(
+        {
+            "hour": [pd.Timestamp("2030-01-01 01:00")],
+            "file_id": [999],
+            "n": [7],
+            "max_ts": [pd.Timestamp("2030-01-01 00:30")],
+        }
+    )
+    with store.batch():
+        with store.group():
+            for i in range(3):
+                with store.write() as con:
+                    con.execute("UPDATE models SET owner = ? WHERE model_id = ?", [f"g{i}", BINARY])
+                    reprofile.append_profiles(con, BINARY, {"prof_rows": row})
+            with store.read() as con:  # reads see the group's writes; profile rows wait for the commit
+                assert con.execute("SELECT owner FROM models WHERE model_id = ?", [BINARY]).fetchall() == [("g2",)]
+                assert con.execute("SELECT count(*) FROM prof_rows").fetchall() == [(before,)]
+        with pytest.raises(RuntimeError, match="deliberate"):  # all or nothing
+            with store.group():
+                with store.write() as con:
+                    con.execute("UPDATE models SET owner = 'lost' WHERE model_id = ?", [BINARY])
+                    reprofile.append_profiles(con, BINARY, {"prof_rows": row})
+                raise RuntimeError("deliberate")
+    assert store.data_version() == v0 + 1
+    assert query(db, "SELECT owner FROM models WHERE model_id = ?", [BINARY]) == [("g2",)]
+    assert query(db, "SELECT count(*), sum(n) FROM prof_rows WHERE file_id = 999") == [(3, 21)]
+    assert query(db, "SELECT count(*) FROM prof_rows")[0][0] == before + 3
+    with pytest.raises(RuntimeError, match="needs an open batch"):
+        with store.group():
+            pass
 
 
 _POLLER = """

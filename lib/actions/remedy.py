@@ -13,7 +13,6 @@ The values come from the model's `unseen_categories` reasons as `evaluate --mode
 
 from __future__ import annotations
 
-import getpass
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,20 +22,13 @@ import pandas as pd
 from lib.actions.config import ActionConfig, load_config, redact
 from lib.actions.deliver import Sender, _deliver_all, deliver_once
 from lib.actions.plan import KIND_COMMAND, KIND_HTTP, KIND_NOTIFY, _digest, model_link, retrain_payload, utcnow
+from lib.actions.roles import Actor, require_owner
 from lib.errors import InputError, UnknownModel
 from lib.judge.remedy import mapping_document, render_mapping, upstream_notice
 from lib.store import actions as sa
 from lib.store.connection import Store
 
 MANUAL_RUN = 0  # the run_id of actions taken by hand (remedy), outside an `alert` run
-
-
-def cli_actor() -> str:
-    """Who acts from the command line (DESIGN.md, Actions): `cli:<os user>`."""
-    try:
-        return f"cli:{getpass.getuser()}"
-    except Exception:  # no user name (some containers)
-        return "cli:unknown"
 
 
 @dataclass
@@ -84,7 +76,7 @@ def mapping_file(
     *,
     feature: str | None = None,
     fmt: str = "yaml",
-    actor: str | None = None,
+    actor: Actor,
     inc: Incident | None = None,
     as_of: pd.Timestamp | None = None,
 ) -> tuple[str, dict]:
@@ -125,11 +117,13 @@ def _reference_values(con, model_id: str, feature: str) -> set[str]:
     return {str(c) for c in cats} if cats is not None else set()
 
 
-def log_mapping(store: Store, model_id: str, doc: dict, fmt: str, *, actor: str | None) -> None:
+def log_mapping(store: Store, model_id: str, doc: dict, fmt: str, *, actor: Actor) -> None:
     """The audit entry of a mapping file written or downloaded (kind `remedy`, event `mapping`)."""
     what = "; ".join(f"{f}: {len(b['map'])} value(s) -> {b['default']!r}" for f, b in doc["features"].items())
     with store.write() as con:
-        sa.log(con, utcnow(), kind="remedy", event="mapping", model_id=model_id, actor=actor, detail=f"{fmt}: {what}")
+        sa.log(
+            con, utcnow(), kind="remedy", event="mapping", model_id=model_id, actor=actor.id, detail=f"{fmt}: {what}"
+        )
 
 
 def upstream_targets(spec: dict) -> list[str]:
@@ -153,15 +147,17 @@ def notify_upstream(
     store: Store,
     model_id: str,
     *,
-    actor: str | None = None,
+    actor: Actor,
     config: ActionConfig | None = None,
     sender: Sender = deliver_once,
     inc: Incident | None = None,
     dry_run: bool = False,
 ) -> list[dict]:
-    """Tell the upstream feed's contacts which values arrived (values, counts, first seen)."""
+    """Tell the upstream feed's contacts which values arrived (values, counts, first seen).
+    Only the model's owner, its team's owners or an admin may (PermissionDenied, nothing sent)."""
     config = config or load_config()
     inc = inc or incident(store, model_id)
+    _require_owner(actor, model_id, inc, "notify the upstream feed of")
     targets = upstream_targets(inc.spec)
     if not targets:
         raise InputError(f"--notify-upstream: the spec of {model_id} names no upstream contact (field upstream)")
@@ -182,15 +178,17 @@ def trigger_retrain(
     store: Store,
     model_id: str,
     *,
-    actor: str | None = None,
+    actor: Actor,
     config: ActionConfig | None = None,
     sender: Sender = deliver_once,
     inc: Incident | None = None,
     dry_run: bool = False,
 ) -> list[dict]:
-    """Trigger the model's retrain so it learns the new values (once per snapshot and value set)."""
+    """Trigger the model's retrain so it learns the new values (once per snapshot and value set).
+    Only the model's owner, its team's owners or an admin may (PermissionDenied, nothing sent)."""
     config = config or load_config()
     inc = inc or incident(store, model_id)
+    _require_owner(actor, model_id, inc, "trigger a retrain of")
     targets = retrain_targets(inc.spec, config)
     if not targets:
         raise InputError(
@@ -205,13 +203,18 @@ def trigger_retrain(
         text = target if isinstance(target, str) else json.dumps(target)
         key = "a-" + _digest("remedy-retrain", kind, text, model_id, (snapshot or {}).get("snapshot_id"), *values)
         payload = retrain_payload(inc.model, inc.spec, current, [], key, inc.as_of, snapshot, config)
-        payload["trigger"] = {"by": actor, "why": "learn new category values", "unseen_values": inc.unseen}
+        payload["trigger"] = {"by": actor.id, "why": "learn new category values", "unseen_values": inc.unseen}
         acts.append((key, kind, target, payload))
     what = "retrain to learn " + (f"{len(values)} new value(s)" if values else "the current data")
     return _queue_and_deliver(store, model_id, acts, what, actor, config, sender, dry_run)
 
 
-def _queue_and_deliver(store, model_id, acts, what, actor, config, sender, dry_run) -> list[dict]:
+def _require_owner(actor: Actor, model_id: str, inc: Incident, what: str) -> None:
+    spec = inc.spec or {}
+    require_owner(actor, model_id, spec.get("owner"), spec.get("team"), what)
+
+
+def _queue_and_deliver(store, model_id, acts, what, actor: Actor, config, sender, dry_run) -> list[dict]:
     """Queue each (key, kind, target, payload) unless that key exists, then deliver the new ones."""
     rows, new = [], []
     now = utcnow()
@@ -249,7 +252,7 @@ def _queue_and_deliver(store, model_id, acts, what, actor, config, sender, dry_r
                     model_id=model_id,
                     target=redact(text),
                     detail=f"by hand: {what}",
-                    actor=actor,
+                    actor=actor.id,
                 )
                 new.append(key)
     delivered, _failed = _deliver_all(store, MANUAL_RUN, new, config, sender)

@@ -91,7 +91,12 @@ def run_command(command: str | list, payload: dict, key: str, config: ActionConf
     }
     try:
         proc = subprocess.run(
-            argv, input=json.dumps(payload), capture_output=True, text=True, timeout=config.timeout_s, env=env
+            argv,
+            input=json.dumps(payload, allow_nan=False),
+            capture_output=True,
+            text=True,
+            timeout=config.timeout_s,
+            env=env,
         )
     except subprocess.TimeoutExpired:
         return Attempt(False, True, f"timed out after {config.timeout_s:g} s", time.monotonic() - t0)

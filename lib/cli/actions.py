@@ -46,6 +46,10 @@ def run_report(args) -> int:
 
     if args.format == "pdf" and args.out == "-":
         raise InputError("--out: a PDF needs a file name, not '-'")
+    if args.format == "pdf":
+        from lib.reports.pdf import chromium_path
+
+        chromium_path()  # before the evaluation: a missing Chromium is one line at once
     if args.model and (args.team or args.owner or args.status):
         raise InputError("--team/--owner/--status: filters apply to --fleet only")
     store = Store(args.db)
@@ -76,18 +80,14 @@ def run_alert(args) -> int:
         print(f"requeued {n} action(s) that had failed for good")
     report = run_alerts(store, dry_run=args.dry_run)
     if args.format == "json":
-        json.dump(
-            {
-                "run_id": report.run_id,
-                "dry_run": report.dry_run,
-                "as_of": report.as_of,
-                "summary": report.summary,
-                "actions": report.actions,
-            },
-            sys.stdout,
-            default=str,
-        )
-        sys.stdout.write("\n")
+        out = {
+            "run_id": report.run_id,
+            "dry_run": report.dry_run,
+            "as_of": report.as_of,
+            "summary": report.summary,
+            "actions": report.actions,
+        }
+        sys.stdout.write(json.dumps(out, default=str, allow_nan=False) + "\n")  # strict JSON: no NaN
         return report.exit_code
     head = "dry run (nothing sent, nothing stored)" if report.dry_run else f"alert run {report.run_id}"
     print(f"{head}, as of {report.as_of}: " + ", ".join(f"{k} {v}" for k, v in report.summary.items()))

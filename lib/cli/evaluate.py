@@ -32,7 +32,7 @@ def summary_rows(result: dict) -> list[list]:
                 first.get("feature"),
                 first.get("value"),
                 first.get("threshold"),
-                first.get("message"),
+                first.get("message") or m.get("message"),  # e.g. "no inference logged yet"
             ]
         )
     return rows
@@ -47,7 +47,7 @@ def run(args) -> int:
         if args.models:
             from lib.errors import UnknownModel
 
-            raise UnknownModel(f"--model: unknown model {args.models[0]!r} (the store {store.path} does not exist)")
+            raise UnknownModel.suggest(args.models[0], [], hint=f"the store {store.path} does not exist")
         result = {"as_of": None, "models": []}
     else:
         result = evaluate(store, as_of=parse_as_of(args.as_of), model_ids=args.models, timeline_days=args.timeline)

@@ -38,11 +38,12 @@ def add(sub, db_arg) -> None:
 
 def run(args) -> int:
     from lib.actions import remedy
+    from lib.actions.roles import cli_actor
     from lib.judge.evaluate import parse_as_of
     from lib.store.connection import Store
 
     store = Store(args.db)
-    actor = remedy.cli_actor()
+    actor = cli_actor()
     inc = remedy.incident(store, args.model, as_of=parse_as_of(args.as_of))
     acted = False
     if args.map_to is not None:

@@ -19,6 +19,7 @@ from lib.errors import InputError, UnknownModel
 from lib.ingest import readers
 from lib.spec import Spec, parse_spec
 from lib.store import incoming as store_incoming
+from lib.store import read as store_read
 from lib.store import reference as store_reference
 from lib.store import write as store_write
 from lib.store.connection import Store, fetch_one
@@ -49,7 +50,8 @@ def register_spec(store: Store, spec: dict[str, Any] | Spec, *, source: str = "s
 def load_model_spec(con, model_id: str) -> Spec:
     row = fetch_one(con, "SELECT spec_json FROM models WHERE model_id = ?", [model_id])
     if row is None:
-        raise UnknownModel(f"unknown model {model_id!r} (register its spec first)")
+        known = store_read.model_ids(con)
+        raise UnknownModel.suggest(model_id, known, prefix="", hint="register its spec first")
     return parse_spec(json.loads(row[0]), source=f"stored spec of {model_id}")
 
 
@@ -133,7 +135,7 @@ class _no_store:
         self.model_id = model_id
 
     def __enter__(self):
-        raise UnknownModel(f"unknown model {self.model_id!r} (no store yet; register its spec first)")
+        raise UnknownModel.suggest(self.model_id, [], prefix="", hint="no store yet; register its spec first")
 
     def __exit__(self, *exc):
         return False

@@ -24,6 +24,11 @@ import pyarrow.parquet as pq
 from lib.errors import InputError
 
 _NUMBER = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
+# A number written with a decimal comma (3,14; -0,5; 1.234,5): named as such in the message.
+_DECIMAL_COMMA = re.compile(r"^\s*([-+]?)(\d{1,3}(?:\.\d{3})+|\d+),(\d+)\s*$")
+# The delimiters a CSV may use (docs/files.md): comma, semicolon, tab, pipe; comma by default.
+DELIMITERS = (",", ";", "\t", "|")
+_SNIFF_LINES = 20
 
 
 def content_hash(path: Path) -> str:
@@ -80,12 +85,52 @@ def read_table(path: Path) -> pd.DataFrame:
     raise InputError(f"{name}: unsupported file type {suffix or '(none)'}; use .parquet or .csv")
 
 
+def _sample_lines(path: Path) -> list[str]:
+    """The header and the first few non-blank lines (decoded leniently: bytes are checked later)."""
+    lines: list[str] = []
+    with open(path, encoding="utf-8", errors="surrogateescape", newline="") as fh:
+        for line in fh:
+            if line.strip():
+                lines.append(line)
+            if len(lines) > _SNIFF_LINES:
+                break
+    return lines
+
+
+def _consistent(lines: list[str], delimiter: str) -> bool:
+    """Header has >= 2 fields and every sampled line has as many (quoting respected)."""
+    try:
+        rows = list(csv.reader(lines, delimiter=delimiter))
+    except csv.Error:
+        return False
+    width = len(rows[0])
+    return width >= 2 and all(len(r) == width for r in rows[1:-1] or rows[1:])
+
+
+def detect_delimiter(path: Path) -> str:
+    """The CSV's delimiter: csv.Sniffer's guess among DELIMITERS on the header and the first
+    lines, kept only if it splits every sampled line into as many fields as the header;
+    otherwise the first such delimiter in DELIMITERS order; comma when none does (a
+    one-column file). The last sampled line may be cut short, so it is not counted."""
+    lines = _sample_lines(path)
+    if not lines:
+        return ","
+    try:
+        guess = csv.Sniffer().sniff("".join(lines), delimiters="".join(DELIMITERS)).delimiter
+    except csv.Error:
+        guess = None
+    if guess in DELIMITERS and _consistent(lines, guess):
+        return guess
+    return next((d for d in DELIMITERS if _consistent(lines, d)), ",")
+
+
 def _read_csv(path: Path) -> pd.DataFrame:
     name = str(path)
+    delimiter = detect_delimiter(path)
     # Decode only the header here (surrogateescape: a bad byte further down is located below).
     try:
         with open(path, encoding="utf-8", errors="surrogateescape", newline="") as fh:
-            header = next(csv.reader(fh), None)
+            header = next(csv.reader(fh, delimiter=delimiter), None)
     except csv.Error as exc:
         raise InputError(f"{name}: malformed CSV header ({exc})") from None
     if not header:
@@ -108,6 +153,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
         table = pacsv.read_csv(
             path,
             read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, use_threads=True),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter),
             convert_options=pacsv.ConvertOptions(
                 column_types={h: pa.string() for h in header},
                 null_values=[""],
@@ -118,7 +164,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
     except pa.ArrowInvalid as exc:
         first = str(exc).splitlines()[0]
         reason = "not UTF-8 text" if "UTF8" in first else f"malformed CSV ({first})"
-        raise InputError(f"{name}: {_csv_error_row(path, header)}{reason}") from None
+        raise InputError(f"{name}: {_csv_error_row(path, header, delimiter)}{reason}") from None
     return table.to_pandas()
 
 
@@ -130,12 +176,12 @@ def _is_utf8(text: str) -> bool:
         return False
 
 
-def _csv_error_row(path: Path, header: list[str]) -> str:
+def _csv_error_row(path: Path, header: list[str], delimiter: str) -> str:
     """Locate the first bad data row (for the message): a field count that differs from the
     header's, or a cell that is not UTF-8. Blank lines are skipped: they are not data rows."""
     try:
         with open(path, encoding="utf-8", errors="surrogateescape", newline="") as fh:
-            reader = csv.reader(fh)
+            reader = csv.reader(fh, delimiter=delimiter)
             next(reader, None)
             i = 0
             for row in reader:
@@ -182,7 +228,15 @@ def parse_numeric(series: pd.Series, file: str, column: str) -> np.ndarray:
         bad &= ~spelled_nan
     if bad.any():
         row = _first_bad(bad)
-        raise InputError(f"{file}: column {column}, row {row}: {_show(series.iloc[row - 1])} is not a number")
+        raw = series.iloc[row - 1]
+        comma = _DECIMAL_COMMA.match(str(raw))
+        if comma:
+            sign, whole, frac = comma.groups()
+            fixed = f"{sign}{whole.replace('.', '')}.{frac}"
+            raise InputError(
+                f"{file}: column {column}, row {row}: {_show(raw)} looks like a decimal comma; write {fixed}"
+            )
+        raise InputError(f"{file}: column {column}, row {row}: {_show(raw)} is not a number")
     return parsed
 
 

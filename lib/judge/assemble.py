@@ -14,18 +14,17 @@ from lib.judge.checks import Judge
 from lib.judge.estimate import estimate_block, estimates_at, performance_block
 from lib.judge.importance import annotate, explain_prediction_drift, load_importance
 from lib.judge.messages import message
+from lib.judge.onset import Onset
 from lib.judge.policy import CHECK_ORDER, CHECKS_BY_NAME
 from lib.judge.remedy import remedy_block
 from lib.judge.status import GREEN, GREY, RED, YELLOW
-from lib.judge.windows import DAY, SINCE_DAYS, iso
+from lib.judge.windows import iso
 from lib.store.read import Reader
 
 _CHECK_RANK = {c: i for i, c in enumerate(CHECK_ORDER)}
 
 
 def _num(value) -> float | None:
-    if value is None:
-        return None
     try:
         value = float(value)
     except (TypeError, ValueError):
@@ -119,14 +118,12 @@ class Assembler:
                 np.where(pd.isna(feature), "", feature).tolist(),
             )
         )
+        # (wid, model) before the model's first inference: "no data" in a timeline (issue 14)
+        fresh = checks[(checks["check"].to_numpy(dtype=object) == "freshness") & checks["last_ts"].isna().to_numpy()]
+        self.no_data = set(zip(fresh["wid"].tolist(), fresh["model_id"].tolist()))
         # model status per instant (timeline)
         self.model_status = self._model_status(hist)
-        self.day_ends = sorted(
-            [t for t in judge.instants if t == t.floor("D") and as_of - SINCE_DAYS * DAY <= t <= as_of], reverse=True
-        )
-        t1 = as_of - DAY
-        before = [t for t in judge.instants if t == t.floor("D") and t < t1]
-        self.onset_instants = [t1] + sorted(before, reverse=True)[:7]
+        self.since_onset = Onset(self.flag_set, judge.wid, judge.instants, as_of)
         self.ref_counts: dict[tuple[str, int], dict[str, int]] = {}  # reference counts of the unseen values' features
         self.unseen = self._unseen_values()
         snaps = judge.fleet.snapshots
@@ -157,7 +154,10 @@ class Assembler:
         )
         rows = self.judge.rows.merge(worst, on=["wid", "model_id"], how="left")
         # A model without a reference snapshot cannot be judged on its inputs either: grey.
-        thin = (rows["rows7"] < rows["min_rows"]) | ~rows["model_id"].isin(self.judge.has_reference)
+        # No row in the drift window (e.g. before the first inference): grey even when min_rows is 0.
+        thin = (
+            (rows["rows7"] < rows["min_rows"]) | (rows["rows7"] == 0) | ~rows["model_id"].isin(self.judge.has_reference)
+        )
         status = np.select([rows["rank"] == 0, rows["rank"] == 1, thin], [RED, YELLOW, GREY], default=GREEN)
         return dict(zip(zip(rows["wid"].tolist(), rows["model_id"].tolist()), status.tolist()))  # plain str
 
@@ -192,17 +192,6 @@ class Assembler:
         return self._timeline[1]
 
     # -- blocks ------------------------------------------------------------------------------
-    def since_onset(self, model_id: str, check: str, feature_key: str) -> tuple[str, str]:
-        wid = self.judge.wid
-        since = self.as_of
-        for t in self.day_ends:
-            if (wid[t], model_id, check, feature_key) in self.flag_set:
-                since = t
-            else:
-                break
-        quiet = all((wid[t], model_id, check, feature_key) not in self.flag_set for t in self.onset_instants)
-        return iso(since), "sudden" if quiet else "gradual"
-
     def model(self, model_id: str, raw: dict, timeline: list[pd.Timestamp]) -> dict[str, Any]:
         name, task, owner, team, tags = self.info[model_id]
         recs = self.now_by_model.get(model_id, [])
@@ -213,6 +202,8 @@ class Assembler:
             "model_id": model_id,
             "status": self.model_status.get((self.wid0, model_id), GREY),
             "reasons": (reasons := self.reasons(model_id, recs)),
+            # reason-free: a model that has not logged yet is grey, and this says why (DESIGN)
+            "message": NO_INFERENCE if not fresh or pd.isna(fresh.get("last_ts")) else None,
             "name": name,
             "task": task,
             "owner": owner,
@@ -231,7 +222,9 @@ class Assembler:
         if timeline:
             status = self.model_status
             out["timeline"] = [
-                {"date": date, "status": status.get((wid, model_id), GREY)}
+                {"date": date, "status": GREY, "no_data": True}
+                if (wid, model_id) in self.no_data
+                else {"date": date, "status": status.get((wid, model_id), GREY)}
                 for date, wid in self.timeline_days(timeline)
             ]
         return out
@@ -274,7 +267,7 @@ class Assembler:
 
     def _feature_blocks(self, now: pd.DataFrame) -> dict[str, list[tuple]]:
         """Per model, in the spec's order: (name, slot, kind, psi, js, chi2_p, missing_share,
-        unseen or out-of-range share, status) of each feature, from the as_of rows column-wise.
+        unseen or out-of-range share, status, each check's status) of each feature, from the as_of rows column-wise.
 
         A feature's status is the worst of its feature_drift, missing, unseen_categories,
         out_of_range and schema statuses (red, yellow, green), grey if it has none of them.
@@ -300,6 +293,10 @@ class Assembler:
         part = part.drop_duplicates(["model_id", "check", "feature_key"], keep="last")
         rank = part.assign(rank=part["status"].map(_STATUS_ORDER)).groupby(keys, sort=False)["rank"].min()
         out = out.merge(rank.reset_index(), on=keys, how="left")
+        # each check's own status of the feature (the UI shows drift's beside PSI, quality's beside shares)
+        per_check: dict[tuple[str, str], dict[str, str]] = {}
+        for mid, key, chk, st in zip(*(part[c].tolist() for c in ("model_id", "feature_key", "check", "status"))):
+            per_check.setdefault((mid, key), {})[chk] = st
         status = np.array(list(_STATUS_ORDER), dtype=object)[out["rank"].fillna(_STATUS_ORDER[GREY]).astype(int)]
         models, names = out["model_id"].to_numpy(dtype=object), out["feature_key"].to_numpy(dtype=object)
         slots, kinds = out["slot"].astype(int).tolist(), out["kind"].to_numpy(dtype=object)
@@ -320,6 +317,10 @@ class Assembler:
             _nums(out["missing_share"]),
             _nums(share),
             status.tolist(),
+            [
+                {c: d[c] for c in _FEATURE_STATUS_CHECKS if c in d}
+                for d in (per_check.get(k, {}) for k in zip(models.tolist(), names.tolist()))
+            ],
         )
         blocks: dict[str, list[tuple]] = {}
         for m, row in zip(models.tolist(), rows):
@@ -328,7 +329,7 @@ class Assembler:
 
     def features(self, model_id: str, raw: dict) -> list[dict[str, Any]]:
         out = []
-        for name, slot, kind, psi, js, chi2, missing, share, status in self.feature_blocks.get(model_id, []):
+        for name, slot, kind, psi, js, chi2, missing, share, status, by_check in self.feature_blocks.get(model_id, []):
             entry: dict[str, Any] = {"feature": name, "kind": kind, "psi": psi, "js": js}
             if kind == "categorical":
                 entry["chi2_p"] = chi2
@@ -338,6 +339,7 @@ class Assembler:
             entry["missing_share"] = missing
             entry["unseen_share" if kind == "categorical" else "out_of_range_share"] = share
             entry["status"] = status
+            entry["check_status"] = by_check
             out.append(entry)
         return out
 
@@ -346,6 +348,7 @@ class Assembler:
         return None if rec is None else {"psi": _num(rec["value"]), "on": rec["on"]}
 
 
+NO_INFERENCE = "no inference logged yet"
 _MODEL_BLOCKS = ("prediction_drift", "performance", "performance_estimate", "freshness")
 _FEATURE_STATUS_CHECKS = ("feature_drift", "missing", "unseen_categories", "out_of_range", "schema")
 _STATUS_ORDER = {RED: 0, YELLOW: 1, GREEN: 2, GREY: 3}

@@ -11,7 +11,7 @@ from lib import metrics
 from lib.judge.cube import DriftCube, quality_by_window
 from lib.judge.estimate import estimable, estimate_by_window
 from lib.judge.fleet import Fleet
-from lib.judge.performance import performance_by_window
+from lib.judge.performance import performance_by_window, performance_info
 from lib.judge.policy import CHECKS_BY_NAME, Policy, effective_block, effective_setting, effective_threshold
 from lib.judge.status import RED, YELLOW, judge
 from lib.judge.windows import DAY, WEEK
@@ -298,8 +298,11 @@ class Judge:
         f = self.rows.merge(last, on=["wid", "model_id"], how="left").assign(feature=None)
         t = f["wid"].map(self.t_of)
         hours = (t - f["last_ts"]).dt.total_seconds() / 3600.0
-        f["value"] = hours.fillna(np.inf)  # never any inference: as stale as can be
-        f["grey"] = False
+        f["value"] = hours  # null before the model's first inference
+        # No inference at or before the instant: nothing can be late yet, so grey, not red (DESIGN:
+        # "freshness turns red only after a model has logged once"; issue 14). Once it has logged,
+        # a model that stops goes yellow and red as the hours pass.
+        f["grey"] = f["last_ts"].isna().to_numpy()
         return self._finish(f, "freshness")
 
     def schema(self, w24) -> pd.DataFrame:
@@ -335,7 +338,10 @@ class Judge:
             return pd.DataFrame()
         cur = performance_by_window(self.r, w7, self.fleet.models, self.fleet.snapshots)
         grid = self.rows[self.rows["model_id"].isin(labelled)].assign(feature=None)
-        grid = grid.merge(cur, on=["wid", "model_id"], how="left")
+        # The metric's name and reference value hold at every instant, labelled rows or not (a
+        # window without labels has current null, never a null metric name: issue 14).
+        grid = grid.merge(performance_info(self.fleet.models, self.fleet.snapshots), on="model_id", how="left")
+        grid = grid.merge(cur[["wid", "model_id", "current", "n_labeled"]], on=["wid", "model_id"], how="left")
         grid["value"] = [
             metrics.performance_loss(m, r, c) if isinstance(m, str) else np.nan
             for m, r, c in zip(grid["metric"], grid["reference"], grid["current"])

@@ -25,13 +25,14 @@ from lib.metrics import FLOOR
 from lib.store.read import Reader
 
 _DAY_US = 86_400_000_000
+_HOUR = pd.Timedelta(hours=1)
 
 
 def _split(windows) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[tuple[pd.Timestamp, pd.Timestamp]], np.ndarray]:
     """Windows (wid, start, end] -> whole days (dstart, dend] as day numbers, and edge hour ranges.
 
-    Returns wids, dstart, dend (dstart == dend: no whole day), the distinct hour ranges, and a
-    (windows × ranges) 0/1 matrix of which ranges each window holds.
+    Returns wids, dstart, dend (dstart == dend: no whole day), the distinct edge hours as ranges
+    (h − 1 h, h], and a (windows × hours) 0/1 matrix of which hours each window holds.
     """
     wids, dstart, dend, edges = [], [], [], []
     for wid, start, end in windows:
@@ -47,10 +48,16 @@ def _split(windows) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[tuple[pd.T
             dstart.append(0)
             dend.append(0)
             edges.append([(start, end)])
-    ranges = sorted({r for e in edges for r in e})
+    # Edge ranges are cut into single hours: the hourly instants behind `since` (issue 14) give
+    # ~100 windows whose edges overlap; read as ranges, every profile hour was summed once per
+    # range that holds it, read as hours it is read once (and each window adds its hours).
+    hours = [
+        [(lo + k * _HOUR, lo + (k + 1) * _HOUR) for lo, hi in e for k in range(int((hi - lo) / _HOUR))] for e in edges
+    ]
+    ranges = sorted({r for e in hours for r in e})
     rid = {r: i for i, r in enumerate(ranges)}
     member = np.zeros((len(wids), len(ranges)))
-    for i, e in enumerate(edges):
+    for i, e in enumerate(hours):
         for r in e:
             member[i, rid[r]] = 1.0
     return np.asarray(wids, dtype="int64"), np.asarray(dstart), np.asarray(dend), ranges, member

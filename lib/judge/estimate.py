@@ -102,7 +102,7 @@ def performance_block(rec: dict | None, num) -> dict[str, Any] | None:
     if rec is None:
         return None
     return {
-        "metric": rec["metric"],
+        "metric": rec["metric"] if isinstance(rec["metric"], str) else None,
         "reference": num(rec["reference"]),
         "current": num(rec["current"]),
         "n_labeled": int(rec["n_labeled"]) if pd.notna(rec["n_labeled"]) else 0,

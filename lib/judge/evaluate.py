@@ -19,7 +19,7 @@ from lib.judge.checks import Judge
 from lib.judge.fleet import Fleet, load_fleet, restrict
 from lib.judge.policy import Policy, load_policy, with_store_overrides
 from lib.judge.status import RANK, RED, YELLOW
-from lib.judge.windows import instants_for, iso
+from lib.judge.windows import hourly_instants, instants_for, iso
 from lib.store.connection import Store
 from lib.store.policy import read_overrides
 from lib.store.profiles import round_up_hour
@@ -59,6 +59,9 @@ def evaluate(
         newest = reader.newest_inference()
         fleet = load_fleet(reader, model_ids)
         if as_of is None:
+            # No model has logged yet: judge as of the newest register / reference ingest, so that
+            # registered models are listed (grey, "no inference logged yet"), not hidden (issue 14).
+            newest = newest if newest is not None else reader.newest_setup()
             if newest is None:
                 return {"as_of": None, "models": []}
             as_of = round_up_hour(newest)
@@ -103,20 +106,26 @@ def judge_fleet(
 ):
     """Judge every model at as_of, and the history that `since`, `onset` and the timeline need.
 
-    With a timeline, every model is judged at every instant at once. Without, in two phases:
+    With a timeline, every model is judged at every day-end at once. Without, in two phases:
     all models at as_of, then the ~40 earlier instants only for the models and checks that
     have a reason (most of a fleet is green and needs no history) — the same values, a
-    fraction of the work.
+    fraction of the work. Either way the 48 hourly instants behind `since` are judged only for
+    the reasons' models, checks and features (issue 14: hour resolution at a small cost).
     """
-    instants, timeline = instants_for(as_of, timeline_days)
+    base, timeline = instants_for(as_of, timeline_days)
+    hourly = [t for t in hourly_instants(as_of) if t not in set(base)]
+    instants = sorted(base + hourly)
     gw = {t: i for i, t in enumerate(instants)}
     if timeline_days:
-        judge = Judge(reader, fleet, policy, instants)
-        return judge, judge.run(detail_at=as_of), timeline
-    judge = Judge(reader, fleet, policy, [as_of], wids=[gw[as_of]])
-    checks = judge.run(detail_at=as_of)
-    flagged = checks[checks["status"].isin([YELLOW, RED])]
-    history = [t for t in instants if t != as_of]
+        judge = Judge(reader, fleet, policy, base, wids=[gw[t] for t in base])
+        checks = judge.run(detail_at=as_of)
+        history = hourly
+    else:
+        judge = Judge(reader, fleet, policy, [as_of], wids=[gw[as_of]])
+        checks = judge.run(detail_at=as_of)
+        history = [t for t in instants if t != as_of]
+    now = checks[checks["wid"] == gw[as_of]]
+    flagged = now[now["status"].isin([YELLOW, RED])]
     if len(flagged) and history:
         ids = sorted(flagged["model_id"].unique())
         features = {(m, f) for m, f in zip(flagged["model_id"], flagged["feature"]) if isinstance(f, str)}

@@ -28,7 +28,7 @@ def load_fleet(reader: Reader, model_ids: list[str] | None) -> Fleet:
     if model_ids:
         unknown = [m for m in model_ids if m not in set(models["model_id"])]
         if unknown:
-            raise UnknownModel(f"--model: unknown model {unknown[0]!r}")
+            raise UnknownModel.suggest(unknown[0], models["model_id"])
         models = models[models["model_id"].isin(model_ids)]
     models = models.assign(spec=models["spec_json"].map(json.loads)).reset_index(drop=True)
     keep = set(models["model_id"])

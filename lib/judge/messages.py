@@ -65,7 +65,7 @@ def message(rec: dict, value: float | None, threshold: float, asm: Assembler) ->
         )
     if check == "freshness":
         if value is None:
-            return "no inference has been logged for this model yet"
+            return "no inference logged yet"
         return f"no inference for {value:.0f} hours (last at {iso(rec['last_ts'])}; {at} {threshold:g} h)"
     if check == "schema":
         files = ", ".join(rec.get("files") or [])

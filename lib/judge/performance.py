@@ -12,11 +12,9 @@ from lib import metrics
 from lib.store.read import Reader
 
 
-def performance_by_window(reader: Reader, windows, models: pd.DataFrame, snapshots: pd.DataFrame) -> pd.DataFrame:
-    """Primary metric per (wid, model) over the labelled rows of each window, with the reference's.
-
-    Vectorized over windows and models (a loop per group is too slow for a fleet timeline).
-    """
+def performance_info(models: pd.DataFrame, snapshots: pd.DataFrame) -> pd.DataFrame:
+    """Each model's primary metric's name and its value on the active reference (model_id,
+    metric, reference): known whether or not a window holds labelled rows."""
     snap_ids = snapshots["model_id"].tolist()
     info = pd.DataFrame({"model_id": models["model_id"].to_numpy()})
     info["metric"] = [
@@ -24,6 +22,17 @@ def performance_by_window(reader: Reader, windows, models: pd.DataFrame, snapsho
     ]
     ref_perf = dict(zip(snap_ids, map(json.loads, snapshots["performance_json"].tolist())))
     info["reference"] = [ref_perf.get(m, {}).get(metric) for m, metric in zip(info["model_id"], info["metric"])]
+    return info
+
+
+def performance_by_window(reader: Reader, windows, models: pd.DataFrame, snapshots: pd.DataFrame) -> pd.DataFrame:
+    """Primary metric per (wid, model) over the labelled rows of each window, with the reference's.
+
+    Only the (wid, model) pairs with labelled rows; performance_info has every model's metric.
+    Vectorized over windows and models (a loop per group is too slow for a fleet timeline).
+    """
+    snap_ids = snapshots["model_id"].tolist()
+    info = performance_info(models, snapshots)
     positive = dict(zip(snap_ids, snapshots["positive_class"].tolist()))
     parts = []
     kind = dict(zip(info["model_id"], info["metric"]))

@@ -1,5 +1,5 @@
 """The instants an evaluation judges (as_of, as_of − 24 h, the day-ends of the last 30 days, the
-timeline days) and the window lengths that end at each (24 h, 7 days); `iso` writes an instant."""
+timeline days; the hours of the last 48 h for `since`) and the window lengths that end at each (24 h, 7 days); `iso` writes an instant."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ HOUR = pd.Timedelta(hours=1)
 DAY = pd.Timedelta(days=1)
 WEEK = pd.Timedelta(days=7)
 SINCE_DAYS = 30
+SINCE_HOURS = 48  # `since` walks back hour by hour this far, then day-end by day-end (DESIGN "Onset")
 
 
 def iso(ts) -> str | None:
@@ -31,3 +32,9 @@ def instants_for(as_of: pd.Timestamp, timeline_days: int | None) -> tuple[list[p
         timeline = [min(last_date_end - k * DAY, as_of) for k in range(timeline_days - 1, -1, -1)]
         wanted.update(timeline)
     return sorted(wanted), timeline
+
+
+def hourly_instants(as_of: pd.Timestamp) -> list[pd.Timestamp]:
+    """The whole hours of the last 48 h before as_of, newest first (as_of − 1 h … as_of − 48 h):
+    the hourly evaluations that give `since` its hour resolution."""
+    return [as_of - k * HOUR for k in range(1, SINCE_HOURS + 1)]

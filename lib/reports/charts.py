@@ -16,6 +16,8 @@ from lib.judge.status import COLOR
 REF_COLOR = "#94a3b8"  # the reference (training-time) value, as on the model page (lib/ui.py)
 CUR_COLOR = "#2563eb"  # the current data
 GAP_COLOR = "#f1f5f9"  # days without data
+# Legends go under the plot area, never over the title or the data (issue 14).
+LEGEND_BELOW = dict(orientation="h", y=-0.18, x=0, xanchor="left", yanchor="top")
 METRIC_LABEL = {"roc_auc": "ROC AUC", "f1": "F1", "macro_f1": "macro F1", "rmse": "RMSE"}
 
 
@@ -33,10 +35,10 @@ def distribution_figure(feature: str, d: dict) -> go.Figure:
     fig.add_bar(name=f"last 7 days (n={d['n_current']:,})", x=labels, y=d["current"], marker_color=CUR_COLOR)
     fig.update_layout(
         barmode="group",
-        height=300,
+        height=340,
         title=dict(text=f"{label(feature, 60)}: share of rows per bin", x=0),
         yaxis=dict(tickformat=".0%"),
-        legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"),
+        legend=LEGEND_BELOW,
     )
     return fig
 
@@ -128,11 +130,9 @@ def performance_figure(series: dict) -> go.Figure:
         col=1,
     )
     fig.update_layout(
-        height=380,
+        height=420,
         title=dict(text=f"{name} per day, last {len(days)} days (UTC)", x=0, y=0.98, yanchor="top"),
-        legend=dict(
-            orientation="h", y=1.0, x=0, xanchor="left", yanchor="bottom", traceorder="reversed", font=dict(size=10)
-        ),
+        legend={**LEGEND_BELOW, "traceorder": "reversed", "font": dict(size=10)},
         bargap=0.25,
     )
     fig.update_xaxes(type="date", range=ends, tickformat="%b %d", row=2, col=1)
@@ -162,8 +162,8 @@ def fleet_timeline_figure(models: list[dict]) -> go.Figure:
         fig.add_bar(name=status, x=days, y=counts, marker_color=COLOR[status])
     fig.update_layout(
         barmode="stack",
-        height=280,
+        height=320,
         title=dict(text="Models per status, end of each day (UTC)", x=0),
-        legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"),
+        legend=LEGEND_BELOW,
     )
     return fig

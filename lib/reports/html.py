@@ -207,12 +207,14 @@ def _model_section(m: dict, data: dict, charts: _Charts, *, full: bool) -> str:
     # timeline
     if m.get("timeline"):
         cells = "".join(
-            f'<span style="background:{COLOR.get(t["status"], "#9ca3af")}" '
+            f'<span style="background:#e5e7eb" title="{e(t["date"])}: no data"></span>'
+            if t.get("no_data")  # before the model's first inference
+            else f'<span style="background:{COLOR.get(t["status"], "#9ca3af")}" '
             f'title="{e(t["date"])}: {e(t["status"])}"></span>'
             for t in m["timeline"]
         )
         tl = m["timeline"]
-        changes = sum(1 for a, b in zip(tl, tl[1:]) if a["status"] != b["status"])
+        changes = sum(1 for a, b in zip(tl, tl[1:]) if a["status"] != b["status"] and not a.get("no_data"))
         out.append(
             f"<h3>Status over the last {len(tl)} days</h3><div class=strip>{cells}</div>"
             f"<div class=strip-legend><span>{e(tl[0]['date'])}</span><span>{changes} change(s)</span>"
@@ -245,18 +247,23 @@ def _model_section(m: dict, data: dict, charts: _Charts, *, full: bool) -> str:
     feats = m.get("features", [])
     if feats:
         out.append(
-            "<h3>Features</h3><table><tr><th>feature</th><th>kind</th><th>status</th><th>PSI (7d)</th>"
-            "<th>JS</th><th>χ² p / KS</th><th>missing (24h)</th><th>unseen / out of range (24h)</th></tr>"
+            "<h3>Features</h3><p class=note>Each status beside the numbers of its own check (feature_drift, "
+            "missing, unseen_categories or out_of_range).</p><table><tr><th>feature</th><th>kind</th>"
+            "<th>PSI (7d)</th><th>JS</th><th>χ² p / KS</th><th>drift</th><th>missing (24h)</th><th></th>"
+            "<th>unseen / out of range (24h)</th><th></th></tr>"
         )
         shown = feats if full else [f for f in feats if f.get("status") in ("red", "yellow")]
         for f in shown:
             test = f.get("chi2_p") if f["kind"] == "categorical" else f.get("ks")
             dq = f.get("unseen_share") if f["kind"] == "categorical" else f.get("out_of_range_share")
+            by = f.get("check_status") or {}
+            dq_check = "unseen_categories" if f["kind"] == "categorical" else "out_of_range"
             out.append(
-                f"<tr><td>{e(f['feature'])}</td><td>{e(f['kind'])}</td><td>{badge(f.get('status', 'grey'))}</td>"
+                f"<tr><td>{e(f['feature'])}</td><td>{e(f['kind'])}</td>"
                 f"<td class=num>{fmt(f.get('psi'))}</td><td class=num>{fmt(f.get('js'))}</td>"
-                f"<td class=num>{fmt(test)}</td><td class=num>{fmt(f.get('missing_share'), 'share')}</td>"
-                f"<td class=num>{fmt(dq, 'share')}</td></tr>"
+                f"<td class=num>{fmt(test)}</td><td>{badge(by.get('feature_drift', 'grey'))}</td>"
+                f"<td class=num>{fmt(f.get('missing_share'), 'share')}</td><td>{badge(by.get('missing', 'grey'))}</td>"
+                f"<td class=num>{fmt(dq, 'share')}</td><td>{badge(by.get(dq_check, 'grey'))}</td></tr>"
             )
         out.append("</table>")
         if not full and len(shown) < len(feats):

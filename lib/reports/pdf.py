@@ -1,7 +1,9 @@
 """PDF from the HTML report: headless Chromium prints it to A4 with page numbers, offline.
 
-Playwright drives Debian's /usr/bin/chromium (no `playwright install`). Every request other than
-the report itself (file:, data:, about:) is aborted, so printing never reaches the network.
+Playwright drives Debian's /usr/bin/chromium (no `playwright install`), or the browser that
+DRIFTLIGHT_CHROMIUM names. Every request other than the report itself (file:, data:, about:) is
+aborted, so printing never reaches the network. A missing Chromium (or Playwright) raises
+MissingDependency with the command that installs it (`make run` installs Chromium when it can).
 """
 
 from __future__ import annotations
@@ -10,7 +12,11 @@ import os
 import tempfile
 from pathlib import Path
 
-CHROMIUM = os.environ.get("DRIFTLIGHT_CHROMIUM", "/usr/bin/chromium")
+from lib.errors import MissingDependency
+
+CHROMIUM_ENV = "DRIFTLIGHT_CHROMIUM"
+CHROMIUM = "/usr/bin/chromium"
+INSTALL_HINT = "sudo apt-get install chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -25,14 +31,33 @@ FOOTER = (
 )
 
 
+def chromium_path() -> str:
+    """The Chromium executable PDF printing uses; MissingDependency if it is not there."""
+    path = os.environ.get(CHROMIUM_ENV) or CHROMIUM
+    if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+        where = f"{CHROMIUM_ENV}={path}" if os.environ.get(CHROMIUM_ENV) else path
+        raise MissingDependency(
+            f"PDF needs Chromium, not found at {where}: install it with `{INSTALL_HINT}` "
+            f"(or set {CHROMIUM_ENV} to a Chromium executable)"
+        )
+    return path
+
+
 def html_to_pdf(html_text: str, *, timeout_ms: int = 60_000) -> bytes:
-    from playwright.sync_api import sync_playwright
+    executable = chromium_path()
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        raise MissingDependency(
+            "PDF needs the playwright package: install the runtime requirements with "
+            "`.venv/bin/pip install -r requirements.txt`"
+        ) from None
 
     with tempfile.TemporaryDirectory(prefix="driftlight-pdf-") as tmp:
         src = Path(tmp) / "report.html"
         src.write_text(html_text, encoding="utf-8")
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
             try:
                 page = browser.new_page()
                 page.route(

@@ -63,6 +63,7 @@ class Store:
         self.timeout = timeout
         self._batch_con: duckdb.DuckDBPyConnection | None = None
         self._batch_owner: int | None = None
+        self._grouped = False  # inside group(): write() and read() join its one transaction
 
     # -- state -------------------------------------------------------------------------------
     def exists(self) -> bool:
@@ -80,7 +81,9 @@ class Store:
     def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A read-only connection under the shared lock; closed on exit."""
         if self._batch_con is not None and self._batch_owner == threading.get_ident():
-            yield self._batch_con.cursor()
+            # In a group the reads must see its uncommitted writes: the connection itself (a
+            # cursor is a transaction of its own).
+            yield self._batch_con if self._grouped else self._batch_con.cursor()
             return
         if not self.exists():
             raise StoreMissing(f"{self.path}: no store yet (build the demo with: python -m lib demo)")
@@ -98,7 +101,10 @@ class Store:
         Commits (and bumps the data version) on success, rolls back on any exception.
         """
         if self._batch_con is not None and self._batch_owner == threading.get_ident():
-            yield from self._transaction(self._batch_con)
+            if self._grouped:
+                yield self._batch_con  # part of the group's transaction
+            else:
+                yield from self._transaction(self._batch_con)
             return
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         with lock.exclusive(self.path, self.timeout):
@@ -109,10 +115,12 @@ class Store:
             finally:
                 con.close()
 
-    def _transaction(self, con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    def _transaction(self, con: duckdb.DuckDBPyConnection, before_commit=None) -> Iterator[duckdb.DuckDBPyConnection]:
         con.execute("BEGIN TRANSACTION")
         try:
             yield con
+            if before_commit is not None:
+                before_commit()
             version = fetch_one(
                 con,
                 "UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR) "
@@ -144,3 +152,22 @@ class Store:
             finally:
                 self._batch_con, self._batch_owner = None, None
                 con.close()
+
+    @contextmanager
+    def group(self) -> Iterator[None]:
+        """Inside batch(): every write() in the block joins one transaction, and the profile
+        rows they append are inserted once per table just before it commits (the demo groups
+        a few models so: each write a transaction of its own, with a few small inserts each,
+        cost more than half of the demo build). All or nothing: an exception rolls back the
+        whole group. Reads in the block see its uncommitted writes."""
+        if self._batch_con is None or self._batch_owner != threading.get_ident() or self._grouped:
+            raise RuntimeError("Store.group() needs an open batch() and does not nest")
+        from lib.store import reprofile  # reprofile imports this module
+
+        con = self._batch_con
+        self._grouped = True
+        try:
+            with reprofile.deferring(con):
+                yield from self._transaction(con, before_commit=lambda: reprofile.flush_deferred(con))
+        finally:
+            self._grouped = False

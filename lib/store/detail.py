@@ -30,6 +30,7 @@ from lib import metrics
 from lib.store.connection import Store
 from lib.store.model_info import ModelInfo, _model_info
 from lib.store.profiles import PREDICTION_SLOT, SCORE_SLOT, round_up_hour
+from lib.store.read import newest_setup
 
 DAY = pd.Timedelta(days=1)
 WEEK = pd.Timedelta(days=7)
@@ -45,12 +46,15 @@ def catalog(store: Store) -> dict[str, Any]:
     with store.read() as con:
         models = con.execute("SELECT model_id, name, task, owner, team, tags FROM models ORDER BY model_id").df()
         first, last = con.execute("SELECT min(hour), max(max_ts) FROM prof_rows").fetchall()[0]
+        setup = newest_setup(con) if last is None else None  # as evaluate's default as_of
     models["tags"] = models["tags"].map(lambda t: list(t) if t is not None else [])
     return {
         "models": models,
         "first_inference": None if first is None else pd.Timestamp(first),
         "newest_inference": None if last is None else pd.Timestamp(last),
-        "default_as_of": None if last is None else round_up_hour(pd.Timestamp(last)),
+        "default_as_of": round_up_hour(pd.Timestamp(last))
+        if last is not None
+        else (None if setup is None else round_up_hour(setup)),
     }
 
 

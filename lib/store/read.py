@@ -78,6 +78,11 @@ class Reader:
         value = self.con.execute("SELECT max(max_ts) FROM prof_rows").fetchall()[0][0]
         return None if value is None else pd.Timestamp(value)
 
+    def newest_setup(self) -> pd.Timestamp | None:
+        """The newest register or reference ingest of the store: what as_of defaults to while no
+        model has logged an inference (issue 14)."""
+        return newest_setup(self.con)
+
     def models(self) -> pd.DataFrame:
         return self.df("SELECT model_id, name, task, owner, team, tags, spec_json FROM models ORDER BY model_id")
 
@@ -155,6 +160,7 @@ class Reader:
         )
 
     def _hour_ranges(self, ranges) -> None:
+        assert all(hi - lo == pd.Timedelta(hours=1) for lo, hi in ranges), "single hours only"
         self._register("w_edges", hour_ranges([(i, lo, hi) for i, (lo, hi) in enumerate(ranges)]))
 
     _DAY_NUMBER = "CAST(epoch_us(p.day) // 86400000000 AS BIGINT)"
@@ -179,12 +185,16 @@ class Reader:
     def cell_hours(
         self, table: str, cells: pd.DataFrame, ranges, *, key: str | None, values: tuple[str, ...] = ("n",)
     ) -> dict:
-        """Counts of the registered cells summed over each hour range (lo, hi]: arrays cell, rid and the values."""
+        """Counts of the registered cells in each single hour (lo, hi] of `ranges` (lo = hi − 1 h:
+        matched on the hour's end, a hash join; a range join was the slow part of evaluate):
+        arrays cell, rid and the values."""
         self._hour_ranges(ranges)
+        where, params = _span(ranges)
         sums = ", ".join(f"CAST(sum(p.{v}) AS BIGINT) AS {v}" for v in values)
         return self.con.execute(
             f"SELECT c.cell, r.wid AS rid, {sums} {self._cells_join(table + '_h', key, cells, 'JOIN')} "
-            "JOIN w_edges r ON p.hour > r.lo AND p.hour <= r.hi GROUP BY ALL"
+            f"JOIN w_edges r ON p.hour = r.hi WHERE {where} GROUP BY ALL",
+            params,
         ).fetchnumpy()
 
     def _unseen_join(self, table: str, key: str, cells: pd.DataFrame, slots: pd.DataFrame) -> str:
@@ -206,12 +216,14 @@ class Reader:
         ).fetchnumpy()
 
     def unseen_hours(self, table: str, key: str, cells: pd.DataFrame, slots: pd.DataFrame, ranges) -> dict:
-        """Like unseen_days, summed over each hour range: arrays model_id, slot, key, rid, n."""
+        """Like unseen_days, per single hour of `ranges` (as cell_hours): arrays model_id, slot, key, rid, n."""
         self._hour_ranges(ranges)
+        where, params = _span(ranges)
         return self.con.execute(
             f"SELECT p.model_id, p.slot, p.{key} AS key, r.wid AS rid, CAST(sum(p.n) AS BIGINT) AS n "
             f"{self._unseen_join(table + '_h', key, cells, slots)} "
-            "JOIN w_edges r ON p.hour > r.lo AND p.hour <= r.hi GROUP BY ALL"
+            f"JOIN w_edges r ON p.hour = r.hi WHERE {where} GROUP BY ALL",
+            params,
         ).fetchnumpy()
 
     def first_seen(self, values: pd.DataFrame) -> pd.DataFrame:
@@ -299,3 +311,29 @@ def model_inventory(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         "LEFT JOIN (SELECT model_id, count(*) AS n FROM snapshots GROUP BY model_id) s USING (model_id) "
         "ORDER BY m.model_id"
     ).df()
+
+
+def newest_setup(con) -> pd.Timestamp | None:
+    """The newest time a model was registered, updated or given a reference snapshot (naive UTC)."""
+    value = con.execute(
+        "SELECT greatest((SELECT max(updated_at) FROM models), (SELECT max(created_at) FROM snapshots))"
+    ).fetchall()[0][0]
+    return None if value is None else pd.Timestamp(value)
+
+
+def model_ids(con) -> list[str]:
+    """Every registered model id, sorted."""
+    return [r[0] for r in con.execute("SELECT model_id FROM models ORDER BY model_id").fetchall()]
+
+
+def _span(ranges) -> tuple[str, list]:
+    """A filter on p.hour that holds the hour ranges: one (lo, hi] per run of contiguous hours,
+    so that the scan of the hour table reads only those days (zone maps), not all between."""
+    runs: list[list] = []
+    for lo, hi in sorted(ranges):
+        if runs and lo <= runs[-1][1]:
+            runs[-1][1] = max(runs[-1][1], hi)
+        else:
+            runs.append([lo, hi])
+    sql = " OR ".join("(p.hour > ? AND p.hour <= ?)" for _ in runs)
+    return f"({sql})", [t.to_pydatetime() for run in runs for t in run]

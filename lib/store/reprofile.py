@@ -4,6 +4,9 @@ every profile (or only performance) recomputed from the stored rows after a new 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import duckdb
 import numpy as np
 import pandas as pd
@@ -61,11 +64,40 @@ def active_reference(
     return snap[0], snap[1], cols
 
 
+# Profile rows waiting for their group's commit (Store.group), by connection: table -> frames.
+_DEFERRED: dict[int, dict[str, list[pd.DataFrame]]] = {}
+
+
+@contextmanager
+def deferring(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """While open, append_profiles on con collects its frames until flush_deferred(con)."""
+    _DEFERRED[id(con)] = {}
+    try:
+        yield
+    finally:
+        _DEFERRED.pop(id(con), None)
+
+
+def flush_deferred(con: duckdb.DuckDBPyConnection) -> None:
+    """Insert the collected profile rows, one insert per table, in the order they came."""
+    pending = _DEFERRED.get(id(con))
+    if not pending:
+        return
+    for table, frames in pending.items():
+        insert_frame(con, table, pd.concat(frames, ignore_index=True))
+    pending.clear()
+
+
 def append_profiles(con: duckdb.DuckDBPyConnection, model_id: str, frames: dict[str, pd.DataFrame]) -> None:
+    pending = _DEFERRED.get(id(con))
     for table, frame in frames.items():
         if frame is None or frame.empty:
             continue
-        insert_frame(con, table, frame.assign(model_id=model_id))
+        frame = frame.assign(model_id=model_id)
+        if pending is None:
+            insert_frame(con, table, frame)
+        else:
+            pending.setdefault(table, []).append(frame)
 
 
 def stored_inference(con: duckdb.DuckDBPyConnection, spec: Spec, slots: dict[str, tuple[int, str]]) -> pd.DataFrame:
@@ -90,6 +122,7 @@ def reprofile_model(
             "SELECT feature, slot, kind FROM features WHERE model_id = ?", [spec.model_id]
         ).fetchall()
     }
+    flush_deferred(con)  # the DELETE below must see every profile row written so far
     if fetch_one(con, f"SELECT count(*) FROM {inf_table(spec.model_id)}")[0] == 0:
         return  # no logs yet (the usual first reference): nothing to re-profile
     # Performance needs no feature columns: don't read them.

@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from lib.actions import run as actions
+from lib.errors import MissingDependency
 from lib.reports.build import FORMATS, file_name, render_report
 from lib.reports.data import Filters
 from lib.ui.loaders import _ts, load_fleet
@@ -53,11 +54,15 @@ def report_downloads(
             data = st.session_state.get(state_key)
             if data is None:
                 if st.button(f"Build {fmt.upper()}", key=f"{key}_build_{fmt}", width="stretch"):
-                    with guarded(), st.spinner(f"Building the {fmt.upper()} report…"):
-                        st.session_state[state_key] = build_report(
-                            ctx.path, ctx.version, ctx.as_of, fmt, model_id, filters
-                        )
-                    st.rerun()
+                    try:
+                        with guarded(), st.spinner(f"Building the {fmt.upper()} report…"):
+                            st.session_state[state_key] = build_report(
+                                ctx.path, ctx.version, ctx.as_of, fmt, model_id, filters
+                            )
+                    except MissingDependency as exc:  # Chromium for PDF: say how to install it
+                        st.warning(f"**{fmt.upper()} unavailable.** {exc}", icon="🧩")
+                    else:
+                        st.rerun()
             else:
                 st.download_button(
                     f"Download {fmt.upper()}",

@@ -59,6 +59,8 @@ def when(iso: str | None) -> str:
 def short_reason(reason: dict | None, model: dict | None = None) -> str:
     """A reason in a few words, for a tile or a table cell."""
     if reason is None:
+        if model is not None and model.get("message"):  # "no inference logged yet"
+            return model["message"][:1].upper() + model["message"][1:]
         if model is not None and model.get("status") == GREY:
             return "Not enough data to judge"
         return "All checks pass"

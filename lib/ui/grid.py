@@ -12,6 +12,8 @@ from lib.judge.status import GREEN, STATUSES
 from lib.ui.formatting import GLYPH, MEANING, WORD, short_reason
 from lib.ui.style import CSS, _c
 
+NO_DATA = "no_data"  # a run of days before the model's first inference (not a status)
+
 
 def counts_html(counts: dict[str, int], total: int) -> str:
     parts = [CSS, '<div class="dl-counts" role="list">']
@@ -32,10 +34,11 @@ def _runs(timeline: list[dict]) -> list[tuple[str, str, str, int]]:
     """Consecutive days of one status: (status, first date, last date, days)."""
     runs: list[list] = []
     for p in timeline:
-        if runs and runs[-1][0] == p["status"]:
+        s = NO_DATA if p.get("no_data") else p["status"]  # days before the first inference
+        if runs and runs[-1][0] == s:
             runs[-1][2], runs[-1][3] = p["date"], runs[-1][3] + 1
         else:
-            runs.append([p["status"], p["date"], p["date"], 1])
+            runs.append([s, p["date"], p["date"], 1])
     return [tuple(r) for r in runs]
 
 
@@ -43,7 +46,9 @@ def strip_html(timeline: list[dict]) -> str:
     """The 30-day status strip: one segment per run of days in the same status (few DOM nodes for
     hundreds of tiles), each as wide as its days, with its dates in a tooltip."""
     cells = "".join(
-        f'<i style="--s:{_c(s)};flex-grow:{n}" title="{html.escape(a)} – {html.escape(b)}: {WORD[s]} ({n} d)"></i>'
+        f'<i class="nd" style="flex-grow:{n}" title="{html.escape(a)} – {html.escape(b)}: no data ({n} d)"></i>'
+        if s == NO_DATA
+        else f'<i style="--s:{_c(s)};flex-grow:{n}" title="{html.escape(a)} – {html.escape(b)}: {WORD[s]} ({n} d)"></i>'
         for s, a, b, n in _runs(timeline)
     )
     return f'<div class="dl-strip">{cells}</div>'

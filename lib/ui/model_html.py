@@ -17,7 +17,10 @@ def status_pill(status: str) -> str:
 def reasons_html(model: dict) -> str:
     if not model["reasons"]:
         text = (
-            "Not enough data to judge: fewer rows than the minimum in the 7-day window."
+            # "no inference logged yet": registered, maybe a reference, nothing logged (issue 14)
+            f"{model['message'][:1].upper()}{model['message'][1:]}: the checks start with its first logged rows."
+            if model.get("message")
+            else "Not enough data to judge: fewer rows than the minimum in the 7-day window."
             if model["status"] == GREY
             else "All checks pass."
         )
@@ -70,7 +73,9 @@ def meta_html(items: list[tuple[str, str]]) -> str:
 
 def timeline_html(timeline: list[dict]) -> str:
     cells = "".join(
-        f'<div style="--c:{_c(p["status"])}" title="{html.escape(p["date"])}: {WORD[p["status"]]}">'
+        f'<div class="nd" title="{html.escape(p["date"])}: no data (before the first inference)">–</div>'
+        if p.get("no_data")
+        else f'<div style="--c:{_c(p["status"])}" title="{html.escape(p["date"])}: {WORD[p["status"]]}">'
         f"{GLYPH[p['status']]}</div>"
         for p in timeline
     )

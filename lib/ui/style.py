@@ -54,6 +54,8 @@ a.dl-tile.ok{padding:3px 7px 4px 7px;border-left-width:4px}
 .dl-tl{display:grid;grid-template-columns:repeat(30,1fr);gap:2px}
 .dl-tl div{height:34px;border-radius:3px;background:var(--c);color:#fff;font-size:.7rem;display:flex;align-items:center;
   justify-content:center}
+.dl-tl div.nd{background:repeating-linear-gradient(135deg,#f3f4f6 0 4px,#e5e7eb 4px 8px);color:#9ca3af}
+.dl-strip i.nd{background:#e5e7eb}
 .dl-tl-d{display:grid;grid-template-columns:repeat(30,1fr);gap:2px;font-size:.62rem;color:#6b7280;text-align:center}
 .dl-empty{color:#6b7280;font-size:.9rem;padding:.6rem 0}
 </style>

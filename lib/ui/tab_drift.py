@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from lib.judge.status import COLOR, RED, YELLOW
+from lib.judge.status import COLOR, GREEN, GREY, RED, YELLOW
 from lib.ui import formatting as fmt
 from lib.ui import loaders, style
 from lib.ui.store_access import guarded
@@ -17,6 +17,21 @@ from lib.ui.tab_common import FIG_CFG, daily, layout, thresholds
 
 if TYPE_CHECKING:
     from lib.ui.frame import Context
+
+QUALITY_CHECKS = ("missing", "unseen_categories", "out_of_range", "schema")
+_RANK = {RED: 0, YELLOW: 1, GREEN: 2, GREY: 3}
+
+
+def quality_summary(by_check: dict[str, str]) -> str:
+    """The worst of a feature's data-quality checks, named: '▲ out of range', '✔ ok', '' if none."""
+    found = [(_RANK[st_], c) for c, st_ in by_check.items() if c in QUALITY_CHECKS and st_ in _RANK]
+    if not found:
+        return ""
+    rank, check = min(found)
+    status = list(_RANK)[rank]
+    if status in (GREEN, GREY):
+        return f"{fmt.GLYPH[status]} ok" if status == GREEN else f"{fmt.GLYPH[GREY]} no data"
+    return f"{fmt.GLYPH[status]} {check.replace('_', ' ')}"
 
 
 _RANK = {f"{fmt.GLYPH[RED]} {fmt.WORD[RED]}": 0, f"{fmt.GLYPH[YELLOW]} {fmt.WORD[YELLOW]}": 1}
@@ -34,9 +49,13 @@ def _render(ctx: Context, model_id: str, m: dict) -> None:
     rows = []
     fdr_on = any("fdr" in f for f in m["features"])
     for f in m["features"]:
+        by_check = f.get("check_status") or {}
+        drift_status = by_check.get("feature_drift", GREY)
         rows.append(
             {
-                "status": f"{fmt.GLYPH[f['status']]} {fmt.WORD[f['status']]}",
+                # the drift check's own status beside its numbers (issue 14); the other checks
+                # of the feature in one column, told in full on the Data quality tab
+                "status": f"{fmt.GLYPH[drift_status]} {fmt.WORD[drift_status]}",
                 "feature": f["feature"],
                 "kind": f["kind"],
                 "PSI": f.get("psi"),
@@ -48,14 +67,17 @@ def _render(ctx: Context, model_id: str, m: dict) -> None:
                 "chi² p": f.get("chi2_p"),
                 **({"FDR q": (f.get("fdr") or {}).get("q")} if fdr_on else {}),
                 "PSI per day": spark.get(f["feature"], []),
+                "quality": quality_summary(by_check),
             }
         )
     pd_ = m.get("prediction_drift")
     if pd_:
         on = pd_.get("on") or "prediction"
+        pchk = next((c for c in m.get("checks") or [] if c["check"] == "prediction_drift"), {})
+        p_status = pchk.get("status", GREY)
         rows.append(
             {
-                "status": "",
+                "status": f"{fmt.GLYPH[p_status]} {fmt.WORD[p_status]}",
                 "feature": on,
                 "kind": "model output",
                 "PSI": pd_.get("psi"),
@@ -65,6 +87,7 @@ def _render(ctx: Context, model_id: str, m: dict) -> None:
                 "chi² p": None,
                 **({"FDR q": None} if fdr_on else {}),
                 "PSI per day": spark.get(on, []),
+                "quality": "",
             }
         )
     table = pd.DataFrame(rows)
@@ -113,7 +136,15 @@ def _render(ctx: Context, model_id: str, m: dict) -> None:
         selection_mode="single-row",
         key="drift_table",
         column_config={
-            "status": st.column_config.TextColumn("Status", width="small"),
+            "status": st.column_config.TextColumn(
+                "Drift", width="small", help="The feature_drift check's status (PSI against its thresholds)"
+            ),
+            "quality": st.column_config.TextColumn(
+                "Other checks",
+                width="medium",
+                help="The feature's worst data-quality check (missing, unseen values, out of range, schema): "
+                "details on the Data quality tab",
+            ),
             # number formats come from the Styler (so that a missing value reads "–", not "None")
             "PSI per day": st.column_config.LineChartColumn(
                 "PSI per day", y_min=0, width="medium", help="Each day's data vs the reference, last 30 days"

@@ -17,6 +17,7 @@ import streamlit as st
 from lib.actions import remedy
 from lib.actions.config import load_config, redact
 from lib.judge.remedy import mapping_document, render_mapping
+from lib.ui.auth import current_actor
 from lib.ui.store_access import _store, guarded
 
 if TYPE_CHECKING:
@@ -26,12 +27,6 @@ if TYPE_CHECKING:
 @st.cache_data(show_spinner=False, max_entries=64)
 def _spec(path: str, version: int, model_id: str) -> dict:
     return remedy.model_spec(_store(path), model_id)
-
-
-def _user() -> str:
-    """Who acts: the logged-in user's e-mail; without a login configured, the local app."""
-    email = getattr(getattr(st, "user", None), "email", None) if hasattr(st, "user") else None
-    return email or "app:localhost (no login)"
 
 
 def render(ctx: Context, model_id: str, m: dict) -> None:
@@ -93,6 +88,10 @@ def render(ctx: Context, model_id: str, m: dict) -> None:
                 language="bash",
                 wrap_lines=True,
             )
+    actor = current_actor()
+    may_act = actor.owns(spec.get("owner"), spec.get("team"))  # lib checks again (PermissionDenied)
+    if not may_act:
+        st.caption(f"Notices and retrains are for the model's owner or an admin (you are {actor.id}, {actor.role}).")
     with c2:
         st.markdown("**2 · Tell the feed's owner**")
         targets = remedy.upstream_targets(spec)
@@ -102,7 +101,11 @@ def render(ctx: Context, model_id: str, m: dict) -> None:
         else:
             st.caption("No upstream contact: add `upstream: [Apprise URL]` to the model's spec (docs/spec.md).")
         if st.button(
-            "Notify upstream", key="rm_up", disabled=not targets, icon=":material/outgoing_mail:", width="stretch"
+            "Notify upstream",
+            key="rm_up",
+            disabled=not targets or not may_act,
+            icon=":material/outgoing_mail:",
+            width="stretch",
         ):
             done["up"] = _act(ctx, remedy.notify_upstream, model_id, inc)
         _outcome(done.get("up"))
@@ -117,7 +120,11 @@ def render(ctx: Context, model_id: str, m: dict) -> None:
         else:
             st.caption("No retrain action: add `actions.retrain_url` or `retrain_command` to the spec.")
         if st.button(
-            "Trigger retrain", key="rm_rt", disabled=not retrain, icon=":material/model_training:", width="stretch"
+            "Trigger retrain",
+            key="rm_rt",
+            disabled=not retrain or not may_act,
+            icon=":material/model_training:",
+            width="stretch",
         ):
             done["rt"] = _act(ctx, remedy.trigger_retrain, model_id, inc)
         _outcome(done.get("rt"))
@@ -125,13 +132,13 @@ def render(ctx: Context, model_id: str, m: dict) -> None:
 
 def _log_download(path: str, model_id: str, doc: dict, fmt: str) -> None:
     with guarded():
-        remedy.log_mapping(_store(path), model_id, doc, fmt, actor=_user())
+        remedy.log_mapping(_store(path), model_id, doc, fmt, actor=current_actor())
 
 
 def _act(ctx: Context, fn, model_id: str, inc) -> list[dict] | str:
     try:
         with guarded(), st.spinner("Sending…"):
-            return fn(_store(ctx.path), model_id, actor=_user(), inc=inc)
+            return fn(_store(ctx.path), model_id, actor=current_actor(), inc=inc)
     except Exception as exc:  # an InputError (nothing configured) reads as a notice, never a traceback
         return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 

@@ -20,8 +20,10 @@ def render(ctx: Context, model_id: str, m: dict) -> None:
     st.caption("The model's status at the end of each UTC day, oldest first (the last cell is as of the chosen time).")
     st.html(model_html.timeline_html(tl))
     changes = []
+    first = next((p["date"] for p in tl if not p.get("no_data")), None)
     for prev, cur in zip(tl, tl[1:]):
-        if prev["status"] != cur["status"]:
+        # The days before the first inference are "no data", not a status: leaving them is no change.
+        if prev["status"] != cur["status"] and not prev.get("no_data") and not cur.get("no_data"):
             changes.append(
                 {
                     "date": cur["date"],
@@ -29,6 +31,10 @@ def render(ctx: Context, model_id: str, m: dict) -> None:
                     "to": f"{fmt.GLYPH[cur['status']]} {fmt.WORD[cur['status']]}",
                 }
             )
+    if tl and tl[0].get("no_data"):
+        st.caption(
+            f"First inference on {first}: no data before (hatched)." if first else "No inference logged yet: no data."
+        )
     if changes:
         st.markdown("**Status changes**")
         st.dataframe(pd.DataFrame(changes[::-1]), hide_index=True, placeholder="–", width="content", key="tl_changes")
