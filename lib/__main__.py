@@ -109,6 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
     from lib.cli import models as cli_models
 
     cli_models.add(sub, _db_arg)
+    from lib.cli import multivariate as cli_multivariate  # investigation depth (issue 13)
+
+    cli_multivariate.add(sub, _db_arg)
     from lib.cli import config as cli_config  # check-config: the app's start-up checks (issue 10)
 
     cli_config.add(sub, _db_arg)

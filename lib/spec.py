@@ -34,6 +34,7 @@ _TOP_LEVEL = {
     "policy",
     "actions",
     "description",
+    "importance",
     "upstream",
 }
 
@@ -52,6 +53,7 @@ class Spec:
     policy: dict[str, Any] = field(default_factory=dict)
     actions: dict[str, Any] = field(default_factory=dict)
     description: str = ""
+    importance: dict[str, float] = field(default_factory=dict)  # feature -> weight (optional)
     upstream: tuple[str, ...] = ()  # Apprise URLs of the feed's contact (issue 13: new category values)
 
     @property
@@ -77,6 +79,8 @@ class Spec:
             out["actions"] = self.actions
         if self.description:
             out["description"] = self.description
+        if self.importance:
+            out["importance"] = dict(self.importance)
         if self.upstream:
             out["upstream"] = list(self.upstream)
         return out
@@ -196,6 +200,7 @@ def parse_spec(data: Any, *, source: str = "spec") -> Spec:
     if notify is not None and not (isinstance(notify, list) and all(isinstance(u, str) for u in notify)):
         raise InputError(f"{source}: field actions.notify: must be a list of Apprise URLs")
     description = _text(data.get("description"), source, "description", required=False)
+    importance = _importance(data.get("importance"), source, features)
     upstream = data.get("upstream") or []
     if isinstance(upstream, str):
         upstream = [upstream]
@@ -214,5 +219,29 @@ def parse_spec(data: Any, *, source: str = "spec") -> Spec:
         policy=policy,
         actions=actions,
         description=description,
+        importance=importance,
         upstream=tuple(u.strip() for u in upstream),
     )
+
+
+def _importance(block: Any, source: str, features: dict[str, str]) -> dict[str, float]:
+    """`importance: {feature: weight}`: non-negative numbers, not all 0; features not named weigh 0."""
+    if block is None:
+        return {}
+    if not isinstance(block, dict) or not block:
+        raise InputError(f"{source}: field importance: must be a mapping of feature to a non-negative weight")
+    out = {}
+    for feat, weight in block.items():
+        if feat not in features:
+            raise InputError(f"{source}: field importance.{feat}: not a feature of this model")
+        if (
+            isinstance(weight, bool)
+            or not isinstance(weight, (int, float))
+            or not weight >= 0
+            or weight == float("inf")
+        ):
+            raise InputError(f"{source}: field importance.{feat}: must be a non-negative number")
+        out[str(feat)] = float(weight)
+    if not any(out.values()):
+        raise InputError(f"{source}: field importance: at least one weight must be above 0")
+    return out

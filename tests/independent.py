@@ -55,6 +55,7 @@ CHECK_ORDER = (
     "feature_drift",
     "prediction_drift",
     "performance",
+    "performance_estimate",  # issue 13: off by default, after the realised performance
 )
 STATUS_ORDER = ("red", "yellow", "grey", "green")
 

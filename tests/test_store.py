@@ -396,4 +396,4 @@ def test_migration_4_adds_the_lake_tables_to_a_version_3_store(tmp_path: Path):
         assert con.execute("SELECT count(*) FROM lake_models").fetchall() == [(0,)]
         con.execute("INSERT INTO lake_files VALUES ('m', 'inference', 'm/inference/date=2026-11-20/a.parquet', 'h', 1)")
         assert con.execute("SELECT n FROM prof_rows WHERE model_id = 'm'").fetchall() == [(7,)]
-    assert SCHEMA_VERSION == 4 and len(MIGRATIONS) == 4
+    assert SCHEMA_VERSION == 5 and len(MIGRATIONS) == 5

@@ -11,6 +11,8 @@ import pandas as pd
 
 from lib import metrics
 from lib.judge.checks import Judge
+from lib.judge.estimate import estimate_block, estimates_at, performance_block
+from lib.judge.importance import annotate, explain_prediction_drift, load_importance
 from lib.judge.messages import message
 from lib.judge.onset import Onset
 from lib.judge.policy import CHECK_ORDER, CHECKS_BY_NAME
@@ -41,6 +43,7 @@ _CHECK_COLUMNS = {
     "unseen_categories": ("slot",),
     "out_of_range": ("vmin", "vmax"),
     "performance": ("metric", "reference", "current", "n_labeled"),
+    "performance_estimate": ("metric", "reference", "estimated", "n_scored"),
     "volume": ("rows24", "baseline", "baseline_weeks"),
     "freshness": ("last_ts",),
     "schema": ("files", "problem"),
@@ -133,6 +136,8 @@ class Assembler:
                 zip(*(models[c].to_numpy(dtype=object) for c in ("name", "task", "owner", "team", "tags"))),
             )
         )
+        self.estimates = estimates_at(judge.estimates, now, self.wid0)
+        self.importance = load_importance(reader, list(judge.models.index))
         self._timeline: tuple[list[pd.Timestamp] | None, list[tuple[str, int]]] = (None, [])
 
     def _model_status(self, flagged: pd.DataFrame) -> dict[tuple[int, str], str]:
@@ -196,7 +201,7 @@ class Assembler:
         out: dict[str, Any] = {
             "model_id": model_id,
             "status": self.model_status.get((self.wid0, model_id), GREY),
-            "reasons": self.reasons(model_id, recs),
+            "reasons": (reasons := self.reasons(model_id, recs)),
             # reason-free: a model that has not logged yet is grey, and this says why (DESIGN)
             "message": NO_INFERENCE if not fresh or pd.isna(fresh.get("last_ts")) else None,
             "name": name,
@@ -204,14 +209,16 @@ class Assembler:
             "owner": owner,
             "team": team,
             "tags": list(tags),
-            "features": self.features(model_id, raw),
+            "features": (features := self.features(model_id, raw)),
             "prediction_drift": self.prediction_drift(by),
-            "performance": self.performance(by),
+            "performance": (perf := performance_block(by.get(("performance", "")), _num)),
+            "performance_estimate": estimate_block(self.estimates.get(model_id), perf),
             "checks": self.check_blocks.get(model_id, []),
             "rows_24h": int(self.rows24.get(model_id, 0)),
             "last_inference": iso(fresh.get("last_ts")) if fresh else None,
             "reference_snapshot": int(snaps[model_id]) if model_id in snaps else None,
         }
+        explain_prediction_drift(reasons, features, annotate(features, self.importance.get(model_id, {})))
         if timeline:
             status = self.model_status
             out["timeline"] = [
@@ -251,9 +258,12 @@ class Assembler:
                 item["remedy"] = remedy_block(model_id, feature, item["unseen_values"], self.ref_counts.get(key, {}))
             if rec["check"] == "schema":
                 item["files"] = rec.get("files")
-            items.append((0 if rec["status"] == RED else 1, _CHECK_RANK[rec["check"]], -ratio, feature or "", item))
-        items.sort(key=lambda t: t[:4])
-        return [t[4] for t in items]
+            share = self.importance.get(model_id, {}).get(feature or "", (0.0,))[0]  # ties: important first
+            items.append(
+                (0 if rec["status"] == RED else 1, _CHECK_RANK[rec["check"]], -ratio, -share, feature or "", item)
+            )
+        items.sort(key=lambda t: t[:5])
+        return [t[5] for t in items]
 
     def _feature_blocks(self, now: pd.DataFrame) -> dict[str, list[tuple]]:
         """Per model, in the spec's order: (name, slot, kind, psi, js, chi2_p, missing_share,
@@ -337,21 +347,9 @@ class Assembler:
         rec = by.get(("prediction_drift", ""))
         return None if rec is None else {"psi": _num(rec["value"]), "on": rec["on"]}
 
-    def performance(self, by: dict) -> dict[str, Any] | None:
-        rec = by.get(("performance", ""))
-        if rec is None:
-            return None
-        return {
-            "metric": rec["metric"] if isinstance(rec["metric"], str) else None,
-            "reference": _num(rec["reference"]),
-            "current": _num(rec["current"]),
-            "n_labeled": int(rec["n_labeled"]) if pd.notna(rec["n_labeled"]) else 0,
-            "loss": _num(rec["value"]),
-        }
-
 
 NO_INFERENCE = "no inference logged yet"
-_MODEL_BLOCKS = ("prediction_drift", "performance", "freshness")
+_MODEL_BLOCKS = ("prediction_drift", "performance", "performance_estimate", "freshness")
 _FEATURE_STATUS_CHECKS = ("feature_drift", "missing", "unseen_categories", "out_of_range", "schema")
 _STATUS_ORDER = {RED: 0, YELLOW: 1, GREEN: 2, GREY: 3}
 

@@ -9,6 +9,7 @@ import pandas as pd
 
 from lib import metrics
 from lib.judge.cube import DriftCube, quality_by_window
+from lib.judge.estimate import estimable, estimate_by_window
 from lib.judge.fleet import Fleet
 from lib.judge.performance import performance_by_window, performance_info
 from lib.judge.policy import CHECKS_BY_NAME, Policy, effective_block, effective_setting, effective_threshold
@@ -47,6 +48,10 @@ class Judge:
         self.has_reference = set(fleet.snapshots["model_id"])
         # Models whose thresholds differ from the defaults somewhere (team or spec policy).
         self.overridden = {m: (team, pol) for m, team, pol in teams_policies if pol or team in policy.teams}
+        self.estimating = {
+            m for m, team, pol in teams_policies if effective_setting(policy, team, pol, "estimate_performance")
+        }
+        self.estimates = pd.DataFrame()
 
     # -- helpers ---------------------------------------------------------------------------
     def _windows(self, length: pd.Timedelta, shift: pd.Timedelta = _NO_SHIFT):
@@ -199,6 +204,8 @@ class Judge:
             parts.append(self.schema(w24))
         if want("performance"):
             parts.append(self.performance(w7))
+        if want("performance_estimate") or detail:
+            parts.append(self.performance_estimate(w7, detail))
         out = pd.concat([p for p in parts if len(p)], ignore_index=True)
         return out if needed is None else out[out["check"].isin(needed)]
 
@@ -341,3 +348,20 @@ class Judge:
         ]
         grid["grey"] = (grid["n_labeled"].fillna(0) < grid["min_rows"]) | grid["value"].isna()
         return self._finish(grid, "performance")
+
+    def performance_estimate(self, w7, detail: bool) -> pd.DataFrame:
+        """Estimated ROC AUC (CBPE) per window; a check only where the policy turns it on (the
+        estimate itself is kept in self.estimates for every estimable model of a detail)."""
+        models = estimable(self.fleet.models)
+        wanted = models if detail else [m for m in models if m in self.estimating]
+        est = estimate_by_window(self.r, w7, wanted, self.fleet.snapshots)
+        self.estimates = est
+        frame = self.rows.merge(est[est["model_id"].isin(self.estimating)], on=["wid", "model_id"], how="inner")
+        if frame.empty:
+            return pd.DataFrame()
+        frame["feature"] = None
+        frame["value"] = [
+            metrics.performance_loss("roc_auc", r, e) for r, e in zip(frame["reference"], frame["estimated"])
+        ]
+        frame["grey"] = (frame["n_scored"] < frame["min_rows"]) | frame["value"].isna()
+        return self._finish(frame, "performance_estimate")

@@ -46,6 +46,11 @@ def message(rec: dict, value: float | None, threshold: float, asm: Assembler) ->
             f"{rec['metric']} went from {rec['reference']:.3f} (reference) to {rec['current']:.3f} over the last "
             f"7 days: {_pct(value)} worse ({at} {_pct(threshold)})"
         )
+    if check == "performance_estimate":
+        return (
+            f"estimated {rec['metric']} (from the scores, labels not needed) went from {rec['reference']:.3f} "
+            f"(reference) to {rec['estimated']:.3f} over the last 7 days: {_pct(value)} worse ({at} {_pct(threshold)})"
+        )
     if check == "volume":
         weeks = int(rec.get("baseline_weeks") or 0)
         usual = (

@@ -115,6 +115,15 @@ CHECKS: tuple[CheckSetting, ...] = (
         "loss",
         "Relative loss of the primary metric over the labelled rows of the last 7 days against the reference; yellow at 0.05, red at 0.10.",
     ),
+    CheckSetting(
+        "performance_estimate",
+        0.05,
+        0.10,
+        "above",
+        False,
+        "loss",
+        "Binary classifiers with a score: relative loss of the ROC AUC estimated from the scores of the last 7 days (CBPE: the reference's isotonic calibration), before labels arrive, against the reference; yellow at 0.05, red at 0.10. Off unless estimate_performance is true.",
+    ),
 )
 CHECK_ORDER: tuple[str, ...] = tuple(c.name for c in CHECKS)
 CHECKS_BY_NAME: dict[str, CheckSetting] = {c.name: c for c in CHECKS}
@@ -123,7 +132,12 @@ CHECKS_BY_NAME: dict[str, CheckSetting] = {c.name: c for c in CHECKS}
 SETTINGS: dict[str, tuple[float, str]] = {
     "min_rows": (100, "A check with fewer rows than this in its window is grey (not enough data), not green."),
     "cooldown_hours": (24, "Hours before the same finding may notify its owner again."),
+    "estimate_performance": (
+        False,
+        "true turns on the performance_estimate check (estimated ROC AUC before labels arrive) for the models it covers; off by default.",
+    ),
 }
+_BOOLEAN_SETTINGS = {"estimate_performance"}
 
 # Settings whose value is a mapping (issue 13), with their defaults. `fdr` is fleet-wide (a false
 # discovery rate is a property of the whole family of tests): only the policy file's top level
@@ -183,6 +197,9 @@ def validate_policy_overrides(
                     if setting is None or not setting.per_feature or check in _FIXED_CHECKS:
                         raise InputError(f"{source}: field {where}.{feat}.{check}: not a per-feature check")
                     _check_threshold_block(thresholds, source, f"{where}.{feat}.{check}", check)
+        elif key in _BOOLEAN_SETTINGS:
+            if not isinstance(block, bool):
+                raise InputError(f"{source}: field {where}: must be true or false")
         elif key in SETTINGS:
             if isinstance(block, bool) or not isinstance(block, (int, float)) or block < 0:
                 raise InputError(f"{source}: field {where}: must be a non-negative number")

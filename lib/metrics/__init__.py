@@ -15,6 +15,13 @@ from lib.metrics.bins import (  # noqa: F401
     numeric_bin_labels,
     numeric_bins,
 )
+from lib.metrics.cbpe import (  # noqa: F401
+    calibrate,
+    estimated_f1,
+    estimated_roc_auc,
+    expected_confusion,
+    fit_calibration,
+)
 from lib.metrics.drift import (  # noqa: F401
     chi2_p_value,
     chi2_p_value_grouped,
@@ -25,8 +32,15 @@ from lib.metrics.drift import (  # noqa: F401
     population_stability_index,
     psi_grouped,
 )
+from lib.metrics.importance import (  # noqa: F401
+    normalized_importance,
+    surrogate_importance,
+)
 from lib.metrics.multiple import (  # noqa: F401
     benjamini_hochberg_adjusted,
+)
+from lib.metrics.multivariate import (  # noqa: F401
+    domain_classifier,
 )
 from lib.metrics.performance import (  # noqa: F401
     classification_metrics_from_confusion,

@@ -291,6 +291,13 @@ def _model_section(m: dict, data: dict, charts: _Charts, *, full: bool) -> str:
         )
     else:
         out.append("<tr><th>performance</th><td>no labels received yet</td></tr>")
+    if est := m.get("performance_estimate"):  # CBPE: estimated from the scores, before labels
+        err = "" if est["error"] is None else f" (error vs realised {est['error']:+.3f})"
+        out.append(
+            f"<tr><th>roc_auc: estimated, last 7 days ({est['n_scored']:,} scored rows){err}</th>"
+            f"<td class=num>{fmt(est['estimated'])}</td></tr>"
+            f"<tr><th>F1: estimated at the model's threshold</th><td class=num>{fmt(est['estimated_f1'])}</td></tr>"
+        )
     out.append("</table>")
     out.append(_performance_section(m, data, charts))
     # policy in force

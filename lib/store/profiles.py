@@ -194,6 +194,8 @@ def profile_inference(
     )
     frames.update(hourly_and_daily(num, cat, pd.concat(out["qual"], ignore_index=True)))
     frames.update(profile_performance(rows, task=task, positive_class=positive_class, has_score=has_score))
+    if task == "binary_classification" and has_score and positive_class is not None:
+        frames["prof_score_h"] = profile_scores(rows, positive_class)
     return frames
 
 
@@ -208,6 +210,22 @@ def hourly_and_daily(num: pd.DataFrame, cat: pd.DataFrame, qual: pd.DataFrame) -
         dcols = ["day", "slot", *keys]
         frames[f"prof_{name}_d"] = daily.drop(columns="hour").groupby(dcols, sort=True).sum().reset_index()
     return frames
+
+
+def profile_scores(rows: pd.DataFrame, positive_class: str) -> pd.DataFrame:
+    """Rows per (hour, score, predicted positive), labelled or not: the exact input of the
+    performance estimate (lib/metrics/cbpe.py), which needs every score's calibrated probability
+    and the model's own prediction. Waits for a reference (its positive class)."""
+    scored = rows[rows["score"].notna()]
+    frame = pd.DataFrame(
+        {
+            "hour": scored["hour"].to_numpy(),
+            "score": scored["score"].to_numpy(dtype="float64"),
+            "pred_pos": (scored["prediction"] == positive_class).to_numpy(dtype=bool),
+            "n": 1,
+        }
+    )
+    return frame.groupby(["hour", "score", "pred_pos"], sort=True)["n"].sum().reset_index()
 
 
 def profile_performance(

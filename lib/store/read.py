@@ -267,6 +267,33 @@ class Reader:
             [[str(m) for m in model_ids], lo.to_pydatetime(), hi.to_pydatetime()],
         ).fetchnumpy()
 
+    def calibrations(self, model_ids: list[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """The active snapshot's calibration knots (x, y) per model that has them."""
+        rows = self.con.execute(
+            "SELECT c.model_id, c.x, c.y FROM ref_calibration c JOIN (SELECT model_id, max(snapshot_id) AS s "
+            "FROM snapshots GROUP BY model_id) a ON a.model_id = c.model_id AND a.s = c.snapshot_id "
+            "WHERE c.model_id IN (SELECT unnest(?::VARCHAR[]))",
+            [[str(m) for m in model_ids]],
+        ).fetchall()
+        return {m: (np.asarray(x, dtype="float64"), np.asarray(y, dtype="float64")) for m, x, y in rows}
+
+    def importances(self, model_ids: list[str]) -> pd.DataFrame:
+        """Feature importances of each model's active snapshot: model_id, feature, importance, source."""
+        return self.con.execute(
+            "SELECT i.model_id, i.feature, i.importance, i.source FROM ref_importance i JOIN (SELECT model_id, "
+            "max(snapshot_id) AS s FROM snapshots GROUP BY model_id) a ON a.model_id = i.model_id AND "
+            "a.s = i.snapshot_id WHERE i.model_id IN (SELECT unnest(?::VARCHAR[])) ORDER BY i.model_id, i.feature",
+            [[str(m) for m in model_ids]],
+        ).df()
+
+    def scores(self, lo: pd.Timestamp, hi: pd.Timestamp, model_ids: list[str]) -> pd.DataFrame:
+        """Rows per (model, hour, score, predicted positive) for hours in (lo, hi]: the estimate's input."""
+        return self.con.execute(
+            "SELECT model_id, hour, score, pred_pos, n FROM prof_score_h "
+            "WHERE model_id IN (SELECT unnest(?::VARCHAR[])) AND hour > ? AND hour <= ?",
+            [[str(m) for m in model_ids], lo.to_pydatetime(), hi.to_pydatetime()],
+        ).df()
+
 
 def model_inventory(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """One row per registered model, by model_id: task, owner, team, inference rows, the newest

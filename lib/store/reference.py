@@ -101,7 +101,40 @@ def write_reference(
             json.dumps(perf),
         ],
     )
+    write_importance(con, spec, snapshot, frame, slots)
+    if spec.task == "binary_classification" and spec.has_score and positive is not None:
+        write_calibration(con, spec.model_id, snapshot, frame, positive)
     reprofile_model(con, spec, positive, lake_rows=lake_rows)
+
+
+def write_importance(
+    con: duckdb.DuckDBPyConnection, spec: Spec, snapshot: int, frame: pd.DataFrame, slots: dict[str, tuple[int, str]]
+) -> None:
+    """Each feature's importance for this snapshot: the spec's `importance:` weights when given, else
+    permutation importance of a surrogate fitted to the reference's own predictions."""
+    feats = {f: slots[f] for f in spec.features if f in slots}
+    if spec.importance:
+        weights, source = {f: spec.importance.get(f, 0.0) for f in feats}, "spec"
+    else:
+        data = frame[[f"f{s}" for s, _ in feats.values()]].set_axis(list(feats), axis=1)
+        target = frame["pred_num"] if spec.task == "regression" else frame["prediction"]
+        kinds = {f: k for f, (_, k) in feats.items()}
+        weights, source = metrics.surrogate_importance(data, kinds, target, task=spec.task), "permutation"
+    for f, w in weights.items():
+        con.execute("INSERT INTO ref_importance VALUES (?, ?, ?, ?, ?)", [spec.model_id, snapshot, f, float(w), source])
+
+
+def write_calibration(
+    con: duckdb.DuckDBPyConnection, model_id: str, snapshot: int, frame: pd.DataFrame, positive: str
+) -> None:
+    """The reference's isotonic map score -> P(positive) (lib/metrics/cbpe.py), kept as its knots."""
+    scored = frame[frame["score"].notna()]
+    x, y = metrics.fit_calibration(scored["score"].to_numpy(dtype="float64"), (scored["label"] == positive).to_numpy())
+    if x.size:
+        con.execute(
+            "INSERT INTO ref_calibration VALUES (?, ?, ?, ?)",
+            [model_id, snapshot, [float(v) for v in x], [float(v) for v in y]],
+        )
 
 
 def reference_columns(frame: pd.DataFrame, slots: dict[str, tuple[int, str]], spec: Spec) -> dict[int, RefColumn]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import duckdb
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # Migrations: index i brings the schema from version i to i + 1.
 MIGRATIONS: list[str] = [
@@ -115,6 +115,22 @@ MIGRATIONS: list[str] = [
     CREATE TABLE lake_files (
         model_id VARCHAR NOT NULL, kind VARCHAR NOT NULL, path VARCHAR NOT NULL, content_hash VARCHAR NOT NULL,
         file_id INTEGER NOT NULL, PRIMARY KEY (model_id, path));
+    """,
+    # 5: investigation depth (issue 13). The reference's isotonic calibration map (knots) for
+    # the performance estimate (CBPE), every scored row's (hour, score, predicted positive)
+    # count for it, and feature importances per snapshot. (The multivariate-drift cache is a
+    # file beside the store: a cache write here would bump data_version, its own key.)
+    # A store migrated from version 4 or older has estimates once a reference is ingested again.
+    """
+    CREATE TABLE ref_calibration (
+        model_id VARCHAR NOT NULL, snapshot_id INTEGER NOT NULL, x DOUBLE[] NOT NULL, y DOUBLE[] NOT NULL,
+        PRIMARY KEY (model_id, snapshot_id));
+    CREATE TABLE prof_score_h (model_id VARCHAR NOT NULL, hour TIMESTAMP NOT NULL, score DOUBLE NOT NULL,
+        pred_pos BOOLEAN NOT NULL, n BIGINT NOT NULL);
+    -- source: 'spec' (the spec's importance block) or 'permutation' (surrogate on the reference).
+    CREATE TABLE ref_importance (
+        model_id VARCHAR NOT NULL, snapshot_id INTEGER NOT NULL, feature VARCHAR NOT NULL,
+        importance DOUBLE NOT NULL, source VARCHAR NOT NULL, PRIMARY KEY (model_id, snapshot_id, feature));
     """,
 ]
 

@@ -22,6 +22,7 @@ CHECK_LABEL = {
     "out_of_range": "Out of range",
     "feature_drift": "Feature drift",
     "prediction_drift": "Prediction drift",
+    "performance_estimate": "Estimated performance",
     "performance": "Performance",
 }
 TASK_LABEL = {

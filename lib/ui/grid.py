@@ -84,6 +84,17 @@ def tile_grid_html(models: list[dict], link_params: dict[str, Any]) -> str:
     return "".join(parts)
 
 
+def estimate_html(m: dict) -> str:
+    """The performance estimate (CBPE) of a model without recent labels, marked "estimated"."""
+    est, perf = m.get("performance_estimate"), m.get("performance")
+    if not est or est.get("estimated") is None or (perf and perf.get("current") is not None):
+        return ""
+    return (
+        '<div class="pe" data-testid="dl-estimate" style="font-size:11px;color:#475569">'
+        f"AUC ≈ {est['estimated']:.3f} <i>estimated</i></div>"
+    )
+
+
 def _tile(m: dict, link_params: dict[str, Any], compact: bool = False) -> str:
     href = "model?" + urlencode({**link_params, "model": m["model_id"]}, doseq=True)
     top = m["reasons"][0] if m["reasons"] else None
@@ -101,13 +112,13 @@ def _tile(m: dict, link_params: dict[str, Any], compact: bool = False) -> str:
     if compact:
         return (
             f'<a {attrs} title="{html.escape(m["model_id"] + " · " + m["team"] + " · " + title)}">'
-            f'<div class="id">{html.escape(m["model_id"])}</div>{strip}</a>'
+            f'<div class="id">{html.escape(m["model_id"])}</div>{estimate_html(m)}{strip}</a>'
         )
     return (
         f'<a {attrs} title="{html.escape(title)}">'
         f'<div class="t1"><span class="st">{GLYPH[s]} {WORD[s]}</span><span class="tm">{html.escape(m["team"])}</span></div>'
         f'<div class="id">{html.escape(m["model_id"])}</div>'
-        f'<div class="rs">{html.escape(reason)}</div>{strip}</a>'
+        f'<div class="rs">{html.escape(reason)}</div>{estimate_html(m)}{strip}</a>'
     )
 
 

@@ -3,6 +3,7 @@ on the next rerun, no restart): the fleet's and one model's evaluation, and the 
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -44,6 +45,22 @@ def fleet_if_judged(path: str, version: int, as_of: str) -> dict[str, Any] | Non
 @st.cache_data(show_spinner=False, max_entries=64)
 def load_raw_drift(path: str, version: int, as_of: str, model_id: str) -> dict[str, dict[str, float]]:
     return store_rows.raw_drift(_store(path), model_id, _ts(as_of))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def load_estimate(path: str, version: int, as_of: str, model_id: str, perf_json: str) -> dict[str, Any] | None:
+    """The performance estimate (CBPE) of one model, whatever the policy's switch."""
+    from lib.judge.estimate import model_estimate
+
+    return model_estimate(_store(path), model_id, _ts(as_of), json.loads(perf_json))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def load_multivariate(path: str, version: int, as_of: str, model_id: str) -> dict[str, Any]:
+    """Multivariate drift (domain classifier) of one model; also cached on disk per data version."""
+    from lib.judge.multivariate import multivariate_drift
+
+    return multivariate_drift(_store(path), model_id, _ts(as_of))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

@@ -34,7 +34,15 @@ def quality_summary(by_check: dict[str, str]) -> str:
     return f"{fmt.GLYPH[status]} {check.replace('_', ' ')}"
 
 
+_RANK = {f"{fmt.GLYPH[RED]} {fmt.WORD[RED]}": 0, f"{fmt.GLYPH[YELLOW]} {fmt.WORD[YELLOW]}": 1}
+
+
 def render(ctx: Context, model_id: str, m: dict) -> None:
+    _render(ctx, model_id, m)
+    multivariate_section(ctx, model_id)
+
+
+def _render(ctx: Context, model_id: str, m: dict) -> None:
     d = daily(ctx, model_id)
     drift = d["drift"]
     spark = {f: g.sort_values("date")["psi"].dropna().round(4).tolist() for f, g in drift.groupby("feature")}
@@ -51,6 +59,8 @@ def render(ctx: Context, model_id: str, m: dict) -> None:
                 "feature": f["feature"],
                 "kind": f["kind"],
                 "PSI": f.get("psi"),
+                "importance": f.get("importance"),
+                "PSI × importance": f.get("drift_importance"),
                 "JS": f.get("js"),
                 "KS": f.get("ks"),
                 "Wasserstein": f.get("wasserstein"),
@@ -81,15 +91,33 @@ def render(ctx: Context, model_id: str, m: dict) -> None:
             }
         )
     table = pd.DataFrame(rows)
-    for col in ("PSI", "JS", "KS", "Wasserstein", "chi² p") + (("FDR q",) if fdr_on else ()):
+    for col in ("PSI", "importance", "PSI × importance", "JS", "KS", "Wasserstein", "chi² p") + (
+        ("FDR q",) if fdr_on else ()
+    ):
         table[col] = pd.to_numeric(table[col], errors="coerce").astype("float64")
-    table = table.sort_values("PSI", ascending=False, na_position="last").reset_index(drop=True)
+    # "drifted AND important" first (lib/judge/importance.py); the model output after its features' ties
+    # red, then yellow features first; within a status, PSI × importance (drifted AND important)
+    table["_rank"] = [_RANK.get(s, 2 if f != "model output" else 3) for s, f in zip(table["status"], table["kind"])]
+    table = table.sort_values(
+        ["_rank", "PSI × importance", "PSI"], ascending=[True, False, False], na_position="last"
+    ).drop(columns="_rank")
+    table = table.reset_index(drop=True)
     st.caption(
         "Per feature over the last 7 days against the reference (training-time) data. "
         "PSI and JS on the reference's bins; KS and Wasserstein (÷ reference std) on raw values. "
+        "Importance: the feature's share of the model's importance on the reference (permutation importance "
+        "of a surrogate, or the spec's weights); rows are ranked red, then yellow, then by PSI × importance: drifted and important first. "
         "Select a row to see its distributions."
     )
-    numbers = {"PSI": "{:.3f}", "JS": "{:.3f}", "KS": "{:.3f}", "Wasserstein": "{:.3f}", "chi² p": "{:.2g}"}
+    numbers = {
+        "PSI": "{:.3f}",
+        "importance": "{:.0%}",
+        "PSI × importance": "{:.4f}",
+        "JS": "{:.3f}",
+        "KS": "{:.3f}",
+        "Wasserstein": "{:.3f}",
+        "chi² p": "{:.2g}",
+    }
     if fdr_on:
         numbers["FDR q"] = "{:.2g}"
         gone = [f["feature"] for f in m["features"] if (f.get("fdr") or {}).get("removed")]
@@ -178,3 +206,43 @@ def render(ctx: Context, model_id: str, m: dict) -> None:
             thresholds(fig, m, check)
             layout(fig, title=dict(text="PSI per day", font=dict(size=13)), yaxis_rangemode="tozero")
             st.plotly_chart(fig, config=FIG_CFG, key="psi_chart")
+
+
+def multivariate_section(ctx: Context, model_id: str) -> None:
+    """Multivariate drift on demand: a domain classifier's cross-validated AUC, reference vs 7 days."""
+    st.markdown("##### Multivariate drift")
+    key = f"mv_run_{model_id}"
+    if st.button(
+        "Run the domain classifier", key=f"mv_button_{model_id}", help="A few seconds; cached per data version"
+    ):
+        st.session_state[key] = True
+    if not st.session_state.get(key):
+        st.caption(
+            "Can a classifier tell the last 7 days' rows from the reference's? It catches joint shifts that no "
+            "single feature's PSI shows (two features whose correlation flipped). `python -m lib multivariate "
+            f"--model {model_id}` gives the same JSON."
+        )
+        return
+    with guarded(), st.spinner("Training the domain classifier…"):
+        out = loaders.load_multivariate(ctx.path, ctx.version, ctx.as_of, model_id)
+    if out.get("auc") is None:
+        st.info("Not enough rows in the reference or the last 7 days to train a domain classifier.")
+        return
+    a, b = st.columns([1, 2])
+    status = out.get("status") or "grey"
+    a.metric(
+        "Domain classifier ROC AUC",
+        f"{out['auc']:.3f}",
+        help="5-fold cross-validated; 0.5: the two samples look alike; 1: fully separable",
+    )
+    a.markdown(f"{fmt.GLYPH[status]} **{fmt.WORD[status]}** (hint: yellow ≥ 0.60, red ≥ 0.75)")
+    a.caption(f"{out['n_reference']:,} reference rows vs {out['n_current']:,} rows of the last 7 days (sampled)")
+    feats = pd.DataFrame(out["features"]).rename(
+        columns={"feature": "feature", "importance": "AUC drop when permuted", "std": "±"}
+    )
+    b.dataframe(
+        feats.style.format({"AUC drop when permuted": "{:.3f}", "±": "{:.3f}"}),
+        hide_index=True,
+        width="stretch",
+    )
+    b.caption("The features that separate the two samples most (permutation importance on held-out rows).")

@@ -3,6 +3,7 @@ and residuals (regression) or the confusion matrix (classification) of the last 
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 
 import plotly.graph_objects as go
@@ -18,7 +19,54 @@ if TYPE_CHECKING:
     from lib.ui.frame import Context
 
 
+def estimate_section(ctx: Context, model_id: str, m: dict) -> None:
+    """CBPE: ROC AUC and F1 estimated from the scores (no labels needed), beside the realised value."""
+    est = m.get("performance_estimate")
+    if est is None and m["task"] == "binary_classification":
+        with guarded():
+            perf_json = json.dumps(m.get("performance"), allow_nan=False)
+            est = loaders.load_estimate(ctx.path, ctx.version, ctx.as_of, model_id, perf_json)
+    if est is None:
+        return
+    st.markdown("##### Estimated performance (before labels)")
+    a, b, c, e = st.columns(4)
+    a.metric(
+        "ROC AUC · estimated (7 d)",
+        fmt.num(est.get("estimated"), 3),
+        delta=None
+        if est.get("reference") is None or est.get("estimated") is None
+        else f"{est['estimated'] - est['reference']:+.3f} vs reference",
+        help=f"From {est.get('n_scored', 0):,} scored rows, labelled or not; reference {fmt.num(est.get('reference'), 3)}",
+    )
+    b.metric(
+        "ROC AUC · realised (7 d)",
+        fmt.num(est.get("realised"), 3) if est.get("realised") is not None else "no labels yet",
+    )
+    c.metric(
+        "Estimate error",
+        f"{est['error']:+.3f}" if est.get("error") is not None else "–",
+        help="estimated − realised, once labels have come",
+    )
+    e.metric(
+        "F1 · estimated",
+        fmt.num(est.get("estimated_f1"), 3),
+        help=f"reference F1 {fmt.num(est.get('reference_f1'), 3)}",
+    )
+    chk = next((x for x in m["checks"] if x["check"] == "performance_estimate"), None)
+    state = (
+        f"The `performance_estimate` check is on: {fmt.WORD[chk['status']]}, loss {'–' if chk.get('value') is None else format(chk['value'], '+.1%')}."
+        if chk
+        else "The `performance_estimate` check is off for this model (policy `estimate_performance: true` turns it on)."
+    )
+    st.caption(
+        "Estimated with CBPE (as in NannyML): the reference's isotonic calibration turns each score into a "
+        "probability; the expected confusion matrix and ROC curve follow. Valid while P(label | score) is "
+        f"unchanged since the reference. {state}"
+    )
+
+
 def render(ctx: Context, model_id: str, m: dict) -> None:
+    estimate_section(ctx, model_id, m)
     perf = m.get("performance")
     if perf is None:
         st.info(
