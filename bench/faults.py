@@ -403,10 +403,13 @@ def campaign(
             records = []
             variants = (0, 1) if command == "register" else (0,)
             plan = {v: reference_states(command, base, workdir, env, v, hook) for v in variants}
-            for i in range(kills):
+            i = 0
+            # until `kills` runs were really killed (a run may finish before its kill time)
+            while sum(r["killed"] for r in records) < kills and i < 3 * kills:
                 variant = i % 2 if command == "register" else 0
                 states, seconds = plan[variant]
                 rec = kill_once(command, base, workdir, env, states, seconds * 1.1, rng, variant, hook)
+                i += 1
                 records.append(rec)
                 if verbose and (rec["state"] in ("other", "unopenable") or not rec.get("profiles_ok", True)):
                     print(f"  finding: {json.dumps(rec)}", flush=True)

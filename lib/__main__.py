@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from lib.errors import InputError, StoreBusy, StoreMissing
+from lib.errors import InputError, StoreBusy, StoreError, StoreMissing
 
 
 class _Parser(argparse.ArgumentParser):
@@ -121,9 +121,18 @@ def main(argv: list[str] | None = None) -> int:
     except StoreMissing as exc:
         print(str(exc), file=sys.stderr)
         return 1
-    except StoreBusy as exc:
-        print(str(exc), file=sys.stderr)
+    except (StoreBusy, StoreError) as exc:
+        print(_one_line(exc), file=sys.stderr)
         return 1
+    except Exception as exc:  # never a traceback (issue 12): one line naming the error, exit 1
+        print(
+            f"python -m lib {args.command}: unexpected error: {type(exc).__name__}: {_one_line(exc)}", file=sys.stderr
+        )
+        return 1
+
+
+def _one_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [""])[0][:500]
 
 
 if __name__ == "__main__":
