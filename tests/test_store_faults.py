@@ -189,3 +189,13 @@ def test_an_unexpected_error_is_one_line_not_a_traceback(tmp_path):
     proc = cli("register", "--db", str(tmp_path / "s.duckdb"), str(tmp_path))
     assert proc.returncode in (1, 2)
     one_line(proc)
+
+
+def test_a_read_connection_has_no_result_left_open(db):
+    """Regression (found by tests/test_browser_hostile.py): the schema check at open left a
+    fetchone() result open, and DuckDB 2.0 then refused the report's register()."""
+    import pandas as pd
+
+    with Store(db).read() as con:
+        con.register("frame", pd.DataFrame({"a": [1, 2]}))
+        assert con.execute("SELECT sum(a) FROM frame").fetchall() == [(3,)]

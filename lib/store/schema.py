@@ -133,4 +133,5 @@ def migrate(con: duckdb.DuckDBPyConnection, path: str = "the store") -> None:
 
 
 def _fetch_one(con: duckdb.DuckDBPyConnection, sql: str) -> tuple | None:
-    return con.execute(sql).fetchone()
+    rows = con.execute(sql).fetchall()  # fetched to the end: an open result blocks register()
+    return rows[0] if rows else None
