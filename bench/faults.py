@@ -11,7 +11,7 @@ After every kill, on the store the killed process left behind:
   'sending', and every retrain request carries the action's own id as its Idempotency-Key.
 `sync` is not on this branch (issue 12 says it is built in parallel): it is not exercised.
 
-    .venv/bin/python bench/faults.py [--kills 50] [--commands ingest,register,alert] [--seed 0]
+    .venv/bin/python bench/faults.py [--kills 50] [--commands ingest,register,alert] [--seed 0] [--rows 40000]
 
 tests/test_faults.py runs the same checks with a few kills per command.
 """
@@ -452,10 +452,11 @@ def main() -> None:
     ap.add_argument("--kills", type=int, default=50, help="kills per command")
     ap.add_argument("--commands", default=",".join(COMMANDS))
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--rows", type=int, default=40_000, help="rows of the ingested file")
     ap.add_argument("--out", help="write the figures as JSON here")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="driftlight-faults-") as tmp:
-        results = campaign(args.kills, tuple(args.commands.split(",")), args.seed, Path(tmp))
+        results = campaign(args.kills, tuple(args.commands.split(",")), args.seed, Path(tmp), rows=args.rows)
     if args.out:
         Path(args.out).write_text(json.dumps(results, indent=1) + "\n")
 
