@@ -128,3 +128,31 @@ def test_a_spec_with_a_nul_byte_is_one_line(tmp_path):
         f"{path}: not valid YAML (unacceptable character #x0000: special characters are not allowed "
         'in "<unicode string>", position 0)'
     )
+
+
+def test_a_parquet_binary_column_is_text_or_rejected_naming_the_row(fuzz_store):
+    """Found by bench/fuzz.py: a binary Parquet column with bytes that are not UTF-8 escaped the
+    readers as UnicodeDecodeError. Binary columns are read as UTF-8 text, or rejected in one line."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    store, folder = fuzz_store
+    ok = {
+        "ts": pa.array(["2026-11-26T01:00:00", "2026-11-26T02:00:00"]),
+        "flavor": pa.array([b"vanilla", b"mint"], type=pa.binary()),
+        "temperature": pa.array([b"1.5", None], type=pa.binary()),
+        "request_id": pa.array(["bin1", "bin2"]),
+        "prediction": pa.array(["1", "0"]),
+        "score": pa.array([0.7, 0.2]),
+    }
+    pq.write_table(pa.table(ok), folder / "binary-ok.parquet")
+    assert (
+        check_ingest(store, folder, "inference", (folder / "binary-ok.parquet").read_bytes(), ".parquet") == "ingested"
+    )
+    bad = {**ok, "temperature": pa.array([b"1.5", b"\x80"], type=pa.binary())}
+    pq.write_table(pa.table(bad), folder / "binary-bad.parquet")
+    path = folder / "binary-bad.parquet"
+    from lib.ingest.pipeline import ingest_file as ingest
+
+    outcome = ingest(store, "inference", MODEL, path)
+    assert outcome.status == "rejected" and outcome.message == f"{path}: column temperature, row 2: not UTF-8 text"
