@@ -430,6 +430,8 @@ def summarize(records: list[dict], seconds: float) -> dict:
         "full_run_s": round(seconds, 2),
         "before": states["before"],
         "after": states["after"],
+        "killed_before": sum(r["killed"] and r["state"] == "before" for r in records),
+        "killed_after": sum(r["killed"] and r["state"] == "after" for r in records),
         "other": states["other"],
         "unopenable": states["unopenable"],
         "profiles_mismatch": sum(not r.get("profiles_ok", True) for r in records),
