@@ -11,7 +11,7 @@ import os
 import sys
 from collections.abc import Callable
 
-from lib.errors import AlreadyRunning, InputError, MissingDependency, StoreBusy, StoreMissing
+from lib.errors import AlreadyRunning, InputError, MissingDependency, StoreBusy, StoreError, StoreMissing
 
 
 class _Parser(argparse.ArgumentParser):
@@ -137,8 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     except StoreMissing as exc:
         print(str(exc), file=sys.stderr)
         return 1
-    except StoreBusy as exc:
-        print(str(exc), file=sys.stderr)
+    except (StoreBusy, StoreError) as exc:
+        print(_one_line(exc), file=sys.stderr)
         return 1
     except MissingDependency as exc:
         print(str(exc).splitlines()[0], file=sys.stderr)
@@ -159,6 +159,10 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
+
+
+def _one_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [""])[0][:500]
 
 
 if __name__ == "__main__":

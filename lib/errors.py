@@ -6,6 +6,8 @@ StoreMissing-> there is no store file yet (the app shows the command that builds
 AlreadyRunning -> a second scheduler on one store: exit 1 with the holder named.
 MissingDependency -> a part the feature needs is not installed (Chromium for PDF): exit 1, one
                 line with the install command; a notice in the app.
+StoreError  -> the store file cannot be used: corrupt or truncated, written by a newer schema
+               version, not readable / writable, or a write failed (disk full) (exit 1; app notice).
 """
 
 
@@ -19,6 +21,11 @@ class StoreBusy(Exception):
 
 class StoreMissing(Exception):
     """The DuckDB store file does not exist yet."""
+
+
+class StoreError(Exception):
+    """The store file is corrupt, truncated, of a newer schema version, lacks permissions, or a
+    write to it failed (no space); a failed write changed nothing."""
 
 
 class UnknownModel(InputError):

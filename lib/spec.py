@@ -102,7 +102,9 @@ def load_spec_file(path: str | Path) -> Spec:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
-        raise InputError(f"{path}:{where} not valid YAML ({getattr(exc, 'problem', None) or exc})") from None
+        # one line: a ReaderError (a NUL byte, found by tests/test_fuzz.py) spans two
+        why = " ".join(str(getattr(exc, "problem", None) or exc).split())
+        raise InputError(f"{path}:{where} not valid YAML ({why})") from None
     return parse_spec(data, source=str(path))
 
 

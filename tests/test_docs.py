@@ -19,7 +19,17 @@ from lib.spec import _TOP_LEVEL, COLUMN_ROLES, KINDS, MAX_FEATURE_NAME, MODEL_ID
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
-PAGES = ["README.md", "spec.md", "files.md", "metrics.md", "policy.md", "json.md", "schedule.md", "deploy.md"]
+PAGES = [
+    "README.md",
+    "spec.md",
+    "files.md",
+    "metrics.md",
+    "policy.md",
+    "json.md",
+    "schedule.md",
+    "deploy.md",
+    "limits.md",
+]
 
 
 def _read(path: Path) -> str:

@@ -13,6 +13,7 @@ Other SQL lives beside this file in lib/store/ (write, read, detail, actions), o
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Iterator
@@ -21,15 +22,33 @@ from pathlib import Path
 
 import duckdb
 
-from lib.errors import StoreMissing
+from lib.errors import StoreError, StoreMissing
 from lib.spec import MODEL_ID_PATTERN
 from lib.store import lock
-from lib.store.schema import migrate
+from lib.store.schema import SCHEMA_VERSION, migrate, schema_version
 
 DEFAULT_DB = "data/driftlight.duckdb"
 DB_ENV = "DRIFTLIGHT_DB"
 # Nothing may download at run time: DuckDB must never try to fetch an extension.
 _CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+# DuckDB errors that mean the file, not the query, is at fault (corrupt, truncated, no space,
+# no permission): they become one StoreError line instead of a traceback (issue 12).
+_FILE_ERRORS = (
+    duckdb.IOException,
+    duckdb.InternalException,
+    duckdb.SerializationException,
+    duckdb.FatalException,
+    duckdb.TransactionException,  # "Failed to commit: Could not write file …": no space
+)
+
+
+def _why(path: str, exc: BaseException, doing: str) -> str:
+    first = (str(exc).splitlines() or [""])[0]
+    if "not a valid DuckDB database" in first:
+        return f"{path}: not a Driftlight store (not a DuckDB file, or a corrupt one)"
+    if "Permission denied" in first or "Read-only file system" in first:
+        return f"{path}: no permission to {doing} the store file ({first})"
+    return f"{path}: cannot {doing} the store ({first})"
 
 
 def fetch_one(con: duckdb.DuckDBPyConnection, sql: str, params: list | tuple = ()) -> tuple | None:
@@ -88,11 +107,56 @@ class Store:
         if not self.exists():
             raise StoreMissing(f"{self.path}: no store yet (build the demo with: python -m lib demo)")
         with lock.shared(self.path, self.timeout):
-            con = duckdb.connect(self.path, read_only=True, config=_CONFIG)
-            try:
-                yield con
-            finally:
-                con.close()
+            con = self._connect(read_only=True)
+            if self._current(con):
+                yield from self._serve(con, "read")
+                return
+            con.close()
+        with self.write():
+            pass  # an older store: the writer's open migrates it (CONTRIBUTING.md), then read on
+        with lock.shared(self.path, self.timeout):
+            yield from self._serve(self._connect(read_only=True), "read")
+
+    def _current(self, con: duckdb.DuckDBPyConnection) -> bool:
+        """Whether the open store has this Driftlight's schema (a newer one raises StoreError)."""
+        try:
+            return schema_version(con, self.path) == SCHEMA_VERSION
+        except BaseException:
+            con.close()
+            raise
+
+    def _serve(self, con: duckdb.DuckDBPyConnection, doing: str) -> Iterator[duckdb.DuckDBPyConnection]:
+        try:
+            yield con
+        except _FILE_ERRORS as exc:
+            raise StoreError(_why(self.path, exc, doing)) from None
+        finally:
+            con.close()
+
+    def _connect(self, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+        """Open the file: a corrupt, truncated or forbidden one is one StoreError line."""
+        doing = "read" if read_only else "write"
+        try:
+            con = duckdb.connect(self.path, read_only=read_only, config=_CONFIG)
+        except (duckdb.Error, OSError) as exc:
+            raise StoreError(_why(self.path, exc, doing)) from None
+        try:
+            # A truncated file opens and fails later, at some query; its header counts the blocks
+            # in use, which must all be in the file (unless a WAL is pending: its blocks count
+            # before they reach the file). Total blocks may exceed the file: free ones need not.
+            blocks, block_size = fetch_one(con, "SELECT used_blocks, block_size FROM pragma_database_size()")
+            if not os.path.exists(self.path + ".wal") and os.path.getsize(self.path) < blocks * block_size:
+                raise StoreError(
+                    f"{self.path}: truncated store file ({os.path.getsize(self.path)} bytes; its header "
+                    f"counts {blocks} blocks of {block_size} in use)"
+                )
+        except _FILE_ERRORS as exc:
+            con.close()
+            raise StoreError(_why(self.path, exc, doing)) from None
+        except BaseException:
+            con.close()
+            raise
+        return con
 
     @contextmanager
     def write(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -108,10 +172,12 @@ class Store:
             return
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         with lock.exclusive(self.path, self.timeout):
-            con = duckdb.connect(self.path, config=_CONFIG)
+            con = self._connect(read_only=False)
             try:
-                migrate(con)
+                migrate(con, self.path)
                 yield from self._transaction(con)
+            except _FILE_ERRORS as exc:  # e.g. no space left: rolled back, nothing changed
+                raise StoreError(_why(self.path, exc, "write")) from None
             finally:
                 con.close()
 
@@ -128,7 +194,9 @@ class Store:
             )[0]
             con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            # a failed write (no space) may have ended the transaction already: raise the cause
+            with contextlib.suppress(duckdb.Error):
+                con.execute("ROLLBACK")
             raise
         # Atomically (temp file + rename): write_text truncates first, and the app reads the
         # sidecar without the lock, so it could see an empty file, i.e. version 0.
@@ -141,9 +209,9 @@ class Store:
         """Keep one write connection (and the exclusive lock) for many write() calls."""
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         with lock.exclusive(self.path, self.timeout):
-            con = duckdb.connect(self.path, config=_CONFIG)
+            con = self._connect(read_only=False)
             try:
-                migrate(con)
+                migrate(con, self.path)
                 # Many small transactions in a row (the demo): checkpoint once at the end, not
                 # whenever the WAL passes the default 16 MB (closing the connection checkpoints).
                 con.execute("SET checkpoint_threshold = '1GB'")

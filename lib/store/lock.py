@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from lib.errors import AlreadyRunning, StoreBusy
+from lib.errors import AlreadyRunning, StoreBusy, StoreError
 
 _POLL_SECONDS = 0.005
 
@@ -41,7 +41,13 @@ def _flock(fd: int, mode: int, deadline: float, path: str) -> None:
 
 
 def _open(path: str) -> int:
-    return os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        return os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:  # a read-only folder or lock file: say so, not a traceback (issue 12)
+        raise StoreError(
+            f"{path}: cannot open the store's lock file ({exc.strerror}); readers and writers need write "
+            "access to the store's folder (or to existing lock files)"
+        ) from None
 
 
 @contextmanager
@@ -49,7 +55,12 @@ def _hold(db_path: str, timeout: float, mode: int) -> Iterator[None]:
     """Pass the turnstile (it blocks while a writer waits or writes), take the rw lock in
     `mode`, and let the turnstile go; a writer holds it until the readers in flight are done."""
     deadline = time.monotonic() + timeout
-    turnstile, rw = _open(db_path + ".turnstile.lock"), _open(db_path + ".rw.lock")
+    turnstile = _open(db_path + ".turnstile.lock")
+    try:
+        rw = _open(db_path + ".rw.lock")
+    except StoreError:
+        os.close(turnstile)
+        raise
     try:
         _flock(turnstile, fcntl.LOCK_EX, deadline, db_path)
         try:

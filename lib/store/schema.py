@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import duckdb
 
+from lib.errors import StoreError
+
 SCHEMA_VERSION = 5
 
 # Migrations: index i brings the schema from version i to i + 1.
@@ -135,13 +137,30 @@ MIGRATIONS: list[str] = [
 ]
 
 
-def migrate(con: duckdb.DuckDBPyConnection) -> None:
-    """Bring the open store up to SCHEMA_VERSION, one transaction per step."""
+def schema_version(con: duckdb.DuckDBPyConnection, path: str) -> int:
+    """The open store's schema version (0: a new file). A store written by a newer Driftlight
+    is refused: this one would misread it, and a writer could damage it (issue 12)."""
     has_meta = _fetch_one(con, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'")[0]
     version = 0
+    if not has_meta and _fetch_one(con, "SELECT count(*) FROM information_schema.tables")[0]:
+        raise StoreError(f"{path}: not a Driftlight store (a DuckDB file without Driftlight's meta table)")
     if has_meta:
         row = _fetch_one(con, "SELECT value FROM meta WHERE key = 'schema_version'")
-        version = int(row[0]) if row else 0
+        try:
+            version = int(row[0]) if row else 0
+        except ValueError:
+            raise StoreError(f"{path}: not a Driftlight store (schema_version {row[0]!r})") from None
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"{path}: written by a newer Driftlight (store schema version {version}; this one knows up to "
+            f"{SCHEMA_VERSION}): upgrade Driftlight to open it"
+        )
+    return version
+
+
+def migrate(con: duckdb.DuckDBPyConnection, path: str = "the store") -> None:
+    """Bring the open store up to SCHEMA_VERSION, one transaction per step."""
+    version = schema_version(con, path)
     for step in range(version, SCHEMA_VERSION):
         con.execute("BEGIN TRANSACTION")
         con.execute(MIGRATIONS[step])
@@ -150,4 +169,5 @@ def migrate(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _fetch_one(con: duckdb.DuckDBPyConnection, sql: str) -> tuple | None:
-    return con.execute(sql).fetchone()
+    rows = con.execute(sql).fetchall()  # fetched to the end: an open result blocks register()
+    return rows[0] if rows else None

@@ -79,6 +79,21 @@ def register_model(con: duckdb.DuckDBPyConnection, spec: Spec, *, source: str) -
         con.execute("INSERT INTO features VALUES (?, ?, ?, ?, ?)", [spec.model_id, slot, feat, kind, position])
         for table in (ref_table(spec.model_id), inf_table(spec.model_id)):
             con.execute(f"ALTER TABLE {table} ADD COLUMN f{slot} {_SQL_TYPE[kind]}")
+        _profile_added_nulls(con, spec.model_id, slot)
+
+
+def _profile_added_nulls(con: duckdb.DuckDBPyConnection, model_id: str, slot: int) -> None:
+    """An added feature is NULL in every row already stored (docs/spec.md): count those NULLs in
+    its quality profiles, as a recomputation from the rows would (found by bench/faults.py)."""
+    for table, key in (
+        ("prof_qual_h", "hour"),
+        ("prof_qual_d", "date_trunc('day', hour - INTERVAL 1 HOUR) + INTERVAL 1 DAY"),
+    ):
+        con.execute(
+            f"INSERT INTO {table} SELECT model_id, {key}, ?, sum(n), 0, 0, 0 FROM prof_rows "
+            "WHERE model_id = ? GROUP BY ALL",
+            [slot, model_id],
+        )
 
 
 def already_ingested(con: duckdb.DuckDBPyConnection, model_id: str, kind: str, digest: str) -> bool:

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 
 import streamlit as st
 
-from lib.errors import StoreBusy, StoreMissing
+from lib.errors import StoreBusy, StoreError, StoreMissing
 from lib.store.connection import Store, default_db_path
 
 LOCK_TIMEOUT_ENV = "DRIFTLIGHT_LOCK_TIMEOUT"
@@ -37,7 +37,7 @@ def _store(path: str) -> Store:
 
 @contextmanager
 def guarded() -> Iterator[None]:
-    """Turn StoreBusy / StoreMissing into a readable notice and stop the page (no traceback)."""
+    """Turn StoreBusy / StoreMissing / StoreError into a readable notice and stop the page (no traceback)."""
     try:
         yield
     except StoreBusy:
@@ -50,6 +50,13 @@ def guarded() -> Iterator[None]:
         st.stop()
     except StoreMissing:
         missing_notice()
+        st.stop()
+    except StoreError as exc:  # corrupt, truncated, newer schema, no permission, no space (issue 12)
+        st.error(
+            f"**The store cannot be used.** {exc}\n\nRestore it from a backup, or point the app at another "
+            "store with the `DRIFTLIGHT_DB` environment variable.",
+            icon="🛑",
+        )
         st.stop()
 
 
