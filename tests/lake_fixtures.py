@@ -28,6 +28,7 @@ PROFILE_TABLES = (
     "prof_cls",
     "prof_auc",
     "prof_reg",
+    "prof_score_h",
 )
 
 

@@ -726,13 +726,13 @@ def test_reasons_since_and_onset_equal_the_independent_judge(fleet, model_id):
     assert got["status"] == ind.model_status(ind.checks_at(m, AS_OF))
 
 
-def test_the_overnight_upstream_change_is_sudden_since_the_last_midnight(fleet):
-    """The sex codes changed at 22:00 UTC yesterday: at the day-end 00:00 two of the 24 hours
-    held unseen codes (~8%: red); at the day-end before, none. as_of − 24 h (10:00 yesterday)
-    and the 7 day-ends before it were green: sudden."""
+def test_the_overnight_upstream_change_is_sudden_since_its_first_hour(fleet):
+    """The sex codes changed at 22:00 UTC yesterday: the hour ending 23:00 is the first that held
+    unseen codes, so the flagged run starts there (since has hour resolution, issue 14). as_of − 24 h
+    (10:00 yesterday) and the 7 day-ends before it were green: sudden."""
     got = _by_id(fleet["json"])["diab-upstream"]["reasons"][0]
     assert (got["check"], got["feature"], got["status"]) == ("unseen_categories", "sex", "red")
-    assert (got["since"], got["onset"]) == ("2026-03-11T00:00:00+00:00", "sudden")
+    assert (got["since"], got["onset"]) == ("2026-03-10T23:00:00+00:00", "sudden")
     inf = fleet["cases"]["diab-upstream"].model.inf
     last = ind.window(inf, AS_OF - DAY, AS_OF)
     assert got["value"] == pytest.approx(last["sex"].isin(["F", "M"]).mean(), **TOL)

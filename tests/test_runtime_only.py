@@ -57,7 +57,11 @@ def dev_only_modules() -> set[str]:
 
 def test_dev_only_packages_are_the_test_tools():
     dev_only = _names(ROOT / "requirements-dev.txt") - _names(ROOT / "requirements.txt")
-    assert dev_only == {"pytest", "pytest-xdist", "hypothesis", "aiosmtpd", "ruff", "import-linter"}
+    tools = {"pytest", "pytest-xdist", "hypothesis", "aiosmtpd", "ruff", "import-linter", "atheris"}
+    # a real OpenID provider for the login tests, and what it needs
+    oidc = {"oidc-provider-mock", "flask", "werkzeug", "htpy", "pydantic", "pydantic-core", "annotated-types"}
+    oidc |= {"typing-inspection", "blinker"}
+    assert dev_only == tools | oidc
     assert {"pytest", "_pytest", "xdist", "hypothesis", "aiosmtpd", "ruff", "importlinter"} <= dev_only_modules()
     assert "playwright" in _names(ROOT / "requirements.txt")
 

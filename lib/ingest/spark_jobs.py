@@ -126,7 +126,7 @@ def _cells(rows, structs: list) -> pd.DataFrame:
 
 
 def performance(rows, spec, positive) -> dict[str, pd.DataFrame]:
-    """prof_reg, or prof_cls (+ prof_auc for a binary model with a score), per hour."""
+    """prof_reg, or prof_cls (+ prof_auc and prof_score_h for a binary model with a score), per hour."""
     from pyspark.sql import functions as F
 
     lab = rows.filter(F.col("label").isNotNull())
@@ -158,4 +158,16 @@ def performance(rows, spec, positive) -> dict[str, pd.DataFrame]:
             )
         )
         frames["prof_auc"] = _pandas(agg, ["hour", "score", "n_pos", "n_neg"])
+        if positive is not None:
+            # every scored row, labelled or not: the performance estimate's input, as
+            # lib/store/profiles.py profile_scores counts it
+            scored = rows.filter(F.col("score").isNotNull()).withColumn(
+                "pred_pos", F.coalesce(F.col("prediction") == F.lit(positive), F.lit(False))
+            )
+            counts = scored.groupBy("hour", "score", "pred_pos").agg(F.count(F.lit(1)).cast("long").alias("n"))
+            frames["prof_score_h"] = (
+                _pandas(counts, ["hour", "score", "pred_pos", "n"])
+                .sort_values(["hour", "score", "pred_pos"])
+                .reset_index(drop=True)
+            )
     return frames

@@ -34,7 +34,8 @@ def quality_summary(by_check: dict[str, str]) -> str:
     return f"{fmt.GLYPH[status]} {check.replace('_', ' ')}"
 
 
-_RANK = {f"{fmt.GLYPH[RED]} {fmt.WORD[RED]}": 0, f"{fmt.GLYPH[YELLOW]} {fmt.WORD[YELLOW]}": 1}
+# the table's row order by the drift status cell (a second name: quality_summary uses _RANK)
+_ROW_RANK = {f"{fmt.GLYPH[RED]} {fmt.WORD[RED]}": 0, f"{fmt.GLYPH[YELLOW]} {fmt.WORD[YELLOW]}": 1}
 
 
 def render(ctx: Context, model_id: str, m: dict) -> None:
@@ -97,7 +98,7 @@ def _render(ctx: Context, model_id: str, m: dict) -> None:
         table[col] = pd.to_numeric(table[col], errors="coerce").astype("float64")
     # "drifted AND important" first (lib/judge/importance.py); the model output after its features' ties
     # red, then yellow features first; within a status, PSI × importance (drifted AND important)
-    table["_rank"] = [_RANK.get(s, 2 if f != "model output" else 3) for s, f in zip(table["status"], table["kind"])]
+    table["_rank"] = [_ROW_RANK.get(s, 2 if f != "model output" else 3) for s, f in zip(table["status"], table["kind"])]
     table = table.sort_values(
         ["_rank", "PSI × importance", "PSI"], ascending=[True, False, False], na_position="last"
     ).drop(columns="_rank")
