@@ -16,20 +16,10 @@ import pyarrow as pa
 import yaml
 from fixtures import T0, inference_frame, reference_frame, spec_dict, write_csv, write_parquet
 
+# every profile table the store keeps: each engine must write each of them alike
+from lib.store.reprofile import PROFILE_TABLES  # noqa: F401 (the lake tests import it from here)
+
 BINARY, REGRESSION = "icecream", "demand"
-PROFILE_TABLES = (
-    "prof_rows",
-    "prof_num_h",
-    "prof_num_d",
-    "prof_cat_h",
-    "prof_cat_d",
-    "prof_qual_h",
-    "prof_qual_d",
-    "prof_cls",
-    "prof_auc",
-    "prof_reg",
-    "prof_score_h",
-)
 
 
 def _spec(folder: Path, spec: dict) -> None:
