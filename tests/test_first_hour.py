@@ -136,7 +136,9 @@ def test_days_before_the_first_inference_are_no_data(store, capsys):
         ("2026-11-19", "grey", True),
     ]
     assert [t.get("no_data", False) for t in got["icecream"]["timeline"][3:]] == [False, False]
-    assert all(t == {"date": t["date"], "status": "grey", "no_data": True} for t in got["unlogged"]["timeline"])
+    # the unlogged model: all five days, each grey with no data
+    days = ["2026-11-17", "2026-11-18", "2026-11-19", "2026-11-20", "2026-11-21"]
+    assert got["unlogged"]["timeline"] == [{"date": d, "status": "grey", "no_data": True} for d in days]
 
 
 def test_a_model_that_stopped_logging_stays_freshness_red(store, capsys):
