@@ -1,10 +1,12 @@
 """Time to first screen (issue 14): the demo build, and `make run` from a fresh clone to a page.
 
 1. The demo build (`python -m lib demo`, default 200 models × 30 days), median of N runs, each
-   into a fresh store, in a fresh process: the grouped write path (Store.group, what `demo`
-   does) and, in the same run as the baseline, the per-file transactions (`group=0`, one
-   transaction per register and per file, like a user's `ingest`). Both stores must answer
-   `evaluate --format json` byte for byte alike; the script checks it on the last pair.
+   into a fresh store, in a fresh process: what `demo` does (files read, validated and profiled
+   in the two worker processes that generate them, the main process only writing, 20 models
+   per transaction) and, in the same run as the baseline, the previous build (`ingest_file` on
+   every file in the main process: `prepare_in_workers=False`); `--per-file` adds one
+   transaction per register and per file (`group=0`). Every store must answer
+   `evaluate --format json` byte for byte alike; the script checks it on the last run of each.
 2. `make run` from a fresh clone (`git clone` of this checkout) until `/_stcore/health`
    answers: the clone reuses this checkout's virtual environment (a symlink, so pip's
    download time, which depends on the network, is not measured), builds the demo and serves.
@@ -37,20 +39,35 @@ ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 
 
-def build_once(db: Path, models: int, group: int | None) -> tuple[float, float]:
-    """Wall seconds of one demo build in a fresh process (the summary's own timer), and the CPU
-    seconds (user + system) of that process and its workers: on a shared machine the wall time
-    follows the load, the CPU time much less."""
+VARIANTS = {
+    "workers": {},  # what `python -m lib demo` does
+    "main_process": {"prepare_in_workers": False},  # the build before issue 14's last change
+    "per_file": {"prepare_in_workers": False, "group": 0},  # --per-file only
+}
+
+
+def build_once(db: Path, models: int, kwargs: dict) -> tuple[float, float, float]:
+    """Wall seconds of one demo build in a fresh process (the summary's own timer), the CPU
+    seconds (user + system) of that process and its workers (on a shared machine the wall time
+    follows the load, the CPU time much less), and the peak RSS in GB (`/usr/bin/time -f %M`: the
+    largest of the process and its workers, not their sum)."""
     code = (
         "import json, sys; from lib.demo.build import build_demo; "
-        f"kw = {{}} if {group!r} is None else {{'group': {group!r}}}; "
-        f"r = build_demo({str(db)!r}, models={models}, **kw); print(json.dumps(r['seconds']))"
+        f"r = build_demo({str(db)!r}, models={models}, **{kwargs!r}); print(json.dumps(r['seconds']))"
     )
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    out = subprocess.run([PY, "-c", code], cwd=ROOT, check=True, capture_output=True, text=True).stdout
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    with tempfile.NamedTemporaryFile(suffix=".time") as t:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        out = subprocess.run(
+            ["/usr/bin/time", "-f", "%M", "-o", t.name, PY, "-c", code],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        peak_gb = int(Path(t.name).read_text().split()[-1]) / 1e6
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return float(out.strip().splitlines()[-1]), round(cpu, 2)
+    return float(out.strip().splitlines()[-1]), round(cpu, 2), round(peak_gb, 2)
 
 
 def evaluate_json(db: Path) -> bytes:
@@ -111,22 +128,31 @@ def loadavg() -> str:
 
 def measure(args, label: str) -> dict:
     out: dict = {"label": label, "load_before": loadavg()}
+    names = ["workers", "main_process"] + (["per_file"] if args.per_file else [])
+    runs: dict[str, list[dict]] = {name: [] for name in names}
     with tempfile.TemporaryDirectory(prefix="driftlight-demo-bench-") as tmp:
-        runs: dict[str, list[float]] = {"grouped": [], "per_file": []}
-        cpu: dict[str, list[float]] = {"grouped": [], "per_file": []}
         for i in range(args.repeat):
-            for name, group in (("grouped", None), ("per_file", 0)):
+            for name in names:
                 db = Path(tmp) / f"{name}-{i}.duckdb"
-                wall, used = build_once(db, args.models, group)
-                runs[name].append(wall)
-                cpu[name].append(used)
-                print(f"[{label}] demo build {name} run {i + 1}: {wall:.1f} s ({used:.1f} s CPU)", flush=True)
-        same = evaluate_json(Path(tmp) / f"grouped-{args.repeat - 1}.duckdb") == evaluate_json(
-            Path(tmp) / f"per_file-{args.repeat - 1}.duckdb"
-        )
-    out["demo_build_s"] = {k: {"median": statistics.median(v), "runs": v} for k, v in runs.items()}
-    out["demo_build_cpu_s"] = {k: {"median": statistics.median(v), "runs": v} for k, v in cpu.items()}
-    out["evaluate_json_identical"] = same
+                load = loadavg()
+                wall, used, peak = build_once(db, args.models, VARIANTS[name])
+                runs[name].append({"wall_s": wall, "cpu_s": used, "peak_rss_gb": peak, "load_before": load})
+                print(
+                    f"[{label}] demo build {name} run {i + 1}: {wall:.1f} s wall, {used:.1f} s CPU, "
+                    f"{peak:.2f} GB peak (load {load})",
+                    flush=True,
+                )
+        texts = {name: evaluate_json(Path(tmp) / f"{name}-{args.repeat - 1}.duckdb") for name in names}
+    out["demo_build"] = {
+        name: {
+            "median_wall_s": statistics.median(r["wall_s"] for r in rs),
+            "median_cpu_s": statistics.median(r["cpu_s"] for r in rs),
+            "max_peak_rss_gb": max(r["peak_rss_gb"] for r in rs),
+            "runs": rs,
+        }
+        for name, rs in runs.items()
+    }
+    out["evaluate_json_identical"] = len(set(texts.values())) == 1
     if not args.skip_make:
         times = []
         for i in range(args.make_repeat):
@@ -144,6 +170,7 @@ def main() -> int:
     ap.add_argument("--models", type=int, default=200)
     ap.add_argument("--load", action="store_true", help="also measure with two CPU burners running")
     ap.add_argument("--skip-make", action="store_true", help="leave out the make-run measurement")
+    ap.add_argument("--per-file", action="store_true", help="also time one transaction per file (group=0)")
     ap.add_argument("--out", default=None, help="write the results as JSON here")
     args = ap.parse_args()
     results = [measure(args, "quiet")]

@@ -13,8 +13,12 @@ regression), and for every model, in worker processes:
    24 h for the schema scenarios, whose change lands in the newest file), and for a share of
    models late labels, as Parquet files in a temporary directory.
 
-The main process then feeds every file, model by model in plan order, through the same
-ingestion API as users' files (`lib.ingest.register_spec` / `ingest_file`). Same seed, same
+Every file goes through the same ingestion API as users' files, split in its two halves: the
+worker that made a model's files also reads, validates and profiles them
+(`lib.ingest.pipeline.prepare_new_model`: `prepare_file` per file, the reference first, whose
+bins the later files are profiled against), and the main process registers the model and writes
+the prepared files, model by model in plan order (`register_spec` / `write_prepared`, the second
+half of `ingest_file`), so it only writes. Same seed, same
 store: all randomness comes from `numpy.random.default_rng((seed, model_index))` and fixed
 `random_state`s, and ingestion order is fixed.
 
@@ -68,27 +72,53 @@ def write_demo_files(
     seed: int = 0,
     end: datetime = DEMO_END,
     workers: int | None = None,
+    prepare: bool = False,
 ):
-    """Generate the fleet's files into out_dir; yields each model's result in plan order."""
+    """Generate the fleet's files into out_dir; yields each model's result in plan order.
+
+    prepare=True: the worker also reads, validates and profiles the model's files
+    (lib.ingest.pipeline.prepare_new_model), deletes them, and the result carries the prepared
+    files under "prepared" instead."""
     if days < 1:
         raise ValueError("days must be at least 1")
     if end.tzinfo is None:
         end = end.replace(tzinfo=UTC)
     plans = plan_fleet(models, seed=seed)
     out_dir = str(out_dir)
+    job = _generate_and_prepare if prepare else generate_model
     workers = workers if workers is not None else min(2, os.cpu_count() or 1)
     if workers <= 1 or len(plans) <= 2:
         for plan in plans:
-            yield plan, generate_model(plan, days, end, seed, out_dir)
+            yield plan, job(plan, days, end, seed, out_dir)
         return
     pool = ProcessPoolExecutor(max_workers=workers)
     try:
-        futures = [pool.submit(generate_model, plan, days, end, seed, out_dir) for plan in plans]
-        for plan, fut in zip(plans, futures):
-            yield plan, fut.result()
+        # Submitted a few ahead only: every prepared model waits in memory until it is written.
+        ahead = 2 * workers + 2
+        futures = [pool.submit(job, plan, days, end, seed, out_dir) for plan in plans[:ahead]]
+        for i, plan in enumerate(plans):
+            if i + ahead < len(plans):
+                futures.append(pool.submit(job, plans[i + ahead], days, end, seed, out_dir))
+            yield plan, futures[i].result()
+            futures[i] = None
     finally:
         # Also when the consumer stops early (an error while ingesting): drop what is queued.
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _generate_and_prepare(plan, days: int, end: datetime, seed: int, out_dir: str) -> dict[str, Any]:
+    """In a worker: one model's files, then read, validated and profiled as ingest does."""
+    from threadpoolctl import threadpool_limits
+
+    from lib.ingest.pipeline import prepare_new_model
+    from lib.spec import parse_spec
+
+    result = generate_model(plan, days, end, seed, out_dir)
+    with threadpool_limits(1):
+        prepared = prepare_new_model(parse_spec(result["spec"], source="demo"), result["files"])
+    for _, path in result["files"]:
+        os.unlink(path)
+    return {**result, "files": [], "prepared": prepared}
 
 
 def build_demo(
@@ -100,6 +130,7 @@ def build_demo(
     end: datetime = DEMO_END,
     workers: int | None = None,
     group: int = GROUP_MODELS,
+    prepare_in_workers: bool = True,
 ) -> dict[str, Any]:
     """Build the demo fleet into the store at db_path through the real ingestion path.
 
@@ -107,13 +138,19 @@ def build_demo(
     once per table); group=0 makes every register and file its own transaction, as a user's `ingest` does (the benchmark's baseline). Both give
     the same store (tests/test_demo.py compares them).
 
+    `prepare_in_workers`: the worker processes that generate a model's files also read, validate
+    and profile them (lib.ingest.pipeline.prepare_file, the first half of ingest_file), and the
+    main process only writes them (write_prepared, the second half); False: the main process runs
+    ingest_file on each file (the earlier build, the benchmark's baseline). Both give the same store
+    (tests/test_demo_workers.py compares them).
+
     Returns a JSON-ready summary: models, rows (inference rows; all kinds in rows_by_kind),
     files (ingested / skipped), seconds, scenario
     counts, the showcase model of each scenario, and the end instant. Files that an earlier
     identical build already ingested are skipped by ingest (same content hash). Raises
     RuntimeError if the store rejects a generated file (a bug, never expected).
     """
-    from lib.ingest.pipeline import ingest_file, register_spec
+    from lib.ingest.pipeline import ingest_file, register_spec, write_prepared
     from lib.store.connection import Store
 
     started = time.perf_counter()
@@ -126,7 +163,9 @@ def build_demo(
     teams: set[str] = set()
     ingest_seconds = 0.0
     tmp = tempfile.mkdtemp(prefix="driftlight-demo-")
-    results = write_demo_files(tmp, models=models, days=days, seed=seed, end=end, workers=workers)
+    results = write_demo_files(
+        tmp, models=models, days=days, seed=seed, end=end, workers=workers, prepare=prepare_in_workers
+    )
     try:
         # Start the workers (fork) before the store connection opens.
         first = next(results, None)
@@ -142,11 +181,10 @@ def build_demo(
                         register_spec(store, result["spec"], source="demo")
                         for kind, path in result["files"]:
                             outcome = ingest_file(store, kind, plan.model_id, path)
-                            if outcome.status == "rejected":
-                                raise RuntimeError(f"demo: {plan.model_id}: {outcome.message}")
-                            outcomes[outcome.status] += 1
-                            rows[kind] += outcome.rows
+                            _count(plan.model_id, kind, outcome, outcomes, rows)
                             os.unlink(path)
+                        for prepared in result.get("prepared", ()):
+                            _count(plan.model_id, prepared.kind, write_prepared(store, prepared), outcomes, rows)
                         scenarios[plan.scenario].append(plan.model_id)
                         teams.add(plan.team)
                         ingest_seconds += time.perf_counter() - ingest_started
@@ -170,3 +208,10 @@ def build_demo(
         "days": days,
         "end": end.isoformat(),
     }
+
+
+def _count(model_id: str, kind: str, outcome, outcomes: dict[str, int], rows: dict[str, int]) -> None:
+    if outcome.status == "rejected":
+        raise RuntimeError(f"demo: {model_id}: {outcome.message}")
+    outcomes[outcome.status] += 1
+    rows[kind] += outcome.rows

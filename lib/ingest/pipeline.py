@@ -64,14 +64,30 @@ def column_name(spec: Spec, role: str) -> str:
     return spec.columns.get(role, DEFAULT_NAMES[role])
 
 
+@dataclass(frozen=True)
+class PreparedFile:
+    """A file read, validated and profiled, not yet written (`prepare_file`): picklable, so a
+    worker process can make it. `basis` is the store state its profiles were computed against;
+    the write checks it under the lock and profiles again if the store moved on."""
+
+    kind: str
+    model_id: str
+    name: str  # the path as given (messages)
+    file_name: str  # as the ingest log records it
+    digest: str
+    rows: Any  # store_incoming.ValidRows
+    meta: dict[str, list[str]]
+    prepared: Any = None  # store_reference.PreparedReference | store_write.PreparedInference | None
+    lake_path: str | None = None
+
+
 def ingest_file(store: Store, kind: str, model_id: str, path: str | Path, *, lake_path: str | None = None) -> Outcome:
-    """Ingest one file whole or not at all. InputError becomes a 'rejected' outcome.
+    """Ingest one file whole or not at all (`prepare_file`, then `write_prepared`). InputError
+    becomes a 'rejected' outcome.
 
     With `lake_path` (its path inside the lake, from `sync`) the file is a lake file: logged under
     its full path and profiled, but its inference rows stay in the lake (issue 11).
     """
-    from lib.ingest.lake_rows import read_lake_rows  # lake_rows validates with this module's rules
-
     path = Path(path)
     name = str(path)
     if kind not in KINDS:
@@ -80,35 +96,82 @@ def ingest_file(store: Store, kind: str, model_id: str, path: str | Path, *, lak
         if not path.is_file():
             raise InputError(f"{name}: file not found")
         digest = readers.content_hash(path)
-        # Read and validate outside the lock: the store stays available meanwhile.
+        # Read, validate and profile outside the lock: the store stays available meanwhile.
         with store.read() if store.exists() else _no_store(model_id) as con:
             spec = load_model_spec(con, model_id)
             if store_write.already_ingested(con, model_id, kind, digest):
                 return Outcome(name, "skipped", 0, "already ingested: same content, model and kind")
-        frame = readers.read_table(path)
-        rows, meta = _VALIDATORS[kind](frame, spec, name)
-        with store.write() as con:
-            # Checked again under the write lock: another process may have ingested it meanwhile.
-            if store_write.already_ingested(con, model_id, kind, digest):
-                return Outcome(name, "skipped", 0, "already ingested: same content, model and kind")
-            spec = load_model_spec(con, model_id)
-            entry = store_incoming.FileEntry(
-                model_id=model_id,
-                kind=kind,
-                file_name=name if lake_path is not None else path.name,
-                content_hash=digest,
-                rows=rows.n,
-                lake_path=lake_path,
-                **meta,
-            )
-            store_write.WRITERS[kind](con, spec, entry, rows, lake_rows=read_lake_rows)
-            unknown = _unknown_classes(con, spec, kind, rows)
+            basis = store_write.profile_basis(con, spec)
+        prepared = prepare_file(kind, model_id, path, basis, digest=digest, lake_path=lake_path)
     except UnknownModel as exc:
-        # Name the file: with several files, each outcome line must say which one it is.
         return Outcome(name, "rejected", 0, f"{name}: {exc}")
     except InputError as exc:
         return Outcome(name, "rejected", 0, str(exc))
-    return Outcome(name, "ingested", rows.n, outcome_message(rows.n, meta, unknown))
+    return write_prepared(store, prepared)
+
+
+def prepare_file(
+    kind: str, model_id: str, path: str | Path, basis, *, digest: str | None = None, lake_path: str | None = None
+) -> PreparedFile:
+    """Read, validate and profile one file against `basis` (store_incoming.Basis: the model's
+    spec, slots, active reference). Pure (no store access); raises InputError."""
+    path = Path(path)
+    name = str(path)
+    digest = digest or readers.content_hash(path)
+    frame = readers.read_table(path)
+    rows, meta = _VALIDATORS[kind](frame, basis.spec, name)
+    del frame
+    file_name = name if lake_path is not None else path.name
+    if kind == "reference":
+        prepared = store_reference.prepare_reference(basis.spec, basis.slots, rows, file_name)
+    elif kind == "inference":
+        prepared = store_write.prepare_inference(rows, basis)
+    else:
+        prepared = None
+    return PreparedFile(kind, model_id, name, file_name, digest, rows, meta, prepared, lake_path)
+
+
+def prepare_new_model(spec: Spec, files: list[tuple[str, str]]) -> list[PreparedFile]:
+    """Prepare the files of a model not yet in the store, in ingest order, each against the basis
+    the ones before it leave (the slots its registration gives, then its reference's profiles):
+    what the demo's workers do, so the main process only writes."""
+    basis = store_incoming.Basis(spec, store_incoming.first_slots(spec), None, spec.positive_class)
+    out = []
+    for kind, path in files:
+        prepared = prepare_file(kind, spec.model_id, path, basis)
+        if kind == "reference":
+            ref = prepared.prepared
+            basis = store_incoming.Basis(spec, basis.slots, ref.columns, ref.positive or spec.positive_class)
+        out.append(prepared)
+    return out
+
+
+def write_prepared(store: Store, p: PreparedFile) -> Outcome:
+    """Write a prepared file in one transaction (skipped if the same content is already in)."""
+    from lib.ingest.lake_rows import read_lake_rows  # lake_rows validates with this module's rules
+
+    try:
+        with store.write() as con:
+            if store_write.already_ingested(con, p.model_id, p.kind, p.digest):
+                return Outcome(p.name, "skipped", 0, "already ingested: same content, model and kind")
+            spec = load_model_spec(con, p.model_id)
+            entry = store_incoming.FileEntry(
+                model_id=p.model_id,
+                kind=p.kind,
+                file_name=p.file_name,
+                content_hash=p.digest,
+                rows=p.rows.n,
+                lake_path=p.lake_path,
+                **p.meta,
+            )
+            store_write.WRITERS[p.kind](con, spec, entry, p.rows, lake_rows=read_lake_rows, prepared=p.prepared)
+            unknown = _unknown_classes(con, spec, p.kind, p.rows)
+    except UnknownModel as exc:
+        # Name the file: with several files, each outcome line must say which one it is.
+        return Outcome(p.name, "rejected", 0, f"{p.name}: {exc}")
+    except InputError as exc:
+        return Outcome(p.name, "rejected", 0, str(exc))
+    return Outcome(p.name, "ingested", p.rows.n, outcome_message(p.rows.n, p.meta, unknown))
 
 
 def outcome_message(n: int, meta: dict, unknown: list[str]) -> str:
@@ -144,9 +207,9 @@ def _unknown_classes(con, spec: Spec, kind: str, rows) -> list[str]:
         v
         for column in ("label", "prediction")
         if column in rows.columns
-        for v in rows.columns[column]
+        for v in pd.unique(np.asarray(rows.columns[column], dtype=object))
         if isinstance(v, str)
-    }  # NULL comes as None or NaN
+    }  # NULL comes as None or NaN; the distinct values first: a file has millions of rows, a few classes
     return sorted(values - known)
 
 

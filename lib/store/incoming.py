@@ -1,5 +1,6 @@
 """A validated file on its way into a model's tables: what it carries (ValidRows, FileEntry), which
-column holds each feature (feature_slots), its ingest-log entry and the insert of its rows.
+column holds each feature (feature_slots), what its profiles were computed against (Basis), its
+ingest-log entry and the insert of its rows.
 """
 
 from __future__ import annotations
@@ -8,9 +9,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 
+from lib.spec import Spec
 from lib.store.connection import fetch_one
+from lib.store.profiles import RefColumn
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,50 @@ class FileEntry:
     extra_columns: list[str] = field(default_factory=list)
     # A lake file (issue 11): its path relative to the lake; its rows stay there (not stored).
     lake_path: str | None = None
+
+
+@dataclass(frozen=True)
+class Basis:
+    """What a file's profiles depend on in the store: the model's spec, its feature slots
+    (feature -> (slot, kind)), the active reference's column profiles (slot -> RefColumn; None
+    before any reference) and the positive class. A file can be profiled outside the write
+    transaction (ingest's prepare step, a worker process) against a basis; the writer compares it
+    with the store's under the lock and profiles again if the store moved on meanwhile."""
+
+    spec: Spec
+    slots: dict[str, tuple[int, str]]
+    ref: dict[int, RefColumn] | None
+    positive: str | None
+
+    def matches(self, other: Basis) -> bool:
+        if (self.spec, self.slots, self.positive) != (other.spec, other.slots, other.positive):
+            return False
+        if self.ref is None or other.ref is None:
+            return self.ref is None and other.ref is None
+        return self.ref.keys() == other.ref.keys() and all(_same_column(self.ref[s], other.ref[s]) for s in self.ref)
+
+
+def _same_column(a: RefColumn, b: RefColumn) -> bool:
+    def same(x, y) -> bool:
+        if x is None or y is None:
+            return x is None and y is None
+        return np.array_equal(np.asarray(x), np.asarray(y))
+
+    return (a.slot, a.kind, a.n_rows, a.n_null, a.categories, a.vmin, a.vmax, a.std) == (
+        b.slot,
+        b.kind,
+        b.n_rows,
+        b.n_null,
+        b.categories,
+        b.vmin,
+        b.vmax,
+        b.std,
+    ) and all(same(x, y) for x, y in ((a.counts, b.counts), (a.edges, b.edges)))
+
+
+def first_slots(spec: Spec) -> dict[str, tuple[int, str]]:
+    """The slots register_model gives the features of a model registered for the first time."""
+    return {f: (slot, kind) for slot, (f, kind) in enumerate(spec.features.items())}
 
 
 def feature_slots(con: duckdb.DuckDBPyConnection, model_id: str) -> dict[str, tuple[int, str]]:

@@ -5,6 +5,7 @@ against it; and the active snapshot's classes, which inference and labels files 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 import duckdb
 import numpy as np
@@ -54,41 +55,83 @@ def resolve_positive_class(spec: Spec, labels: set[str], file: str) -> str | Non
     )
 
 
-def write_reference(
-    con: duckdb.DuckDBPyConnection, spec: Spec, entry: FileEntry, rows: ValidRows, *, lake_rows=None
-) -> None:
-    slots = feature_slots(con, spec.model_id)
+@dataclass(frozen=True)
+class PreparedReference:
+    """A reference file summarised outside the write transaction (pure, picklable: ingest's
+    prepare step or a worker process): its rows as stored (snapshot_id 0 until written), positive
+    class, column profiles, performance, feature importance and calibration, all for `slots`."""
+
+    spec: Spec
+    slots: dict[str, tuple[int, str]]
+    positive: str | None
+    frame: pd.DataFrame
+    columns: dict[int, RefColumn]
+    performance: dict[str, float | None]
+    importance: tuple[dict[str, float], str]  # weights, source (spec | permutation)
+    calibration: tuple[np.ndarray, np.ndarray] | None  # the isotonic map's knots (x, y)
+
+
+def prepare_reference(spec: Spec, slots: dict[str, tuple[int, str]], rows: ValidRows, file: str) -> PreparedReference:
+    """Everything a reference snapshot stores, computed from its validated rows (no store access)."""
     labels = {v for v in rows.columns["label"] if v is not None}
-    positive = resolve_positive_class(spec, labels, entry.file_name)
+    positive = resolve_positive_class(spec, labels, file)
+    frame = rows_frame(rows, slots, ["label", "prediction", "pred_num", "score"])
+    frame.insert(0, "row_no", np.arange(1, rows.n + 1, dtype="int64"))
+    frame.insert(0, "snapshot_id", 0)
+    calibration = None
+    if spec.task == "binary_classification" and spec.has_score and positive is not None:
+        calibration = reference_calibration(frame, positive)
+    return PreparedReference(
+        spec,
+        slots,
+        positive,
+        frame,
+        reference_columns(frame, slots, spec),
+        reference_performance(frame, spec, positive),
+        reference_importance(spec, frame, slots),
+        calibration,
+    )
+
+
+def write_reference(
+    con: duckdb.DuckDBPyConnection,
+    spec: Spec,
+    entry: FileEntry,
+    rows: ValidRows,
+    *,
+    lake_rows=None,
+    prepared: PreparedReference | None = None,
+) -> None:
+    """Write a reference snapshot; `prepared` (prepare_reference) when made for the store's spec and slots."""
+    slots = feature_slots(con, spec.model_id)
+    if prepared is None or (prepared.spec, prepared.slots) != (spec, slots):
+        prepared = prepare_reference(spec, slots, rows, entry.file_name)
+    positive = prepared.positive
     file_id = log_file(con, entry)
     snapshot = fetch_one(
         con, "SELECT coalesce(max(snapshot_id), 0) + 1 FROM snapshots WHERE model_id = ?", [spec.model_id]
     )[0]
-    frame = rows_frame(rows, slots, ["label", "prediction", "pred_num", "score"])
-    frame.insert(0, "row_no", np.arange(1, rows.n + 1, dtype="int64"))
-    frame.insert(0, "snapshot_id", snapshot)
+    frame = prepared.frame
+    frame["snapshot_id"] = snapshot
     insert_frame(con, ref_table(spec.model_id), frame)
-
-    ref_cols = reference_columns(frame, slots, spec)
-    for rc in ref_cols.values():
-        con.execute(
-            "INSERT INTO ref_profile VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                spec.model_id,
-                snapshot,
-                rc.slot,
-                rc.kind,
-                rc.n_rows,
-                rc.n_null,
-                rc.vmin,
-                rc.vmax,
-                rc.std,
-                None if rc.edges is None else [float(e) for e in rc.edges],
-                None if rc.categories is None else list(rc.categories),
-                [int(c) for c in rc.counts],
-            ],
-        )
-    perf = reference_performance(frame, spec, positive)
+    profiles = [
+        [
+            spec.model_id,
+            snapshot,
+            rc.slot,
+            rc.kind,
+            rc.n_rows,
+            rc.n_null,
+            rc.vmin,
+            rc.vmax,
+            rc.std,
+            None if rc.edges is None else [float(e) for e in rc.edges],
+            None if rc.categories is None else list(rc.categories),
+            [int(c) for c in rc.counts],
+        ]
+        for rc in prepared.columns.values()
+    ]
+    _insert_rows(con, "ref_profile", profiles)
     con.execute(
         "INSERT INTO snapshots VALUES (?, ?, ?, ?, ?, ?, ?)",
         [
@@ -98,43 +141,45 @@ def write_reference(
             pd.Timestamp.now(tz="UTC").tz_localize(None).to_pydatetime(),
             rows.n,
             positive,
-            json.dumps(perf),
+            json.dumps(prepared.performance),
         ],
     )
-    write_importance(con, spec, snapshot, frame, slots)
-    if spec.task == "binary_classification" and spec.has_score and positive is not None:
-        write_calibration(con, spec.model_id, snapshot, frame, positive)
+    weights, source = prepared.importance
+    _insert_rows(con, "ref_importance", [[spec.model_id, snapshot, f, float(w), source] for f, w in weights.items()])
+    if prepared.calibration is not None and prepared.calibration[0].size:
+        x, y = prepared.calibration
+        con.execute(
+            "INSERT INTO ref_calibration VALUES (?, ?, ?, ?)",
+            [spec.model_id, snapshot, [float(v) for v in x], [float(v) for v in y]],
+        )
     reprofile_model(con, spec, positive, lake_rows=lake_rows)
 
 
-def write_importance(
-    con: duckdb.DuckDBPyConnection, spec: Spec, snapshot: int, frame: pd.DataFrame, slots: dict[str, tuple[int, str]]
-) -> None:
+def _insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[list]) -> None:
+    """Rows into a table in one parameterized statement (`table` is a constant of this module)."""
+    if rows:
+        one = "(" + ", ".join(["?"] * len(rows[0])) + ")"
+        con.execute(f"INSERT INTO {table} VALUES " + ", ".join([one] * len(rows)), [v for row in rows for v in row])
+
+
+def reference_importance(
+    spec: Spec, frame: pd.DataFrame, slots: dict[str, tuple[int, str]]
+) -> tuple[dict[str, float], str]:
     """Each feature's importance for this snapshot: the spec's `importance:` weights when given, else
     permutation importance of a surrogate fitted to the reference's own predictions."""
     feats = {f: slots[f] for f in spec.features if f in slots}
     if spec.importance:
-        weights, source = {f: spec.importance.get(f, 0.0) for f in feats}, "spec"
-    else:
-        data = frame[[f"f{s}" for s, _ in feats.values()]].set_axis(list(feats), axis=1)
-        target = frame["pred_num"] if spec.task == "regression" else frame["prediction"]
-        kinds = {f: k for f, (_, k) in feats.items()}
-        weights, source = metrics.surrogate_importance(data, kinds, target, task=spec.task), "permutation"
-    for f, w in weights.items():
-        con.execute("INSERT INTO ref_importance VALUES (?, ?, ?, ?, ?)", [spec.model_id, snapshot, f, float(w), source])
+        return {f: spec.importance.get(f, 0.0) for f in feats}, "spec"
+    data = frame[[f"f{s}" for s, _ in feats.values()]].set_axis(list(feats), axis=1)
+    target = frame["pred_num"] if spec.task == "regression" else frame["prediction"]
+    kinds = {f: k for f, (_, k) in feats.items()}
+    return metrics.surrogate_importance(data, kinds, target, task=spec.task), "permutation"
 
 
-def write_calibration(
-    con: duckdb.DuckDBPyConnection, model_id: str, snapshot: int, frame: pd.DataFrame, positive: str
-) -> None:
-    """The reference's isotonic map score -> P(positive) (lib/metrics/cbpe.py), kept as its knots."""
+def reference_calibration(frame: pd.DataFrame, positive: str) -> tuple[np.ndarray, np.ndarray]:
+    """The reference's isotonic map score -> P(positive) (lib/metrics/cbpe.py), as its knots."""
     scored = frame[frame["score"].notna()]
-    x, y = metrics.fit_calibration(scored["score"].to_numpy(dtype="float64"), (scored["label"] == positive).to_numpy())
-    if x.size:
-        con.execute(
-            "INSERT INTO ref_calibration VALUES (?, ?, ?, ?)",
-            [model_id, snapshot, [float(v) for v in x], [float(v) for v in y]],
-        )
+    return metrics.fit_calibration(scored["score"].to_numpy(dtype="float64"), (scored["label"] == positive).to_numpy())
 
 
 def reference_columns(frame: pd.DataFrame, slots: dict[str, tuple[int, str]], spec: Spec) -> dict[int, RefColumn]:

@@ -9,6 +9,7 @@ from validated model ids and positional slots (f0, f1, …), never from file con
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 import duckdb
 import numpy as np
@@ -18,7 +19,16 @@ from lib.errors import InputError
 from lib.spec import Spec
 from lib.store import profiles as profile
 from lib.store.connection import fetch_one, inf_table, ref_table
-from lib.store.incoming import FileEntry, ValidRows, feature_slots, insert_frame, log_file, rows_frame
+from lib.store.incoming import (
+    Basis,
+    FileEntry,
+    ValidRows,
+    feature_slots,
+    first_slots,
+    insert_frame,
+    log_file,
+    rows_frame,
+)
 from lib.store.reference import write_reference
 from lib.store.reprofile import active_reference, append_profiles, reprofile_model
 
@@ -51,21 +61,28 @@ def register_model(con: duckdb.DuckDBPyConnection, spec: Spec, *, source: str) -
             "INSERT INTO models VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [spec.model_id, spec.name, spec.task, spec.owner, spec.team, list(spec.tags), spec_json, now, now],
         )
+        # A new model's tables are made with its feature columns (f0, f1, … in the spec's order:
+        # the slots first_slots gives), its feature rows in one insert: the same tables as
+        # adding each column below would make, without a statement per column.
+        slots = first_slots(spec)
+        fcols = "".join(f", f{slot} {_SQL_TYPE[kind]}" for slot, kind in slots.values())
         con.execute(
             f"CREATE TABLE {ref_table(spec.model_id)} (snapshot_id INTEGER NOT NULL, row_no BIGINT NOT NULL, "
-            "label VARCHAR, prediction VARCHAR, pred_num DOUBLE, score DOUBLE)"
+            f"label VARCHAR, prediction VARCHAR, pred_num DOUBLE, score DOUBLE{fcols})"
         )
         con.execute(
             f"CREATE TABLE {inf_table(spec.model_id)} (file_id INTEGER NOT NULL, row_no BIGINT NOT NULL, "
             "ts TIMESTAMP NOT NULL, hour TIMESTAMP NOT NULL, rid VARCHAR, prediction VARCHAR, "
-            "pred_num DOUBLE, score DOUBLE, label VARCHAR)"
+            f"pred_num DOUBLE, score DOUBLE, label VARCHAR{fcols})"
         )
-    else:
-        con.execute(
-            "UPDATE models SET name = ?, owner = ?, team = ?, tags = ?, spec_json = ?, updated_at = ? "
-            "WHERE model_id = ?",
-            [spec.name, spec.owner, spec.team, list(spec.tags), spec_json, now, spec.model_id],
-        )
+        if slots:
+            values = [v for f, (slot, kind) in slots.items() for v in (spec.model_id, slot, f, kind, slot)]
+            con.execute("INSERT INTO features VALUES " + ", ".join(["(?, ?, ?, ?, ?)"] * len(slots)), values)
+        return  # nothing stored yet: no NULLs to count for its features (_profile_added_nulls)
+    con.execute(
+        "UPDATE models SET name = ?, owner = ?, team = ?, tags = ?, spec_json = ?, updated_at = ? WHERE model_id = ?",
+        [spec.name, spec.owner, spec.team, list(spec.tags), spec_json, now, spec.model_id],
+    )
     con.execute("UPDATE features SET position = NULL WHERE model_id = ?", [spec.model_id])
     next_slot = max((s for s, _ in known.values()), default=-1) + 1
     for position, (feat, kind) in enumerate(spec.features.items()):
@@ -109,22 +126,65 @@ def already_ingested(con: duckdb.DuckDBPyConnection, model_id: str, kind: str, d
 
 
 # -- inference -------------------------------------------------------------------------------
-def write_inference(
-    con: duckdb.DuckDBPyConnection, spec: Spec, entry: FileEntry, rows: ValidRows, *, lake_rows=None
-) -> None:
-    """Log the file and append its profiles; its rows are stored unless it is a lake file
-    (entry.lake_path set: they stay in the lake, issue 11)."""
-    slots = feature_slots(con, spec.model_id)
-    file_id = log_file(con, entry)
-    frame = rows_frame(rows, slots, ["ts", "rid", "prediction", "pred_num", "score", "label"])
+@dataclass(frozen=True)
+class PreparedInference:
+    """An inference file profiled outside the write transaction (pure: picklable, made in ingest's
+    prepare step or a worker process): its rows as the model's table stores them (file_id 0 until
+    written) and their profiles against `basis` (prof_rows with file_id 0)."""
+
+    basis: Basis
+    frame: pd.DataFrame
+    profiles: dict[str, pd.DataFrame]
+
+
+def profile_basis(con: duckdb.DuckDBPyConnection, spec: Spec) -> Basis:
+    """What the model's next file is profiled against, as the store holds it now."""
+    _, positive, ref = active_reference(con, spec.model_id)
+    return Basis(spec, feature_slots(con, spec.model_id), ref, positive or spec.positive_class)
+
+
+def prepare_inference(rows: ValidRows, basis: Basis) -> PreparedInference:
+    """The stored frame of validated inference rows and their profiles (no store access)."""
+    frame = rows_frame(rows, basis.slots, ["ts", "rid", "prediction", "pred_num", "score", "label"])
     frame["hour"] = profile.hour_of(frame["ts"])
     frame.insert(0, "row_no", np.arange(1, rows.n + 1, dtype="int64"))
-    frame.insert(0, "file_id", file_id)
+    frame.insert(0, "file_id", 0)
+    return PreparedInference(basis, frame, _profile(frame, basis))
+
+
+def _profile(frame: pd.DataFrame, basis: Basis) -> dict[str, pd.DataFrame]:
+    spec = basis.spec
+    return profile.profile_inference(
+        frame,
+        features=dict(basis.slots.values()),
+        task=spec.task,
+        ref=basis.ref,
+        positive_class=basis.positive,
+        has_score=spec.has_score,
+    )
+
+
+def write_inference(
+    con: duckdb.DuckDBPyConnection,
+    spec: Spec,
+    entry: FileEntry,
+    rows: ValidRows,
+    *,
+    lake_rows=None,
+    prepared: PreparedInference | None = None,
+) -> None:
+    """Log the file and append its profiles; its rows are stored unless it is a lake file
+    (entry.lake_path set: they stay in the lake, issue 11). `prepared`: the file already profiled
+    (prepare_inference), used when its basis is still the store's."""
+    basis = profile_basis(con, spec)
+    if prepared is None or not prepared.basis.matches(basis):
+        prepared = prepare_inference(rows, basis)
+    file_id = log_file(con, entry)
+    frame = prepared.frame
+    frame["file_id"] = file_id
     if entry.lake_path is None:
         insert_frame(con, inf_table(spec.model_id), frame)
-    _, positive, ref = active_reference(con, spec.model_id)
     # Late labels that arrived before their inference join now (DESIGN.md, Late labels).
-    effective = frame
     con.register("incoming_rids", frame[["rid"]])
     try:
         late = con.execute(
@@ -133,18 +193,14 @@ def write_inference(
         ).df()
     finally:
         con.unregister("incoming_rids")
-    if not late.empty:
+    if late.empty:
+        frames = dict(prepared.profiles)
+        frames["prof_rows"] = frames["prof_rows"].assign(file_id=file_id)
+    else:
         where = pd.Index(late["rid"]).get_indexer(frame["rid"])
         labels = late["label"].to_numpy(dtype=object)
         effective = frame.assign(label=np.where(where >= 0, labels[where], frame["label"].to_numpy(dtype=object)))
-    frames = profile.profile_inference(
-        effective,
-        features=dict(slots.values()),
-        task=spec.task,
-        ref=ref,
-        positive_class=positive or spec.positive_class,
-        has_score=spec.has_score,
-    )
+        frames = _profile(effective, basis)
     append_profiles(con, spec.model_id, frames)
 
 
@@ -166,7 +222,7 @@ def late_labels(con: duckdb.DuckDBPyConnection, model_id: str) -> pd.DataFrame:
 
 # -- labels ------------------------------------------------------------------------------------
 def write_labels(
-    con: duckdb.DuckDBPyConnection, spec: Spec, entry: FileEntry, rows: ValidRows, *, lake_rows=None
+    con: duckdb.DuckDBPyConnection, spec: Spec, entry: FileEntry, rows: ValidRows, *, lake_rows=None, prepared=None
 ) -> None:
     file_id = log_file(con, entry)
     frame = pd.DataFrame(
