@@ -300,6 +300,10 @@ def _model_section(m: dict, data: dict, charts: _Charts, *, full: bool) -> str:
         )
     out.append("</table>")
     out.append(_performance_section(m, data, charts))
+    if full:  # a model report (issue 13): the domain classifier's result, cached or not computed
+        from lib.reports.multivariate import section_html
+
+        out.append(section_html(data.get("multivariate")))
     # policy in force
     if full:
         out.append(
