@@ -167,6 +167,17 @@ def test_drift_tab_multivariate_button(page, server, demo_db):
     page.get_by_text("Multivariate drift", exact=True).scroll_into_view_if_needed()
     shot(page, SHOTS / "investigate-drift-multivariate.png")
 
+    # the model's report, built on the page after the click, carries the same result
+    page.get_by_text("Export a report of this model").click()
+    page.get_by_role("button", name="Build JSON").click()
+    page.wait_for_timeout(300)
+    wait_for_app_run(page, timeout=TIMEOUT)
+    with page.expect_download(timeout=TIMEOUT) as info:
+        page.get_by_role("button", name="Download JSON").click()
+    report = json.loads(Path(info.value.path()).read_text(encoding="utf-8"))["report"]
+    assert report["multivariate"]["computed"] is True
+    assert report["multivariate"]["result"] == out
+
 
 def test_remedy_panel_suggests_the_default_and_serves_the_cli_mapping(page, server, judged, demo_db):
     reason = next(r for r in judged[UNSEEN]["reasons"] if r["check"] == "unseen_categories")
