@@ -196,3 +196,9 @@ def test_realised_f1_and_its_error_once_labels_come(tmp_path):
     assert block["realised"] == pytest.approx(auc, abs=1e-12)
     assert block["error"] == pytest.approx(block["estimated"] - auc, abs=1e-12)
     assert block["n_scored"] == 1500
+    # the model report says the same (issue 13: "in the model page, the reports and the JSON")
+    from lib.reports.build import render_report
+
+    text = render_report(store, "html", model_id="est").decode()
+    assert f"F1: estimated at the model's threshold (realised {f1:.4g}, error {est_f1 - f1:+.3f})" in text
+    assert json.loads(render_report(store, "json", model_id="est"))["models"][0]["performance_estimate"] == block
