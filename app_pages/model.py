@@ -113,13 +113,22 @@ drift_tab, quality_tab, perf_tab, timeline_tab, rows_tab = tabs
 # With a segment picked, those three tabs show the segment's tables (lib/ui/tab_segments.py).
 if drift_tab.open:
     with drift_tab:
-        tab_segments.drift(m, segment) if segment else tab_drift.render(ctx, model_id, m)
+        if segment:
+            tab_segments.drift(m, segment)
+        else:
+            tab_drift.render(ctx, model_id, m)
 if quality_tab.open:
     with quality_tab:
-        tab_segments.quality(m, segment) if segment else tab_quality.render(ctx, model_id, m)
+        if segment:
+            tab_segments.quality(m, segment)
+        else:
+            tab_quality.render(ctx, model_id, m)
 if perf_tab.open:
     with perf_tab:
-        tab_segments.performance(m, segment) if segment else tab_performance.render(ctx, model_id, m)
+        if segment:
+            tab_segments.performance(m, segment)
+        else:
+            tab_performance.render(ctx, model_id, m)
 if timeline_tab.open:
     with timeline_tab:
         tab_timeline.render(ctx, model_id, m)

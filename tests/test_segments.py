@@ -296,3 +296,56 @@ def test_evaluate_cli_json_carries_the_segment_block(shop):
     detailed = json.loads(run_cli("evaluate", "--detail", db=shop["db"]).stdout)["models"][0]
     assert detailed["segments"] == model["segments"]
     assert not math.isnan(model["reasons"][0]["value"])
+
+
+def test_reports_carry_the_segment(shop):
+    out = shop["root"] / "shop.json"
+    done = run_cli("report", "--model", MODEL, "--format", "json", "--out", str(out), db=shop["db"])
+    assert done.returncode == 0, done.stderr
+    model = json.loads(out.read_text())["models"][0]
+    assert (
+        _reason(model, "out_of_range", "size")["segment"] == _reason(shop["model"], "out_of_range", "size")["segment"]
+    )
+    assert {b["feature"] for b in model["segments"]} == {"country", "channel"}
+    page = shop["root"] / "shop.html"
+    assert run_cli("report", "--model", MODEL, "--format", "html", "--out", str(page), db=shop["db"]).returncode == 0
+    assert "mostly in country = ES" in page.read_text()
+
+
+def test_segment_profiles_after_late_labels_equal_a_full_reprofile(shop, tmp_path):
+    import shutil
+
+    from lib.ingest.pipeline import load_model_spec
+    from lib.store.reprofile import active_reference, reprofile_model
+    from lib.store.seg_profiles import SEG_PROFILE_TABLES
+
+    db = tmp_path / "copy.duckdb"
+    shutil.copy(shop["db"], db)
+    labels = pd.DataFrame({"request_id": [f"r{i}" for i in range(0, 5600, 7)], "label": "1"})
+    assert ingest_file(Store(db), "labels", MODEL, write_csv(tmp_path / "labels.csv", labels)).status == "ingested"
+
+    sums = {"n", "n_null", "n_below", "n_above", "n_inf", "n_pos", "n_neg", "sse", "sae", "sy", "syy"}
+
+    def tables() -> dict[str, pd.DataFrame]:
+        """Each table summed per key: rows of one key repeat once per ingest (readers SUM)."""
+        out = {}
+        for t in SEG_PROFILE_TABLES:
+            f = query_df(db, f"SELECT * FROM {t}")
+            keys = [c for c in f.columns if c not in sums]
+            out[t] = f.groupby(keys, dropna=False).sum().reset_index().sort_values(keys).reset_index(drop=True)
+        return out
+
+    before = tables()
+    with Store(db).write() as con:
+        spec = load_model_spec(con, MODEL)
+        reprofile_model(con, spec, active_reference(con, MODEL)[1])
+    after = tables()
+    for t in SEG_PROFILE_TABLES:
+        pd.testing.assert_frame_equal(before[t], after[t], check_exact=False, rtol=1e-12, obj=t)
+    # the late labels reached the segments: app's labelled rows per label, as pandas counts them
+    inf = shop["inf"].set_index("request_id")
+    inf.loc[labels["request_id"], "label"] = "1"
+    app = inf[inf["channel"] == "app"]
+    cls = query_df(db, "SELECT label, sum(n) AS n FROM prof_seg_cls WHERE seg_slot = 1 AND seg_code = 1 GROUP BY ALL")
+    assert dict(zip(cls["label"], cls["n"])) == app["label"].value_counts().to_dict()
+    assert len(before["prof_seg_auc"]) > 0 and len(before["prof_seg_num"]) > 0

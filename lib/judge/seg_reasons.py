@@ -16,7 +16,7 @@ from lib.store.seg_read import segment_profiles, stored_spec
 
 EXPLAINED = (*COUNT_CHECKS, "feature_drift", "prediction_drift", "performance")
 _WHAT = {
-    "missing": "missing values above the reference's share",
+    "missing": "extra missing values (above the reference's share)",
     "unseen_categories": "unseen values",
     "out_of_range": "out-of-range values",
 }

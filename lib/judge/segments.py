@@ -86,6 +86,10 @@ class SegmentJudge:
         unseen = c24[~c24["value"].isin(cats)].groupby("seg_code")["n"].sum()
         return {c: float(unseen.get(c, 0.0)) for c in n}, nonnull
 
+    def _nulls(self, seg_slot: int, slot: int) -> dict[int, float]:
+        q = self.p.qual24[(self.p.qual24["seg_slot"] == seg_slot) & (self.p.qual24["slot"] == slot)]
+        return dict(zip(q["seg_code"].astype(int), q["n_null"].astype(float)))
+
     def _cells(self, seg_slot: int, slot: int) -> tuple[np.ndarray, dict[int, np.ndarray]]:
         """Reference counts and each segment's 7-day counts over the same drift bins."""
         rc = self.p.ref.get(slot)
@@ -162,9 +166,12 @@ class SegmentJudge:
             total_bad, total = sum(bad.values()), sum(judged.values())
             if total_bad <= 0:
                 return None
+            # the rates shown: raw NULL shares for missing (the excess decides the share of the problem)
+            shown = self._nulls(seg_slot, slot) if check == "missing" else bad
+            total_shown = sum(shown.values())
             for c, b in bad.items():
-                inside = _rate(b, judged[c])
-                elsewhere = _rate(total_bad - b, total - judged[c])
+                inside = _rate(shown.get(c, 0.0), judged[c])
+                elsewhere = _rate(total_shown - shown.get(c, 0.0), total - judged[c])
                 lift_ok = inside >= LIFT * elsewhere if math.isfinite(elsewhere) else True
                 cands.append((b / total_bad, c, inside, elsewhere, judged[c], lift_ok))
         elif check in ("feature_drift", "prediction_drift") and slot is not None:
@@ -217,6 +224,8 @@ class SegmentJudge:
         and primary metric: the model page's tables for that segment."""
         feats = []
         for feat, slot in self.slot_of.items():
+            if slot == seg_slot:
+                continue  # a feature is not judged within its own segments
             kind = self.kind_of[feat]
             row: dict[str, Any] = {"feature": feat, "kind": kind}
             ref, cur = self._cells(seg_slot, slot)

@@ -33,7 +33,7 @@ def picker(ctx: Context, model_id: str, m: dict) -> dict[str, Any] | None:
     options, chosen = [ALL_ROWS], {}
     for block in blocks:
         for v in block["values"]:
-            label = f"{block['feature']} = {v['value']}"
+            label = f"{block['feature']} = {v['value']} ({v['rows_7d']:,} rows, 7 d)"
             options.append(label)
             chosen[label] = {"feature": block["feature"], **v}
     named = [r["segment"] for r in m["reasons"] if r.get("segment")]
@@ -102,7 +102,12 @@ def drift(m: dict, seg: dict) -> None:
         width="stretch",
         placeholder="–",
         key="segment_drift_table",
-        column_config={"psi": st.column_config.NumberColumn("PSI (7 d)", format="%.3f")},
+        column_config={
+            "status": st.column_config.TextColumn("Drift"),
+            "feature": st.column_config.TextColumn("Feature"),
+            "kind": st.column_config.TextColumn("Kind"),
+            "psi": st.column_config.NumberColumn("PSI (7 d)", format="%.3f"),
+        },
     )
 
 
@@ -131,6 +136,10 @@ def quality(m: dict, seg: dict) -> None:
         placeholder="–",
         key="segment_quality_table",
         column_config={
+            "feature": st.column_config.TextColumn("Feature"),
+            "missing": st.column_config.TextColumn("Missing"),
+            "unseen": st.column_config.TextColumn("Unseen values"),
+            "out_of_range": st.column_config.TextColumn("Out of range"),
             "missing_share": pct("Missing 24 h"),
             "unseen_share": pct("Unseen 24 h"),
             "out_of_range_share": pct("Out of range 24 h"),
