@@ -349,3 +349,36 @@ def test_segment_profiles_after_late_labels_equal_a_full_reprofile(shop, tmp_pat
     cls = query_df(db, "SELECT label, sum(n) AS n FROM prof_seg_cls WHERE seg_slot = 1 AND seg_code = 1 GROUP BY ALL")
     assert dict(zip(cls["label"], cls["n"])) == app["label"].value_counts().to_dict()
     assert len(before["prof_seg_auc"]) > 0 and len(before["prof_seg_num"]) > 0
+
+
+def test_model_page_segment_picker_recomputes_the_tables(shop, monkeypatch):
+    from pathlib import Path
+
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    app = str(Path(__file__).resolve().parent.parent / "app.py")
+    monkeypatch.setenv("DRIFTLIGHT_DB", str(shop["db"]))
+    st.cache_data.clear()
+    at = AppTest.from_file(app, default_timeout=120)
+    at.query_params["model"] = MODEL
+    at.query_params["tab"] = "Data quality"
+    at.run()
+    at.switch_page("app_pages/model.py")
+    at.run()
+    assert not at.exception, at.exception
+    picker = at.selectbox(key="segment")
+    assert picker.value == "All rows"
+    fr = next(o for o in picker.options if o.startswith("country = FR ("))
+    at = picker.select(fr).run()
+    assert not at.exception, at.exception
+    table = next(d.value for d in at.dataframe if "unseen_share" in d.value.columns).set_index("feature")
+    detail = next(
+        v for b in shop["model"]["segments"] if b["feature"] == "country" for v in b["values"] if v["value"] == "FR"
+    )
+    want = {f["feature"]: f for f in detail["features"]}
+    assert "country" not in table.index  # not judged within its own segments
+    assert table.loc["color", "unseen_share"] == pytest.approx(want["color"]["unseen_share"], abs=1e-12)
+    assert table.loc["color", "unseen"].endswith("Red")
+    assert table.loc["amount", "missing_share"] == pytest.approx(want["amount"]["missing_share"], abs=1e-12)
+    assert any("country = FR" in c.value for c in at.caption)
