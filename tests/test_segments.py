@@ -312,7 +312,7 @@ def test_reports_carry_the_segment(shop):
     assert "mostly in country = ES" in page.read_text()
 
 
-def test_segment_profiles_after_late_labels_equal_a_full_reprofile(shop, tmp_path):
+def test_segment_profiles_after_late_labels_and_an_added_feature_equal_a_full_reprofile(shop, tmp_path):
     import shutil
 
     from lib.ingest.pipeline import load_model_spec
@@ -323,6 +323,9 @@ def test_segment_profiles_after_late_labels_equal_a_full_reprofile(shop, tmp_pat
     shutil.copy(shop["db"], db)
     labels = pd.DataFrame({"request_id": [f"r{i}" for i in range(0, 5600, 7)], "label": "1"})
     assert ingest_file(Store(db), "labels", MODEL, write_csv(tmp_path / "labels.csv", labels)).status == "ingested"
+    # and a feature added by re-registering: NULL in the stored rows, in every segment too
+    columns = {"timestamp": "ts", "id": "request_id", "prediction": "prediction", "score": "score", "label": "label"}
+    register_spec(Store(db), spec_dict(MODEL, features={**FEATURES, "added": "numeric"}, columns=columns))
 
     sums = {"n", "n_null", "n_below", "n_above", "n_inf", "n_pos", "n_neg", "sse", "sae", "sy", "syy"}
 

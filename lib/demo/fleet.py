@@ -200,10 +200,14 @@ def plan_fleet(models: int = 200, *, seed: int = 0) -> list[ModelPlan]:
 
 def segment_feature(plan: ModelPlan) -> str | None:
     """The missing-spike models' segment feature (issue 13): the domain's first categorical
-    feature; its most frequent value's feed is the one that breaks (lib/demo/generate.py)."""
+    feature; its most frequent value's feed is the one that breaks (lib/demo/generate.py).
+    None (a fleet-wide spike) when that value is too rare to carry the scenario's 40% alone."""
     if plan.scenario != "missing-spike":
         return None
-    return next((f.name for f in DOMAINS[plan.domain].features if not isinstance(f, Num)), None)
+    cat = next((f for f in DOMAINS[plan.domain].features if not isinstance(f, Num)), None)
+    if cat is None or max(cat.levels.values()) / sum(cat.levels.values()) < 0.45:
+        return None
+    return cat.name
 
 
 def model_spec(plan: ModelPlan) -> dict[str, Any]:

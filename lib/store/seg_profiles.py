@@ -90,7 +90,13 @@ def profile_segments(
                 )
             else:
                 frames = profile.profile_inference(
-                    part, features=features, task=task, ref=ref, positive_class=positive_class, has_score=has_score
+                    part,
+                    features=features,
+                    task=task,
+                    ref=ref,
+                    positive_class=positive_class,
+                    has_score=has_score,
+                    hourly_only=True,
                 )
                 n = part.groupby("hour", sort=True).size().rename("n").reset_index()
                 frames["prof_seg_rows"] = n.assign(seg_value=values[code] if code >= 0 else None)

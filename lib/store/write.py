@@ -104,6 +104,12 @@ def _profile_added_nulls(con: duckdb.DuckDBPyConnection, model_id: str, slot: in
             "WHERE model_id = ? GROUP BY ALL",
             [slot, model_id],
         )
+    # and in each segment's (issue 13)
+    con.execute(
+        "INSERT INTO prof_seg_qual SELECT model_id, hour, seg_slot, seg_code, ?, sum(n), 0, 0, 0 FROM prof_seg_rows "
+        "WHERE model_id = ? GROUP BY ALL",
+        [slot, model_id],
+    )
 
 
 def already_ingested(con: duckdb.DuckDBPyConnection, model_id: str, kind: str, digest: str) -> bool:
