@@ -309,7 +309,9 @@ def test_reports_carry_the_segment(shop):
     assert {b["feature"] for b in model["segments"]} == {"country", "channel"}
     page = shop["root"] / "shop.html"
     assert run_cli("report", "--model", MODEL, "--format", "html", "--out", str(page), db=shop["db"]).returncode == 0
-    assert "mostly in country = ES" in page.read_text()
+    text = page.read_text()
+    assert "mostly in country = ES" in text and "<td><code>country = ES</code></td>" in text
+    assert "<td><code>channel = app</code></td>" in text  # performance's segment in the segments table
 
 
 def test_segment_profiles_after_late_labels_and_an_added_feature_equal_a_full_reprofile(shop, tmp_path):
