@@ -387,3 +387,42 @@ def test_model_page_segment_picker_recomputes_the_tables(shop, monkeypatch):
     assert table.loc["color", "unseen"].endswith("Red")
     assert table.loc["amount", "missing_share"] == pytest.approx(want["amount"]["missing_share"], abs=1e-12)
     assert any("country = FR" in c.value for c in at.caption)
+
+
+@pytest.fixture(scope="module")
+def regression(tmp_path_factory) -> dict:
+    """`shop-reg`: a regression model whose predictions are off by 5 in country IT only."""
+    root = tmp_path_factory.mktemp("segments-reg")
+    rng = np.random.default_rng(31)
+
+    def rows(n: int) -> pd.DataFrame:
+        x = rng.normal(10, 2, n).round(3)
+        y = (2 * x + rng.normal(0, 0.5, n)).round(3)
+        return pd.DataFrame(
+            {"country": rng.choice(COUNTRIES[0], n, p=COUNTRIES[1]), "x": x, "label": y, "prediction": (2 * x).round(3)}
+        )
+
+    ref, inf = rows(2000), rows(2400)
+    inf.insert(0, "ts", END - pd.to_timedelta(rng.uniform(1, 7 * 24 * 3600 - 1, len(inf)).round(), unit="s"))
+    inf.loc[inf["country"] == "IT", "prediction"] += 5
+    db = root / "reg.duckdb"
+    store = Store(db)
+    features = {"country": {"kind": "categorical", "segment": True}, "x": "numeric"}
+    columns = {"timestamp": "ts", "prediction": "prediction", "label": "label"}
+    register_spec(store, spec_dict("shop-reg", task="regression", features=features, columns=columns))
+    assert ingest_file(store, "reference", "shop-reg", write_csv(root / "ref.csv", ref)).status == "ingested"
+    assert ingest_file(store, "inference", "shop-reg", write_csv(root / "inf.csv", inf)).status == "ingested"
+    return {"inf": inf, "model": evaluate(store, model_ids=["shop-reg"])["models"][0]}
+
+
+def test_regression_performance_names_the_country_whose_predictions_are_off(regression):
+    inf, model = regression["inf"], regression["model"]
+    reason = _reason(model, "performance", None)
+    it = inf["country"] == "IT"
+    rmse = lambda f: skm.root_mean_squared_error(f["label"], f["prediction"])  # noqa: E731
+    assert reason["segment"]["value"] == "IT" and reason["segment"]["rows"] == int(it.sum())
+    assert reason["segment"]["value_in_segment"] == pytest.approx(rmse(inf[it]), rel=1e-9)
+    assert reason["segment"]["value_elsewhere"] == pytest.approx(rmse(inf[~it]), rel=1e-9)
+    de = next(v for b in model["segments"] for v in b["values"] if v["value"] == "DE")
+    assert de["performance"]["current"] == pytest.approx(rmse(inf[inf["country"] == "DE"]), rel=1e-9)
+    assert de["performance"]["metric"] == "rmse"
