@@ -31,13 +31,15 @@ from lib.store.incoming import (
 )
 from lib.store.reference import write_reference
 from lib.store.reprofile import active_reference, append_profiles, reprofile_model
+from lib.store.seg_profiles import profile_segments, segment_slots
 
 _SQL_TYPE = {"numeric": "DOUBLE", "categorical": "VARCHAR"}
 
 
 # -- models --------------------------------------------------------------------------------
-def register_model(con: duckdb.DuckDBPyConnection, spec: Spec, *, source: str) -> None:
-    old = fetch_one(con, "SELECT task FROM models WHERE model_id = ?", [spec.model_id])
+def register_model(con: duckdb.DuckDBPyConnection, spec: Spec, *, source: str, lake_rows=None) -> None:
+    """Create or update a model. A changed set of segment features (issue 13) re-profiles its rows."""
+    old = fetch_one(con, "SELECT task, spec_json FROM models WHERE model_id = ?", [spec.model_id])
     spec_json = json.dumps(spec.as_dict(), sort_keys=False)
     if old is not None and old[0] != spec.task:
         raise InputError(
@@ -97,6 +99,14 @@ def register_model(con: duckdb.DuckDBPyConnection, spec: Spec, *, source: str) -
         for table in (ref_table(spec.model_id), inf_table(spec.model_id)):
             con.execute(f"ALTER TABLE {table} ADD COLUMN f{slot} {_SQL_TYPE[kind]}")
         _profile_added_nulls(con, spec.model_id, slot)
+    if old is not None and _segment_options(json.loads(old[1])) != _segment_options(spec.as_dict()):
+        snap, positive, _ = active_reference(con, spec.model_id)
+        if snap is not None:
+            reprofile_model(con, spec, positive or spec.positive_class, lake_rows=lake_rows)
+
+
+def _segment_options(spec: dict) -> dict:
+    return {f: v for f, v in (spec.get("features") or {}).items() if isinstance(v, dict) and v.get("segment")}
 
 
 def _profile_added_nulls(con: duckdb.DuckDBPyConnection, model_id: str, slot: int) -> None:
@@ -111,6 +121,12 @@ def _profile_added_nulls(con: duckdb.DuckDBPyConnection, model_id: str, slot: in
             "WHERE model_id = ? GROUP BY ALL",
             [slot, model_id],
         )
+    # and in each segment's (issue 13)
+    con.execute(
+        "INSERT INTO prof_seg_qual SELECT model_id, hour, seg_slot, seg_code, ?, sum(n), 0, 0, 0 FROM prof_seg_rows "
+        "WHERE model_id = ? GROUP BY ALL",
+        [slot, model_id],
+    )
 
 
 def already_ingested(con: duckdb.DuckDBPyConnection, model_id: str, kind: str, digest: str) -> bool:
@@ -154,14 +170,16 @@ def prepare_inference(rows: ValidRows, basis: Basis) -> PreparedInference:
 
 def _profile(frame: pd.DataFrame, basis: Basis) -> dict[str, pd.DataFrame]:
     spec = basis.spec
-    return profile.profile_inference(
-        frame,
+    args = dict(
         features=dict(basis.slots.values()),
         task=spec.task,
         ref=basis.ref,
         positive_class=basis.positive,
         has_score=spec.has_score,
     )
+    frames = profile.profile_inference(frame, **args)
+    frames.update(profile_segments(frame, segments=segment_slots(spec, basis.slots), **args))
+    return frames
 
 
 def write_inference(
