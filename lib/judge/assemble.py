@@ -167,9 +167,10 @@ class Assembler:
         if new.empty:
             return {}
         known = c[(c["wid"] == self.wid0) & (c["ref"] > 0) & c["model_id"].isin(set(new["model_id"]))]
-        self.ref_counts = {
-            k: dict(zip(g["value"], g["ref"].astype(int))) for k, g in known.groupby(["model_id", "slot"])
-        }
+        # {(model_id, slot): {value: ref count}} in the rows' order (a groupby per pair was slow)
+        pairs = zip(known["model_id"].tolist(), known["slot"].tolist())
+        for key, value, ref in zip(pairs, known["value"].tolist(), known["ref"].astype(int).tolist()):
+            self.ref_counts.setdefault(key, {})[value] = ref
         first = self.reader.first_seen(new)
         new = new.merge(first, on=["model_id", "slot", "value"], how="left").sort_values(
             ["cur", "value"], ascending=[False, True]
@@ -273,48 +274,61 @@ class Assembler:
         out_of_range and schema statuses (red, yellow, green), grey if it has none of them.
         """
         feats = self.judge.fleet.features.sort_values(["model_id", "position"])[["model_id", "feature", "slot", "kind"]]
-        keys = ["model_id", "feature_key"]
-        out = feats.rename(columns={"feature": "feature_key"})
+        models, names = feats["model_id"].to_numpy(dtype=object), feats["feature"].to_numpy(dtype=object)
+        # Each as_of row's place among the features (-1: not a feature, e.g. an extra column): one
+        # lookup, then numpy, instead of a merge per column (each copied every string column).
+        keys = pd.MultiIndex.from_arrays([models, names])
+        now_check = now["check"].to_numpy(dtype=object)
+        now_model, now_key = now["model_id"].to_numpy(dtype=object), now["feature_key"].to_numpy(dtype=object)
+        is_feature_check = np.isin(now_check, _FEATURE_STATUS_CHECKS)
+        place = np.full(len(now), -1, dtype="int64")
+        if is_feature_check.any():
+            place[is_feature_check] = keys.get_indexer(
+                pd.MultiIndex.from_arrays([now_model[is_feature_check], now_key[is_feature_check]])
+            )
 
-        def column(check: str, source: str, name: str) -> None:
-            nonlocal out
+        def last_per_key(mask: np.ndarray) -> np.ndarray:
+            """The rows of `mask` that are the last of their (model_id, feature_key) (a merge's
+            drop_duplicates(keep="last")), among the features."""
+            rows = np.flatnonzero(mask & (place >= 0))
+            _, first_of_reversed = np.unique(place[rows][::-1], return_index=True)
+            return rows[::-1][first_of_reversed]
+
+        def column(check: str, source: str) -> np.ndarray:
+            out = np.full(len(feats), np.nan)
             if source not in now.columns:  # no row of that check anywhere in the fleet
-                out[name] = np.nan
-                return
-            part = now[now["check"].to_numpy(dtype=object) == check][keys + [source]]
-            out = out.merge(part.drop_duplicates(keys, keep="last").rename(columns={source: name}), on=keys, how="left")
+                return out
+            values = now[source].to_numpy()
+            out = out.astype(values.dtype) if values.dtype == object else out
+            rows = last_per_key(now_check == check)
+            out[place[rows]] = values[rows]
+            return out
 
-        column("feature_drift", "psi", "psi")
-        column("missing", "share", "missing_share")
-        column("unseen_categories", "value", "unseen_share")
-        column("out_of_range", "value", "out_of_range_share")
-        part = now[np.isin(now["check"].to_numpy(dtype=object), _FEATURE_STATUS_CHECKS)]
+        psi, missing_share = column("feature_drift", "psi"), column("missing", "share")
+        unseen_share, out_of_range_share = column("unseen_categories", "value"), column("out_of_range", "value")
         # the last row of a (check, feature) wins, as in a dict keyed by it
+        part = now[is_feature_check].assign(place=place[is_feature_check])
         part = part.drop_duplicates(["model_id", "check", "feature_key"], keep="last")
-        rank = part.assign(rank=part["status"].map(_STATUS_ORDER)).groupby(keys, sort=False)["rank"].min()
-        out = out.merge(rank.reset_index(), on=keys, how="left")
+        part = part[part["place"].to_numpy() >= 0]
+        rank = np.full(len(feats), _STATUS_ORDER[GREY], dtype="int64")
+        np.minimum.at(rank, part["place"].to_numpy(), part["status"].map(_STATUS_ORDER).to_numpy(dtype="int64"))
         # each check's own status of the feature (the UI shows drift's beside PSI, quality's beside shares)
         per_check: dict[tuple[str, str], dict[str, str]] = {}
         for mid, key, chk, st in zip(*(part[c].tolist() for c in ("model_id", "feature_key", "check", "status"))):
             per_check.setdefault((mid, key), {})[chk] = st
-        status = np.array(list(_STATUS_ORDER), dtype=object)[out["rank"].fillna(_STATUS_ORDER[GREY]).astype(int)]
-        models, names = out["model_id"].to_numpy(dtype=object), out["feature_key"].to_numpy(dtype=object)
-        slots, kinds = out["slot"].astype(int).tolist(), out["kind"].to_numpy(dtype=object)
+        status = np.array(list(_STATUS_ORDER), dtype=object)[rank]
+        slots, kinds = feats["slot"].astype(int).tolist(), feats["kind"].to_numpy(dtype=object)
         js = _nums([self.js.get(k) for k in zip(models.tolist(), slots)])
         chi2 = _nums([self.chi2.get(k) for k in zip(models.tolist(), slots)])
-        share = np.where(
-            kinds == "categorical",
-            out["unseen_share"].to_numpy(dtype=object),
-            out["out_of_range_share"].to_numpy(dtype=object),
-        )
+        share = np.where(kinds == "categorical", unseen_share.astype(object), out_of_range_share.astype(object))
         rows = zip(
             names.tolist(),
             slots,
             kinds.tolist(),
-            _nums(out["psi"]),
+            _nums(psi),
             js,
             chi2,
-            _nums(out["missing_share"]),
+            _nums(missing_share),
             _nums(share),
             status.tolist(),
             [
