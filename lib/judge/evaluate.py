@@ -16,7 +16,7 @@ from lib.errors import InputError
 from lib.judge import fdr
 from lib.judge.assemble import Assembler
 from lib.judge.checks import Judge
-from lib.judge.fleet import Fleet, load_fleet, restrict
+from lib.judge.fleet import Fleet, load_fleet, restrict, split
 from lib.judge.policy import Policy, load_policy, with_store_overrides
 from lib.judge.status import RANK, RED, YELLOW
 from lib.judge.windows import hourly_instants, instants_for, iso
@@ -88,9 +88,9 @@ def evaluate(
         detail = bool(model_ids) if detail is None else detail
         out_models = []
         ids = fleet.models["model_id"].tolist()
-        for part in chunks(ids, chunk_models):
-            whole = len(part) == len(ids)
-            sub, sub_reader = (fleet, reader) if whole else (restrict(fleet, part), Reader(con, part))
+        parts = chunks(ids, chunk_models)
+        for part, sub in zip(parts, [fleet] if len(parts) == 1 else split(fleet, parts)):
+            sub_reader = reader if len(parts) == 1 else Reader(con, part)
             judge, checks, timeline = judge_fleet(con, sub_reader, sub, policy, as_of, timeline_days, part)
             if decided is not None:
                 checks = fdr.apply(checks, decided, judge.wid[as_of])
@@ -116,14 +116,14 @@ def _fdr_family(con, fleet: Fleet | None, policy: Policy, as_of, chunk_models: i
     reader = Reader(con, None)
     fleet = fleet if fleet is not None else load_fleet(reader, None)
     ids = fleet.models["model_id"].tolist()
-    parts = []
-    for part in chunks(ids, chunk_models):
-        whole = len(part) == len(ids)
-        sub, sub_reader = (fleet, reader) if whole else (restrict(fleet, part), Reader(con, part))
+    family = []
+    parts = chunks(ids, chunk_models)
+    for part, sub in zip(parts, [fleet] if len(parts) == 1 else split(fleet, parts)):
+        sub_reader = reader if len(parts) == 1 else Reader(con, part)
         judge = Judge(sub_reader, sub, policy, [as_of], wids=[0])
-        parts.append(fdr.family(judge, judge.run({"feature_drift"}, detail_at=as_of), 0))
-    parts = [p for p in parts if len(p)] or parts[:1]  # an empty part must not decide the dtypes
-    return fdr.decide(pd.concat(parts, ignore_index=True), fdr.settings(policy)["alpha"])
+        family.append(fdr.family(judge, judge.run({"feature_drift"}, detail_at=as_of), 0))
+    family = [f for f in family if len(f)] or family[:1]  # an empty part must not decide the dtypes
+    return fdr.decide(pd.concat(family, ignore_index=True), fdr.settings(policy)["alpha"])
 
 
 def judge_fleet(
