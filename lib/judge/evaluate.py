@@ -40,7 +40,7 @@ def parse_as_of(text: str | None) -> pd.Timestamp | None:
     return round_up_hour(ts)
 
 
-CHUNK_MODELS = 500
+CHUNK_MODELS = 1000
 """Models judged at once. Judging is per model (the fleet-wide FDR family aside, decided first), so
 chunks give the same JSON as one pass; they bound memory by the chunk, not the fleet (a 30-day
 timeline of 10,000 models held ~12 GB of check rows at once), and keep the frames cache-sized."""
