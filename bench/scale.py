@@ -215,13 +215,13 @@ def main(argv: list[str] | None = None) -> int:
     results = {"commit": commit.stdout.strip(), "load_before": os.getloadavg(), "fleets": {}}
     for name, path, info in runs:
         print(f"timing {name} ...", file=sys.stderr, flush=True)
-        results["fleets"][name] = {
-            "build": info,
-            "evaluate": timed(["evaluate", "--db", str(path), "--format", "json"], args.repeat),
-            "evaluate_timeline_30": timed(
-                ["evaluate", "--db", str(path), "--format", "json", "--timeline", "30"], args.repeat
-            ),
-        }
+        results["fleets"][name] = {"build": info}
+        for key, extra in (("evaluate", []), ("evaluate_timeline_30", ["--timeline", "30"])):
+            results["fleets"][name][key] = timed(
+                ["evaluate", "--db", str(path), "--format", "json", *extra], args.repeat
+            )
+            if args.out:  # as it goes: a long run interrupted keeps what it measured
+                Path(args.out).write_text(json.dumps(results, indent=1) + "\n")
     results["load_after"] = os.getloadavg()
     big = results["fleets"][f"simulated {args.models}"]
     results["targets"] = {  # issue 11, on the N-model fleet
