@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 from fixtures import write_spec
 
@@ -68,3 +69,21 @@ def test_chunked_equals_unchunked_with_fdr(demo):
     some = [m["model_id"] for m in base["models"][:3]]
     sub = _same(store, policy=policy, model_ids=some)
     assert sub["fdr"]["family"] == out["fdr"]["family"] and sorted(m["model_id"] for m in sub["models"]) == sorted(some)
+
+
+def test_split_equals_restrict_per_chunk(demo):
+    from lib.judge.fleet import load_fleet, restrict, split
+    from lib.store.read import Reader
+
+    store, _ = demo
+    with store.read() as con:
+        fleet = load_fleet(Reader(con), None)
+    parts = chunks(fleet.models["model_id"].tolist(), 5)
+    got = list(split(fleet, parts))
+    assert len(got) == len(parts) == 4
+    for part, sub in zip(parts, got):
+        want = restrict(fleet, part)
+        assert sub.labelled == want.labelled and sub.models["model_id"].tolist() == part
+        for name in ("models", "features", "snapshots", "ref"):
+            pd.testing.assert_frame_equal(getattr(sub, name), getattr(want, name))
+    assert sum(len(s.features) for s in got) == len(fleet.features)
