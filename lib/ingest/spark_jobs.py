@@ -1,5 +1,7 @@
 """The per-hour profile of validated rows as Spark aggregations (issue 11; rows from spark_parse.py).
 
+Several files of one model are profiled by one set of jobs: every aggregate is grouped by the
+file's index in the batch too (column FILE), and the frames carry it for the caller to split.
 Only aggregates come back to the driver: per (hour, slot, bin), (hour, slot, value), per-hour
 quality counts of every slot, and the performance aggregates, shaped as lib/store/profiles.py
 shapes them (the driver then sums days with the same code). Bins: a value's bin is the number of
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from lib.ingest.spark_parse import FILE
 from lib.store.profiles import PREDICTION_SLOT, SCORE_SLOT
 
 
@@ -79,16 +82,18 @@ def hourly_profiles(rows, features: dict[int, str], spec, ref) -> dict[str, pd.D
     classifier = spec.task != "regression"
     if classifier:
         aggs += [F.collect_set("logged_label").alias("labels"), F.collect_set("prediction").alias("predictions")]
-    names = ["hour", "n", "max_ts", *_quality_names(slots)] + (["labels", "predictions"] if classifier else [])
-    q = _pandas(rows.groupBy("hour").agg(*aggs), names)
-    frames: dict = {"prof_rows": q[["hour", "n", "max_ts"]].astype({"n": "int64"})}
-    frames["classes"] = (
-        {str(v) for col in ("labels", "predictions") for values in q[col] for v in values} if classifier else set()
-    )
+    names = [FILE, "hour", "n", "max_ts", *_quality_names(slots)] + (["labels", "predictions"] if classifier else [])
+    q = _pandas(rows.groupBy(FILE, "hour").agg(*aggs), names).sort_values([FILE, "hour"], kind="stable")
+    frames: dict = {"prof_rows": q[[FILE, "hour", "n", "max_ts"]].astype({"n": "int64"})}
+    frames["classes"] = {
+        k: ({str(v) for col in ("labels", "predictions") for values in g[col] for v in values} if classifier else set())
+        for k, g in q.groupby(FILE)
+    }
     frames["qual"] = pd.concat(
         [
             pd.DataFrame(
                 {
+                    FILE: q[FILE],
                     "hour": q["hour"],
                     **{n: q[f"{n}__{slot}"].astype("int64") for n in ("n_null", "n_below", "n_above", "n_inf")},
                 }
@@ -101,10 +106,22 @@ def hourly_profiles(rows, features: dict[int, str], spec, ref) -> dict[str, pd.D
     num = counted[counted["bin"].notna()]
     cat = counted[counted["value"].notna()]
     frames["num"] = pd.DataFrame(
-        {"hour": num["hour"], "bin": num["bin"].astype("int32"), "n": num["n"].astype("int64"), "slot": num["slot"]}
+        {
+            FILE: num[FILE],
+            "hour": num["hour"],
+            "bin": num["bin"].astype("int32"),
+            "n": num["n"].astype("int64"),
+            "slot": num["slot"],
+        }
     ).reset_index(drop=True)
     frames["cat"] = pd.DataFrame(
-        {"hour": cat["hour"], "value": cat["value"].astype(object), "n": cat["n"].astype("int64"), "slot": cat["slot"]}
+        {
+            FILE: cat[FILE],
+            "hour": cat["hour"],
+            "value": cat["value"].astype(object),
+            "n": cat["n"].astype("int64"),
+            "slot": cat["slot"],
+        }
     ).reset_index(drop=True)
     return frames
 
@@ -116,13 +133,13 @@ def _quality_names(slots) -> list[str]:
 def _cells(rows, structs: list) -> pd.DataFrame:
     from pyspark.sql import functions as F
 
-    columns = ["hour", "slot", "bin", "value", "n"]
+    columns = [FILE, "hour", "slot", "bin", "value", "n"]
     if not structs:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
-    cells = rows.select("hour", F.explode(F.array(*structs)).alias("c")).filter(F.col("c").isNotNull())
-    counted = cells.groupBy("hour", "c.slot", "c.bin", "c.value").agg(F.count(F.lit(1)).alias("n"))
+    cells = rows.select(FILE, "hour", F.explode(F.array(*structs)).alias("c")).filter(F.col("c").isNotNull())
+    counted = cells.groupBy(FILE, "hour", "c.slot", "c.bin", "c.value").agg(F.count(F.lit(1)).alias("n"))
     frame = _pandas(counted, columns)
-    return frame.sort_values(["slot", "hour", "bin", "value"], kind="stable").reset_index(drop=True)
+    return frame.sort_values([FILE, "slot", "hour", "bin", "value"], kind="stable").reset_index(drop=True)
 
 
 def performance(rows, spec, positive) -> dict[str, pd.DataFrame]:
@@ -133,41 +150,41 @@ def performance(rows, spec, positive) -> dict[str, pd.DataFrame]:
     if spec.task == "regression":
         y = F.col("label").cast("double")
         err = F.col("pred_num") - y
-        agg = lab.groupBy("hour").agg(
+        agg = lab.groupBy(FILE, "hour").agg(
             F.count(F.lit(1)).alias("n"),
             F.sum(err * err).alias("sse"),
             F.sum(F.abs(err)).alias("sae"),
             F.sum(y).alias("sy"),
             F.sum(y * y).alias("syy"),
         )
-        return {"prof_reg": _pandas(agg, ["hour", "n", "sse", "sae", "sy", "syy"]).sort_values("hour")}
+        return {"prof_reg": _pandas(agg, [FILE, "hour", "n", "sse", "sae", "sy", "syy"]).sort_values([FILE, "hour"])}
     frames = {
         "prof_cls": _pandas(
-            lab.groupBy("hour", "label", "prediction").agg(F.count(F.lit(1)).alias("n")),
-            ["hour", "label", "prediction", "n"],
+            lab.groupBy(FILE, "hour", "label", "prediction").agg(F.count(F.lit(1)).alias("n")),
+            [FILE, "hour", "label", "prediction", "n"],
         )
     }
     if spec.task == "binary_classification" and spec.has_score:
         pos = F.col("label") == F.lit(positive)
         agg = (
             lab.filter(F.col("score").isNotNull())
-            .groupBy("hour", "score")
+            .groupBy(FILE, "hour", "score")
             .agg(
                 F.sum(F.when(pos, 1).otherwise(0)).cast("long").alias("n_pos"),
                 F.sum(F.when(pos, 0).otherwise(1)).cast("long").alias("n_neg"),
             )
         )
-        frames["prof_auc"] = _pandas(agg, ["hour", "score", "n_pos", "n_neg"])
+        frames["prof_auc"] = _pandas(agg, [FILE, "hour", "score", "n_pos", "n_neg"])
         if positive is not None:
             # every scored row, labelled or not: the performance estimate's input, as
             # lib/store/profiles.py profile_scores counts it
             scored = rows.filter(F.col("score").isNotNull()).withColumn(
                 "pred_pos", F.coalesce(F.col("prediction") == F.lit(positive), F.lit(False))
             )
-            counts = scored.groupBy("hour", "score", "pred_pos").agg(F.count(F.lit(1)).cast("long").alias("n"))
+            counts = scored.groupBy(FILE, "hour", "score", "pred_pos").agg(F.count(F.lit(1)).cast("long").alias("n"))
             frames["prof_score_h"] = (
-                _pandas(counts, ["hour", "score", "pred_pos", "n"])
-                .sort_values(["hour", "score", "pred_pos"])
+                _pandas(counts, [FILE, "hour", "score", "pred_pos", "n"])
+                .sort_values([FILE, "hour", "score", "pred_pos"])
                 .reset_index(drop=True)
             )
     return frames
