@@ -48,6 +48,7 @@ sys.path.insert(0, str(ROOT))
 import fleet  # noqa: E402  (bench/fleet.py: the files, their specs)
 
 PY = sys.executable
+ENGINES = ("ingest", "duckdb", "spark")
 FIRST_DAY, LAST_DAY = "2026-05-31", "2026-06-29"  # day 1 and day 30 of the fleet (END 2026-06-30)
 INFERENCE_ROWS = fleet.DAYS * fleet.ROWS_PER_DAY  # 60,000 a model
 TICK = os.sysconf("SC_CLK_TCK")
@@ -204,8 +205,9 @@ def _summary(doc: dict) -> dict:
     return statuses
 
 
-def compare(work: Path, models: int, engines: list[str]) -> dict:
-    stores = {e: work / f"{e}-{models}.duckdb" for e in engines if (work / f"{e}-{models}.duckdb").exists()}
+def compare(work: Path, models: int) -> dict:
+    # every engine's store in --work: an earlier invocation's too (e.g. ingest,duckdb then ingest,spark)
+    stores = {e: work / f"{e}-{models}.duckdb" for e in ENGINES if (work / f"{e}-{models}.duckdb").exists()}
     docs = {e: evaluate_json(db) for e, db in stores.items()}
     out: dict = {"models": models, "statuses": {e: _summary(d) for e, d in docs.items()}}
     if "duckdb" in docs and "spark" in docs:
@@ -270,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
                 res = run_one(engine, models, lake, work, args.spark_master, Path(args.files), keep)
                 results["runs"].setdefault(f"{engine}/{models}", []).append(res)
                 print(f"  {engine} {models} models run {r + 1}/{repeat}: {json.dumps(res)}", flush=True)
-    results["agreement"] = compare(work, smallest, engines)
+    results["agreement"] = compare(work, smallest)
     results["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
     Path(args.out).write_text(json.dumps(results, indent=1) + "\n")
     print(
