@@ -29,6 +29,7 @@ from lib.store import reference as store_reference
 from lib.store import write as store_write
 from lib.store.connection import Store
 from lib.store.reprofile import active_reference
+from lib.store.seg_profiles import SEG_TABLES, segment_slots, top_values
 
 _SESSIONS: dict[str, object] = {}
 
@@ -213,8 +214,13 @@ def _profile(model: _Model, names: dict[int, str], batch, done) -> dict[int, tup
         return {}
     rows = rows.cache()
     try:
-        frames = sj.hourly_profiles(rows, dict(model.slots.values()), spec, model.ref)
-        frames.update(sj.performance(rows, spec, model.positive))
+        features = dict(model.slots.values())
+        keys = (sp.FILE, "hour")
+        frames = sj.hourly_profiles(rows, features, spec, model.ref, keys=keys)
+        frames.update(sj.performance(rows, spec, model.positive, keys=keys))
+        segs = {s: top_values(model.ref, s, top) for s, top in segment_slots(spec, model.slots).items()}
+        segs = {s: top for s, top in segs.items() if top is not None}
+        frames.update(_segment_frames(sj.with_segments(rows, segs), features, spec, model.ref, model.positive, segs))
     finally:
         rows.unpersist()
     classes = frames.pop("classes")
@@ -231,3 +237,23 @@ def _profile(model: _Model, names: dict[int, str], batch, done) -> dict[int, tup
 def _of(frame: pd.DataFrame, k: int) -> pd.DataFrame:
     """File k's rows of a batch frame, without the file column, in their order."""
     return frame[frame[sp.FILE] == k].drop(columns=sp.FILE).reset_index(drop=True)
+
+
+def _segment_frames(rows, features, spec, ref, positive, segs: dict[int, tuple[str, ...]]) -> dict[str, pd.DataFrame]:
+    """The segment tables (lib/store/seg_profiles.py) of a batch's rows, as the local engine writes
+    them, each with the file column (split per file by the caller)."""
+    if not segs:
+        return {}
+    keys = (sp.FILE, "hour", "seg_slot", "seg_code")
+    frames = sj.hourly_profiles(rows, features, spec, ref, keys=keys)
+    frames.update(sj.performance(rows, spec, positive, keys=keys))
+    seg = frames["prof_rows"][list(keys) + ["n"]]
+    top = [segs[int(s)] for s in seg["seg_slot"]]
+    values = [t[int(c)] if c >= 0 else None for t, c in zip(top, seg["seg_code"])]
+    out = {"prof_seg_rows": seg.assign(seg_value=pd.Series(values, index=seg.index, dtype=object))}
+    for name, table in (("num", "prof_seg_num"), ("cat", "prof_seg_cat"), ("qual", "prof_seg_qual")):
+        out[table] = frames[name]
+    for name in ("prof_cls", "prof_auc", "prof_reg"):
+        if name in frames:
+            out[SEG_TABLES[name]] = frames[name]
+    return out
