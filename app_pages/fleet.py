@@ -19,8 +19,11 @@ if ctx.is_default_as_of:
     with guarded():
         judge = loaders.fleet_judge(ctx.path)
         snap = judge.snapshot()
+        budget = fw.first_wait()
         if snap.result is None and not snap.error:  # just started: a moment to read back or judge
-            snap = judge.wait(timeout=fw.first_wait(), any_result=True)
+            snap = judge.wait(timeout=budget, any_result=True)
+        elif not snap.current and snap.result.seconds <= budget:  # a quick fleet: show the new data
+            snap = judge.wait(timeout=budget)
     if snap.result is None:
         fw.first_judgment(snap, n_catalog, judge)
         st.stop()

@@ -22,8 +22,9 @@ WAIT_ENV = "DRIFTLIGHT_JUDGE_WAIT"
 
 
 def first_wait() -> float:
-    """Seconds a first visitor waits for a store's very first judgment before the progress notice
-    ($DRIFTLIGHT_JUDGE_WAIT, default 3: a small fleet is judged by then and shows no notice)."""
+    """Seconds a visitor waits for a store's very first judgment before the progress notice, and
+    for a newer one when the last took no longer ($DRIFTLIGHT_JUDGE_WAIT, default 3: a small fleet
+    is judged by then and never shows an older result)."""
     try:
         return max(0.0, float(os.environ.get(WAIT_ENV, "3")))
     except ValueError:

@@ -4,7 +4,9 @@ reloads keep them), the store checks, and the Context a page reads; plus the fil
 
 lib/ui is the only part of lib that imports Streamlit (DESIGN.md, Layout). Alongside this module:
 store_access (opening the store, its notices), loaders (cached reads keyed on the data version),
-formatting (how values are written), style (CSS, colors), grid (the fleet grid's HTML), model_html
+formatting (how values are written), style (CSS, colors), grid (the fleet grid's HTML), judged (the
+background judge of the whole fleet), fleet_view / fleet_widgets / fleet_table (the fleet page's
+filters, pages and table), model_html
 (the model page's HTML blocks), tab_* (the model page's tabs, sharing tab_common) and actions
 (reports and the action history). Every name that goes into HTML is escaped. Pages stay thin:
 read the context, call these helpers and lib/, render.
