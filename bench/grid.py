@@ -2,7 +2,7 @@
 baseline in the same run.
 
     .venv/bin/python bench/grid.py [--db bench/cache/scale-10000.duckdb] [--baseline bench/cache/demo-200.duckdb]
-                                   [--repeat 5] [--out bench/grid-results.json] [--shots DIR]
+                                   [--repeat 5] [--out bench/grid-results.json] [--shots DIR] [--keep-judgment]
 
 For each store: the persisted judgment beside it (`<store>.cache/fleet/`) is removed, the app is
 started (`streamlit run app.py`, its own process), and a first visit times how long the progress
@@ -57,6 +57,13 @@ LAST_TILE_JS = """(n) => {
   const last = tiles[tiles.length - 1];
   const r = last.getBoundingClientRect();
   if (r.width === 0 || r.height === 0) return false;
+  return performance.now();
+}"""
+# Then the whole page drawn: the script run over, no skeleton left (the pager, the sidebar).
+COMPLETE_JS = """() => {
+  const app = document.querySelector("[data-testid='stApp']");
+  if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
+  if (document.querySelector("[data-testid='stSkeleton']")) return false;
   return performance.now();
 }"""
 FIRST_CONTENT_JS = """() => {
@@ -130,7 +137,9 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def timed_visit(browser, url: str, js: str, arg=None, shot: Path | None = None, timeout: float = 600, context=None):
+def timed_visit(
+    browser, url: str, js: str, arg=None, shot: Path | None = None, timeout: float = 600, context=None, complete=None
+):
     """Open url in a fresh tab (of `context`: warm, its HTTP cache kept; else of a new one: cold);
     the page-clock time (ms) at which js first returns a value."""
     own = context is None
@@ -139,8 +148,10 @@ def timed_visit(browser, url: str, js: str, arg=None, shot: Path | None = None, 
     try:
         page.goto(url, wait_until="commit")
         got = page.wait_for_function(js, arg=arg, polling="raf", timeout=timeout * 1000).json_value()
+        if complete is not None:
+            complete.append(page.wait_for_function(COMPLETE_JS, polling="raf", timeout=timeout * 1000).json_value())
         if shot is not None:
-            page.wait_for_timeout(500)
+            page.wait_for_timeout(300)
             page.screenshot(path=str(shot), full_page=False)
         return got
     finally:
@@ -153,11 +164,15 @@ def persisted(db: Path) -> Path:  # lib/ui/judged.py persisted_path's folder
     return Path(str(db) + ".cache") / "fleet"
 
 
-def bench_store(browser, label: str, db: Path, n_models: int, repeat: int, shots: Path | None) -> dict:
+def bench_store(
+    browser, label: str, db: Path, n_models: int, repeat: int, shots: Path | None, keep: bool = False
+) -> dict:
     from lib.reports.data import Filters
 
-    shutil.rmtree(persisted(db), ignore_errors=True)
-    out: dict = {"store": str(db), "models": n_models, "load_before": os.getloadavg()}
+    keep = keep and (persisted(db) / "judged.json").is_file()
+    if not keep:
+        shutil.rmtree(persisted(db), ignore_errors=True)
+    out: dict = {"store": str(db), "models": n_models, "load_before": os.getloadavg(), "kept_judgment": keep}
     views = {
         "first page": ("/", min(PAGE, n_models)),
         "page 50 (or last)": (f"/?page={min(50, -(-n_models // PAGE))}", None),
@@ -165,9 +180,10 @@ def bench_store(browser, label: str, db: Path, n_models: int, repeat: int, shots
         "status Red": ("/?status=Red", None),
     }
     with server(db) as (base, pid):
-        first = timed_visit(browser, base + "/", FIRST_CONTENT_JS, timeout=300)
-        out["first_start_first_content_s"] = round(first["at"] / 1000, 2)
-        out["first_start_shows"] = first["what"]
+        if not keep:
+            first = timed_visit(browser, base + "/", FIRST_CONTENT_JS, timeout=300)
+            out["first_start_first_content_s"] = round(first["at"] / 1000, 2)
+            out["first_start_shows"] = first["what"]
         t0 = time.monotonic()
         while not (persisted(db) / "judged.json").is_file():  # the background judgment, persisted
             time.sleep(1)
@@ -192,15 +208,17 @@ def bench_store(browser, label: str, db: Path, n_models: int, repeat: int, shots
                 n = max(0, min(PAGE, total - (page - 1) * PAGE))
                 if n == 0:
                     continue
-            runs = []
+            runs, whole = [], []
             for i in range(repeat):
                 shot = shots / f"{label}-{name.split()[0]}.png" if shots and i == repeat - 1 else None
-                runs.append(timed_visit(browser, base + path, LAST_TILE_JS, arg=n, shot=shot, context=warm) / 1000)
+                at = timed_visit(browser, base + path, LAST_TILE_JS, arg=n, shot=shot, context=warm, complete=whole)
+                runs.append(at / 1000)
             out["warm_s"][name] = {
                 "url": path,
                 "tiles": n,
                 "median": round(statistics.median(runs), 2),
                 "runs": [round(r, 2) for r in runs],
+                "page_complete_median": round(statistics.median(whole) / 1000, 2),
             }
         warm.close()
         out["server_rss_mb"] = rss_mb(pid)
@@ -225,6 +243,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--out", default=str(BENCH / "grid-results.json"))
     ap.add_argument("--shots", default=None, help="folder for a screenshot of each warm view")
+    ap.add_argument(
+        "--keep-judgment",
+        action="store_true",
+        help="reuse a persisted judgment beside each store (no first-start measurement, no judging)",
+    )
     args = ap.parse_args(argv)
     db, baseline = Path(args.db), Path(args.baseline)
     if not db.exists():
@@ -247,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
         for label, path in (("baseline", baseline), ("fleet", db)):
             n = len(detail.catalog(Store(str(path)))["models"])
             print(f"{label}: {path} ({n:,} models) ...", file=sys.stderr, flush=True)
-            results["stores"][label] = bench_store(browser, label, path, n, args.repeat, shots)
+            results["stores"][label] = bench_store(browser, label, path, n, args.repeat, shots, args.keep_judgment)
         browser.close()
     results["load_after"] = os.getloadavg()
     Path(args.out).write_text(json.dumps(results, indent=1) + "\n")

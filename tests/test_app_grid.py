@@ -258,10 +258,19 @@ def test_restart_shows_the_persisted_result_at_once(demo_db, tmp_path, quick):
     assert [(m["model_id"], m["status"], m["reasons"], m["timeline"]) for m in grid.fleet["models"]] == [
         (m["model_id"], m["status"], m["reasons"], m["timeline"]) for m in done.fleet["models"]
     ]
-    full = wait_for(lambda: (r := again.snapshot(start=False).result) and r.complete and r)
+    assert not grid.complete  # the detail is read only when a page asks for it
     snap = again.snapshot()
     assert snap.current and snap.running is None  # the same data: nothing to judge again
-    assert full.fleet == done.fleet and full.restored
+    full = again.wait(timeout=60).result  # what a fleet report does: the whole result
+    assert full.complete and full.restored and full.fleet == done.fleet
+    assert again.snapshot().running is None
+    # without its detail file, the same version is judged again for whoever needs the whole
+    persisted_path(db, detail=True).unlink()
+    third = FleetJudge(db, watch=False)
+    done = third.wait(timeout=150).result
+    assert done.restored is False and done.version == grid.version
+    wait_for(lambda: persisted_path(db, detail=True).is_file())
+    wait_for(lambda: json.loads(persisted_path(db).read_text())["computed_at"] == done.computed_at)
     # new data while the server was down: the old result is shown, marked, while judging
     register_spec(Store(db), spec_dict("zz-late", team="newteam"))
     later = FleetJudge(db, watch=False)

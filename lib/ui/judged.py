@@ -11,10 +11,12 @@ one is computed.
 - The last result is persisted beside the store (`<store>.cache/fleet/`, like the multivariate
   cache: not a table, a write would bump the data version), keyed by the store's path, its data
   version and a hash of the policy file, written atomically, in two files: `judged.json` holds
-  what the grid draws (no per-feature detail: a tenth of the size, read in about a second at
+  what the grid draws (no per-feature detail: a fifth of the size, read in about a second at
   10,000 models) and `judged-detail.json` the whole result. After a restart the grid's part is
-  read first and shown at once (marked as older when the data changed since), then the detail
-  (for the model page and reports), then the current data is judged again if it changed.
+  read and shown at once (marked as older when the data changed since; the current data is then
+  judged again); the detail is read only when a page needs it (a fleet report; the model page
+  judges its one model meanwhile): parsing it holds the interpreter for seconds at 10,000 models,
+  which a visitor of the grid must not wait for.
   Policy overrides made on the Policy page are store writes: they bump the data version too.
 - The threads never call Streamlit (they have no script-run context); the pages poll
   `snapshot()` (lib/ui/fleet_view.py) and rerun when a newer result is ready.
@@ -182,6 +184,8 @@ class FleetJudge:
         self._failed: tuple[tuple[int, str], float, str] | None = None  # (key, when, message)
         self._result: Judged | None = None
         self._restoring = True
+        self._detail_loading = False
+        self._rejudge = False  # the restored result's detail is missing: judge its version again
         self._closed = False
         self._watching = watch
         threading.Thread(target=self._restore_then_watch, name="driftlight-judge-watch", daemon=True).start()
@@ -202,6 +206,8 @@ class FleetJudge:
         detail) or failed; with `any_result`, until there is any result to show."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
+            if not any_result:
+                self.want_detail()
             snap = self.snapshot()
             r = snap.result
             done = (r is not None) if any_result else (snap.current and r.complete)
@@ -212,6 +218,29 @@ class FleetJudge:
                 return snap
             with self._cond:
                 self._cond.wait(min(POLL_S, left) if left is not None else POLL_S)
+
+    def want_detail(self) -> None:
+        """A page needs the whole result: read a restored result's detail back (in a thread)."""
+        with self._cond:
+            r = self._result
+            if r is None or r.complete or self._detail_loading or self._rejudge:
+                return
+            self._detail_loading = True
+        threading.Thread(target=self._load_detail, args=(r,), name="driftlight-judge-detail", daemon=True).start()
+
+    def _load_detail(self, r: Judged) -> None:
+        got = None
+        try:
+            got = restore(self.path, r.version, r.policy, detail=True)
+        finally:
+            with self._cond:
+                self._detail_loading = False
+                if self._result is r:
+                    if got is not None and got.computed_at == r.computed_at:
+                        self._result = got
+                    else:
+                        self._rejudge = True  # no matching detail on disk: judge that version again
+                self._cond.notify_all()
 
     def close(self) -> None:
         """Stop the watcher (tests); a judgment under way still finishes."""
@@ -227,7 +256,8 @@ class FleetJudge:
 
     def _maybe_start(self, wanted: tuple[int, str], mtime: float) -> None:
         r = self._result
-        if self._restoring or self._running is not None or (r is not None and (r.version, r.policy) == wanted):
+        judged = r is not None and (r.version, r.policy) == wanted and (r.complete or not self._rejudge)
+        if self._restoring or self._running is not None or judged:
             return
         if not Store(self.path).exists():
             return
@@ -255,24 +285,19 @@ class FleetJudge:
             self._result = judged
             self._running = self._started = None
             self._failed = None
+            self._rejudge = False
             self._cond.notify_all()
         persist(self.path, judged)
 
     def _restore_then_watch(self) -> None:
-        """Read back the persisted result (the grid's part, then the detail), then watch."""
+        """Read back the persisted result's grid part, then watch."""
         try:
             if Store(self.path).exists():
                 (version, policy), _ = self._wanted()
-                for detail in (False, True):
-                    got = restore(self.path, version, policy, detail=detail)
-                    with self._cond:
-                        r = self._result
-                        if got is not None and (r is None or (r.restored and r.computed_at == got.computed_at)):
-                            self._result = got
-                        self._restoring = False  # the grid can be drawn: judging may start
-                        self._cond.notify_all()
-                    if got is None:
-                        break
+                got = restore(self.path, version, policy)
+                with self._cond:
+                    if got is not None and self._result is None:
+                        self._result = got
         finally:
             with self._cond:
                 self._restoring = False
