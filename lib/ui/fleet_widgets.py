@@ -16,7 +16,8 @@ import streamlit as st
 from lib.ui import fleet_view as fv
 from lib.ui.judged import FleetJudge, Snapshot
 
-POLL_S = 2.0
+POLL_S = 2.0  # while a newer judgment is under way
+WATCH_S = 30.0  # otherwise: a page left open learns of a newer judgment within this
 _SIG = "_dl_grid_filters"
 WAIT_ENV = "DRIFTLIGHT_JUDGE_WAIT"
 
@@ -88,10 +89,11 @@ def _buttons(pages: int, page: int, where: str) -> None:
 def judged_status(snap: Snapshot, judge: FleetJudge) -> None:
     """The age of the judgment on screen; while a newer one is under way, updated every few
     seconds, and the page reruns with the newer result when it is ready."""
+    shown = (snap.result.version, snap.result.policy) if snap.result else None
     if snap.current and not snap.error:
-        _line(snap)
+        _watching(judge, shown)
     else:
-        _updating(judge, (snap.result.version, snap.result.policy) if snap.result else None)
+        _updating(judge, shown)
 
 
 def _line(snap: Snapshot) -> None:
@@ -103,6 +105,16 @@ def _line(snap: Snapshot) -> None:
         f"{icon}{_escape(fv.judged_line(snap))}</div>",
         unsafe_allow_html=True,
     )
+
+
+@st.fragment(run_every=WATCH_S)
+def _watching(judge: FleetJudge, shown: tuple[int, str] | None) -> None:
+    """The page left open: its age kept true, and the page redrawn when a new ingest was judged."""
+    snap = judge.snapshot(start=False)
+    r = snap.result
+    if r is not None and (r.version, r.policy) != shown:
+        st.rerun()
+    _line(snap)  # "updating to data version N…" when the watcher has started on newer data
 
 
 @st.fragment(run_every=POLL_S)
