@@ -6,8 +6,6 @@ one browser for the module."""
 from __future__ import annotations
 
 import re
-import shutil
-import time
 
 import pytest
 
