@@ -17,6 +17,7 @@ import plotly.io as pio
 from lib.judge.policy import CHECKS_BY_NAME, SETTINGS
 from lib.judge.status import COLOR
 from lib.reports.charts import METRIC_LABEL, distribution_figure, fleet_timeline_figure, performance_figure
+from lib.reports.seg_html import segments_html
 
 CHART_WIDTH = 680  # px: an A4 page at 96 dpi minus 2 × 12 mm margins is ~703 px
 
@@ -211,6 +212,7 @@ def _model_section(m: dict, data: dict, charts: _Charts, *, full: bool) -> str:
         out.append("</table>")
     else:
         out.append("<p>No check is yellow or red.</p>")
+    out.append(segments_html(m))  # issue 13: where the problem is concentrated
     # timeline
     if m.get("timeline"):
         cells = "".join(
