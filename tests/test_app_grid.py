@@ -12,6 +12,7 @@ import json
 import os
 import re
 import shutil
+import threading
 import time
 from pathlib import Path
 
@@ -314,11 +315,16 @@ def test_page_after_restart_shows_persisted_result_and_updating(app, demo_db, tm
     monkeypatch.setenv("DRIFTLIGHT_DB", db)
     monkeypatch.setenv("DRIFTLIGHT_JUDGE_WAIT", "0")  # the page must not wait for anything
     st.cache_resource.clear()  # the server restarted: no judge in memory
+    # Hold the new judgment until the page has been looked at: a 24-model store is judged in a
+    # second or two, which could otherwise finish before the first run draws (a race, not a check).
+    gate, judge_fleet = threading.Event(), judged_mod.evaluate
+    monkeypatch.setattr(judged_mod, "evaluate", lambda *a, **k: gate.wait(120) and judge_fleet(*a, **k))
     at = app()
     at.run()
     no_errors(at)
     assert counts(at)["total"] == 24  # the persisted result (before the new model), at once
     assert "updating to data version" in markdown(at) and 'data-current="false"' in markdown(at)
+    gate.set()
     wait_for(
         lambda: (
             persisted_path(db).is_file()
