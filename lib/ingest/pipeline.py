@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lib.errors import InputError, UnknownModel
+from lib.errors import InputError, OutOfMemory, UnknownModel
 from lib.ingest import readers
 from lib.spec import Spec, parse_spec
 from lib.store import incoming as store_incoming
@@ -108,6 +108,11 @@ def ingest_file(store: Store, kind: str, model_id: str, path: str | Path, *, lak
         return Outcome(name, "rejected", 0, f"{name}: {exc}")
     except InputError as exc:
         return Outcome(name, "rejected", 0, str(exc))
+    except Exception as exc:  # out of memory (DuckDB's and Arrow's too): rolled back, one line
+        oom = readers.memory_error(exc)
+        if oom is None:
+            raise
+        raise OutOfMemory(f"out of memory reading {name}: {oom} (nothing was stored; see docs/limits.md)") from None
     return Outcome(name, "ingested", rows.n, outcome_message(rows.n, meta, unknown))
 
 
