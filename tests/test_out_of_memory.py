@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pytest
 from fixtures import table_counts
 
@@ -88,3 +89,23 @@ def test_a_small_file_under_the_same_cap_is_ingested(files, db):
     assert proc.stdout.strip() == f"{files / 'small.parquet'}: ingested (2000 rows)"
     after = table_counts(db)
     assert after["inf__limits"] == before["inf__limits"] + 2_000
+
+
+@pytest.mark.parametrize(
+    ("exc", "memory"),
+    [
+        (MemoryError(), "an allocation failed (MemoryError)"),
+        (OSError("malloc of size 8388608 failed"), "malloc of size 8388608 failed"),
+        (OSError("realloc of size 131072 failed"), "realloc of size 131072 failed"),
+        # pyarrow could not make a Python string: seen under the cap, from ChunkedArray.to_numpy
+        (pa.ArrowException("Unknown error: Wrapping v0 failed"), "Unknown error: Wrapping v0 failed"),
+        (pa.ArrowInvalid("Parquet magic bytes not found in footer"), None),  # a bad file stays one
+        (OSError("No such file or directory"), None),
+        (ValueError("out of memory"), None),  # only Arrow's and the OS's words count
+    ],
+)
+def test_which_errors_are_memory(exc, memory):
+    from lib.ingest.readers import memory_error
+
+    found = memory_error(exc)
+    assert (None if found is None else str(found)) == memory

@@ -73,7 +73,7 @@ def memory_error(exc: BaseException) -> MemoryError | None:
     if isinstance(exc, MemoryError) or (
         isinstance(exc, (pa.ArrowException, OSError)) and _MEMORY.search(first.lower())
     ):
-        return MemoryError(first or type(exc).__name__)
+        return MemoryError(first or f"an allocation failed ({type(exc).__name__})")
     return None
 
 
