@@ -312,6 +312,13 @@ def test_the_pdf_report_runs_nothing_and_shows_the_values_as_text(hostile, tmp_p
     flat = "".join(text.split())  # long strings wrap across lines
     for value in (f"<script>{TRAP}=1</script>", MODEL, FEATURE, VALUES[0]):
         assert "".join(value.split()) in flat, value
+    # the HTML that feeds the PDF asks for nothing but itself (plotly.js is inline)
+    from lib.reports.build import render_report
+    from lib.reports.pdf import html_to_pdf
+
+    blocked: list[str] = []
+    html_to_pdf(render_report(hostile["store"], "html", model_id=MODEL).decode("utf-8"), blocked=blocked)
+    assert blocked == []
 
 
 def test_the_pdf_check_finds_a_script_and_a_javascript_link(tmp_path):
