@@ -6,7 +6,18 @@ import streamlit as st
 
 from lib.ui import actions as ui_actions
 from lib.ui import formatting as fmt
-from lib.ui import grid, loaders, model_html, style, tab_drift, tab_performance, tab_quality, tab_rows, tab_timeline
+from lib.ui import (
+    grid,
+    loaders,
+    model_html,
+    style,
+    tab_drift,
+    tab_performance,
+    tab_quality,
+    tab_rows,
+    tab_segments,
+    tab_timeline,
+)
 from lib.ui.frame import context, matches
 from lib.ui.store_access import guarded
 
@@ -92,19 +103,32 @@ st.html(model_html.checks_html(m))
 with st.expander("Export a report of this model (HTML, PDF, CSV, JSON)"):
     ui_actions.report_downloads(ctx, m["model_id"], key="model_report")
 
+with guarded():
+    segment = tab_segments.picker(ctx, model_id, m)  # None: all rows
+
 tabs = st.tabs(["Drift", "Data quality", "Performance", "Timeline", "Rows"], key="tab", bind="query-params")
 drift_tab, quality_tab, perf_tab, timeline_tab, rows_tab = tabs
 
 # A tab's content is drawn only while it is open (lib/ui/tab_*.py).
+# With a segment picked, those three tabs show the segment's tables (lib/ui/tab_segments.py).
 if drift_tab.open:
     with drift_tab:
-        tab_drift.render(ctx, model_id, m)
+        if segment:
+            tab_segments.drift(m, segment)
+        else:
+            tab_drift.render(ctx, model_id, m)
 if quality_tab.open:
     with quality_tab:
-        tab_quality.render(ctx, model_id, m)
+        if segment:
+            tab_segments.quality(m, segment)
+        else:
+            tab_quality.render(ctx, model_id, m)
 if perf_tab.open:
     with perf_tab:
-        tab_performance.render(ctx, model_id, m)
+        if segment:
+            tab_segments.performance(m, segment)
+        else:
+            tab_performance.render(ctx, model_id, m)
 if timeline_tab.open:
     with timeline_tab:
         tab_timeline.render(ctx, model_id, m)

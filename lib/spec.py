@@ -21,6 +21,11 @@ KINDS = ("numeric", "categorical")
 COLUMN_ROLES = ("timestamp", "id", "prediction", "score", "label")
 DEFAULT_COLUMNS = {"timestamp": "timestamp", "prediction": "prediction"}
 MAX_FEATURE_NAME = 128
+# Segments (issue 13): a categorical feature written `{kind: categorical, segment: true | N}` keeps
+# per-segment profiles of its reference's top N values (+ other + missing); docs/spec.md.
+SEGMENT_TOP_DEFAULT = 10
+SEGMENT_TOP_MAX = 50
+MAX_SEGMENT_FEATURES = 3
 _TOP_LEVEL = {
     "model_id",
     "name",
@@ -55,6 +60,7 @@ class Spec:
     description: str = ""
     importance: dict[str, float] = field(default_factory=dict)  # feature -> weight (optional)
     upstream: tuple[str, ...] = ()  # Apprise URLs of the feed's contact (issue 13: new category values)
+    segments: dict[str, int] = field(default_factory=dict)  # segment feature -> top N (issue 13)
 
     @property
     def has_score(self) -> bool:
@@ -69,7 +75,10 @@ class Spec:
             "team": self.team,
             "tags": list(self.tags),
             "columns": dict(self.columns),
-            "features": dict(self.features),
+            "features": {
+                f: ({"kind": k, "segment": self.segments[f]} if f in self.segments else k)
+                for f, k in self.features.items()
+            },
         }
         if self.positive_class is not None:
             out["positive_class"] = self.positive_class
@@ -163,7 +172,10 @@ def parse_spec(data: Any, *, source: str = "spec") -> Spec:
     if not isinstance(features_raw, dict) or not features_raw:
         raise InputError(f"{source}: field features: must be a non-empty mapping of feature to kind")
     features: dict[str, str] = {}
+    segments: dict[str, int] = {}
     for feat, kind in features_raw.items():
+        if isinstance(kind, dict):
+            kind = _feature_options(kind, source, feat, segments)
         if not isinstance(feat, str) or not feat.strip() or len(feat) > MAX_FEATURE_NAME:
             raise InputError(
                 f"{source}: field features: name {feat!r} must be non-empty text of at most {MAX_FEATURE_NAME} characters"
@@ -173,6 +185,11 @@ def parse_spec(data: Any, *, source: str = "spec") -> Spec:
         if feat in used:
             raise InputError(f"{source}: field features.{feat}: also named as a non-feature column in columns")
         features[feat] = kind
+    if len(segments) > MAX_SEGMENT_FEATURES:
+        raise InputError(
+            f"{source}: field features: {len(segments)} segment features ({', '.join(segments)}); "
+            f"at most {MAX_SEGMENT_FEATURES} per model"
+        )
 
     positive_class = None
     if task == "binary_classification":
@@ -223,7 +240,32 @@ def parse_spec(data: Any, *, source: str = "spec") -> Spec:
         description=description,
         importance=importance,
         upstream=tuple(u.strip() for u in upstream),
+        segments=segments,
     )
+
+
+def _feature_options(options: dict, source: str, feat: Any, segments: dict[str, int]) -> Any:
+    """A feature written as a mapping: `{kind: K}` and, for a categorical one, `segment: true | N`
+    (profile per value of its reference's top N values; true = SEGMENT_TOP_DEFAULT). Returns the kind."""
+    unknown = sorted(str(k) for k in options if k not in ("kind", "segment"))
+    if unknown:
+        raise InputError(f"{source}: field features.{feat}.{unknown[0]}: unknown option (known: kind, segment)")
+    kind = options.get("kind")
+    seg = options.get("segment", False)
+    if seg is False or seg is None:
+        return kind
+    if kind != "categorical":
+        raise InputError(f"{source}: field features.{feat}.segment: only a categorical feature can be a segment")
+    if seg is True:
+        top = SEGMENT_TOP_DEFAULT
+    elif isinstance(seg, int) and not isinstance(seg, bool) and 1 <= seg <= SEGMENT_TOP_MAX:
+        top = seg
+    else:
+        raise InputError(
+            f"{source}: field features.{feat}.segment: must be true, false or a number of values 1..{SEGMENT_TOP_MAX}"
+        )
+    segments[str(feat)] = top
+    return kind
 
 
 def _importance(block: Any, source: str, features: dict[str, str]) -> dict[str, float]:

@@ -145,6 +145,32 @@ def error_dialogs(page) -> list[str]:
     return texts
 
 
+GRIDS_JS = """() => [...document.querySelectorAll("[data-testid='stDataFrame'] table")].map(t => {
+  const heads = {};
+  t.querySelectorAll("thead th").forEach(th => { heads[th.getAttribute("aria-colindex")] = th.textContent.trim(); });
+  return [...t.querySelectorAll("tbody tr")].map(tr => {
+    const row = {};
+    tr.querySelectorAll("td").forEach(td => { row[heads[td.getAttribute("aria-colindex")]] = td.textContent.trim(); });
+    return row;
+  }).concat([{"__headers__": Object.values(heads).join("|")}]);
+})"""
+
+
+def grid(page, column: str) -> list[dict[str, str]]:
+    """Rows of the st.dataframe that has this column, read from the grid's accessible table (the
+    canvas' twin; it holds the rows and columns in view, so the tests use a wide viewport)."""
+    for _ in range(50):  # the grid draws its rows a moment after the script run ends
+        found = []
+        for rows in page.evaluate(GRIDS_JS):
+            heads = rows.pop()["__headers__"].split("|")
+            if column in heads:
+                found.append(rows)
+        if len(found) == 1 and found[0]:
+            return found[0]
+        page.wait_for_timeout(200)
+    raise AssertionError(f"{len(found)} tables with a column {column!r}, or no rows")
+
+
 def tour(db: str, out: str) -> None:  # pragma: no cover - manual use
     from playwright.sync_api import sync_playwright
 

@@ -14,12 +14,13 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import yaml
-from fixtures import T0, inference_frame, reference_frame, spec_dict, write_csv, write_parquet
+from fixtures import FEATURES, T0, inference_frame, reference_frame, spec_dict, write_csv, write_parquet
 
 # every profile table the store keeps: each engine must write each of them alike
 from lib.store.reprofile import PROFILE_TABLES  # noqa: F401 (the lake tests import it from here)
 
 BINARY, REGRESSION = "icecream", "demand"
+SEGMENT = {"kind": "categorical", "segment": True}
 
 
 def _spec(folder: Path, spec: dict) -> None:
@@ -70,7 +71,8 @@ def build_lake(root: Path, *, bad_file: bool = True) -> tuple[Path, list[tuple[s
 
     # demand: regression; the second day lacks the region column (schema red, region NULL).
     m = lake / REGRESSION
-    _spec(m, spec_dict(REGRESSION, task="regression"))
+    # region a segment (issue 13): its day-2 file lacks it, so those rows are the (missing) segment
+    _spec(m, spec_dict(REGRESSION, task="regression", features={**FEATURES, "region": SEGMENT}))
     order.append(
         (REGRESSION, "reference", _csv(m / "reference" / "2026-11-01.csv", reference_frame(300, task="regression")))
     )
@@ -93,7 +95,10 @@ def build_lake(root: Path, *, bad_file: bool = True) -> tuple[Path, list[tuple[s
 
     # icecream: binary with score; day 1 Parquet, day 2 CSV (logged labels on part of it), day 3 CSV.
     m = lake / BINARY
-    _spec(m, spec_dict(BINARY))
+    # segments (issue 13): flavor's top 2 (+ other, with the unseen 'rum raisin', + missing), region's
+    _spec(
+        m, spec_dict(BINARY, features={**FEATURES, "flavor": {"kind": "categorical", "segment": 2}, "region": SEGMENT})
+    )
     order.append((BINARY, "reference", _csv(m / "reference" / "2026-11-01.csv", reference_frame(400))))
     for day, seed in ((0, 21), (1, 22), (2, 23)):
         frame = inference_frame(300, start=T0 + pd.Timedelta(days=day), seed=seed, id_prefix=f"i{day}-", hours=24)

@@ -3,6 +3,7 @@ realised metric, the multivariate-drift button, and the drift table ranked by PS
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -42,15 +43,24 @@ def _metrics(at: AppTest) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
 
 
+def _cells(at: AppTest) -> dict[str, str]:
+    """The estimate table's cells (lib/ui/tab_performance.estimate_table_html) by test id."""
+    body = "\n".join(h.proto.body for h in at.html)
+    return dict(re.findall(r'data-testid="dl-est-([a-z0-9_-]+)">([^<]*)</td>', body))
+
+
 def test_estimate_beside_the_realised_metric(demo_db, monkeypatch):
     model = evaluate(Store(demo_db), model_ids=["lead-score-b2b-us"])["models"][0]
     est = model["performance_estimate"]
     assert est["realised"] == pytest.approx(model["performance"]["current"])
-    shown = _metrics(_open(demo_db, monkeypatch, "lead-score-b2b-us", "Performance"))
-    assert shown["ROC AUC · estimated (7 d)"] == f"{est['estimated']:.3f}"
-    assert shown["ROC AUC · realised (7 d)"] == f"{est['realised']:.3f}"
-    assert shown["Estimate error"] == f"{est['error']:+.3f}"
-    assert shown["F1 · estimated"] == f"{est['estimated_f1']:.3f}"
+    cells = _cells(_open(demo_db, monkeypatch, "lead-score-b2b-us", "Performance"))
+    assert cells["roc_auc-estimated"] == f"{est['estimated']:.3f}"
+    assert cells["roc_auc-realised"] == f"{est['realised']:.3f}"
+    assert cells["roc_auc-error"] == f"{est['error']:+.3f}"
+    assert cells["f1-estimated"] == f"{est['estimated_f1']:.3f}"
+    assert cells["f1-realised"] == f"{est['realised_f1']:.3f}"
+    assert cells["f1-error"] == f"{est['error_f1']:+.3f}"
+    assert cells["roc_auc-reference"] == f"{est['reference']:.3f}"
 
 
 def test_multivariate_button_and_importance_ranking(demo_db, monkeypatch):

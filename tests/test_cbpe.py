@@ -173,3 +173,32 @@ def test_version_3_store_migrates(tmp_path):
         schema.SCHEMA_VERSION
     )
     con.close()
+
+
+def test_realised_f1_and_its_error_once_labels_come(tmp_path):
+    db = tmp_path / "s.duckdb"
+    store = Store(db)
+    register_spec(store, spec_dict("est"))
+    ref = reference_frame(2000, seed=1)
+    assert ingest_file(store, "reference", "est", write_csv(tmp_path / "ref.csv", ref)).status == "ingested"
+    inf = inference_frame(1500, start=T0, seed=2, hours=72, with_label=True)
+    # label about a third of the rows: the estimate covers every scored row, F1 the labelled ones
+    inf.loc[inf.index % 3 != 0, "label"] = None
+    assert ingest_file(store, "inference", "est", write_csv(tmp_path / "inf.csv", inf)).status == "ingested"
+    block = evaluate(store, model_ids=["est"], policy=default_policy())["models"][0]["performance_estimate"]
+    lab = inf[inf["label"].notna()]
+    f1 = f1_score(lab["label"] == "1", lab["prediction"] == "1")
+    auc = roc_auc_score(lab["label"] == "1", lab["score"])
+    _, est_f1 = _expected(ref, inf)
+    assert block["realised_f1"] == pytest.approx(f1, abs=1e-12)
+    assert block["estimated_f1"] == pytest.approx(est_f1, abs=1e-9)
+    assert block["error_f1"] == pytest.approx(est_f1 - f1, abs=1e-9)
+    assert block["realised"] == pytest.approx(auc, abs=1e-12)
+    assert block["error"] == pytest.approx(block["estimated"] - auc, abs=1e-12)
+    assert block["n_scored"] == 1500
+    # the model report says the same (issue 13: "in the model page, the reports and the JSON")
+    from lib.reports.build import render_report
+
+    text = render_report(store, "html", model_id="est").decode()
+    assert f"F1: estimated at the model's threshold (realised {f1:.4g}, error {est_f1 - f1:+.3f})" in text
+    assert json.loads(render_report(store, "json", model_id="est"))["models"][0]["performance_estimate"] == block

@@ -47,6 +47,13 @@ def engines(tmp_path_factory) -> dict:
 
 
 def test_spark_profiles_equal_duckdb_and_ingest_row_for_row(engines):
+    from fixtures import query
+
+    # the segment tables (issue 13) are compared too, and are not empty: both models have segments
+    for table in ("prof_seg_rows", "prof_seg_num", "prof_seg_cat", "prof_seg_qual", "prof_seg_cls", "prof_seg_reg"):
+        assert query(engines["spark"]["db"], f"SELECT count(*) FROM {table}")[0][0] > 0, table
+    codes = query(engines["spark"]["db"], "SELECT DISTINCT seg_code FROM prof_seg_rows ORDER BY 1")
+    assert [c for (c,) in codes] == [-2, -1, 0, 1, 2]  # (missing), (other), and ranks 0..2
     assert_same_profiles(engines["spark"]["db"], engines["duckdb"]["db"])
     assert_same_profiles(engines["spark"]["db"], engines["ingested"])
 

@@ -356,6 +356,8 @@ def test_registry_holds_every_named_metric():
         ("ks", False),
         ("wasserstein", False),
         ("chi2_p", True),
+        ("estimated_roc_auc", True),
+        ("estimated_f1", True),
     ],
 )
 def test_directions(name, higher):
@@ -369,6 +371,33 @@ def test_registry_performance_functions_are_sklearns():
     assert METRICS["accuracy"].function(y, yhat) == pytest.approx(4 / 6, abs=1e-12)
     assert METRICS["macro_f1"].function(y, yhat) == pytest.approx(skm.f1_score(y, yhat, average="macro"), abs=1e-12)
     assert METRICS["rmse"].function([1.0, 3.0], [2.0, 2.0]) == pytest.approx(1.0, abs=1e-12)
+
+
+def test_registry_estimates_are_cbpes():
+    """The estimated metrics (issue 13): with certain probabilities (0 or 1) the estimate is the
+    realised metric (sklearn's); a hand case of the expected ROC curve and confusion matrix."""
+    assert set(m.ESTIMATE_METRICS) == {"estimated_roc_auc", "estimated_f1"}
+    assert not set(m.ESTIMATE_METRICS) & set(m.PERFORMANCE_METRICS)
+    scores = np.array([0.1, 0.35, 0.4, 0.8, 0.7, 0.2])
+    y = np.array([0, 1, 0, 1, 1, 0])
+    pred = scores >= 0.5
+    assert METRICS["estimated_roc_auc"].function(scores, y.astype(float)) == pytest.approx(
+        skm.roc_auc_score(y, scores), abs=1e-12
+    )
+    assert METRICS["estimated_f1"].function(y.astype(float), pred) == pytest.approx(skm.f1_score(y, pred), abs=1e-12)
+    # hand case: scores (0.2, 0.4, 0.8) positive with p = (0.25, 0.5, 0.75): the expected ROC curve's
+    # area is P(positive above negative) over expected pairs, a row's own pair a tie (half)
+    auc = METRICS["estimated_roc_auc"].function([0.2, 0.4, 0.8], [0.25, 0.5, 0.75])
+    pos = np.array([0.25, 0.5, 0.75])
+    neg = 1 - pos
+    above = sum(pos[i] * neg[j] for i in range(3) for j in range(3) if i > j)  # 1.3125
+    ties = 0.5 * float(pos @ neg)  # 0.3125
+    assert auc == pytest.approx((above + ties) / (pos.sum() * neg.sum()), abs=1e-12)
+    assert auc == pytest.approx(1.625 / 2.25, abs=1e-12)
+    # E[TP] = 0.9 + 0.6, E[FP] = 0.1 + 0.4, E[FN] = 0.2
+    assert METRICS["estimated_f1"].function([0.9, 0.6, 0.2], [True, True, False]) == pytest.approx(
+        3.0 / (3.0 + 0.5 + 0.2), abs=1e-12
+    )
 
 
 def drift_value(name, kind, reference, current):

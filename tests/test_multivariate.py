@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.model_selection import StratifiedKFold, cross_val_score
+from threadpoolctl import threadpool_limits
 
 from lib import metrics
 from lib.ingest.pipeline import ingest_file, register_spec
@@ -38,7 +39,9 @@ def test_fold_aucs_equal_sklearn_cross_val_score():
     X = np.column_stack([both["x1"], both["x2"], both["c"].map(codes)])
     y = np.r_[np.zeros(600), np.ones(600)]
     clf = HistGradientBoostingClassifier(max_iter=60, categorical_features=[False, False, True], random_state=0)
-    expected = cross_val_score(clf, X, y, cv=StratifiedKFold(5, shuffle=True, random_state=0), scoring="roc_auc")
+    # one OpenMP thread, as lib does: spinning threads on a shared machine cost minutes, not seconds
+    with threadpool_limits(1):
+        expected = cross_val_score(clf, X, y, cv=StratifiedKFold(5, shuffle=True, random_state=0), scoring="roc_auc")
     assert out["fold_aucs"] == pytest.approx(expected.tolist(), abs=1e-12)
     assert out["auc"] == pytest.approx(expected.mean(), abs=1e-12)
 

@@ -396,4 +396,27 @@ def test_migration_4_adds_the_lake_tables_to_a_version_3_store(tmp_path: Path):
         assert con.execute("SELECT count(*) FROM lake_models").fetchall() == [(0,)]
         con.execute("INSERT INTO lake_files VALUES ('m', 'inference', 'm/inference/date=2026-11-20/a.parquet', 'h', 1)")
         assert con.execute("SELECT n FROM prof_rows WHERE model_id = 'm'").fetchall() == [(7,)]
-    assert SCHEMA_VERSION == 5 and len(MIGRATIONS) == 5
+    assert SCHEMA_VERSION >= 5 and len(MIGRATIONS) == SCHEMA_VERSION
+
+
+def test_migration_6_adds_the_segment_tables_to_a_version_5_store(tmp_path: Path):
+    import duckdb
+
+    from lib.store.schema import MIGRATIONS, SCHEMA_VERSION
+
+    path = tmp_path / "v5.duckdb"
+    con = duckdb.connect(str(path))
+    for script in MIGRATIONS[:5]:
+        con.execute(script)
+    con.execute("INSERT INTO meta VALUES ('schema_version', '5')")
+    con.execute(
+        "INSERT INTO prof_rows VALUES ('m', TIMESTAMP '2026-11-20 01:00:00', 1, 7, TIMESTAMP '2026-11-20 00:30:00')"
+    )
+    con.close()
+    with Store(path).write() as con:
+        assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall() == [(str(SCHEMA_VERSION),)]
+        for table in ("prof_seg_rows", "prof_seg_num", "prof_seg_cat", "prof_seg_qual", "prof_seg_cls"):
+            assert con.execute(f"SELECT count(*) FROM {table}").fetchall() == [(0,)]
+        con.execute("INSERT INTO prof_seg_rows VALUES ('m', TIMESTAMP '2026-11-20 01:00:00', 0, -2, NULL, 3)")
+        assert con.execute("SELECT n FROM prof_rows WHERE model_id = 'm'").fetchall() == [(7,)]
+    assert SCHEMA_VERSION >= 6

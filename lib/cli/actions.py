@@ -23,6 +23,12 @@ def add(sub, db_arg) -> None:
         choices=["red", "yellow", "grey", "green"],
         help="fleet: only models with these statuses (repeatable)",
     )
+    p.add_argument(
+        "--multivariate",
+        action="store_true",
+        help="--model only: train the domain classifier (seconds) if no cached result exists for this as-of time "
+        "and data version; without it the report shows the cached result or the command that computes it",
+    )
     p.set_defaults(func=run_report)
 
     p = sub.add_parser("alert", help="notify owners of yellow models, trigger retrains of red ones")
@@ -52,9 +58,18 @@ def run_report(args) -> int:
         chromium_path()  # before the evaluation: a missing Chromium is one line at once
     if args.model and (args.team or args.owner or args.status):
         raise InputError("--team/--owner/--status: filters apply to --fleet only")
+    if args.multivariate and not args.model:
+        raise InputError("--multivariate: applies to a --model report only (a fleet report never trains it)")
     store = Store(args.db)
     filters = Filters(teams=tuple(args.team or ()), owners=tuple(args.owner or ()), statuses=tuple(args.status or ()))
-    data = render_report(store, args.format, model_id=args.model, filters=filters, as_of=parse_as_of(args.as_of))
+    data = render_report(
+        store,
+        args.format,
+        model_id=args.model,
+        filters=filters,
+        as_of=parse_as_of(args.as_of),
+        multivariate=args.multivariate,
+    )
     if args.out == "-":
         sys.stdout.buffer.write(data)
     else:

@@ -15,6 +15,9 @@ def add(sub, db_arg) -> None:
     db_arg(p)
     p.add_argument("--as-of", dest="as_of", help="ISO8601 time (default: newest inference, rounded up to the hour)")
     p.add_argument("--model", action="append", dest="models", help="only this model (repeatable); adds KS/Wasserstein")
+    p.add_argument(
+        "--detail", action="store_true", help="one model's detail (KS/Wasserstein, segments) even fleet-wide"
+    )
     p.add_argument("--timeline", type=int, metavar="DAYS", help="add each model's daily status for DAYS days")
     p.add_argument("--format", choices=["json", "csv", "table"], default="json")
     p.set_defaults(func=run)
@@ -50,7 +53,13 @@ def run(args) -> int:
             raise UnknownModel.suggest(args.models[0], [], hint=f"the store {store.path} does not exist")
         result = {"as_of": None, "models": []}
     else:
-        result = evaluate(store, as_of=parse_as_of(args.as_of), model_ids=args.models, timeline_days=args.timeline)
+        result = evaluate(
+            store,
+            as_of=parse_as_of(args.as_of),
+            model_ids=args.models,
+            timeline_days=args.timeline,
+            detail=True if args.detail else None,
+        )
     if args.format == "json":
         # json.dumps, not json.dump: dump to a stream takes json's pure-Python encoder (~3x
         # slower on a fleet); dumps uses the C one. Same bytes.

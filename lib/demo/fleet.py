@@ -198,6 +198,18 @@ def plan_fleet(models: int = 200, *, seed: int = 0) -> list[ModelPlan]:
     return plans
 
 
+def segment_feature(plan: ModelPlan) -> str | None:
+    """The missing-spike models' segment feature (issue 13): the domain's first categorical
+    feature; its most frequent value's feed is the one that breaks (lib/demo/generate.py).
+    None (a fleet-wide spike) when that value is too rare to carry the scenario's 40% alone."""
+    if plan.scenario != "missing-spike":
+        return None
+    cat = next((f for f in DOMAINS[plan.domain].features if not isinstance(f, Num)), None)
+    if cat is None or max(cat.levels.values()) / sum(cat.levels.values()) < 0.45:
+        return None
+    return cat.name
+
+
 def model_spec(plan: ModelPlan) -> dict[str, Any]:
     """The spec (as a dict, the shape of DESIGN.md's YAML) of one planned model."""
     domain = DOMAINS[plan.domain]
@@ -215,6 +227,8 @@ def model_spec(plan: ModelPlan) -> dict[str, Any]:
         "features": {f.name: ("numeric" if isinstance(f, Num) else "categorical") for f in domain.features},
         "description": _description(plan, domain),
     }
+    if (seg := segment_feature(plan)) is not None:
+        spec["features"][seg] = {"kind": "categorical", "segment": True}
     if domain.task == "binary_classification":
         spec["positive_class"] = str(domain.positive_class if domain.positive_class is not None else domain.classes[1])
     if plan.policy:

@@ -12,7 +12,7 @@ import numpy as np
 
 from lib.demo.domains import DOMAINS, Cat, Domain
 from lib.demo.estimators import _frame, _pipeline, _predict
-from lib.demo.fleet import MIN_ROWS_PER_DAY, ModelPlan, model_spec
+from lib.demo.fleet import MIN_ROWS_PER_DAY, ModelPlan, model_spec, segment_feature
 from lib.demo.sample import _draw, _labels, _signal, _vary, _with_missing
 
 N_TRAIN = 3000  # training rows per model
@@ -153,7 +153,16 @@ def _generate(plan: ModelPlan, days: int, end: datetime, seed: int, out: Path) -
     flip = np.clip(1.0 - age / RAMP_DAYS, 0.0, 1.0) if plan.scenario == "performance-decay" else None
     yi = _labels(domain, params, _signal(domain, params, Xi, flip), rng)
     # What upstream logged (and served to the model).
-    extra_missing = {domain.missing: np.where(last, 0.40, 0.0)} if plan.scenario == "missing-spike" else None
+    extra_missing = None
+    if plan.scenario == "missing-spike":
+        # about 40% of the rows, all from one feed: the segment feature's most frequent value
+        # (issue 13: the model page and the reason name that segment)
+        rate: Any = 0.40
+        if (seg := segment_feature(plan)) is not None:
+            weights = np.asarray(params["features"][seg]["weights"], dtype=float)
+            top = int(np.argmax(weights))
+            rate = np.where(Xi[seg] == top, min(0.95, 0.40 / (weights[top] / weights.sum())), 0.0)
+        extra_missing = {domain.missing: np.where(last, rate, 0.0)}
     Xs = _with_missing(domain, Xi, rng, extra_missing)
     if plan.scenario == "out-of-range":
         feat, factor, offset, _ = domain.units

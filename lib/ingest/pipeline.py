@@ -46,7 +46,9 @@ def register_spec(store: Store, spec: dict[str, Any] | Spec, *, source: str = "s
     `lake`: the model lives in that lake (`sync`): its inference rows are read there."""
     parsed = spec if isinstance(spec, Spec) else parse_spec(spec, source=source)
     with store.write() as con:
-        store_write.register_model(con, parsed, source=source)
+        from lib.ingest.lake_rows import read_lake_rows  # a lake model's rows, if segments re-profile
+
+        store_write.register_model(con, parsed, source=source, lake_rows=read_lake_rows)
         if lake is not None:
             store_lake.record_lake_model(con, parsed.model_id, lake)
     return parsed

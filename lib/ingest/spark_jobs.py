@@ -35,12 +35,14 @@ def _slots(features: dict[int, str], spec) -> list[tuple[int, str, str]]:
     return out
 
 
-def hourly_profiles(rows, features: dict[int, str], spec, ref) -> dict[str, pd.DataFrame]:
+def hourly_profiles(
+    rows, features: dict[int, str], spec, ref, keys: tuple[str, ...] = ("hour",)
+) -> dict[str, pd.DataFrame]:
     """prof_rows (without file_id), the hourly num / cat / qual frames, and the classes seen.
 
     Two Spark jobs: one aggregation per hour (rows, newest timestamp, every slot's quality counts,
     a classifier's logged labels and predictions), and one count of the (hour, slot, bin | value)
-    cells of all slots at once."""
+    cells of all slots at once. `keys`: the grouping (segments add seg_slot, seg_code: with_segments)."""
     from pyspark.sql import functions as F
 
     slots = _slots(features, spec)
@@ -79,9 +81,9 @@ def hourly_profiles(rows, features: dict[int, str], spec, ref) -> dict[str, pd.D
     classifier = spec.task != "regression"
     if classifier:
         aggs += [F.collect_set("logged_label").alias("labels"), F.collect_set("prediction").alias("predictions")]
-    names = ["hour", "n", "max_ts", *_quality_names(slots)] + (["labels", "predictions"] if classifier else [])
-    q = _pandas(rows.groupBy("hour").agg(*aggs), names)
-    frames: dict = {"prof_rows": q[["hour", "n", "max_ts"]].astype({"n": "int64"})}
+    names = [*keys, "n", "max_ts", *_quality_names(slots)] + (["labels", "predictions"] if classifier else [])
+    q = _pandas(rows.groupBy(*keys).agg(*aggs), names)
+    frames: dict = {"prof_rows": q[[*keys, "n", "max_ts"]].astype({"n": "int64"})}
     frames["classes"] = (
         {str(v) for col in ("labels", "predictions") for values in q[col] for v in values} if classifier else set()
     )
@@ -89,7 +91,7 @@ def hourly_profiles(rows, features: dict[int, str], spec, ref) -> dict[str, pd.D
         [
             pd.DataFrame(
                 {
-                    "hour": q["hour"],
+                    **{k: q[k] for k in keys},
                     **{n: q[f"{n}__{slot}"].astype("int64") for n in ("n_null", "n_below", "n_above", "n_inf")},
                 }
             ).assign(slot=slot)
@@ -97,14 +99,24 @@ def hourly_profiles(rows, features: dict[int, str], spec, ref) -> dict[str, pd.D
         ],
         ignore_index=True,
     )
-    counted = _cells(rows, cells)
+    counted = _cells(rows, cells, keys)
     num = counted[counted["bin"].notna()]
     cat = counted[counted["value"].notna()]
     frames["num"] = pd.DataFrame(
-        {"hour": num["hour"], "bin": num["bin"].astype("int32"), "n": num["n"].astype("int64"), "slot": num["slot"]}
+        {
+            **{k: num[k] for k in keys},
+            "bin": num["bin"].astype("int32"),
+            "n": num["n"].astype("int64"),
+            "slot": num["slot"],
+        }
     ).reset_index(drop=True)
     frames["cat"] = pd.DataFrame(
-        {"hour": cat["hour"], "value": cat["value"].astype(object), "n": cat["n"].astype("int64"), "slot": cat["slot"]}
+        {
+            **{k: cat[k] for k in keys},
+            "value": cat["value"].astype(object),
+            "n": cat["n"].astype("int64"),
+            "slot": cat["slot"],
+        }
     ).reset_index(drop=True)
     return frames
 
@@ -113,52 +125,73 @@ def _quality_names(slots) -> list[str]:
     return [f"{n}__{slot}" for slot, _, _ in slots for n in ("n_null", "n_below", "n_above", "n_inf")]
 
 
-def _cells(rows, structs: list) -> pd.DataFrame:
+def _cells(rows, structs: list, keys: tuple[str, ...] = ("hour",)) -> pd.DataFrame:
     from pyspark.sql import functions as F
 
-    columns = ["hour", "slot", "bin", "value", "n"]
+    columns = [*keys, "slot", "bin", "value", "n"]
     if not structs:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
-    cells = rows.select("hour", F.explode(F.array(*structs)).alias("c")).filter(F.col("c").isNotNull())
-    counted = cells.groupBy("hour", "c.slot", "c.bin", "c.value").agg(F.count(F.lit(1)).alias("n"))
+    cells = rows.select(*keys, F.explode(F.array(*structs)).alias("c")).filter(F.col("c").isNotNull())
+    counted = cells.groupBy(*keys, "c.slot", "c.bin", "c.value").agg(F.count(F.lit(1)).alias("n"))
     frame = _pandas(counted, columns)
-    return frame.sort_values(["slot", "hour", "bin", "value"], kind="stable").reset_index(drop=True)
+    return frame.sort_values(["slot", *keys, "bin", "value"], kind="stable").reset_index(drop=True)
 
 
-def performance(rows, spec, positive) -> dict[str, pd.DataFrame]:
-    """prof_reg, or prof_cls (+ prof_auc and prof_score_h for a binary model with a score), per hour."""
+def with_segments(rows, segments: dict[int, tuple[str, ...]]):
+    """Each row once per segment feature, with its (seg_slot, seg_code) as lib/store/seg_profiles.py
+    codes it: the value's rank among the reference's top values, -1 other, -2 NULL."""
+    from pyspark.sql import functions as F
+
+    from lib.store.seg_profiles import SEG_MISSING, SEG_OTHER
+
+    structs = []
+    for seg_slot, top in segments.items():
+        x = F.col(f"f{seg_slot}")
+        if top:
+            ranks = F.create_map(*[F.lit(item) for rank, value in enumerate(top) for item in (value, rank)])
+            code = F.coalesce(ranks[x], F.lit(SEG_OTHER))
+        else:
+            code = F.lit(SEG_OTHER)
+        code = F.when(x.isNull(), F.lit(SEG_MISSING)).otherwise(code)
+        structs.append(F.struct(F.lit(seg_slot).alias("seg_slot"), code.cast("int").alias("seg_code")))
+    return rows.withColumn("seg", F.explode(F.array(*structs))).select("*", "seg.seg_slot", "seg.seg_code").drop("seg")
+
+
+def performance(rows, spec, positive, keys: tuple[str, ...] = ("hour",)) -> dict[str, pd.DataFrame]:
+    """prof_reg, or prof_cls (+ prof_auc and prof_score_h for a binary model with a score), per hour
+    (per `keys`; with segment keys, no prof_score_h: the estimate is not segmented)."""
     from pyspark.sql import functions as F
 
     lab = rows.filter(F.col("label").isNotNull())
     if spec.task == "regression":
         y = F.col("label").cast("double")
         err = F.col("pred_num") - y
-        agg = lab.groupBy("hour").agg(
+        agg = lab.groupBy(*keys).agg(
             F.count(F.lit(1)).alias("n"),
             F.sum(err * err).alias("sse"),
             F.sum(F.abs(err)).alias("sae"),
             F.sum(y).alias("sy"),
             F.sum(y * y).alias("syy"),
         )
-        return {"prof_reg": _pandas(agg, ["hour", "n", "sse", "sae", "sy", "syy"]).sort_values("hour")}
+        return {"prof_reg": _pandas(agg, [*keys, "n", "sse", "sae", "sy", "syy"]).sort_values(list(keys))}
     frames = {
         "prof_cls": _pandas(
-            lab.groupBy("hour", "label", "prediction").agg(F.count(F.lit(1)).alias("n")),
-            ["hour", "label", "prediction", "n"],
+            lab.groupBy(*keys, "label", "prediction").agg(F.count(F.lit(1)).alias("n")),
+            [*keys, "label", "prediction", "n"],
         )
     }
     if spec.task == "binary_classification" and spec.has_score:
         pos = F.col("label") == F.lit(positive)
         agg = (
             lab.filter(F.col("score").isNotNull())
-            .groupBy("hour", "score")
+            .groupBy(*keys, "score")
             .agg(
                 F.sum(F.when(pos, 1).otherwise(0)).cast("long").alias("n_pos"),
                 F.sum(F.when(pos, 0).otherwise(1)).cast("long").alias("n_neg"),
             )
         )
-        frames["prof_auc"] = _pandas(agg, ["hour", "score", "n_pos", "n_neg"])
-        if positive is not None:
+        frames["prof_auc"] = _pandas(agg, [*keys, "score", "n_pos", "n_neg"])
+        if positive is not None and keys == ("hour",):
             # every scored row, labelled or not: the performance estimate's input, as
             # lib/store/profiles.py profile_scores counts it
             scored = rows.filter(F.col("score").isNotNull()).withColumn(

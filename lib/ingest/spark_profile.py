@@ -29,6 +29,7 @@ from lib.store import reference as store_reference
 from lib.store import write as store_write
 from lib.store.connection import Store
 from lib.store.reprofile import active_reference
+from lib.store.seg_profiles import SEG_TABLES, segment_slots, top_values
 
 _SESSIONS: dict[str, object] = {}
 
@@ -128,10 +129,32 @@ def _profile(spark, spec, name: str, path: Path, slots, ref, positive, late: pd.
     try:
         frames = sj.hourly_profiles(rows, dict(slots.values()), spec, ref)
         frames.update(sj.performance(rows, spec, positive))
+        segs = {s: top_values(ref, s, top) for s, top in segment_slots(spec, slots).items()}
+        segs = {s: top for s, top in segs.items() if top is not None}
+        seg_frames = _segment_frames(sj.with_segments(rows, segs), dict(slots.values()), spec, ref, positive, segs)
     finally:
         rows.unpersist()
     classes = frames.pop("classes")
     n = int(frames["prof_rows"]["n"].sum())
     num, cat, qual = frames.pop("num"), frames.pop("cat"), frames.pop("qual")
-    out = {"prof_rows": frames.pop("prof_rows"), **profiles.hourly_and_daily(num, cat, qual), **frames}
+    out = {"prof_rows": frames.pop("prof_rows"), **profiles.hourly_and_daily(num, cat, qual), **frames, **seg_frames}
     return out, n, meta, classes
+
+
+def _segment_frames(rows, features, spec, ref, positive, segs: dict[int, tuple[str, ...]]) -> dict[str, pd.DataFrame]:
+    """The segment tables (lib/store/seg_profiles.py) of the rows, as the local engine writes them."""
+    if not segs:
+        return {}
+    keys = ("hour", "seg_slot", "seg_code")
+    frames = sj.hourly_profiles(rows, features, spec, ref, keys=keys)
+    frames.update(sj.performance(rows, spec, positive, keys=keys))
+    seg = frames["prof_rows"][list(keys) + ["n"]]
+    top = [segs[int(s)] for s in seg["seg_slot"]]
+    values = [t[int(c)] if c >= 0 else None for t, c in zip(top, seg["seg_code"])]
+    out = {"prof_seg_rows": seg.assign(seg_value=pd.Series(values, index=seg.index, dtype=object))}
+    for name, table in (("num", "prof_seg_num"), ("cat", "prof_seg_cat"), ("qual", "prof_seg_qual")):
+        out[table] = frames[name]
+    for name in ("prof_cls", "prof_auc", "prof_reg"):
+        if name in frames:
+            out[SEG_TABLES[name]] = frames[name]
+    return out

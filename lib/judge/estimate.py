@@ -20,6 +20,7 @@ from lib import metrics
 from lib.store.read import Reader
 
 COLUMNS = ["wid", "model_id", "metric", "reference", "estimated", "estimated_f1", "reference_f1", "n_scored"]
+REALISED = ["realised_f1", "n_labeled"]
 
 
 def estimable(models: pd.DataFrame) -> list[str]:
@@ -34,11 +35,11 @@ def estimable(models: pd.DataFrame) -> list[str]:
 def estimate_by_window(reader: Reader, windows, model_ids: list[str], snapshots: pd.DataFrame) -> pd.DataFrame:
     """Estimated ROC AUC and F1 per (wid, model) over each window's scored rows, with the reference's."""
     if not model_ids or not windows:
-        return pd.DataFrame(columns=COLUMNS)
+        return pd.DataFrame(columns=COLUMNS + REALISED)
     calib = reader.calibrations(model_ids)
     ids = [m for m in model_ids if m in calib]
     if not ids:
-        return pd.DataFrame(columns=COLUMNS)
+        return pd.DataFrame(columns=COLUMNS + REALISED)
     lo = min(w[1] for w in windows)
     hi = max(w[2] for w in windows)
     scores = reader.scores(lo, hi, ids)
@@ -59,7 +60,21 @@ def estimate_by_window(reader: Reader, windows, model_ids: list[str], snapshots:
             auc = metrics.estimated_roc_auc(s[w], p[w], n[w]) if count else np.nan
             f1 = metrics.estimated_f1(p[w], pred[w], n[w]) if count else np.nan
             out.append((wid, m, "roc_auc", ref.get("roc_auc"), auc, f1, ref.get("f1"), count))
-    return pd.DataFrame(out, columns=COLUMNS)
+    est = pd.DataFrame(out, columns=COLUMNS)
+    return est.merge(realised_f1(reader, windows, ids, snapshots), on=["wid", "model_id"], how="left")
+
+
+def realised_f1(reader: Reader, windows, ids: list[str], snapshots: pd.DataFrame) -> pd.DataFrame:
+    """F1 of the positive class at the model's own predictions over each window's labelled rows
+    (the counterpart of the estimated F1 once labels come), with the labelled row count."""
+    cls = reader.confusion(windows)
+    cls = cls[cls["model_id"].isin(ids)].reset_index(drop=True)
+    if cls.empty:
+        return pd.DataFrame(columns=["wid", "model_id"] + REALISED)
+    positive = dict(zip(snapshots["model_id"], snapshots["positive_class"].astype(str)))
+    f1 = metrics.f1_grouped(cls, ["wid", "model_id"], positive=cls["model_id"].map(positive)).rename("realised_f1")
+    n = cls.groupby(["wid", "model_id"])["n"].sum().rename("n_labeled")
+    return pd.concat([f1, n], axis=1).reset_index()
 
 
 def estimate_block(est: dict | None, perf: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -73,16 +88,21 @@ def estimate_block(est: dict | None, perf: dict[str, Any] | None) -> dict[str, A
 
     realised = perf.get("current") if perf and perf.get("metric") == est["metric"] else None
     estimated = num(est["estimated"])
+    estimated_f1 = num(est["estimated_f1"])
+    labelled = est.get("n_labeled")
+    realised_f1 = num(est.get("realised_f1")) if labelled is not None and pd.notna(labelled) and labelled else None
     return {
         "metric": est["metric"],
         "estimated": estimated,
-        "estimated_f1": num(est["estimated_f1"]),
+        "estimated_f1": estimated_f1,
         "reference": num(est["reference"]),
         "reference_f1": num(est["reference_f1"]),
         "loss": num(est.get("value")) if pd.notna(est.get("value")) else None,
         "n_scored": int(est["n_scored"] or 0),
         "realised": num(realised),
         "error": None if estimated is None or num(realised) is None else estimated - float(realised),
+        "realised_f1": realised_f1,
+        "error_f1": None if estimated_f1 is None or realised_f1 is None else estimated_f1 - realised_f1,
         "method": "CBPE (isotonic calibration on the reference)",
     }
 

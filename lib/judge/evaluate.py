@@ -18,6 +18,7 @@ from lib.judge.assemble import Assembler
 from lib.judge.checks import Judge
 from lib.judge.fleet import Fleet, load_fleet, restrict
 from lib.judge.policy import Policy, load_policy, with_store_overrides
+from lib.judge.seg_reasons import attach_segments
 from lib.judge.status import RANK, RED, YELLOW
 from lib.judge.windows import hourly_instants, instants_for, iso
 from lib.store.connection import Store
@@ -76,6 +77,7 @@ def evaluate(
         raw = raw_drift(con, fleet, as_of) if detail else {}
         assembler = Assembler(judge, checks, as_of, reader)
         out_models = [assembler.model(m, raw.get(m, {}), timeline) for m in fleet.models["model_id"]]
+        attach_segments(con, fleet.models, out_models, as_of, detail)  # issue 13: flagged models only
     out_models.sort(key=lambda d: (RANK[d["status"]], d["model_id"]))
     out: dict[str, Any] = {"as_of": iso(as_of), "models": out_models}
     if decided is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -47,8 +48,8 @@ def multivariate_drift(
         return {"model_id": model_id, "as_of": None, "auc": None, "features": [], "cached": False}
     version = store.data_version()
     path = _cache_path(store, model_id, as_of, version)
-    if path.is_file() and not refresh:
-        return {**json.loads(path.read_text(encoding="utf-8")), "cached": True}
+    if not refresh and (hit := _read_cache(path)) is not None:
+        return hit
     samples = feature_samples(store, model_id, as_of - WEEK, as_of)
     result = {"auc": None, "fold_aucs": [], "n_reference": 0, "n_current": 0, "features": []}
     if samples is not None:
@@ -63,9 +64,27 @@ def multivariate_drift(
         **result,
         "status": None if auc is None else ("red" if auc >= RED_AUC else "yellow" if auc >= YELLOW_AUC else "green"),
         "method": "HistGradientBoostingClassifier, 5-fold cross-validated ROC AUC, reference vs window",
+        "computed_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     tmp.write_text(json.dumps(out, allow_nan=False), encoding="utf-8")
     os.replace(tmp, path)
     return {**out, "cached": False}
+
+
+def cached_multivariate(store: Store, model_id: str, as_of: pd.Timestamp) -> dict[str, Any] | None:
+    """The cached result for (model, as_of, the store's data_version), or None: never computes
+    (a report must not train a classifier unasked; `report --multivariate` asks)."""
+    return _read_cache(_cache_path(store, model_id, as_of, store.data_version()))
+
+
+def _read_cache(path: Path) -> dict[str, Any] | None:
+    try:
+        out = json.loads(path.read_text(encoding="utf-8"))
+        mtime = path.stat().st_mtime
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None  # absent, or a torn file from a crashed writer (os.replace makes that rare)
+    # a file written before computed_at existed: its modification time is when it was computed
+    out.setdefault("computed_at", datetime.fromtimestamp(int(mtime), UTC).isoformat())
+    return {**out, "cached": True}

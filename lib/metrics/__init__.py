@@ -60,6 +60,7 @@ from lib.metrics.quality import (  # noqa: F401
 )
 from lib.metrics.registry import (  # noqa: F401
     DRIFT_METRICS,
+    ESTIMATE_METRICS,
     METRICS,
     PERFORMANCE_METRICS,
     MetricInfo,

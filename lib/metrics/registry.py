@@ -30,6 +30,19 @@ def _sklearn(name: str, **options) -> Callable:
     return call
 
 
+def _cbpe(name: str) -> Callable:
+    """A function of lib/metrics/cbpe.py, imported on first call (cbpe imports performance,
+    which imports this registry)."""
+
+    def call(*args, **kwargs):
+        from lib.metrics import cbpe
+
+        return getattr(cbpe, name)(*args, **kwargs)
+
+    call.__name__ = name
+    return call
+
+
 @dataclass(frozen=True)
 class MetricInfo:
     """What one metric is, for code and tests that iterate over all of them.
@@ -43,6 +56,9 @@ class MetricInfo:
         ``(ref_counts, cur_counts)``, or raw values ``(reference, current)`` when
         ``needs_raw``. Performance metrics: the scikit-learn function to call on raw arrays
         ``(y_true, y_pred_or_score)``; judging uses the counts-based functions above.
+        Estimated performance metrics (CBPE, lib/metrics/cbpe.py; no labels): ``(scores,
+        probabilities, counts=None)`` for the ROC AUC, ``(probabilities, predicted_positive,
+        counts=None)`` for F1, with the probabilities from the reference's isotonic calibration.
     kinds : tuple of str
         Column kinds it applies to (``"numeric"``, ``"categorical"``): the feature's kind for
         drift metrics, the label's kind for performance metrics.
@@ -193,8 +209,30 @@ METRICS: dict[str, MetricInfo] = {
         ),
         MetricInfo("mae", _sklearn("mean_absolute_error"), ("numeric",), _LOWER, 0.0, False, "Mean absolute error"),
         MetricInfo("r2", _sklearn("r2_score"), ("numeric",), _HIGHER, 1.0, False, "Coefficient of determination"),
+        # issue 13: performance before labels (the performance_estimate check and JSON block)
+        MetricInfo(
+            "estimated_roc_auc",
+            _cbpe("estimated_roc_auc"),
+            ("categorical",),
+            _HIGHER,
+            1.0,
+            False,
+            "ROC AUC estimated from the scores alone (CBPE): each score is positive with its probability "
+            "from the reference's isotonic calibration; the expected ROC curve's area (binary with a score)",
+        ),
+        MetricInfo(
+            "estimated_f1",
+            _cbpe("estimated_f1"),
+            ("categorical",),
+            _HIGHER,
+            1.0,
+            False,
+            "F1 at the model's own threshold estimated from the scores alone (CBPE): "
+            "2 E[TP] / (2 E[TP] + E[FP] + E[FN]) from the calibrated probabilities (binary with a score)",
+        ),
     ]
 }
 
 DRIFT_METRICS = ("psi", "js", "chi2_p", "ks", "wasserstein")
-PERFORMANCE_METRICS = tuple(name for name in METRICS if name not in DRIFT_METRICS)
+ESTIMATE_METRICS = ("estimated_roc_auc", "estimated_f1")  # no labels needed
+PERFORMANCE_METRICS = tuple(name for name in METRICS if name not in DRIFT_METRICS + ESTIMATE_METRICS)

@@ -46,6 +46,7 @@ def to_json(data: dict) -> str:
             "settings": data["settings"],
             "distributions": data["distributions"],
             "performance_over_time": data["performance_over_time"],
+            "multivariate": data.get("multivariate"),  # model reports (issue 13); null in a fleet report
         },
     }
     return json.dumps(out, allow_nan=False, indent=1)
@@ -168,6 +169,11 @@ def csv_rows(data: dict) -> list[list]:
             )
         for t in m.get("timeline", []):
             row("timeline", m, status=t["status"], date=t["date"])
+        if data.get("kind") == "model":
+            from lib.reports.multivariate import csv_rows as mv_rows
+
+            for kw in mv_rows(data.get("multivariate")):
+                row("multivariate", m, **kw)
     return rows
 
 
@@ -185,9 +191,13 @@ def render_report(
     as_of: pd.Timestamp | None = None,
     policy: Policy | None = None,
     result: dict | None = None,
+    multivariate: bool = False,
 ) -> bytes:
-    """The report in one of FORMATS, as bytes ready to write or download."""
-    data = report_data(store, model_id=model_id, filters=filters, as_of=as_of, policy=policy, result=result)
+    """The report in one of FORMATS, as bytes ready to write or download (`multivariate`: train
+    the domain classifier of a model report when no cached result exists)."""
+    data = report_data(
+        store, model_id=model_id, filters=filters, as_of=as_of, policy=policy, result=result, multivariate=multivariate
+    )
     if fmt == "json":
         return to_json(data).encode("utf-8")
     if fmt == "csv":

@@ -74,8 +74,12 @@ def report_data(
     as_of: pd.Timestamp | None = None,
     policy: Policy | None = None,
     result: dict | None = None,
+    multivariate: bool = False,
 ) -> dict[str, Any]:
-    """Everything a report shows: the evaluation (30-day timeline) and the chart data."""
+    """Everything a report shows: the evaluation (30-day timeline) and the chart data.
+
+    A model report also carries the multivariate drift (lib/reports/multivariate.py): the cached
+    result, or with `multivariate=True` a fresh one; a fleet report never trains the classifier."""
     policy = load_store_policy(store, policy)  # with the Policy page's stored overrides
     filters = filters or Filters()
     if result is None:
@@ -113,6 +117,11 @@ def report_data(
     perf = (
         performance_over_time(store, result["as_of"], labelled, specs, policy) if result["as_of"] and labelled else {}
     )
+    mv = None
+    if model_id and models:
+        from lib.reports.multivariate import multivariate_block
+
+        mv = multivariate_block(store, model_id, result["as_of"], compute=multivariate)
     return {
         "kind": "model" if model_id else "fleet",
         "model_id": model_id,
@@ -127,6 +136,7 @@ def report_data(
         "filters": None if model_id else asdict(filters),
         "filters_text": None if model_id else filters.describe(),
         "generated_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
+        "multivariate": mv,
     }
 
 

@@ -17,6 +17,7 @@ import plotly.io as pio
 from lib.judge.policy import CHECKS_BY_NAME, SETTINGS
 from lib.judge.status import COLOR
 from lib.reports.charts import METRIC_LABEL, distribution_figure, fleet_timeline_figure, performance_figure
+from lib.reports.seg_html import segments_html
 
 CHART_WIDTH = 680  # px: an A4 page at 96 dpi minus 2 × 12 mm margins is ~703 px
 
@@ -174,6 +175,13 @@ def _performance_section(m: dict, data: dict, charts: _Charts) -> str:
     return "\n".join(out)
 
 
+def _f1_vs_realised(est: dict) -> str:
+    """' (realised 0.639, error -0.010)' once labels came (issue 13), else ''."""
+    if est.get("realised_f1") is None:
+        return ""
+    return f" (realised {fmt(est['realised_f1'])}, error {est['error_f1']:+.3f})"
+
+
 def _model_section(m: dict, data: dict, charts: _Charts, *, full: bool) -> str:
     out = ['<section class="model">']
     if not full:
@@ -204,6 +212,7 @@ def _model_section(m: dict, data: dict, charts: _Charts, *, full: bool) -> str:
         out.append("</table>")
     else:
         out.append("<p>No check is yellow or red.</p>")
+    out.append(segments_html(m))  # issue 13: where the problem is concentrated
     # timeline
     if m.get("timeline"):
         cells = "".join(
@@ -296,10 +305,15 @@ def _model_section(m: dict, data: dict, charts: _Charts, *, full: bool) -> str:
         out.append(
             f"<tr><th>roc_auc: estimated, last 7 days ({est['n_scored']:,} scored rows){err}</th>"
             f"<td class=num>{fmt(est['estimated'])}</td></tr>"
-            f"<tr><th>F1: estimated at the model's threshold</th><td class=num>{fmt(est['estimated_f1'])}</td></tr>"
+            f"<tr><th>F1: estimated at the model's threshold{_f1_vs_realised(est)}</th>"
+            f"<td class=num>{fmt(est['estimated_f1'])}</td></tr>"
         )
     out.append("</table>")
     out.append(_performance_section(m, data, charts))
+    if full:  # a model report (issue 13): the domain classifier's result, cached or not computed
+        from lib.reports.multivariate import section_html
+
+        out.append(section_html(data.get("multivariate")))
     # policy in force
     if full:
         out.append(

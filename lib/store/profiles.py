@@ -155,8 +155,10 @@ def profile_inference(
     ref: dict[int, RefColumn] | None,
     positive_class: str | None,
     has_score: bool,
+    hourly_only: bool = False,
 ) -> dict[str, pd.DataFrame]:
-    """Hourly and daily profiles of inference rows.
+    """Hourly and daily profiles of inference rows (`hourly_only`: the hourly count tables alone,
+    as segment profiles keep them: no prof_rows, days or score profile).
 
     `rows` has: hour, file_id, ts, prediction (text), pred_num, score, label (effective label,
     text or NULL), and f<slot> for every slot in `features` (slot -> kind). `ref` maps slot to
@@ -185,30 +187,35 @@ def profile_inference(
         out["qual"].append(qual.assign(slot=slot))
 
     frames: dict[str, pd.DataFrame] = {}
-    frames["prof_rows"] = (
-        rows.groupby(["hour", "file_id"], sort=True).agg(n=("ts", "size"), max_ts=("ts", "max")).reset_index()
-    )
+    if not hourly_only:
+        frames["prof_rows"] = (
+            rows.groupby(["hour", "file_id"], sort=True).agg(n=("ts", "size"), max_ts=("ts", "max")).reset_index()
+        )
     num = pd.concat(out["num"], ignore_index=True) if out["num"] else pd.DataFrame(columns=["hour", "bin", "n", "slot"])
     cat = (
         pd.concat(out["cat"], ignore_index=True) if out["cat"] else pd.DataFrame(columns=["hour", "value", "n", "slot"])
     )
-    frames.update(hourly_and_daily(num, cat, pd.concat(out["qual"], ignore_index=True)))
+    frames.update(hourly_and_daily(num, cat, pd.concat(out["qual"], ignore_index=True), daily=not hourly_only))
     frames.update(profile_performance(rows, task=task, positive_class=positive_class, has_score=has_score))
-    if task == "binary_classification" and has_score and positive_class is not None:
+    if task == "binary_classification" and has_score and positive_class is not None and not hourly_only:
         frames["prof_score_h"] = profile_scores(rows, positive_class)
     return frames
 
 
-def hourly_and_daily(num: pd.DataFrame, cat: pd.DataFrame, qual: pd.DataFrame) -> dict[str, pd.DataFrame]:
+def hourly_and_daily(
+    num: pd.DataFrame, cat: pd.DataFrame, qual: pd.DataFrame, *, daily: bool = True
+) -> dict[str, pd.DataFrame]:
     """The per-hour count frames (hour, slot, bin | value, counts) and their per-day sums, as the
     profile tables hold them. Shared by every engine (lib/ingest/spark_profile.py too)."""
     frames: dict[str, pd.DataFrame] = {}
     for name, frame, keys in (("num", num, ["bin"]), ("cat", cat, ["value"]), ("qual", qual, [])):
         cols = ["hour", "slot", *keys]
         frames[f"prof_{name}_h"] = frame[cols + [c for c in frame.columns if c not in cols]]
-        daily = frame.assign(day=day_of(frame["hour"])) if len(frame) else frame.assign(day=frame["hour"])
+        if not daily:
+            continue
+        by_day = frame.assign(day=day_of(frame["hour"])) if len(frame) else frame.assign(day=frame["hour"])
         dcols = ["day", "slot", *keys]
-        frames[f"prof_{name}_d"] = daily.drop(columns="hour").groupby(dcols, sort=True).sum().reset_index()
+        frames[f"prof_{name}_d"] = by_day.drop(columns="hour").groupby(dcols, sort=True).sum().reset_index()
     return frames
 
 

@@ -16,6 +16,7 @@ from lib.store import profiles as profile
 from lib.store.connection import fetch_one, inf_table
 from lib.store.incoming import insert_frame
 from lib.store.profiles import RefColumn
+from lib.store.seg_profiles import SEG_PERF_TABLES, SEG_PROFILE_TABLES, profile_segments, segment_slots
 
 PROFILE_TABLES = (
     "prof_rows",
@@ -29,8 +30,9 @@ PROFILE_TABLES = (
     "prof_auc",
     "prof_reg",
     "prof_score_h",
+    *SEG_PROFILE_TABLES,
 )
-PERF_TABLES = ("prof_cls", "prof_auc", "prof_reg")
+PERF_TABLES = ("prof_cls", "prof_auc", "prof_reg", *SEG_PERF_TABLES)
 
 
 def active_reference(
@@ -156,8 +158,9 @@ def reprofile_model(
         raise RuntimeError(f"{spec.model_id}: a lake model is re-profiled only with a reader of its lake files")
     if fetch_one(con, f"SELECT count(*) FROM {inf_table(spec.model_id)}")[0] == 0 and not files:
         return  # no logs yet (the usual first reference): nothing to re-profile
-    # Performance needs no feature columns: don't read them.
-    wanted = {} if only_performance else all_slots
+    # Performance needs no feature columns but the segment features': don't read the others.
+    segs = segment_slots(spec, all_slots)
+    wanted = {f: v for f, v in all_slots.items() if v[0] in segs} if only_performance else all_slots
     rows = stored_inference(con, spec, wanted)
     if files:
         lake = _with_late_labels(con, spec.model_id, lake_rows(con, spec, files, wanted))
@@ -165,10 +168,10 @@ def reprofile_model(
     tables = PERF_TABLES if only_performance else PROFILE_TABLES
     for table in tables:
         con.execute(f"DELETE FROM {table} WHERE model_id = ?", [spec.model_id])
+    _, _, ref = active_reference(con, spec.model_id)
     if only_performance:
         frames = profile.profile_performance(rows, task=spec.task, positive_class=positive, has_score=spec.has_score)
     else:
-        _, _, ref = active_reference(con, spec.model_id)
         frames = profile.profile_inference(
             rows,
             features=dict(all_slots.values()),
@@ -177,4 +180,16 @@ def reprofile_model(
             positive_class=positive,
             has_score=spec.has_score,
         )
+    frames.update(
+        profile_segments(
+            rows,
+            segments=segs,
+            ref=ref,
+            features=dict(all_slots.values()),
+            task=spec.task,
+            positive_class=positive,
+            has_score=spec.has_score,
+            only_performance=only_performance,
+        )
+    )
     append_profiles(con, spec.model_id, frames)

@@ -10,7 +10,7 @@ import duckdb
 
 from lib.errors import StoreError
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 # Migrations: index i brings the schema from version i to i + 1.
 MIGRATIONS: list[str] = [
@@ -133,6 +133,29 @@ MIGRATIONS: list[str] = [
     CREATE TABLE ref_importance (
         model_id VARCHAR NOT NULL, snapshot_id INTEGER NOT NULL, feature VARCHAR NOT NULL,
         importance DOUBLE NOT NULL, source VARCHAR NOT NULL, PRIMARY KEY (model_id, snapshot_id, feature));
+    """,
+    # 6: segments (issue 13). Hourly profiles per segment of a `segment: true` feature (seg_slot):
+    # seg_code is the value's rank among the active reference's top N values, -1 other, -2 NULL;
+    # seg_value names a top value (NULL for -1 / -2). Same cells as the unsegmented hourly tables
+    # (lib/store/seg_profiles.py). A store migrated from version 5 has segment profiles once its
+    # models' references are ingested again or their specs mark a segment.
+    """
+    CREATE TABLE prof_seg_rows (model_id VARCHAR NOT NULL, hour TIMESTAMP NOT NULL, seg_slot INTEGER NOT NULL,
+        seg_code INTEGER NOT NULL, seg_value VARCHAR, n BIGINT NOT NULL);
+    CREATE TABLE prof_seg_num (model_id VARCHAR NOT NULL, hour TIMESTAMP NOT NULL, seg_slot INTEGER NOT NULL,
+        seg_code INTEGER NOT NULL, slot INTEGER NOT NULL, bin INTEGER NOT NULL, n BIGINT NOT NULL);
+    CREATE TABLE prof_seg_cat (model_id VARCHAR NOT NULL, hour TIMESTAMP NOT NULL, seg_slot INTEGER NOT NULL,
+        seg_code INTEGER NOT NULL, slot INTEGER NOT NULL, value VARCHAR NOT NULL, n BIGINT NOT NULL);
+    CREATE TABLE prof_seg_qual (model_id VARCHAR NOT NULL, hour TIMESTAMP NOT NULL, seg_slot INTEGER NOT NULL,
+        seg_code INTEGER NOT NULL, slot INTEGER NOT NULL, n_null BIGINT NOT NULL, n_below BIGINT NOT NULL,
+        n_above BIGINT NOT NULL, n_inf BIGINT NOT NULL);
+    CREATE TABLE prof_seg_cls (model_id VARCHAR NOT NULL, hour TIMESTAMP NOT NULL, seg_slot INTEGER NOT NULL,
+        seg_code INTEGER NOT NULL, label VARCHAR NOT NULL, prediction VARCHAR NOT NULL, n BIGINT NOT NULL);
+    CREATE TABLE prof_seg_auc (model_id VARCHAR NOT NULL, hour TIMESTAMP NOT NULL, seg_slot INTEGER NOT NULL,
+        seg_code INTEGER NOT NULL, score DOUBLE NOT NULL, n_pos BIGINT NOT NULL, n_neg BIGINT NOT NULL);
+    CREATE TABLE prof_seg_reg (model_id VARCHAR NOT NULL, hour TIMESTAMP NOT NULL, seg_slot INTEGER NOT NULL,
+        seg_code INTEGER NOT NULL, n BIGINT NOT NULL, sse DOUBLE NOT NULL, sae DOUBLE NOT NULL,
+        sy DOUBLE NOT NULL, syy DOUBLE NOT NULL);
     """,
 ]
 

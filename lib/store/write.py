@@ -21,13 +21,15 @@ from lib.store.connection import fetch_one, inf_table, ref_table
 from lib.store.incoming import FileEntry, ValidRows, feature_slots, insert_frame, log_file, rows_frame
 from lib.store.reference import write_reference
 from lib.store.reprofile import active_reference, append_profiles, reprofile_model
+from lib.store.seg_profiles import profile_segments, segment_slots
 
 _SQL_TYPE = {"numeric": "DOUBLE", "categorical": "VARCHAR"}
 
 
 # -- models --------------------------------------------------------------------------------
-def register_model(con: duckdb.DuckDBPyConnection, spec: Spec, *, source: str) -> None:
-    old = fetch_one(con, "SELECT task FROM models WHERE model_id = ?", [spec.model_id])
+def register_model(con: duckdb.DuckDBPyConnection, spec: Spec, *, source: str, lake_rows=None) -> None:
+    """Create or update a model. A changed set of segment features (issue 13) re-profiles its rows."""
+    old = fetch_one(con, "SELECT task, spec_json FROM models WHERE model_id = ?", [spec.model_id])
     spec_json = json.dumps(spec.as_dict(), sort_keys=False)
     if old is not None and old[0] != spec.task:
         raise InputError(
@@ -80,6 +82,14 @@ def register_model(con: duckdb.DuckDBPyConnection, spec: Spec, *, source: str) -
         for table in (ref_table(spec.model_id), inf_table(spec.model_id)):
             con.execute(f"ALTER TABLE {table} ADD COLUMN f{slot} {_SQL_TYPE[kind]}")
         _profile_added_nulls(con, spec.model_id, slot)
+    if old is not None and _segment_options(json.loads(old[1])) != _segment_options(spec.as_dict()):
+        snap, positive, _ = active_reference(con, spec.model_id)
+        if snap is not None:
+            reprofile_model(con, spec, positive or spec.positive_class, lake_rows=lake_rows)
+
+
+def _segment_options(spec: dict) -> dict:
+    return {f: v for f, v in (spec.get("features") or {}).items() if isinstance(v, dict) and v.get("segment")}
 
 
 def _profile_added_nulls(con: duckdb.DuckDBPyConnection, model_id: str, slot: int) -> None:
@@ -94,6 +104,12 @@ def _profile_added_nulls(con: duckdb.DuckDBPyConnection, model_id: str, slot: in
             "WHERE model_id = ? GROUP BY ALL",
             [slot, model_id],
         )
+    # and in each segment's (issue 13)
+    con.execute(
+        "INSERT INTO prof_seg_qual SELECT model_id, hour, seg_slot, seg_code, ?, sum(n), 0, 0, 0 FROM prof_seg_rows "
+        "WHERE model_id = ? GROUP BY ALL",
+        [slot, model_id],
+    )
 
 
 def already_ingested(con: duckdb.DuckDBPyConnection, model_id: str, kind: str, digest: str) -> bool:
@@ -137,14 +153,15 @@ def write_inference(
         where = pd.Index(late["rid"]).get_indexer(frame["rid"])
         labels = late["label"].to_numpy(dtype=object)
         effective = frame.assign(label=np.where(where >= 0, labels[where], frame["label"].to_numpy(dtype=object)))
-    frames = profile.profile_inference(
-        effective,
+    args = dict(
         features=dict(slots.values()),
         task=spec.task,
         ref=ref,
         positive_class=positive or spec.positive_class,
         has_score=spec.has_score,
     )
+    frames = profile.profile_inference(effective, **args)
+    frames.update(profile_segments(effective, segments=segment_slots(spec, slots), **args))
     append_profiles(con, spec.model_id, frames)
 
 

@@ -20,10 +20,17 @@ MIME = {"html": "text/html", "pdf": "application/pdf", "json": "application/json
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def build_report(
-    path: str, version: int, as_of: str, fmt: str, model_id: str | None, filters: tuple[tuple[str, Any], ...] = ()
+    path: str,
+    version: int,
+    as_of: str,
+    fmt: str,
+    model_id: str | None,
+    filters: tuple[tuple[str, Any], ...] = (),
+    multivariate: bool = False,
 ) -> bytes:
     """A report's bytes: one model, or the fleet kept by `filters` (the sidebar's, as
-    `report_filters(ctx)` gives them), so the report's header names the scope it holds."""
+    `report_filters(ctx)` gives them), so the report's header names the scope it holds.
+    `multivariate` (whether a domain-classifier result is cached) is only part of the cache key."""
     s = _store(path)
     if model_id:
         return render_report(s, fmt, model_id=model_id, as_of=_ts(as_of))
@@ -50,14 +57,15 @@ def report_downloads(
     cols = st.columns(len(FORMATS))
     for col, fmt in zip(cols, FORMATS):
         with col:
-            state_key = f"{key}_{fmt}_{model_id}_{ctx.version}_{ctx.as_of}_{hash(filters)}"
+            mv = _multivariate_cached(ctx, model_id)
+            state_key = f"{key}_{fmt}_{model_id}_{ctx.version}_{ctx.as_of}_{hash(filters)}_{mv}"
             data = st.session_state.get(state_key)
             if data is None:
                 if st.button(f"Build {fmt.upper()}", key=f"{key}_build_{fmt}", width="stretch"):
                     try:
                         with guarded(), st.spinner(f"Building the {fmt.upper()} report…"):
                             st.session_state[state_key] = build_report(
-                                ctx.path, ctx.version, ctx.as_of, fmt, model_id, filters
+                                ctx.path, ctx.version, ctx.as_of, fmt, model_id, filters, mv
                             )
                     except MissingDependency as exc:  # Chromium for PDF: say how to install it
                         st.warning(f"**{fmt.upper()} unavailable.** {exc}", icon="🧩")
@@ -74,6 +82,17 @@ def report_downloads(
                     width="stretch",
                 )
                 st.caption(f"{len(data):,} bytes")
+
+
+def _multivariate_cached(ctx, model_id: str | None) -> bool:
+    """Whether the model's domain-classifier result is cached beside the store (the model report
+    then shows it). The cache file does not bump the data version, so this joins the report's key:
+    a report built before the Drift tab's button was pressed is not served after it."""
+    if not model_id or ctx.as_of is None:
+        return False
+    from lib.judge.multivariate import cached_multivariate
+
+    return cached_multivariate(_store(ctx.path), model_id, _ts(ctx.as_of)) is not None
 
 
 def history(path: str, version: int) -> dict[str, pd.DataFrame]:

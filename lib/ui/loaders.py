@@ -87,6 +87,14 @@ def model_view(ctx: Context, model_id: str) -> dict[str, Any] | None:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
+def load_segments(path: str, version: int, as_of: str | None, model_id: str, task: str) -> list[dict[str, Any]]:
+    """One model's per-segment metrics (issue 13), when its evaluation came from the fleet's."""
+    from lib.judge.seg_reasons import model_segments
+
+    return model_segments(_store(path), model_id, _ts(as_of), task)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
 def load_daily(path: str, version: int, as_of: str, model_id: str) -> dict[str, pd.DataFrame]:
     return store_detail.daily_series(_store(path), model_id, _ts(as_of), days=TIMELINE_DAYS)
 

@@ -3,6 +3,7 @@ selected feature its reference-vs-current distribution and PSI per day."""
 
 from __future__ import annotations
 
+import html
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -39,8 +40,24 @@ _ROW_RANK = {f"{fmt.GLYPH[RED]} {fmt.WORD[RED]}": 0, f"{fmt.GLYPH[YELLOW]} {fmt.
 
 
 def render(ctx: Context, model_id: str, m: dict) -> None:
+    explanation(m)
     _render(ctx, model_id, m)
     multivariate_section(ctx, model_id)
+
+
+def explanation(m: dict) -> None:
+    """The prediction-drift reason's explanation (lib/judge/importance.py), where the table is."""
+    reason = next((r for r in m["reasons"] if r["check"] == "prediction_drift"), None)
+    if reason is None or "; " not in reason["message"]:
+        return
+    text = reason["message"].split("; ", 1)[1]
+    text = text[0].upper() + text[1:] if text.startswith("prediction drift") else f"Prediction drift: {text}"
+    color = COLOR.get(reason["status"], COLOR[GREY])
+    st.html(
+        f'<div data-testid="dl-explained" style="border-left:4px solid {color};background:#f8fafc;padding:6px 12px;'
+        f'border-radius:4px;font-size:.92rem;color:#111827;margin-bottom:.2rem">'
+        f"{html.escape(text)}</div>"
+    )
 
 
 def _render(ctx: Context, model_id: str, m: dict) -> None:
@@ -147,8 +164,17 @@ def _render(ctx: Context, model_id: str, m: dict) -> None:
                 "details on the Data quality tab",
             ),
             # number formats come from the Styler (so that a missing value reads "–", not "None")
+            "importance": st.column_config.Column(
+                "importance",
+                width="small",
+                help="The feature's share of the model's importance on the reference (sums to 100%)",
+            ),
+            "PSI × importance": st.column_config.Column(
+                "PSI × importance", help="Drifted AND important: the rows' order within a status"
+            ),
+            **{c: st.column_config.Column(c, width="small") for c in ("PSI", "JS", "KS", "Wasserstein", "chi² p")},
             "PSI per day": st.column_config.LineChartColumn(
-                "PSI per day", y_min=0, width="medium", help="Each day's data vs the reference, last 30 days"
+                "PSI per day", y_min=0, width="small", help="Each day's data vs the reference, last 30 days"
             ),
         },
     )
@@ -237,13 +263,21 @@ def multivariate_section(ctx: Context, model_id: str) -> None:
         help="5-fold cross-validated; 0.5: the two samples look alike; 1: fully separable",
     )
     a.markdown(f"{fmt.GLYPH[status]} **{fmt.WORD[status]}** (hint: yellow ≥ 0.60, red ≥ 0.75)")
+    folds = out.get("fold_aucs") or []
+    if folds:
+        a.caption(f"Folds: {min(folds):.3f} – {max(folds):.3f} ({len(folds)}-fold cross-validation)")
     a.caption(f"{out['n_reference']:,} reference rows vs {out['n_current']:,} rows of the last 7 days (sampled)")
+    a.caption(
+        f"Computed {fmt.when(out.get('computed_at'))} for as of {fmt.when(out.get('as_of'))}, data version "
+        f"{out.get('data_version')}{' (cached)' if out.get('cached') else ''}; the model report shows it too."
+    )
     feats = pd.DataFrame(out["features"]).rename(
-        columns={"feature": "feature", "importance": "AUC drop when permuted", "std": "±"}
+        columns={"importance": "AUC drop when permuted", "std": "± std (5 repeats)"}
     )
     b.dataframe(
-        feats.style.format({"AUC drop when permuted": "{:.3f}", "±": "{:.3f}"}),
+        feats.style.format({"AUC drop when permuted": "{:.3f}", "± std (5 repeats)": "{:.3f}"}),
         hide_index=True,
         width="stretch",
+        key=f"mv_features_{model_id}",
     )
     b.caption("The features that separate the two samples most (permutation importance on held-out rows).")

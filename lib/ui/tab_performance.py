@@ -3,6 +3,7 @@ and residuals (regression) or the confusion matrix (classification) of the last 
 
 from __future__ import annotations
 
+import html
 import json
 from typing import TYPE_CHECKING
 
@@ -19,6 +20,51 @@ if TYPE_CHECKING:
     from lib.ui.frame import Context
 
 
+_EST_CSS = """<style>
+.dl-est{border-collapse:collapse;font-size:.9rem;margin:.1rem 0 .3rem 0;min-width:min(100%,760px)}
+.dl-est th,.dl-est td{padding:6px 16px;border-bottom:1px solid #e5e7eb;text-align:right;font-variant-numeric:tabular-nums;
+  white-space:nowrap}
+.dl-est th{color:#6b7280;font-weight:500;font-size:.78rem;vertical-align:bottom}
+.dl-est th small,.dl-est td small{display:block;color:#9ca3af;font-size:.72rem;font-weight:400}
+.dl-est .k{text-align:left;color:#374151}
+.dl-est td.e{font-size:1.2rem;font-weight:650;color:#111827}
+.dl-est td.none{color:#9ca3af;font-size:.82rem}
+</style>"""
+
+
+def _cell(metric: str, col: str, value: float | None, spec: str, *, cls: str = "", none: str = "–") -> str:
+    text = none if value is None else format(value, spec)
+    klass = f"{cls} none" if value is None else cls
+    return f'<td class="{klass.strip()}" data-testid="dl-est-{metric}-{col}">{html.escape(text)}</td>'
+
+
+def estimate_table_html(est: dict, n_labeled: int | None = None) -> str:
+    """Estimated vs realised, side by side: ROC AUC and F1, reference, last 7 days, the error."""
+    n_lab = f"{n_labeled or 0:,} labelled rows" if est.get("realised") is not None else "no labels yet"
+    head = (
+        '<tr><th class="k"></th><th>reference<small>active snapshot</small></th>'
+        f"<th>estimated · 7 d<small>{est.get('n_scored', 0):,} scored rows</small></th>"
+        "<th>estimated − reference</th>"
+        f"<th>realised · 7 d<small>{n_lab}</small></th><th>estimate error<small>estimated − realised</small></th></tr>"
+    )
+    rows = []
+    for metric, label, e, r, ref, err in (
+        ("roc_auc", "ROC AUC", "estimated", "realised", "reference", "error"),
+        ("f1", "F1 at the model's threshold", "estimated_f1", "realised_f1", "reference_f1", "error_f1"),
+    ):
+        est_v, ref_v = est.get(e), est.get(ref)
+        rows.append(
+            f'<tr><td class="k">{label}</td>'
+            + _cell(metric, "reference", ref_v, ".3f")
+            + _cell(metric, "estimated", est_v, ".3f", cls="e")
+            + _cell(metric, "vs-reference", None if est_v is None or ref_v is None else est_v - ref_v, "+.3f")
+            + _cell(metric, "realised", est.get(r), ".3f", cls="e", none="no labels yet")
+            + _cell(metric, "error", est.get(err), "+.3f")
+            + "</tr>"
+        )
+    return f'{_EST_CSS}<table class="dl-est" data-testid="dl-estimate">{head}{"".join(rows)}</table>'
+
+
 def estimate_section(ctx: Context, model_id: str, m: dict) -> None:
     """CBPE: ROC AUC and F1 estimated from the scores (no labels needed), beside the realised value."""
     est = m.get("performance_estimate")
@@ -29,29 +75,7 @@ def estimate_section(ctx: Context, model_id: str, m: dict) -> None:
     if est is None:
         return
     st.markdown("##### Estimated performance (before labels)")
-    a, b, c, e = st.columns(4)
-    a.metric(
-        "ROC AUC · estimated (7 d)",
-        fmt.num(est.get("estimated"), 3),
-        delta=None
-        if est.get("reference") is None or est.get("estimated") is None
-        else f"{est['estimated'] - est['reference']:+.3f} vs reference",
-        help=f"From {est.get('n_scored', 0):,} scored rows, labelled or not; reference {fmt.num(est.get('reference'), 3)}",
-    )
-    b.metric(
-        "ROC AUC · realised (7 d)",
-        fmt.num(est.get("realised"), 3) if est.get("realised") is not None else "no labels yet",
-    )
-    c.metric(
-        "Estimate error",
-        f"{est['error']:+.3f}" if est.get("error") is not None else "–",
-        help="estimated − realised, once labels have come",
-    )
-    e.metric(
-        "F1 · estimated",
-        fmt.num(est.get("estimated_f1"), 3),
-        help=f"reference F1 {fmt.num(est.get('reference_f1'), 3)}",
-    )
+    st.html(estimate_table_html(est, (m.get("performance") or {}).get("n_labeled")))
     chk = next((x for x in m["checks"] if x["check"] == "performance_estimate"), None)
     state = (
         f"The `performance_estimate` check is on: {fmt.WORD[chk['status']]}, loss {'–' if chk.get('value') is None else format(chk['value'], '+.1%')}."
@@ -78,6 +102,7 @@ def render(ctx: Context, model_id: str, m: dict) -> None:
         d = daily(ctx, model_id)
         p = d["performance"]
         metric = perf["metric"]
+        st.markdown("##### Realised performance (labelled rows)")
         a, b, c, e = st.columns(4)
         a.metric(f"{metric} (reference)", fmt.num(perf.get("reference"), 3))
         b.metric(
