@@ -317,8 +317,17 @@ def test_the_pdf_report_runs_nothing_and_shows_the_values_as_text(hostile, tmp_p
     from lib.reports.pdf import html_to_pdf
 
     blocked: list[str] = []
-    html_to_pdf(render_report(hostile["store"], "html", model_id=MODEL).decode("utf-8"), blocked=blocked)
+    in_a_thread(html_to_pdf, render_report(hostile["store"], "html", model_id=MODEL).decode("utf-8"), blocked=blocked)
     assert blocked == []
+
+
+def in_a_thread(fn, *args, **kwargs):
+    """Call fn in a thread of its own: the module's browser (Playwright's sync API) runs an asyncio
+    loop in this one, and html_to_pdf starts a sync Playwright of its own."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(fn, *args, **kwargs).result()
 
 
 def test_the_pdf_check_finds_a_script_and_a_javascript_link(tmp_path):
@@ -376,7 +385,7 @@ def test_printing_loads_nothing_but_the_report(tmp_path):
     blocked: list[str] = []
     try:
         pdf = tmp_path / "r.pdf"
-        pdf.write_bytes(html_to_pdf(html, blocked=blocked))
+        pdf.write_bytes(in_a_thread(html_to_pdf, html, blocked=blocked))
     finally:
         server.shutdown()
         server.server_close()
