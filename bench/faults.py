@@ -290,13 +290,18 @@ def run_to_end(argv: list[str], env: dict) -> tuple[subprocess.CompletedProcess,
     return proc, time.monotonic() - t0
 
 
+_finished_in: list[float] = []  # how long the runs that ended before their kill took
+
+
 def run_and_kill(argv: list[str], env: dict, delay: float) -> bool:
     """Start the command, SIGKILL it after `delay` s; True if it was still running then."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "lib", *argv], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
+    t0 = time.monotonic()
     try:
         proc.wait(timeout=delay)
+        _finished_in.append(time.monotonic() - t0)
         return False
     except subprocess.TimeoutExpired:
         proc.send_signal(signal.SIGKILL)
@@ -431,6 +436,10 @@ def campaign(
             while sum(r["killed"] for r in records) < kills and i < 3 * kills:
                 variant = i % 2 if command == "register" else 0
                 states, seconds = plan[variant]
+                if _finished_in:  # a run that ended before its kill: kill within what runs take now
+                    seconds = min(seconds, max(_finished_in[-1], 0.5))
+                    plan[variant] = (states, seconds)
+                    _finished_in.clear()
                 rec = kill_once(command, base, workdir, env, states, seconds * 1.1, rng, variant, hook)
                 i += 1
                 records.append(rec)
