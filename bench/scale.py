@@ -1,7 +1,7 @@
 """Scale: `evaluate` on a simulated fleet of 10,000 models x 20 features x 30 days (issue 11).
 
     .venv/bin/python bench/scale.py [--models 10000] [--baseline 500] [--repeat 3] [--rebuild]
-                                    [--also-db bench/cache/fleet.duckdb]
+                                    [--also-db bench/cache/fleet.duckdb] [--cache DIR] [--out FILE]
 
 The fleet is written as profile rows directly (no raw rows: what `sync` leaves in a store for a
 lake fleet), by SQL inside DuckDB, and cached in bench/cache/scale-<N>.duckdb (git-ignored):
@@ -13,7 +13,8 @@ the last day, a missing-value spike, out-of-range values; the rest healthy. No l
 per-model row tables (the fleet-wide judging never reads raw rows).
 
 Measured, each as a fresh process (`python -m lib evaluate --format json`, stdout discarded),
-median of --repeat runs, with the peak RSS of the process (/usr/bin/time): the cold fleet
+median of --repeat runs, with its CPU seconds and the peak RSS of the process (/usr/bin/time) and
+the load average before each run: the cold fleet
 evaluate and `--timeline 30`, on the N-model fleet and on the baseline fleet of the same
 generator (and on --also-db, e.g. the 500-model ingest-built fleet of bench/fleet.py), in the
 same run, with the load average before and after (the machine is shared).
@@ -156,9 +157,9 @@ def build(path: Path, models: int) -> dict:
     return info
 
 
-def fleet(models: int, rebuild: bool) -> tuple[Path, dict]:
-    CACHE.mkdir(exist_ok=True)
-    path = CACHE / f"scale-{models}.duckdb"
+def fleet(models: int, rebuild: bool, cache: Path = CACHE) -> tuple[Path, dict]:
+    cache.mkdir(exist_ok=True)
+    path = cache / f"scale-{models}.duckdb"
     meta = Path(str(path) + ".json")
     if not rebuild and path.exists() and meta.exists() and json.loads(meta.read_text()).get("format") == FORMAT:
         return path, json.loads(meta.read_text())
@@ -167,12 +168,14 @@ def fleet(models: int, rebuild: bool) -> tuple[Path, dict]:
 
 
 def timed(args: list[str], repeat: int) -> dict:
-    """Median wall time and peak RSS of a fresh `python -m lib ARGS` (stdout discarded)."""
-    walls, rss = [], []
+    """Median wall time, CPU seconds (user + system, all threads) and peak RSS of a fresh
+    `python -m lib ARGS` (stdout discarded), with the 1-minute load average before each run."""
+    walls, cpus, rss, loads = [], [], [], []
     for _ in range(repeat):
+        loads.append(round(os.getloadavg()[0], 1))
         t0 = time.perf_counter()
         proc = subprocess.run(
-            ["/usr/bin/time", "-f", "%M", sys.executable, "-m", "lib", *args],
+            ["/usr/bin/time", "-f", "%M %U %S", sys.executable, "-m", "lib", *args],
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -181,11 +184,16 @@ def timed(args: list[str], repeat: int) -> dict:
         walls.append(time.perf_counter() - t0)
         if proc.returncode != 0:
             raise RuntimeError(f"lib {' '.join(args)} exited {proc.returncode}: {proc.stderr[-1500:]}")
-        rss.append(int(proc.stderr.strip().splitlines()[-1]) / 1024)
+        kb, user, system = proc.stderr.strip().splitlines()[-1].split()
+        rss.append(int(kb) / 1024)
+        cpus.append(float(user) + float(system))
     return {
         "median_s": round(statistics.median(walls), 2),
         "runs_s": [round(w, 2) for w in walls],
+        "cpu_s": round(statistics.median(cpus), 2),
+        "runs_cpu_s": [round(c, 2) for c in cpus],
         "peak_rss_mb": round(max(rss)),
+        "load_1min_before": loads,
     }
 
 
@@ -196,23 +204,35 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--rebuild", action="store_true")
     ap.add_argument("--also-db", default=None, help="another store to time in the same run (read-only)")
+    ap.add_argument("--cache", type=Path, default=CACHE, help="where the fleets are cached (default bench/cache)")
+    ap.add_argument("--out", default=None, help="also write the results here (e.g. bench/scale-results.json)")
     args = ap.parse_args(argv)
-    runs = [(f"simulated {args.baseline}", *fleet(args.baseline, args.rebuild))]
-    runs.append((f"simulated {args.models}", *fleet(args.models, args.rebuild)))
+    runs = [(f"simulated {args.baseline}", *fleet(args.baseline, args.rebuild, args.cache))]
+    runs.append((f"simulated {args.models}", *fleet(args.models, args.rebuild, args.cache)))
     if args.also_db:
         runs.append((f"store {args.also_db}", Path(args.also_db), {}))
-    results = {"load_before": os.getloadavg(), "fleets": {}}
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    results = {"commit": commit.stdout.strip(), "load_before": os.getloadavg(), "fleets": {}}
     for name, path, info in runs:
         print(f"timing {name} ...", file=sys.stderr, flush=True)
-        results["fleets"][name] = {
-            "build": info,
-            "evaluate": timed(["evaluate", "--db", str(path), "--format", "json"], args.repeat),
-            "evaluate_timeline_30": timed(
-                ["evaluate", "--db", str(path), "--format", "json", "--timeline", "30"], args.repeat
-            ),
-        }
+        results["fleets"][name] = {"build": info}
+        for key, extra in (("evaluate", []), ("evaluate_timeline_30", ["--timeline", "30"])):
+            results["fleets"][name][key] = timed(
+                ["evaluate", "--db", str(path), "--format", "json", *extra], args.repeat
+            )
+            if args.out:  # as it goes: a long run interrupted keeps what it measured
+                Path(args.out).write_text(json.dumps(results, indent=1) + "\n")
     results["load_after"] = os.getloadavg()
-    print(json.dumps(results, indent=1))
+    big = results["fleets"][f"simulated {args.models}"]
+    results["targets"] = {  # issue 11, on the N-model fleet
+        "evaluate_cold_under_10_s": big["evaluate"]["median_s"] < 10,
+        "timeline_30_cold_under_30_s": big["evaluate_timeline_30"]["median_s"] < 30,
+        "peak_rss_under_8_gb": max(big["evaluate"]["peak_rss_mb"], big["evaluate_timeline_30"]["peak_rss_mb"]) < 8192,
+    }
+    text = json.dumps(results, indent=1)
+    print(text)
+    if args.out:
+        Path(args.out).write_text(text + "\n")
     return 0
 
 

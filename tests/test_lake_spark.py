@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
-from fixtures import run_cli
-from lake_fixtures import BINARY, REGRESSION, build_lake
+from fixtures import T0, inference_frame, reference_frame, run_cli, spec_dict
+from lake_fixtures import BINARY, REGRESSION, _csv, _edgy, _spec, build_lake
 from test_lake import assert_same_profiles
 
+from lib.ingest import spark_jobs
 from lib.ingest.lake import sync_lake
 from lib.ingest.pipeline import ingest_file, register_spec
 from lib.ingest.spark_profile import spark_profiler, stop
@@ -73,3 +75,42 @@ def test_evaluate_is_the_same_from_both_engines(engines):
         assert result.returncode == 0, result.stderr
         outs.append(json.loads(result.stdout))
     assert outs[0] == outs[1] and len(outs[0]["models"]) == 2
+
+
+def test_a_run_of_files_is_profiled_in_one_set_of_jobs_and_a_bad_one_rejected_alone(engines, tmp_path, monkeypatch):
+    # Three CSV files of one schema in one partition, the middle one with text in a numeric
+    # feature at row 3: Spark profiles the three together (one hourly aggregation), rejects the
+    # bad one with the DuckDB engine's line and writes the other two as the DuckDB engine does.
+    lake = tmp_path / "lake"
+    folder = lake / BINARY
+    _spec(folder, spec_dict(BINARY))
+    _csv(folder / "reference" / "ref.csv", reference_frame(400))
+    part = folder / "inference" / f"date={T0.strftime('%Y-%m-%d')}"
+    for i, name in enumerate(("a.csv", "b.csv", "c.csv")):
+        frame = _edgy(
+            inference_frame(200, start=T0 + pd.Timedelta(hours=8 * i), seed=40 + i, id_prefix=name, hours=8), i
+        )
+        if name == "b.csv":
+            frame = frame.astype({"temperature": object})
+            frame.loc[2, "temperature"] = "cold"
+        _csv(part / name, frame)
+    calls = []
+    real = spark_jobs.hourly_profiles
+    monkeypatch.setattr(spark_jobs, "hourly_profiles", lambda *a, **k: calls.append(1) or real(*a, **k))
+    lines = {}
+    for engine, profile_file in (("duckdb", None), ("spark", spark_profiler("local[2]"))):
+        got: list[tuple[str, bool]] = []
+        report = sync_lake(
+            Store(tmp_path / f"{engine}.duckdb"),
+            lake,
+            profile_file=profile_file,
+            emit=lambda ln, err, to=got: to.append((ln, err)),
+        )
+        assert (report.synced, report.rejected) == (3, 1), engine  # the reference and two inference files
+        lines[engine] = got
+    assert len(calls) == 1
+    assert lines["spark"] == lines["duckdb"]
+    assert [ln for ln, err in lines["spark"] if err] == [
+        f"{part / 'b.csv'}: column temperature, row 3: 'cold' is not a number"
+    ]
+    assert_same_profiles(tmp_path / "spark.duckdb", tmp_path / "duckdb.duckdb")

@@ -111,7 +111,9 @@ def sync_lake(
     """Sync every model folder of the lake (or those named) into the store.
 
     `profile_file(store, kind, model_id, path, lake_path=...)` profiles one new file; the
-    default is the local engine (`ingest_file`). `emit(line, is_error)` receives each outcome
+    default is the local engine (`ingest_file`). If it has a `many(store, model_id, [(path,
+    lake_path)])` attribute (Spark), each run of consecutive new inference files of a model goes
+    to it at once (one outcome per file, in order). `emit(line, is_error)` receives each outcome
     line as it happens.
     """
     root = lake_root(lake)
@@ -135,25 +137,46 @@ def sync_lake(
             note(str(exc).splitlines()[0], True)
             report.rejected += 1
             continue
-        state = _state(store, spec.model_id)
-        for kind, path in model.files:
-            rel = path.relative_to(root).as_posix()
-            if rel in state.files:
-                if readers.content_hash(path) != state.files[rel]:
-                    note(
-                        f"{path}: changed since it was synced (content hash differs); a lake file is never re-read: "
-                        "write new data as a new file",
-                        True,
-                    )
-                    report.rejected += 1
-                else:
-                    report.known += 1
-                continue
-            outcome = (profile_file or ingest_file)(store, kind, spec.model_id, path, lake_path=rel)
-            note(outcome.line(), outcome.status == "rejected")
-            report.rejected += outcome.status == "rejected"
-            report.synced += outcome.status == "ingested"
+        _sync_model(store, root, spec.model_id, model, profile_file, report, note)
     return report
+
+
+def _sync_model(store: Store, root: Path, model_id: str, model: LakeModel, profile_file, report: SyncReport, note):
+    """Profile the model's files not yet synced, in order; check the known ones are unchanged."""
+    state = _state(store, model_id)
+    many = getattr(profile_file, "many", None)  # an engine that profiles several files at once
+    pending: list[tuple[Path, str]] = []  # a run of new inference files, profiled together
+
+    def outcome(o: Outcome) -> None:
+        note(o.line(), o.status == "rejected")
+        report.rejected += o.status == "rejected"
+        report.synced += o.status == "ingested"
+
+    def flush() -> None:
+        if pending:
+            for o in many(store, model_id, list(pending)):
+                outcome(o)
+            pending.clear()
+
+    for kind, path in model.files:
+        rel = path.relative_to(root).as_posix()
+        if many is not None and kind == "inference" and rel not in state.files:
+            pending.append((path, rel))
+            continue
+        flush()  # the outcomes keep the files' order
+        if rel in state.files:
+            if readers.content_hash(path) != state.files[rel]:
+                note(
+                    f"{path}: changed since it was synced (content hash differs); a lake file is never re-read: "
+                    "write new data as a new file",
+                    True,
+                )
+                report.rejected += 1
+            else:
+                report.known += 1
+            continue
+        outcome((profile_file or ingest_file)(store, kind, model_id, path, lake_path=rel))
+    flush()
 
 
 def _state(store: Store, model_id: str) -> store_lake.LakeState:

@@ -1,5 +1,7 @@
 """The per-hour profile of validated rows as Spark aggregations (issue 11; rows from spark_parse.py).
 
+Several files of one model are profiled by one set of jobs: spark_profile.py groups every
+aggregate by the file's index in the batch too (FILE first in `keys`) and splits the frames.
 Only aggregates come back to the driver: per (hour, slot, bin), (hour, slot, value), per-hour
 quality counts of every slot, and the performance aggregates, shaped as lib/store/profiles.py
 shapes them (the driver then sums days with the same code). Bins: a value's bin is the number of
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from lib.ingest.spark_parse import FILE
 from lib.store.profiles import PREDICTION_SLOT, SCORE_SLOT
 
 
@@ -85,8 +88,8 @@ def hourly_profiles(
     q = _pandas(rows.groupBy(*keys).agg(*aggs), names)
     frames: dict = {"prof_rows": q[[*keys, "n", "max_ts"]].astype({"n": "int64"})}
     frames["classes"] = (
-        {str(v) for col in ("labels", "predictions") for values in q[col] for v in values} if classifier else set()
-    )
+        _classes(q, classifier) if FILE not in keys else {k: _classes(g, classifier) for k, g in q.groupby(FILE)}
+    )  # per file of a batch
     frames["qual"] = pd.concat(
         [
             pd.DataFrame(
@@ -119,6 +122,10 @@ def hourly_profiles(
         }
     ).reset_index(drop=True)
     return frames
+
+
+def _classes(q: pd.DataFrame, classifier: bool) -> set[str]:
+    return {str(v) for col in ("labels", "predictions") for values in q[col] for v in values} if classifier else set()
 
 
 def _quality_names(slots) -> list[str]:
@@ -191,16 +198,16 @@ def performance(rows, spec, positive, keys: tuple[str, ...] = ("hour",)) -> dict
             )
         )
         frames["prof_auc"] = _pandas(agg, [*keys, "score", "n_pos", "n_neg"])
-        if positive is not None and keys == ("hour",):
+        if positive is not None and "seg_slot" not in keys:
             # every scored row, labelled or not: the performance estimate's input, as
             # lib/store/profiles.py profile_scores counts it
             scored = rows.filter(F.col("score").isNotNull()).withColumn(
                 "pred_pos", F.coalesce(F.col("prediction") == F.lit(positive), F.lit(False))
             )
-            counts = scored.groupBy("hour", "score", "pred_pos").agg(F.count(F.lit(1)).cast("long").alias("n"))
+            counts = scored.groupBy(*keys, "score", "pred_pos").agg(F.count(F.lit(1)).cast("long").alias("n"))
             frames["prof_score_h"] = (
-                _pandas(counts, ["hour", "score", "pred_pos", "n"])
-                .sort_values(["hour", "score", "pred_pos"])
+                _pandas(counts, [*keys, "score", "pred_pos", "n"])
+                .sort_values([*keys, "score", "pred_pos"])
                 .reset_index(drop=True)
             )
     return frames

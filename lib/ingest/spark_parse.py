@@ -24,6 +24,7 @@ _NUMBER = r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$"
 _SPECIAL = r"(?i)^\s*[-+]?(inf|infinity|nan)\s*$"
 _NUMERIC_TYPES = ("double", "float", "tinyint", "smallint", "int", "bigint", "decimal")
 MID = "__row_mid"
+FILE = "__file"  # the file's index in a batch: several files of one model profiled in one set of jobs
 
 
 def _c(name: str):
@@ -159,27 +160,40 @@ class _Checks:
         self.add(column, bad, lambda raw: f"{readers._show(raw)} is not a number")
         return value
 
-    def run(self, df) -> None:
+    def first_errors(self, df, names: dict[int, str]) -> dict[int, str]:
+        """{file index: the one-line reason of its first bad cell} for every bad file of the batch."""
         from pyspark.sql import functions as F
 
         if not self.items:
-            return
-        firsts = df.agg(*[F.min(F.when(cond, F.col(MID))).alias(f"c{i}") for i, (_, cond, _) in enumerate(self.items)])
-        row = firsts.collect()[0]
-        for i, (column, _, message) in enumerate(self.items):
-            mid = row[f"c{i}"]
-            if mid is None:
-                continue
-            before = df.filter(F.col(MID) < mid).count()
-            raw = df.filter(F.col(MID) == mid).select(_c(column)).collect()[0][0]
-            raise InputError(f"{self.name}: column {column}, row {before + 1}: {message(raw)}")
+            return {}
+        aggs = [F.min(F.when(cond, F.col(MID))).alias(f"c{i}") for i, (_, cond, _) in enumerate(self.items)]
+        errors: dict[int, str] = {}
+        for row in df.groupBy(FILE).agg(*aggs).collect():
+            k = row[FILE]
+            for i, (column, _, message) in enumerate(self.items):
+                mid = row[f"c{i}"]
+                if mid is None:
+                    continue
+                mine = df.filter(F.col(FILE) == k)
+                before = mine.filter(F.col(MID) < mid).count()
+                raw = mine.filter(F.col(MID) == mid).select(_c(column)).collect()[0][0]
+                errors[k] = f"{names[k]}: column {column}, row {before + 1}: {message(raw)}"
+                break
+        return errors
 
 
-def validated_rows(raw, types: dict, spec, name: str, late: pd.DataFrame, slots: dict[str, tuple[int, str]]):
-    """The file's rows as the store's row columns (ts, hour, rid, prediction, pred_num, score,
-    label = late label else logged, logged_label, f<slot>); InputError for the first bad cell."""
+def validated_rows(
+    raw, types: dict, spec, names: dict[int, str], late: pd.DataFrame, slots: dict[str, tuple[int, str]]
+):
+    """(rows, {file index: reason}): the batch's rows (`raw` with its FILE column; every file of the
+    batch has the columns `types`) as the store's row columns (FILE, ts, hour, rid, prediction,
+    pred_num, score, label = late label else logged, logged_label, f<slot>), and the first bad
+    cell's reason of each bad file (its rows left out). A column missing or of a wrong type is an
+    InputError naming the first file: a batch holds files of one schema, so the caller re-runs
+    such a batch file by file for each file's own message."""
     from pyspark.sql import functions as F
 
+    name = names[min(names)]
     checks = _Checks(name)
     ts_col = column_name(spec, "timestamp")
     checks.require(types, ts_col, "the spec's timestamp column")
@@ -233,8 +247,10 @@ def validated_rows(raw, types: dict, spec, name: str, late: pd.DataFrame, slots:
             cols[key] = checks.numeric(types, feature)
         else:
             cols[key] = _text(feature, types[feature])
-    checks.run(raw)
-    rows = raw.select(F.col(MID), *[expr.alias(key) for key, expr in cols.items()])
+    errors = checks.first_errors(raw, names)
+    rows = raw.select(F.col(MID), F.col(FILE), *[expr.alias(key) for key, expr in cols.items()])
+    if errors:
+        rows = rows.filter(~F.col(FILE).isin(list(errors)))
     rows = rows.withColumn(
         "hour",
         F.when(F.col("ts") == F.date_trunc("hour", "ts"), F.col("ts")).otherwise(
@@ -245,5 +261,5 @@ def validated_rows(raw, types: dict, spec, name: str, late: pd.DataFrame, slots:
         spark = raw.sparkSession
         labels = spark.createDataFrame(late[["rid", "label"]].rename(columns={"label": "late_label"}).astype(str))
         rows = rows.join(F.broadcast(labels), on="rid", how="left")
-        return rows.withColumn("label", F.coalesce(F.col("late_label"), F.col("logged_label")))
-    return rows.withColumn("label", F.col("logged_label"))
+        return rows.withColumn("label", F.coalesce(F.col("late_label"), F.col("logged_label"))), errors
+    return rows.withColumn("label", F.col("logged_label")), errors

@@ -68,44 +68,119 @@ def stop(master: str = "local[2]") -> None:
 
 
 def spark_profiler(master: str = "local[2]"):
-    """A `profile_file` for lib/ingest/lake.sync_lake: inference files on Spark, others as ingest."""
+    """A `profile_file` for lib/ingest/lake.sync_lake: inference files on Spark, others as ingest.
+
+    Its `many` attribute profiles a run of new inference files of one model together (sync_lake
+    uses it): one set of Spark jobs for the run's files of one schema, not one per file."""
 
     def profile_file(store: Store, kind: str, model_id: str, path: Path, *, lake_path: str | None = None):
         if kind != "inference":
             return pipeline.ingest_file(store, kind, model_id, path, lake_path=lake_path)
         return profile_inference_file(session(master), store, model_id, Path(path), lake_path=lake_path)
 
+    def many(store: Store, model_id: str, files: list[tuple[Path, str | None]]) -> list[pipeline.Outcome]:
+        return profile_inference_files(session(master), store, model_id, files)
+
+    profile_file.many = many
     return profile_file
 
 
 def profile_inference_file(spark, store: Store, model_id: str, path: Path, *, lake_path: str | None = None):
-    name = str(path)
-    try:
-        digest = readers.content_hash(path)
+    return profile_inference_files(spark, store, model_id, [(Path(path), lake_path)])[0]
+
+
+BATCH = 64  # files per set of jobs at most (a year of daily files: 6 sets)
+
+
+class _Model:
+    """What profiling a model's files needs from the store, read once per batch."""
+
+    def __init__(self, store: Store, model_id: str):
         with store.read() as con:
-            spec = pipeline.load_model_spec(con, model_id)
-            if store_write.already_ingested(con, model_id, "inference", digest):
-                return pipeline.Outcome(name, "skipped", 0, "already ingested: same content, model and kind")
-            slots = store_incoming.feature_slots(con, model_id)
-            _, positive, ref = active_reference(con, model_id)
-            late = store_write.late_labels(con, model_id)
-            known = store_reference.reference_classes(con, model_id)
+            self.spec = pipeline.load_model_spec(con, model_id)
+            self.slots = store_incoming.feature_slots(con, model_id)
+            _, positive, self.ref = active_reference(con, model_id)
+            self.positive = positive or self.spec.positive_class
+            self.late = store_write.late_labels(con, model_id)
+            self.known = store_reference.reference_classes(con, model_id)
+
+
+def profile_inference_files(spark, store: Store, model_id: str, files: list[tuple[Path, str | None]]):
+    """One outcome per file, in order; each file written in its own transaction (all or nothing)."""
+    names = [str(path) for path, _ in files]
+    done: dict[int, pipeline.Outcome] = {}
+    digests: dict[int, str] = {}
+    try:
+        model = _Model(store, model_id)
+    except UnknownModel as exc:
+        return [pipeline.Outcome(n, "rejected", 0, f"{n}: {exc}") for n in names]
+    with store.read() as con:
+        for k, (path, _) in enumerate(files):
+            try:
+                digests[k] = readers.content_hash(path)
+            except OSError as exc:
+                done[k] = pipeline.Outcome(names[k], "rejected", 0, f"{names[k]}: not readable ({exc.strerror})")
+                continue
+            if store_write.already_ingested(con, model_id, "inference", digests[k]):
+                done[k] = pipeline.Outcome(names[k], "skipped", 0, "already ingested: same content, model and kind")
+    todo = [k for k in range(len(files)) if k not in done]
+    profiled: dict[int, tuple] = {}
+    for group in _groups(spark, files, names, todo, done):
+        for start in range(0, len(group), BATCH):
+            profiled.update(_profile_batch(spark, model, files, names, group[start : start + BATCH], done))
+    for k in todo:
+        if k not in done:
+            done[k] = _write(store, model, names[k], files[k][1], digests[k], *profiled[k])
+    return [done[k] for k in range(len(files))]
+
+
+def _groups(spark, files, names, todo, done) -> list[list[tuple[int, object, dict]]]:
+    """The files to profile, read lazily, grouped by schema (column names and types) in order."""
+    groups: dict[tuple, list] = {}
+    for k in todo:
         try:
-            frames, n, meta, classes = _profile(
-                spark, spec, name, path, slots, ref, positive or spec.positive_class, late
-            )
-        except InputError:
-            raise
-        except Exception as exc:  # Spark could not read it (a malformed CSV row): the reader names the row
-            readers.read_table(path)
-            raise InputError(f"{name}: not readable ({str(exc).strip().splitlines()[0][:200]})") from None
+            df, types = sp.read(spark, files[k][0], names[k])
+        except InputError as exc:
+            done[k] = pipeline.Outcome(names[k], "rejected", 0, str(exc))
+            continue
+        groups.setdefault(tuple(types.items()), []).append((k, df, types))
+    return list(groups.values())
+
+
+def _profile_batch(spark, model: _Model, files, names, batch, done) -> dict[int, tuple]:
+    """{file index: (frames, rows, meta, classes)} of a batch of one schema; a rejected file's
+    outcome goes to `done`. Should the batch fail as a whole (a column missing, a file Spark
+    cannot read), each file is profiled alone, for its own reason."""
+    if len(batch) > 1:
+        try:
+            return _profile(model, {k: names[k] for k, _, _ in batch}, batch, done)
+        except Exception:  # noqa: BLE001 (file by file below: each gets its own outcome)
+            pass
+    out = {}
+    for k, df, types in batch:
+        try:
+            try:
+                out.update(_profile(model, {k: names[k]}, [(k, df, types)], done))
+            except InputError:
+                raise
+            except Exception as exc:  # Spark could not read it (a malformed CSV row): the reader names the row
+                readers.read_table(files[k][0])
+                raise InputError(f"{names[k]}: not readable ({str(exc).strip().splitlines()[0][:200]})") from None
+        except InputError as exc:
+            done[k] = pipeline.Outcome(names[k], "rejected", 0, str(exc))
+    return out
+
+
+def _write(store: Store, model: _Model, name: str, lake_path, digest: str, frames, n, meta, classes):
+    spec = model.spec
+    try:
         with store.write() as con:
-            if store_write.already_ingested(con, model_id, "inference", digest):
+            if store_write.already_ingested(con, spec.model_id, "inference", digest):
                 return pipeline.Outcome(name, "skipped", 0, "already ingested: same content, model and kind")
             entry = store_incoming.FileEntry(
-                model_id=model_id,
+                model_id=spec.model_id,
                 kind="inference",
-                file_name=name if lake_path is not None else path.name,
+                file_name=name if lake_path is not None else Path(name).name,
                 content_hash=digest,
                 rows=n,
                 lake_path=lake_path,
@@ -116,36 +191,60 @@ def profile_inference_file(spark, store: Store, model_id: str, path: Path, *, la
         return pipeline.Outcome(name, "rejected", 0, f"{name}: {exc}")
     except InputError as exc:
         return pipeline.Outcome(name, "rejected", 0, str(exc))
-    unknown = sorted(classes - known) if known and spec.task != "regression" else []
+    unknown = sorted(classes - model.known) if model.known and spec.task != "regression" else []
     return pipeline.Outcome(name, "ingested", n, pipeline.outcome_message(n, meta, unknown))
 
 
-def _profile(spark, spec, name: str, path: Path, slots, ref, positive, late: pd.DataFrame):
-    """(profile frames, rows, ingest-log meta, label / prediction classes) of one inference file."""
-    raw, types = sp.read(spark, path, name)
+def _profile(model: _Model, names: dict[int, str], batch, done) -> dict[int, tuple]:
+    """{file index: (profile frames, rows, ingest-log meta, label / prediction classes)} of a batch
+    of files of one schema, by one set of Spark jobs grouped by file; bad files go to `done`."""
+    from functools import reduce
+
+    from pyspark.sql import functions as F
+
+    spec = model.spec
+    types = batch[0][2]
+    raw = reduce(lambda a, b: a.unionByName(b), [df.withColumn(sp.FILE, F.lit(k)) for k, df, _ in batch])
     meta = pipeline.columns_meta(pd.DataFrame(columns=list(types)), spec)
-    rows = sp.validated_rows(raw, types, spec, name, late, slots)
+    rows, errors = sp.validated_rows(raw, types, spec, names, model.late, model.slots)
+    for k, reason in errors.items():
+        done[k] = pipeline.Outcome(names[k], "rejected", 0, reason)
+    good = [k for k in names if k not in errors]
+    if not good:
+        return {}
     rows = rows.cache()
     try:
-        frames = sj.hourly_profiles(rows, dict(slots.values()), spec, ref)
-        frames.update(sj.performance(rows, spec, positive))
-        segs = {s: top_values(ref, s, top) for s, top in segment_slots(spec, slots).items()}
+        features = dict(model.slots.values())
+        keys = (sp.FILE, "hour")
+        frames = sj.hourly_profiles(rows, features, spec, model.ref, keys=keys)
+        frames.update(sj.performance(rows, spec, model.positive, keys=keys))
+        segs = {s: top_values(model.ref, s, top) for s, top in segment_slots(spec, model.slots).items()}
         segs = {s: top for s, top in segs.items() if top is not None}
-        seg_frames = _segment_frames(sj.with_segments(rows, segs), dict(slots.values()), spec, ref, positive, segs)
+        frames.update(_segment_frames(sj.with_segments(rows, segs), features, spec, model.ref, model.positive, segs))
     finally:
         rows.unpersist()
     classes = frames.pop("classes")
-    n = int(frames["prof_rows"]["n"].sum())
-    num, cat, qual = frames.pop("num"), frames.pop("cat"), frames.pop("qual")
-    out = {"prof_rows": frames.pop("prof_rows"), **profiles.hourly_and_daily(num, cat, qual), **frames, **seg_frames}
-    return out, n, meta, classes
+    out = {}
+    for k in good:
+        mine = {t: _of(f, k) for t, f in frames.items()}
+        n = int(mine["prof_rows"]["n"].sum())
+        num, cat, qual = mine.pop("num"), mine.pop("cat"), mine.pop("qual")
+        profiled = {"prof_rows": mine.pop("prof_rows"), **profiles.hourly_and_daily(num, cat, qual), **mine}
+        out[k] = (profiled, n, dict(meta), classes.get(k, set()))
+    return out
+
+
+def _of(frame: pd.DataFrame, k: int) -> pd.DataFrame:
+    """File k's rows of a batch frame, without the file column, in their order."""
+    return frame[frame[sp.FILE] == k].drop(columns=sp.FILE).reset_index(drop=True)
 
 
 def _segment_frames(rows, features, spec, ref, positive, segs: dict[int, tuple[str, ...]]) -> dict[str, pd.DataFrame]:
-    """The segment tables (lib/store/seg_profiles.py) of the rows, as the local engine writes them."""
+    """The segment tables (lib/store/seg_profiles.py) of a batch's rows, as the local engine writes
+    them, each with the file column (split per file by the caller)."""
     if not segs:
         return {}
-    keys = ("hour", "seg_slot", "seg_code")
+    keys = (sp.FILE, "hour", "seg_slot", "seg_code")
     frames = sj.hourly_profiles(rows, features, spec, ref, keys=keys)
     frames.update(sj.performance(rows, spec, positive, keys=keys))
     seg = frames["prof_rows"][list(keys) + ["n"]]

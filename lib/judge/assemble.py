@@ -10,12 +10,13 @@ import numpy as np
 import pandas as pd
 
 from lib import metrics
+from lib.judge.blocks import check_blocks, feature_blocks
 from lib.judge.checks import Judge
 from lib.judge.estimate import estimate_block, estimates_at, performance_block
 from lib.judge.importance import annotate, explain_prediction_drift, load_importance
 from lib.judge.messages import message
 from lib.judge.onset import Onset
-from lib.judge.policy import CHECK_ORDER, CHECKS_BY_NAME
+from lib.judge.policy import CHECK_ORDER
 from lib.judge.remedy import remedy_block
 from lib.judge.status import GREEN, GREY, RED, YELLOW
 from lib.judge.windows import iso
@@ -84,7 +85,7 @@ class Assembler:
         feature = now["feature"].to_numpy(dtype=object)
         now = now.assign(feature_key=np.where(pd.isna(feature), "", feature), flagged=flagged[wids == self.wid0])
         # Dicts only for the reasons (flagged rows) and the model-level blocks; the features
-        # and checks blocks are built column-wise from the frame (_feature_blocks, _check_blocks).
+        # and checks blocks are built column-wise from the frame (lib/judge/blocks.py).
         self.now_by_model: dict[str, list[dict]] = {}
         checks_now = now["check"].to_numpy(dtype=object)
         wanted = now["flagged"].to_numpy(dtype=bool) | np.isin(checks_now, _MODEL_BLOCKS)
@@ -92,7 +93,7 @@ class Assembler:
             for rec in _records(now[wanted & (checks_now == check)], _COMMON_COLUMNS + extra):
                 rec["flagged"] = bool(rec["flagged"])
                 self.now_by_model.setdefault(rec["model_id"], []).append(rec)
-        self.check_blocks = _check_blocks(now)
+        self.check_blocks = check_blocks(now)
         rows0 = judge.rows[judge.rows["wid"] == self.wid0]
         self.rows24 = dict(zip(rows0["model_id"].tolist(), rows0["rows24"].tolist()))
         # JS of every (model, slot) and chi2 of every categorical one at as_of, vectorized
@@ -128,7 +129,7 @@ class Assembler:
         self.unseen = self._unseen_values()
         snaps = judge.fleet.snapshots
         self.snapshots = dict(zip(snaps["model_id"].tolist(), snaps["snapshot_id"].tolist()))
-        self.feature_blocks = self._feature_blocks(now)
+        self.feature_blocks = feature_blocks(self.judge.fleet.features, now, self.js, self.chi2)
         models = judge.models
         self.info = dict(
             zip(
@@ -167,9 +168,10 @@ class Assembler:
         if new.empty:
             return {}
         known = c[(c["wid"] == self.wid0) & (c["ref"] > 0) & c["model_id"].isin(set(new["model_id"]))]
-        self.ref_counts = {
-            k: dict(zip(g["value"], g["ref"].astype(int))) for k, g in known.groupby(["model_id", "slot"])
-        }
+        # {(model_id, slot): {value: ref count}} in the rows' order (a groupby per pair was slow)
+        pairs = zip(known["model_id"].tolist(), known["slot"].tolist())
+        for key, value, ref in zip(pairs, known["value"].tolist(), known["ref"].astype(int).tolist()):
+            self.ref_counts.setdefault(key, {})[value] = ref
         first = self.reader.first_seen(new)
         new = new.merge(first, on=["model_id", "slot", "value"], how="left").sort_values(
             ["cur", "value"], ascending=[False, True]
@@ -218,7 +220,8 @@ class Assembler:
             "last_inference": iso(fresh.get("last_ts")) if fresh else None,
             "reference_snapshot": int(snaps[model_id]) if model_id in snaps else None,
         }
-        explain_prediction_drift(reasons, features, annotate(features, self.importance.get(model_id, {})))
+        importance = self.importance.get(model_id)
+        explain_prediction_drift(reasons, features, annotate(features, importance) if importance else None)
         if timeline:
             status = self.model_status
             out["timeline"] = [
@@ -265,81 +268,23 @@ class Assembler:
         items.sort(key=lambda t: t[:5])
         return [t[5] for t in items]
 
-    def _feature_blocks(self, now: pd.DataFrame) -> dict[str, list[tuple]]:
-        """Per model, in the spec's order: (name, slot, kind, psi, js, chi2_p, missing_share,
-        unseen or out-of-range share, status, each check's status) of each feature, from the as_of rows column-wise.
-
-        A feature's status is the worst of its feature_drift, missing, unseen_categories,
-        out_of_range and schema statuses (red, yellow, green), grey if it has none of them.
-        """
-        feats = self.judge.fleet.features.sort_values(["model_id", "position"])[["model_id", "feature", "slot", "kind"]]
-        keys = ["model_id", "feature_key"]
-        out = feats.rename(columns={"feature": "feature_key"})
-
-        def column(check: str, source: str, name: str) -> None:
-            nonlocal out
-            if source not in now.columns:  # no row of that check anywhere in the fleet
-                out[name] = np.nan
-                return
-            part = now[now["check"].to_numpy(dtype=object) == check][keys + [source]]
-            out = out.merge(part.drop_duplicates(keys, keep="last").rename(columns={source: name}), on=keys, how="left")
-
-        column("feature_drift", "psi", "psi")
-        column("missing", "share", "missing_share")
-        column("unseen_categories", "value", "unseen_share")
-        column("out_of_range", "value", "out_of_range_share")
-        part = now[np.isin(now["check"].to_numpy(dtype=object), _FEATURE_STATUS_CHECKS)]
-        # the last row of a (check, feature) wins, as in a dict keyed by it
-        part = part.drop_duplicates(["model_id", "check", "feature_key"], keep="last")
-        rank = part.assign(rank=part["status"].map(_STATUS_ORDER)).groupby(keys, sort=False)["rank"].min()
-        out = out.merge(rank.reset_index(), on=keys, how="left")
-        # each check's own status of the feature (the UI shows drift's beside PSI, quality's beside shares)
-        per_check: dict[tuple[str, str], dict[str, str]] = {}
-        for mid, key, chk, st in zip(*(part[c].tolist() for c in ("model_id", "feature_key", "check", "status"))):
-            per_check.setdefault((mid, key), {})[chk] = st
-        status = np.array(list(_STATUS_ORDER), dtype=object)[out["rank"].fillna(_STATUS_ORDER[GREY]).astype(int)]
-        models, names = out["model_id"].to_numpy(dtype=object), out["feature_key"].to_numpy(dtype=object)
-        slots, kinds = out["slot"].astype(int).tolist(), out["kind"].to_numpy(dtype=object)
-        js = _nums([self.js.get(k) for k in zip(models.tolist(), slots)])
-        chi2 = _nums([self.chi2.get(k) for k in zip(models.tolist(), slots)])
-        share = np.where(
-            kinds == "categorical",
-            out["unseen_share"].to_numpy(dtype=object),
-            out["out_of_range_share"].to_numpy(dtype=object),
-        )
-        rows = zip(
-            names.tolist(),
-            slots,
-            kinds.tolist(),
-            _nums(out["psi"]),
-            js,
-            chi2,
-            _nums(out["missing_share"]),
-            _nums(share),
-            status.tolist(),
-            [
-                {c: d[c] for c in _FEATURE_STATUS_CHECKS if c in d}
-                for d in (per_check.get(k, {}) for k in zip(models.tolist(), names.tolist()))
-            ],
-        )
-        blocks: dict[str, list[tuple]] = {}
-        for m, row in zip(models.tolist(), rows):
-            blocks.setdefault(m, []).append(row)
-        return blocks
-
     def features(self, model_id: str, raw: dict) -> list[dict[str, Any]]:
         out = []
         for name, slot, kind, psi, js, chi2, missing, share, status, by_check in self.feature_blocks.get(model_id, []):
-            entry: dict[str, Any] = {"feature": name, "kind": kind, "psi": psi, "js": js}
+            # dict literals, key order as the contract's (200,000 of them in a 10,000-model fleet);
+            # importance, importance_source, drift_importance: None until annotate() sets them
             if kind == "categorical":
-                entry["chi2_p"] = chi2
+                entry = {"feature": name, "kind": kind, "psi": psi, "js": js, "chi2_p": chi2}
+                entry |= {"missing_share": missing, "unseen_share": share, "status": status, "check_status": by_check}
             elif slot in raw:
-                entry["ks"] = _num(raw[slot]["ks"])
-                entry["wasserstein"] = _num(raw[slot]["wasserstein"])
-            entry["missing_share"] = missing
-            entry["unseen_share" if kind == "categorical" else "out_of_range_share"] = share
-            entry["status"] = status
-            entry["check_status"] = by_check
+                ks, wasserstein = _num(raw[slot]["ks"]), _num(raw[slot]["wasserstein"])
+                entry = {"feature": name, "kind": kind, "psi": psi, "js": js, "ks": ks, "wasserstein": wasserstein}
+                entry |= {"missing_share": missing, "out_of_range_share": share, "status": status}
+                entry["check_status"] = by_check
+            else:
+                entry = {"feature": name, "kind": kind, "psi": psi, "js": js, "missing_share": missing}
+                entry |= {"out_of_range_share": share, "status": status, "check_status": by_check}
+            entry |= _NO_IMPORTANCE
             out.append(entry)
         return out
 
@@ -349,49 +294,5 @@ class Assembler:
 
 
 NO_INFERENCE = "no inference logged yet"
+_NO_IMPORTANCE = {"importance": None, "importance_source": None, "drift_importance": None}
 _MODEL_BLOCKS = ("prediction_drift", "performance", "performance_estimate", "freshness")
-_FEATURE_STATUS_CHECKS = ("feature_drift", "missing", "unseen_categories", "out_of_range", "schema")
-_STATUS_ORDER = {RED: 0, YELLOW: 1, GREEN: 2, GREY: 3}
-
-
-def _nums(values) -> list:
-    """_num of each value: finite floats as Python floats, anything else (None, NaN, ±inf) None."""
-    x = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(dtype="float64")
-    return np.where(np.isfinite(x), x.astype(object), None).tolist()
-
-
-def _check_blocks(now: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
-    """Per model, every check's status (its worst row's: red, yellow, green, grey, then the
-    value farthest past the threshold's side), with the effective thresholds in force."""
-    check = now["check"].to_numpy(dtype=object)
-    value = now["value"].to_numpy(dtype="float64")
-    below = np.isin(check, [c for c in _CHECK_RANK if CHECKS_BY_NAME[c].direction == "below"])
-    badness = np.where(np.isfinite(value), np.where(below, value, -value), 0.0)
-    order = np.lexsort(
-        (
-            badness,
-            now["status"].map(_STATUS_ORDER).to_numpy(),
-            pd.Series(check).map(_CHECK_RANK).to_numpy(),
-            pd.factorize(now["model_id"])[0],
-        )
-    )
-    part = now.iloc[order]
-    first = ~part.duplicated(["model_id", "check"]).to_numpy()
-    part = part[first]
-    feature = part["feature"].to_numpy(dtype=object)
-    rows = zip(
-        part["model_id"].tolist(),
-        part["check"].tolist(),
-        part["status"].tolist(),
-        np.where(pd.isna(feature), None, feature).tolist(),
-        _nums(part["value"]),
-        _nums(part["yellow"]),
-        _nums(part["red"]),
-        part["threshold_source"].to_numpy(dtype=object).tolist(),
-    )
-    blocks: dict[str, list[dict[str, Any]]] = {}
-    for m, c, st, feat, v, y, r, src in rows:
-        blocks.setdefault(m, []).append(
-            {"check": c, "status": st, "feature": feat, "value": v, "yellow": y, "red": r, "threshold_source": src}
-        )
-    return blocks

@@ -160,6 +160,7 @@ class Judge:
         want = lambda *names: needed is None or bool(needed.intersection(names))  # noqa: E731
         w7, w24 = self._windows(WEEK), self._windows(DAY)
         self.rows = self._row_counts()
+        self._grid: pd.DataFrame | None = None
         parts = []
         detail = detail_at is not None
         drift, unseen = detail or want("feature_drift", "prediction_drift"), detail or want("unseen_categories")
@@ -220,9 +221,16 @@ class Judge:
         return f[f["kind"].isin(kinds)][["model_id", "slot", "feature", "kind", "position"]]
 
     def _per_feature_grid(self, kinds) -> pd.DataFrame:
-        feats = self._features(kinds)
-        grid = pd.DataFrame({"wid": self.wids}).merge(feats, how="cross")
-        return grid.merge(self.rows, on=["wid", "model_id"], how="left")
+        """(wid × feature) rows with the model's row counts. The cross join and the merge are made
+        once per run (four checks use them; a 30-day timeline has ~30 rows per feature); a kind's
+        rows are a filter of them, in the same order."""
+        if self._grid is None:
+            grid = pd.DataFrame({"wid": self.wids}).merge(self._features(), how="cross")
+            self._grid = grid.merge(self.rows, on=["wid", "model_id"], how="left")
+        grid = self._grid
+        if set(kinds) >= {"numeric", "categorical"}:
+            return grid
+        return grid[grid["kind"].isin(kinds).to_numpy()].reset_index(drop=True)
 
     def feature_drift(self) -> pd.DataFrame:
         grid = self._per_feature_grid(("numeric", "categorical"))

@@ -18,6 +18,8 @@ values' list need.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 
@@ -32,8 +34,14 @@ def _split(windows) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[tuple[pd.T
     """Windows (wid, start, end] -> whole days (dstart, dend] as day numbers, and edge hour ranges.
 
     Returns wids, dstart, dend (dstart == dend: no whole day), the distinct edge hours as ranges
-    (h − 1 h, h], and a (windows × hours) 0/1 matrix of which hours each window holds.
+    (h − 1 h, h], and a (windows × hours) 0/1 matrix of which hours each window holds. Every chunk
+    of a fleet judges the same windows: splits are cached (read-only arrays).
     """
+    return _split_windows(tuple(windows))
+
+
+@functools.lru_cache(maxsize=16)
+def _split_windows(windows: tuple):
     wids, dstart, dend, edges = [], [], [], []
     for wid, start, end in windows:
         ds, de = start.ceil("D"), end.floor("D")
@@ -60,7 +68,10 @@ def _split(windows) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[tuple[pd.T
     for i, e in enumerate(hours):
         for r in e:
             member[i, rid[r]] = 1.0
-    return np.asarray(wids, dtype="int64"), np.asarray(dstart), np.asarray(dend), ranges, member
+    out = np.asarray(wids, dtype="int64"), np.asarray(dstart), np.asarray(dend), member
+    for array in out:
+        array.setflags(write=False)
+    return out[0], out[1], out[2], tuple(ranges), out[3]
 
 
 def _ref_cells(ref: pd.DataFrame, kind: str) -> pd.DataFrame:

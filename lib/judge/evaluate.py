@@ -16,7 +16,7 @@ from lib.errors import InputError
 from lib.judge import fdr
 from lib.judge.assemble import Assembler
 from lib.judge.checks import Judge
-from lib.judge.fleet import Fleet, load_fleet, restrict
+from lib.judge.fleet import Fleet, load_fleet, restrict, split
 from lib.judge.policy import Policy, load_policy, with_store_overrides
 from lib.judge.seg_reasons import attach_segments
 from lib.judge.status import RANK, RED, YELLOW
@@ -41,6 +41,18 @@ def parse_as_of(text: str | None) -> pd.Timestamp | None:
     return round_up_hour(ts)
 
 
+CHUNK_MODELS = 1000
+"""Models judged at once. Judging is per model (the fleet-wide FDR family aside, decided first), so
+chunks give the same JSON as one pass; they bound memory by the chunk, not the fleet (a 30-day
+timeline of 10,000 models held ~12 GB of check rows at once), and keep the frames cache-sized."""
+
+
+def chunks(ids: list[str], size: int | None) -> list[list[str]]:
+    """The model ids in consecutive runs of `size` (every id once, in order)."""
+    size = CHUNK_MODELS if size is None else max(1, int(size))
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
+
+
 def evaluate(
     store: Store,
     *,
@@ -49,8 +61,12 @@ def evaluate(
     timeline_days: int | None = None,
     detail: bool | None = None,
     policy: Policy | None = None,
+    chunk_models: int | None = None,
 ) -> dict[str, Any]:
-    """Judge the fleet (or the given models) as of a time. Returns the `evaluate` JSON as a dict."""
+    """Judge the fleet (or the given models) as of a time. Returns the `evaluate` JSON as a dict.
+
+    `chunk_models`: how many models are judged at once (default CHUNK_MODELS); the result does
+    not depend on it."""
     policy = policy or load_policy()
     if timeline_days is not None and not 1 <= timeline_days <= 365:
         raise InputError(f"--timeline: {timeline_days} is not between 1 and 365 days")
@@ -68,15 +84,21 @@ def evaluate(
             as_of = round_up_hour(newest)
         if fleet.models.empty:
             return {"as_of": iso(as_of), "models": []}
-        judge, checks, timeline = judge_fleet(con, reader, fleet, policy, as_of, timeline_days, model_ids)
-        decided = None
-        if fdr.settings(policy)["enabled"]:
-            decided = _fdr_family(con, judge, checks, policy, as_of, model_ids)
-            checks = fdr.apply(checks, decided, judge.wid[as_of])
+        # The FDR family spans the whole fleet: decided before any chunk is judged.
+        decided = _fdr_family(con, fleet if not model_ids else None, policy, as_of, chunk_models)
         detail = bool(model_ids) if detail is None else detail
-        raw = raw_drift(con, fleet, as_of) if detail else {}
-        assembler = Assembler(judge, checks, as_of, reader)
-        out_models = [assembler.model(m, raw.get(m, {}), timeline) for m in fleet.models["model_id"]]
+        out_models = []
+        ids = fleet.models["model_id"].tolist()
+        parts = chunks(ids, chunk_models)
+        for part, sub in zip(parts, [fleet] if len(parts) == 1 else split(fleet, parts)):
+            sub_reader = reader if len(parts) == 1 else Reader(con, part)
+            judge, checks, timeline = judge_fleet(con, sub_reader, sub, policy, as_of, timeline_days, part)
+            if decided is not None:
+                checks = fdr.apply(checks, decided, judge.wid[as_of])
+            raw = raw_drift(con, sub, as_of) if detail else {}
+            assembler = Assembler(judge, checks, as_of, sub_reader)
+            out_models += [assembler.model(m, raw.get(m, {}), timeline) for m in part]
+            del judge, checks, assembler
         attach_segments(con, fleet.models, out_models, as_of, detail)  # issue 13: flagged models only
     out_models.sort(key=lambda d: (RANK[d["status"]], d["model_id"]))
     out: dict[str, Any] = {"as_of": iso(as_of), "models": out_models}
@@ -86,15 +108,24 @@ def evaluate(
     return out
 
 
-def _fdr_family(con, judge: Judge, checks: pd.DataFrame, policy: Policy, as_of, model_ids) -> pd.DataFrame:
-    """The fleet's family of drift p-values at as_of, decided (lib/judge/fdr.py). For a subset of
-    models the whole fleet is judged at as_of (drift only), so a model's view equals the grid's."""
-    alpha = fdr.settings(policy)["alpha"]
-    if not model_ids:
-        return fdr.decide(fdr.family(judge, checks, judge.wid[as_of]), alpha)
+def _fdr_family(con, fleet: Fleet | None, policy: Policy, as_of, chunk_models: int | None) -> pd.DataFrame | None:
+    """The fleet's family of drift p-values at as_of, decided (lib/judge/fdr.py); None when the
+    policy does not ask for it. Always the whole fleet (`fleet`, or read here for a subset of
+    models), so that a model's view equals the grid's; judged at as_of only, drift only, in chunks
+    of models (each (model, feature) is its own member: the family is the chunks' concatenation)."""
+    if not fdr.settings(policy)["enabled"]:
+        return None
     reader = Reader(con, None)
-    whole = Judge(reader, load_fleet(reader, None), policy, [as_of], wids=[0])
-    return fdr.decide(fdr.family(whole, whole.run({"feature_drift"}, detail_at=as_of), 0), alpha)
+    fleet = fleet if fleet is not None else load_fleet(reader, None)
+    ids = fleet.models["model_id"].tolist()
+    family = []
+    parts = chunks(ids, chunk_models)
+    for part, sub in zip(parts, [fleet] if len(parts) == 1 else split(fleet, parts)):
+        sub_reader = reader if len(parts) == 1 else Reader(con, part)
+        judge = Judge(sub_reader, sub, policy, [as_of], wids=[0])
+        family.append(fdr.family(judge, judge.run({"feature_drift"}, detail_at=as_of), 0))
+    family = [f for f in family if len(f)] or family[:1]  # an empty part must not decide the dtypes
+    return fdr.decide(pd.concat(family, ignore_index=True), fdr.settings(policy)["alpha"])
 
 
 def judge_fleet(

@@ -12,7 +12,7 @@ from lib.actions import run as actions
 from lib.errors import MissingDependency
 from lib.reports.build import FORMATS, file_name, render_report
 from lib.reports.data import Filters
-from lib.ui.loaders import _ts, load_fleet
+from lib.ui.loaders import _ts, fleet_if_judged, load_fleet
 from lib.ui.store_access import _store, guarded
 
 MIME = {"html": "text/html", "pdf": "application/pdf", "json": "application/json", "csv": "text/csv"}
@@ -34,7 +34,12 @@ def build_report(
     s = _store(path)
     if model_id:
         return render_report(s, fmt, model_id=model_id, as_of=_ts(as_of))
-    return render_report(s, fmt, result=load_fleet(path, version, as_of), filters=Filters(**dict(filters)))
+    return render_report(
+        s,
+        fmt,
+        result=fleet_if_judged(path, version, as_of) or load_fleet(path, version, as_of),
+        filters=Filters(**dict(filters)),
+    )
 
 
 def report_filters(ctx) -> tuple[tuple[str, Any], ...]:

@@ -4,7 +4,9 @@ reloads keep them), the store checks, and the Context a page reads; plus the fil
 
 lib/ui is the only part of lib that imports Streamlit (DESIGN.md, Layout). Alongside this module:
 store_access (opening the store, its notices), loaders (cached reads keyed on the data version),
-formatting (how values are written), style (CSS, colors), grid (the fleet grid's HTML), model_html
+formatting (how values are written), style (CSS, colors), grid (the fleet grid's HTML), judged (the
+background judge of the whole fleet), fleet_view / fleet_widgets / fleet_table (the fleet page's
+filters, pages and table), model_html
 (the model page's HTML blocks), tab_* (the model page's tabs, sharing tab_common) and actions
 (reports and the action history). Every name that goes into HTML is escaped. Pages stay thin:
 read the context, call these helpers and lib/, render.
@@ -25,7 +27,7 @@ from lib.judge.status import STATUSES
 from lib.reports.data import Filters
 from lib.ui.auth import auth_configured, current_actor, gate, sidebar_identity  # noqa: F401 (re-exported)
 from lib.ui.formatting import WORD
-from lib.ui.loaders import load_catalog, load_fleet
+from lib.ui.loaders import fleet_at, load_catalog
 from lib.ui.store_access import _store, db_path, empty_notice, guarded, missing_notice
 
 FILTER_KEYS = ("team", "owner", "task", "status", "tag", "q", "as_of")
@@ -46,7 +48,8 @@ class Context:
         return d is not None and pd.Timestamp(self.as_of).tz_localize(None) == d
 
     def fleet(self) -> dict[str, Any]:
-        return load_fleet(self.path, self.version, self.as_of)
+        """The fleet's evaluation at the page's time (lib/ui/loaders.py fleet_at)."""
+        return fleet_at(self.path, self.version, self.as_of, default_as_of=self.is_default_as_of)
 
     def link_params(self) -> dict[str, Any]:
         """The filters as query parameters, for links that open a page in a new session."""

@@ -15,17 +15,22 @@ from lib.ui.style import CSS, _c
 NO_DATA = "no_data"  # a run of days before the model's first inference (not a status)
 
 
-def counts_html(counts: dict[str, int], total: int) -> str:
+def counts_html(counts: dict[str, int], total: int, whole: dict[str, int] | None = None) -> str:
+    """Models per status (those that pass the filters); with `whole`, the whole fleet's beside."""
+
+    def of(n: int | None) -> str:
+        return "" if n is None else f'<small class="of" data-testid="dl-fleet-count">of {n:,}</small>'
+
     parts = [CSS, '<div class="dl-counts" role="list">']
     for s in STATUSES:
         parts.append(
             f'<div class="dl-count" role="listitem" data-status="{s}" style="--c:{_c(s)}">'
-            f'<span>{GLYPH[s]}</span><b data-testid="dl-count-{s}">{counts.get(s, 0)}</b>'
-            f'<span class="w">{WORD[s]}<small>{MEANING[s]}</small></span></div>'
+            f'<span>{GLYPH[s]}</span><b data-testid="dl-count-{s}">{counts.get(s, 0):,}</b>'
+            f'<span class="w">{WORD[s]}<small>{MEANING[s]}</small>{of(whole.get(s, 0) if whole else None)}</span></div>'
         )
     parts.append(
-        f'<div class="dl-count" style="--c:#475569"><b data-testid="dl-count-total">{total}</b>'
-        '<span class="w">models<small>shown</small></span></div></div>'
+        f'<div class="dl-count" style="--c:#475569"><b data-testid="dl-count-total">{total:,}</b>'
+        f'<span class="w">models<small>shown</small>{of(sum(whole.values()) if whole else None)}</span></div></div>'
     )
     return "".join(parts)
 
@@ -54,28 +59,31 @@ def strip_html(timeline: list[dict]) -> str:
     return f'<div class="dl-strip">{cells}</div>'
 
 
-def tile_grid_html(models: list[dict], link_params: dict[str, Any]) -> str:
+def tile_grid_html(models: list[dict], link_params: dict[str, Any], totals: dict[str, int] | None = None) -> str:
     """One HTML block of tiles in the given order (worst first), each linking to the model page.
 
     Models that need a look (red, yellow, grey) get full tiles with their top reason; healthy
     ones compact tiles (id and 30-day strip), so that a fleet of hundreds stays one screen of
-    problems and a dense block of green rather than pages of "all checks pass".
+    problems and a dense block of green rather than pages of "all checks pass". `models` may be
+    one page of a longer list: `totals` (models per status over the whole list) then gives the
+    sections' counts.
     """
     if not models:
         return CSS + '<div class="dl-empty">No model matches the filters.</div>'
     attention = [m for m in models if m["status"] != GREEN]
     healthy = [m for m in models if m["status"] == GREEN]
+    n_attention = sum(n for s, n in totals.items() if s != GREEN) if totals else len(attention)
+    n_healthy = totals.get(GREEN, 0) if totals else len(healthy)
     parts = [CSS]
-    if attention and healthy:
+    if attention and (healthy or n_healthy):
         parts.append(
-            f'<div class="dl-sec">Needs a look · {len(attention)} <small>red, yellow and grey, worst '
-            "first</small></div>"
+            f'<div class="dl-sec">Needs a look · {n_attention:,} <small>red, yellow and grey, worst first</small></div>'
         )
     if attention:
         parts.append('<div class="dl-grid">' + "".join(_tile(m, link_params) for m in attention) + "</div>")
     if healthy:
         parts.append(
-            f'<div class="dl-sec">{GLYPH[GREEN]} Healthy · {len(healthy)} <small>all checks pass; the strip '
+            f'<div class="dl-sec">{GLYPH[GREEN]} Healthy · {n_healthy:,} <small>all checks pass; the strip '
             "shows the last 30 days</small></div>"
         )
         parts.append(
@@ -120,13 +128,6 @@ def _tile(m: dict, link_params: dict[str, Any], compact: bool = False) -> str:
         f'<div class="id">{html.escape(m["model_id"])}</div>'
         f'<div class="rs">{html.escape(reason)}</div>{estimate_html(m)}{strip}</a>'
     )
-
-
-def status_counts(models: list[dict]) -> dict[str, int]:
-    out = dict.fromkeys(STATUSES, 0)
-    for m in models:
-        out[m["status"]] += 1
-    return out
 
 
 def fdr_note(fleet: dict) -> str | None:

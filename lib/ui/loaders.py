@@ -1,5 +1,7 @@
 """Cached loaders for the pages, keyed on the store's path and data version (a new ingest shows up
-on the next rerun, no restart): the fleet's and one model's evaluation, and the model page's detail."""
+on the next rerun, no restart): the fleet's and one model's evaluation, and the model page's detail.
+The fleet at the newest data comes from the background judge (lib/ui/judged.py, one per store and
+process); a chosen past time is judged on demand."""
 
 from __future__ import annotations
 
@@ -12,12 +14,34 @@ import streamlit as st
 from lib.judge.evaluate import evaluate
 from lib.store import detail as store_detail
 from lib.store import rows as store_rows
+from lib.ui.judged import TIMELINE_DAYS, FleetJudge
 from lib.ui.store_access import _store
 
 if TYPE_CHECKING:
     from lib.ui.frame import Context
 
-TIMELINE_DAYS = 30
+
+@st.cache_resource(show_spinner=False)
+def fleet_judge(path: str) -> FleetJudge:
+    """The store's background judge: one per store path and server process, shared by sessions."""
+    return FleetJudge(path)
+
+
+def _same_time(a: str | None, b: str | None) -> bool:
+    return a is not None and b is not None and pd.Timestamp(a) == pd.Timestamp(b)
+
+
+def background_fleet(path: str, version: int, as_of: str | None, *, wait: bool = False) -> dict[str, Any] | None:
+    """The background judge's result when it is of this data version and time (else None);
+    with `wait`, wait for the judgment of this version under way rather than judge it twice."""
+    judge = fleet_judge(path)
+    snap = judge.wait() if wait else judge.snapshot()
+    r = snap.result
+    if r is None or not (r.complete and snap.current and r.version == version):
+        return None  # not judged yet, older data, or read back without its detail yet
+    if as_of is None or _same_time(r.as_of, as_of):
+        return r.fleet
+    return None
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -39,7 +63,17 @@ def load_fleet(path: str, version: int, as_of: str | None) -> dict[str, Any]:
 
 def fleet_if_judged(path: str, version: int, as_of: str) -> dict[str, Any] | None:
     """The fleet's evaluation if this process has already computed it (else None: don't wait for it)."""
-    return _FLEET_MEMO.get((path, version, as_of))
+    return background_fleet(path, version, as_of) or _FLEET_MEMO.get((path, version, as_of))
+
+
+def fleet_at(path: str, version: int, as_of: str | None, *, default_as_of: bool) -> dict[str, Any]:
+    """The fleet's evaluation: at the newest data the background judge's (waiting for it when it
+    is under way), at a chosen time `load_fleet`'s."""
+    if default_as_of:
+        got = background_fleet(path, version, as_of, wait=True)
+        if got is not None:
+            return got
+    return load_fleet(path, version, as_of)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

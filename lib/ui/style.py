@@ -18,6 +18,7 @@ CSS = """
 .dl-count b{font-size:1.45rem;line-height:1;font-variant-numeric:tabular-nums}
 .dl-count span.w{font-size:.82rem;color:#374151;line-height:1.15}
 .dl-count span.w small{display:block;color:#6b7280;font-size:.72rem}
+.dl-count span.w small.of{color:#374151;font-weight:600}
 .dl-grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(182px,1fr));gap:6px}
 a.dl-tile{display:block;text-decoration:none!important;color:#111827!important;background:#fff;border:1px solid #e5e7eb;
   border-left:5px solid var(--c);border-radius:6px;padding:5px 8px 6px 8px;line-height:1.25;overflow:hidden}
