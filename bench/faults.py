@@ -1,5 +1,5 @@
-"""Kill harness (issue 12): SIGKILL `register`, `ingest` and `alert` at random moments and check
-what the next process finds.
+"""Kill harness (issue 12): SIGKILL `register`, `ingest`, `alert` and `sync` at random moments and
+check what the next process finds.
 
 After every kill, on the store the killed process left behind:
 - the store opens (read-only, as the app opens it, and read-write, as the next writer does);
@@ -9,9 +9,11 @@ After every kill, on the store the killed process left behind:
 - the lock does not wedge the next writer (fcntl.flock: the kernel drops a dead holder's lock);
 - `alert` only: a second run (lease 0) delivers every action that was left 'pending' or
   'sending', and every retrain request carries the action's own id as its Idempotency-Key.
-`sync` is not on this branch (issue 12 says it is built in parallel): it is not exercised.
+- `sync` only (bench/faults_lake.py): the store is the state after some prefix of the sync's
+  transactions, each lake file's traces are all there or none, the next sync completes the job
+  (the complete run's counts and profiles) and a second sync changes nothing.
 
-    .venv/bin/python bench/faults.py [--kills 50] [--commands ingest,register,alert] [--seed 0] [--rows 40000]
+    .venv/bin/python bench/faults.py [--kills 50] [--commands ingest,register,alert,sync] [--seed 0] [--rows 40000]
 
 tests/test_faults.py runs the same checks with a few kills per command.
 """
@@ -39,11 +41,14 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+import faults_lake  # noqa: E402  (bench/faults_lake.py)
+
 from lib.ingest.pipeline import ingest_file, register_spec  # noqa: E402
 from lib.store.connection import Store  # noqa: E402
 
 AS_OF = pd.Timestamp("2026-11-10T00:00:00Z")
-COMMANDS = ("ingest", "register", "alert")
+COMMANDS = ("ingest", "register", "alert", "sync")
 PROFILE_KEYS = {
     "prof_rows": (["model_id", "hour", "file_id"], ["n"]),
     "prof_num_h": (["model_id", "hour", "slot", "bin"], ["n"]),
@@ -55,6 +60,7 @@ PROFILE_KEYS = {
     "prof_cls": (["model_id", "hour", "label", "prediction"], ["n"]),
     "prof_auc": (["model_id", "hour", "score"], ["n_pos", "n_neg"]),
     "prof_reg": (["model_id", "hour"], ["n", "sse", "sae", "sy", "syy"]),
+    "prof_score_h": (["model_id", "hour", "score", "pred_pos"], ["n"]),
 }
 
 
@@ -114,7 +120,7 @@ def _frame(rng: np.random.Generator, n: int, cats: list[str]) -> pd.DataFrame:
     return df
 
 
-def build_base(workdir: Path, hook_url: str, *, rows: int = 40_000) -> dict:
+def build_base(workdir: Path, hook_url: str, *, rows: int = 40_000, lake_rows: int | None = None) -> dict:
     """A store with a red model (retrain hook), a yellow one (notice to the hook) and a green one,
     plus the files the commands under test use. Returns their paths."""
     workdir.mkdir(parents=True, exist_ok=True)
@@ -156,7 +162,9 @@ def build_base(workdir: Path, hook_url: str, *, rows: int = 40_000) -> dict:
     )
     (workdir / "new.yaml").write_text(yaml.safe_dump(_spec("fault-new")))
     (workdir / "secrets.toml").write_text("[actions]\nlease_s = 0\nbackoff_s = 0.01\ntimeout_s = 5\n")
-    return {"db": db, "dir": workdir}
+    # sync: a lake of two models, `lake_rows` (default `rows`) inference rows each (bench/faults_lake.py)
+    lake = faults_lake.build_lake(workdir, lake_rows or rows)
+    return {"db": db, "dir": workdir, "lake": lake, "files": faults_lake.lake_files(lake)}
 
 
 def argv_for(command: str, base: dict, db: Path, variant: int = 0) -> list[str]:
@@ -167,6 +175,8 @@ def argv_for(command: str, base: dict, db: Path, variant: int = 0) -> list[str]:
         return ["register", "--db", str(db), str(d / ("update.yaml" if variant % 2 == 0 else "new.yaml"))]
     if command == "alert":
         return ["alert", "--db", str(db)]
+    if command == "sync":
+        return faults_lake.argv(base, db)
     raise ValueError(command)
 
 
@@ -213,6 +223,7 @@ def profiles(db: Path) -> dict:
 
 def recomputed_profiles(db: Path, scratch: Path) -> dict:
     """The profiles of a copy of the store after lib recomputes every model's from its rows."""
+    from lib.ingest.lake_rows import read_lake_rows
     from lib.ingest.pipeline import load_model_spec
     from lib.store.reprofile import reprofile_model
 
@@ -227,7 +238,7 @@ def recomputed_profiles(db: Path, scratch: Path) -> dict:
                 "SELECT positive_class FROM snapshots WHERE model_id = ? ORDER BY snapshot_id DESC LIMIT 1",
                 [model_id],
             ).fetchall()
-            reprofile_model(con, spec, snap[0][0] if snap else None)
+            reprofile_model(con, spec, snap[0][0] if snap else None, lake_rows=read_lake_rows)
     try:
         return profiles(copy)
     finally:
@@ -279,13 +290,18 @@ def run_to_end(argv: list[str], env: dict) -> tuple[subprocess.CompletedProcess,
     return proc, time.monotonic() - t0
 
 
+_finished_in: list[float] = []  # how long the runs that ended before their kill took
+
+
 def run_and_kill(argv: list[str], env: dict, delay: float) -> bool:
     """Start the command, SIGKILL it after `delay` s; True if it was still running then."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "lib", *argv], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
+    t0 = time.monotonic()
     try:
         proc.wait(timeout=delay)
+        _finished_in.append(time.monotonic() - t0)
         return False
     except subprocess.TimeoutExpired:
         proc.send_signal(signal.SIGKILL)
@@ -320,10 +336,18 @@ def reference_states(command: str, base: dict, scratch: Path, env: dict, variant
         run_alerts(Observed(db), config=load_config(base["dir"] / "secrets.toml"))
         del hook.requests[n:]
         db = fresh_copy(base, scratch / "ref")
+    if command == "sync":
+        base["sync_states"] = faults_lake.reference_states(base, db, counts)
+        states = set(base["sync_states"])
+        db = fresh_copy(base, scratch / "ref")
     proc, seconds = run_to_end(argv_for(command, base, db, variant), env)
     if proc.returncode != 0:
         raise SystemExit(f"{command} failed on a fresh copy: {proc.stdout}{proc.stderr}")
     states.add(counts(db))
+    if command == "sync":
+        if counts(db) != base["sync_states"][-1]:
+            raise SystemExit("the CLI's sync ended in another state than the observed in-process sync")
+        base["final_counts"], base["final_profiles"] = counts(db), profiles(db)
     return states, seconds
 
 
@@ -355,6 +379,8 @@ def kill_once(command: str, base: dict, scratch: Path, env: dict, states: set, s
         return rec
     now = counts(db)
     rec["state"] = "before" if now == before else ("after" if now in states else "other")
+    if command == "sync" and rec["state"] == "after" and now != base["sync_states"][-1]:
+        rec["state"] = "partial"  # after some files' transactions, before the others'
     if rec["state"] == "other":
         rec["counts"] = dict(now)
     stored, again = profiles(db), recomputed_profiles(db, scratch)
@@ -378,6 +404,8 @@ def kill_once(command: str, base: dict, scratch: Path, env: dict, states: set, s
         rec["resent_same_key"] = (unfinished & retrain_ids) <= retried and not (retried & delivered)
         rec["retried"] = len(retried)
         rec["redelivered_retrain"] = sorted(unfinished & retrain_ids & retried)
+    if command == "sync":
+        faults_lake.check_after_kill(db, base, env, rec, counts=counts, profiles=profiles)
     return rec
 
 
@@ -408,10 +436,14 @@ def campaign(
             while sum(r["killed"] for r in records) < kills and i < 3 * kills:
                 variant = i % 2 if command == "register" else 0
                 states, seconds = plan[variant]
+                if _finished_in:  # a run that ended before its kill: kill within what runs take now
+                    seconds = min(seconds, max(_finished_in[-1], 0.5))
+                    plan[variant] = (states, seconds)
+                    _finished_in.clear()
                 rec = kill_once(command, base, workdir, env, states, seconds * 1.1, rng, variant, hook)
                 i += 1
                 records.append(rec)
-                if verbose and (rec["state"] in ("other", "unopenable") or not rec.get("profiles_ok", True)):
+                if verbose and _problem(rec):
                     print(f"  finding: {json.dumps(rec)}", flush=True)
             results[command] = summarize(records, plan[0][1])
             if verbose:
@@ -430,6 +462,7 @@ def summarize(records: list[dict], seconds: float) -> dict:
         "full_run_s": round(seconds, 2),
         "before": states["before"],
         "after": states["after"],
+        "partial": states["partial"],
         "killed_before": sum(r["killed"] and r["state"] == "before" for r in records),
         "killed_after": sum(r["killed"] and r["state"] == "after" for r in records),
         "other": states["other"],
@@ -443,10 +476,19 @@ def summarize(records: list[dict], seconds: float) -> dict:
         out["recovered_all_delivered"] = sum(r["all_delivered"] and r["recovery_exit"] == 0 for r in alerts)
         out["resent_same_key"] = sum(r["resent_same_key"] for r in alerts)
         out["retrain_redelivered"] = sum(len(r["redelivered_retrain"]) for r in alerts)
-    out["problems"] = [r for r in records if r["state"] in ("other", "unopenable") or not r.get("profiles_ok", True)][
-        :5
-    ]
+    syncs = [r for r in records if "files_ok" in r]
+    if syncs:
+        out["files_whole_or_none"] = sum(r["files_ok"] for r in syncs)
+        out["files_synced_at_kill"] = dict(sorted(Counter(r["files_synced"] for r in syncs).items()))
+        out["recovered"] = sum(r["recovered"] for r in syncs)
+        out["second_sync_noop"] = sum(r["second_sync_noop"] for r in syncs)
+    out["problems"] = [r for r in records if _problem(r)][:5]
     return out
+
+
+def _problem(r: dict) -> bool:
+    bad = r["state"] in ("other", "unopenable") or not r.get("profiles_ok", True)
+    return bad or not (r.get("files_ok", True) and r.get("recovered", True) and r.get("second_sync_noop", True))
 
 
 def main() -> None:

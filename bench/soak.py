@@ -188,6 +188,7 @@ def soak(seconds: float, sessions: int, models: int, interval: float, workdir: P
         "page_errors": [],
     }
     stop = threading.Event()
+    load_before = [round(x, 2) for x in os.getloadavg()]  # the machine is shared: say how busy it was
     with streamlit_server(db) as base:
         threads = [
             threading.Thread(target=writer, args=(db, ids, workdir, interval, stop, out)),
@@ -220,6 +221,7 @@ def soak(seconds: float, sessions: int, models: int, interval: float, workdir: P
         "evaluate_errors": out["evaluate_errors"][:5],
         "rows_written": out["rows_written"],
         "rows_found": found,
+        "load_average_1_5_15_min": {"before": load_before, "after": [round(x, 2) for x in os.getloadavg()]},
     }
 
 

@@ -11,7 +11,7 @@ import os
 import sys
 from collections.abc import Callable
 
-from lib.errors import AlreadyRunning, InputError, MissingDependency, StoreBusy, StoreError, StoreMissing
+from lib.errors import AlreadyRunning, InputError, MissingDependency, OutOfMemory, StoreBusy, StoreError, StoreMissing
 
 
 class _Parser(argparse.ArgumentParser):
@@ -127,7 +127,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _fit_address_cap() -> None:
+    """Under an address-space cap (`ulimit -v`) glibc's per-thread malloc arenas (64 MB of address
+    space each) and Arrow's jemalloc extents use the cap up before the data does: two arenas and
+    the system allocator for Arrow (issue 12, docs/limits.md). DuckDB is capped in lib/store."""
+    import resource
+
+    if resource.getrlimit(resource.RLIMIT_AS)[0] == resource.RLIM_INFINITY:
+        return
+    # Arrow's default pool (jemalloc) reserves address space in large extents: the system one
+    # does not (read when pyarrow is first imported, after this)
+    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
+    import contextlib
+    import ctypes
+    import ctypes.util
+
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: its allocator has no such arenas
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt(-8, 2)  # M_ARENA_MAX
+
+
 def main(argv: list[str] | None = None) -> int:
+    _fit_address_cap()
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
@@ -145,6 +165,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except AlreadyRunning as exc:
         print(str(exc), file=sys.stderr)
+        return 1
+    except OutOfMemory as exc:
+        print(_one_line(exc), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"python -m lib {args.command}: interrupted", file=sys.stderr)

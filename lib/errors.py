@@ -8,6 +8,8 @@ MissingDependency -> a part the feature needs is not installed (Chromium for PDF
                 line with the install command; a notice in the app.
 StoreError  -> the store file cannot be used: corrupt or truncated, written by a newer schema
                version, not readable / writable, or a write failed (disk full) (exit 1; app notice).
+OutOfMemory -> a file did not fit in the memory the process may use: exit 1, one line naming it;
+               the store unchanged (docs/limits.md).
 """
 
 
@@ -26,6 +28,11 @@ class StoreMissing(Exception):
 class StoreError(Exception):
     """The store file is corrupt, truncated, of a newer schema version, lacks permissions, or a
     write to it failed (no space); a failed write changed nothing."""
+
+
+class OutOfMemory(Exception):
+    """A file did not fit in memory (RAM, or the address-space cap `ulimit -v` sets) while it
+    was read, validated or written; its transaction was rolled back, so nothing was changed."""
 
 
 class UnknownModel(InputError):

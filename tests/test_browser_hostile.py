@@ -266,3 +266,130 @@ def test_the_trap_catches_a_live_payload(browser):
         assert found["handlers"] and found["js_links"] == [f"javascript:{TRAP}=2"] and found["scripts"]
     finally:
         context.close()
+
+
+# -- PDF (issue 12): no script, launch or file/javascript link; the values as text; offline ---------
+def pdf_findings(path: Path) -> list[str]:
+    """Every script, launch, auto-action or javascript:/file: link reachable from the PDF's trailer."""
+    import pypdf
+    from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
+
+    found: list[str] = []
+    seen: set[tuple[int, int]] = set()
+    stack = [pypdf.PdfReader(str(path)).trailer]
+    while stack:
+        obj = stack.pop()
+        if isinstance(obj, IndirectObject):
+            if (obj.idnum, obj.generation) in seen:
+                continue
+            seen.add((obj.idnum, obj.generation))
+            obj = obj.get_object()
+        if isinstance(obj, DictionaryObject):
+            for key in ("/JavaScript", "/JS", "/Launch", "/AA", "/OpenAction", "/EmbeddedFile", "/SubmitForm"):
+                if key in obj:
+                    found.append(key)
+            if obj.get("/S") in ("/JavaScript", "/Launch", "/ImportData", "/SubmitForm", "/GoToR"):
+                found.append(f"/S {obj['/S']}")
+            uri = obj.get("/URI")
+            if uri is not None and not str(uri.get_object()).lower().startswith(("http://", "https://", "mailto:")):
+                found.append(f"/URI {str(uri.get_object())[:80]}")
+            stack.extend(v for k, v in obj.items() if k != "/Parent")
+        elif isinstance(obj, ArrayObject):
+            stack.extend(obj)
+    return found
+
+
+def test_the_pdf_report_runs_nothing_and_shows_the_values_as_text(hostile, tmp_path):
+    pdf = tmp_path / "report.pdf"
+    argv = ["report", "--db", hostile["store"].path, "--model", MODEL, "--format", "pdf", "--out", str(pdf)]
+    proc = subprocess.run(
+        [sys.executable, "-m", "lib", *argv], cwd=ROOT, env=hostile["env"], capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert pdf.read_bytes().startswith(b"%PDF-")
+    assert pdf_findings(pdf) == []
+    text = subprocess.run(["pdftotext", "-raw", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    flat = "".join(text.split())  # long strings wrap across lines
+    for value in (f"<script>{TRAP}=1</script>", MODEL, FEATURE, VALUES[0]):
+        assert "".join(value.split()) in flat, value
+    # the HTML that feeds the PDF asks for nothing but itself (plotly.js is inline)
+    from lib.reports.build import render_report
+    from lib.reports.pdf import html_to_pdf
+
+    blocked: list[str] = []
+    in_a_thread(html_to_pdf, render_report(hostile["store"], "html", model_id=MODEL).decode("utf-8"), blocked=blocked)
+    assert blocked == []
+
+
+def in_a_thread(fn, *args, **kwargs):
+    """Call fn in a thread of its own: the module's browser (Playwright's sync API) runs an asyncio
+    loop in this one, and html_to_pdf starts a sync Playwright of its own."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(fn, *args, **kwargs).result()
+
+
+def test_the_pdf_check_finds_a_script_and_a_javascript_link(tmp_path):
+    """pdf_findings can fail: a PDF with an open-action script and a javascript: link is caught."""
+    import pypdf
+    from pypdf.annotations import Link
+    from pypdf.generic import DictionaryObject, NameObject, TextStringObject
+
+    writer = pypdf.PdfWriter()
+    writer.add_blank_page(200, 200)
+    writer.root_object[NameObject("/OpenAction")] = DictionaryObject(
+        {NameObject("/S"): NameObject("/JavaScript"), NameObject("/JS"): TextStringObject("app.alert(1);")}
+    )
+    link = Link(rect=(10, 10, 100, 30), url="javascript:alert(2)")
+    writer.add_annotation(0, link)
+    path = tmp_path / "evil.pdf"
+    with open(path, "wb") as f:
+        writer.write(f)
+    found = pdf_findings(path)
+    assert {"/OpenAction", "/JS", "/S /JavaScript", "/URI javascript:alert(2)"} <= set(found), found
+
+
+def test_printing_loads_nothing_but_the_report(tmp_path):
+    """An HTML report that names another file, a local server (stylesheet, image, frame, fetch,
+    WebSocket) prints with none of them: every request is blocked and recorded, none arrives."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from lib.reports.pdf import html_to_pdf
+
+    hits: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            hits.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.end_headers()
+            self.wfile.write(b"HTTP-CANARY")
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    canary = tmp_path / "canary.txt"
+    canary.write_text("FILE-CANARY-42")
+    html = (
+        f'<html><head><link rel="stylesheet" href="{url}/css"></head><body><p>report body</p>'
+        f'<iframe src="{canary.as_uri()}"></iframe><img src="{url}/img"><iframe src="{url}/frame"></iframe>'
+        f'<script>fetch("{url}/fetch").catch(() => 0); try {{ new WebSocket("ws{url[4:]}/ws") }} catch (e) {{}}</script>'
+        "</body></html>"
+    )
+    blocked: list[str] = []
+    try:
+        pdf = tmp_path / "r.pdf"
+        pdf.write_bytes(in_a_thread(html_to_pdf, html, blocked=blocked))
+    finally:
+        server.shutdown()
+        server.server_close()
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert "report body" in text and "FILE-CANARY" not in text and "HTTP-CANARY" not in text
+    assert hits == []  # not even the WebSocket, which the route does not see (the closed proxy does)
+    assert {f"{url}/css", f"{url}/img", f"{url}/frame", f"{url}/fetch", canary.as_uri()} <= set(blocked)

@@ -1,5 +1,6 @@
-"""Crash safety (issue 12): SIGKILL at random moments, a dead lock holder, an action killed while
-'sending'. bench/faults.py runs the same checks with >= 50 kills per command; here a few each."""
+"""Crash safety (issue 12): SIGKILL at random moments (ingest, register, alert, sync), a dead lock
+holder, an action killed while 'sending'. bench/faults.py runs the same checks with >= 50 kills per
+command; here a few each."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ pytestmark = pytest.mark.xdist_group("faults")
 def fleet(tmp_path_factory):
     """The harness's base store (3 models, 9 days) and its retrain hook, built once."""
     hook = faults.Hook(delay=0.3)
-    base = faults.build_base(tmp_path_factory.mktemp("base"), hook.url, rows=10_000)
+    base = faults.build_base(tmp_path_factory.mktemp("base"), hook.url, rows=10_000, lake_rows=3_000)
     yield hook, base
     hook.close()
 
@@ -41,8 +42,14 @@ def campaign(tmp_path_factory, fleet):
 def test_a_killed_command_leaves_the_before_or_the_after_state(campaign, command):
     r = campaign[command]
     assert r["kills"] == 2, r
-    assert r["before"] + r["after"] == r["runs"] and r["other"] == 0 and r["unopenable"] == 0, r["problems"]
+    # sync: 'partial' is the state after some files' transactions (each file before or after)
+    assert r["before"] + r["after"] + r["partial"] == r["runs"], r["problems"]
+    assert r["other"] == 0 and r["unopenable"] == 0, r["problems"]
     assert r["profiles_mismatch"] == 0 and r["sidecar_behind"] == 0, r["problems"]
+    if command == "sync":  # every file whole or absent; the next sync completes, the one after is a no-op
+        assert r["files_whole_or_none"] == r["recovered"] == r["second_sync_noop"] == r["runs"], r
+    else:
+        assert r["partial"] == 0, r
     if command == "alert":
         assert r["recovered_all_delivered"] == r["resent_same_key"] == r["runs"], r
 
@@ -134,3 +141,31 @@ def test_an_added_feature_counts_as_null_in_the_stored_rows_profiles(tmp_path, f
     qual = faults.profiles(db)["prof_qual_h"]
     nulls = sum(v[0] for k, v in qual.items() if k[0] == "fault-green" and k[2] == 2)
     assert nulls == 21600  # every stored row of fault-green (9 days, one row per 36 s)
+
+
+def test_the_sync_check_finds_a_torn_file(tmp_path, fleet):
+    """file_traces can fail: a file whose profile rows, or whose lake_files entry, are gone is torn."""
+    import duckdb
+
+    from lib.ingest.lake import sync_lake
+
+    base = fleet[1]
+    db = faults.fresh_copy(base, tmp_path / "run")
+    assert sync_lake(Store(db), base["lake"]).synced == len(base["files"])
+    traces = faults.faults_lake.file_traces(db, base)
+    assert set(traces.values()) == {"whole"} and len(traces) == len(base["files"]) == 14
+    lake = str(base["lake"].resolve())
+    inference = next(f for f in base["files"] if "/inference/" in f)
+    con = duckdb.connect(str(db))
+    try:
+        fid = con.execute("SELECT file_id FROM ingest_log WHERE file_name = ?", [f"{lake}/{inference}"]).fetchall()[0][
+            0
+        ]
+        con.execute("DELETE FROM prof_rows WHERE file_id = ?", [fid])
+        con.execute("DELETE FROM lake_files WHERE path = ?", [base["files"][0]])
+    finally:
+        con.close()
+    traces = faults.faults_lake.file_traces(db, base)
+    assert traces[inference].startswith("torn: inference file")
+    assert traces[base["files"][0]].startswith("torn: ingest_log")
+    assert sum(v == "whole" for v in traces.values()) == 12

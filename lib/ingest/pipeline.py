@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lib.errors import InputError, UnknownModel
+from lib.errors import InputError, OutOfMemory, UnknownModel
 from lib.ingest import readers
 from lib.spec import Spec, parse_spec
 from lib.store import incoming as store_incoming
@@ -109,7 +109,17 @@ def ingest_file(store: Store, kind: str, model_id: str, path: str | Path, *, lak
         return Outcome(name, "rejected", 0, f"{name}: {exc}")
     except InputError as exc:
         return Outcome(name, "rejected", 0, str(exc))
+    except Exception as exc:
+        _raise_if_out_of_memory(exc, name)
+        raise
     return write_prepared(store, prepared)
+
+
+def _raise_if_out_of_memory(exc: Exception, name: str) -> None:
+    """Out of memory (DuckDB's and Arrow's too), reading or writing: rolled back, one line."""
+    oom = readers.memory_error(exc)
+    if oom is not None:
+        raise OutOfMemory(f"out of memory reading {name}: {oom} (nothing was stored; see docs/limits.md)") from None
 
 
 def prepare_file(
@@ -173,6 +183,9 @@ def write_prepared(store: Store, p: PreparedFile) -> Outcome:
         return Outcome(p.name, "rejected", 0, f"{p.name}: {exc}")
     except InputError as exc:
         return Outcome(p.name, "rejected", 0, str(exc))
+    except Exception as exc:
+        _raise_if_out_of_memory(exc, p.name)
+        raise
     return Outcome(p.name, "ingested", p.rows.n, outcome_message(p.rows.n, p.meta, unknown))
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import re
+import resource
 from pathlib import Path
 
 import numpy as np
@@ -58,6 +59,35 @@ def _duplicate(names: list[str]) -> str | None:
     return None
 
 
+# Allocation failures that Arrow reports in other words than ArrowMemoryError (a Parquet page
+# buffer, a thrift header; "Wrapping v0 failed": no memory for a Python string): they are memory,
+# not a bad file (found under `ulimit -v`, issue 12).
+_MEMORY = re.compile(
+    r"alloc of size|bad_alloc|bad allocation|out of memory|cannot allocate memory|^unknown error: wrapping \S+ failed"
+)
+
+
+def memory_error(exc: BaseException) -> MemoryError | None:
+    """A MemoryError for an exception that reports an allocation failure, else None."""
+    first = (str(exc).splitlines() or [""])[0]
+    if isinstance(exc, MemoryError) or (
+        isinstance(exc, (pa.ArrowException, OSError)) and _MEMORY.search(first.lower())
+    ):
+        return MemoryError(first or f"an allocation failed ({type(exc).__name__})")
+    return None
+
+
+def threaded() -> bool:
+    """Whether readers may use Arrow's thread pools: not under an address-space cap (`ulimit -v`),
+    where each thread's stack and malloc arena count against the cap, and an allocation that fails
+    in a pool thread aborts the process (std::bad_alloc) instead of raising (issue 12)."""
+    if resource.getrlimit(resource.RLIMIT_AS)[0] == resource.RLIM_INFINITY:
+        return True
+    pa.set_cpu_count(1)  # for what pyarrow and pandas run on the pools without asking
+    pa.set_io_thread_count(1)
+    return False
+
+
 def read_table(path: Path) -> pd.DataFrame:
     """Read a whole Parquet or CSV file (CSV: every column as text, only '' is NULL)."""
     name = str(path)
@@ -70,13 +100,17 @@ def read_table(path: Path) -> pd.DataFrame:
             dup = _duplicate(pq.read_schema(path).names)
             if dup is not None:
                 raise InputError(f"{name}: column {dup}: duplicate column name")
-            table = _binary_as_text(pq.read_table(path), name)
+            table = _binary_as_text(pq.read_table(path, use_threads=threaded()), name)
         except (pa.ArrowException, OSError) as exc:
+            if (oom := memory_error(exc)) is not None:
+                raise oom from None
             raise InputError(f"{name}: not a readable Parquet file ({str(exc).splitlines()[0]})") from None
         try:
             # Integers stay integers when a column has NULLs (else 7 would become the text "7.0").
-            return table.to_pandas(types_mapper=_NULLABLE_INTS.get)
+            return table.to_pandas(types_mapper=_NULLABLE_INTS.get, use_threads=threaded())
         except (pa.ArrowException, ValueError) as exc:
+            if (oom := memory_error(exc)) is not None:
+                raise oom from None
             raise InputError(f"{name}: cannot convert ({exc})") from None
     if suffix in (".csv", ".txt"):
         return _read_csv(path)
@@ -145,7 +179,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
     try:
         table = pacsv.read_csv(
             path,
-            read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, use_threads=True),
+            read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, use_threads=threaded()),
             parse_options=pacsv.ParseOptions(delimiter=delimiter),
             convert_options=pacsv.ConvertOptions(
                 column_types={h: pa.string() for h in header},
@@ -155,10 +189,12 @@ def _read_csv(path: Path) -> pd.DataFrame:
             ),
         )
     except pa.ArrowInvalid as exc:
+        if (oom := memory_error(exc)) is not None:
+            raise oom from None
         first = str(exc).splitlines()[0]
         reason = "not UTF-8 text" if "UTF8" in first else f"malformed CSV ({first})"
         raise InputError(f"{name}: {_csv_error_row(path, header, delimiter)}{reason}") from None
-    return table.to_pandas()
+    return table.to_pandas(use_threads=threaded())
 
 
 def _is_utf8(text: str) -> bool:

@@ -1,8 +1,10 @@
 """PDF from the HTML report: headless Chromium prints it to A4 with page numbers, offline.
 
 Playwright drives Debian's /usr/bin/chromium (no `playwright install`), or the browser that
-DRIFTLIGHT_CHROMIUM names. Every request other than the report itself (file:, data:, about:) is
-aborted, so printing never reaches the network. A missing Chromium (or Playwright) raises
+DRIFTLIGHT_CHROMIUM names. Printing loads nothing but the report (issue 12): every request other
+than the report's own file, data: and about:blank is aborted (another file: URL too: a report
+that names /etc/passwd cannot pull it in), and the browser's proxy is a closed local port, so a
+request the route does not see (a WebSocket, a prefetch) cannot reach the network either. A missing Chromium (or Playwright) raises
 MissingDependency with the command that installs it (`make run` installs Chromium when it can).
 """
 
@@ -25,6 +27,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+# What printing may never reach: every host through a proxy on a closed port (the discard port),
+# loopback included (Chromium bypasses the proxy for it unless told `<-loopback>`).
+OFFLINE_ARGS = ["--proxy-server=127.0.0.1:9", "--proxy-bypass-list=<-loopback>"]
 FOOTER = (
     '<div style="font-size:8px;width:100%;text-align:center;color:#6b7280">'
     'Driftlight report · page <span class="pageNumber"></span> of <span class="totalPages"></span></div>'
@@ -43,7 +48,14 @@ def chromium_path() -> str:
     return path
 
 
-def html_to_pdf(html_text: str, *, timeout_ms: int = 60_000) -> bytes:
+def allowed(url: str, own: str) -> bool:
+    """Whether printing the report at `own` (its file: URI) may load `url`."""
+    return url == own or url.startswith("data:") or url == "about:blank"
+
+
+def html_to_pdf(html_text: str, *, timeout_ms: int = 60_000, blocked: list[str] | None = None) -> bytes:
+    """The report printed to PDF. `blocked` (if given) receives every URL the page asked for and
+    did not get."""
     executable = chromium_path()
     try:
         from playwright.sync_api import sync_playwright
@@ -57,17 +69,22 @@ def html_to_pdf(html_text: str, *, timeout_ms: int = 60_000) -> bytes:
         src = Path(tmp) / "report.html"
         src.write_text(html_text, encoding="utf-8")
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
+            browser = pw.chromium.launch(
+                executable_path=executable, args=[*CHROMIUM_ARGS, *OFFLINE_ARGS], headless=True
+            )
             try:
                 page = browser.new_page()
-                page.route(
-                    "**/*",
-                    lambda route: (
+                own = src.as_uri()
+
+                def gate(route) -> None:
+                    if allowed(route.request.url, own):
                         route.continue_()
-                        if route.request.url.startswith(("file:", "data:", "about:"))
-                        else route.abort()
-                    ),
-                )
+                    else:
+                        if blocked is not None:
+                            blocked.append(route.request.url)
+                        route.abort()
+
+                page.route("**/*", gate)
                 page.goto(src.as_uri(), wait_until="load", timeout=timeout_ms)
                 # every Plotly div drawn (plotly.js renders on load; wait for its SVGs)
                 page.wait_for_function(

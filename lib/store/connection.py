@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import resource
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -40,6 +41,17 @@ _FILE_ERRORS = (
     duckdb.FatalException,
     duckdb.TransactionException,  # "Failed to commit: Could not write file …": no space
 )
+
+
+def _config() -> dict:
+    """The connection's settings. Under an address-space cap (`ulimit -v`, RLIMIT_AS) DuckDB gets
+    one thread and a memory limit of a third of the cap: its buffer manager then fails a query
+    with an out-of-memory error (or spills to disk) instead of failing allocations in worker
+    threads, whose std::bad_alloc aborts the process or leaves the others waiting (issue 12)."""
+    cap = resource.getrlimit(resource.RLIMIT_AS)[0]
+    if cap == resource.RLIM_INFINITY:
+        return _CONFIG
+    return {**_CONFIG, "threads": 1, "memory_limit": f"{max(64, (cap >> 20) // 3)}MB"}
 
 
 def _why(path: str, exc: BaseException, doing: str) -> str:
@@ -130,6 +142,8 @@ class Store:
             yield con
         except _FILE_ERRORS as exc:
             raise StoreError(_why(self.path, exc, doing)) from None
+        except duckdb.OutOfMemoryException as exc:
+            raise MemoryError((str(exc).splitlines() or [""])[0]) from None
         finally:
             con.close()
 
@@ -137,9 +151,10 @@ class Store:
         """Open the file: a corrupt, truncated or forbidden one is one StoreError line."""
         doing = "read" if read_only else "write"
         try:
-            con = duckdb.connect(self.path, read_only=read_only, config=_CONFIG)
+            con = duckdb.connect(self.path, read_only=read_only, config=_config())
         except (duckdb.Error, OSError) as exc:
             raise StoreError(_why(self.path, exc, doing)) from None
+        con.execute("SET enable_progress_bar = false")  # it drew on stdout, amid a command's output
         try:
             # A truncated file opens and fails later, at some query; its header counts the blocks
             # in use, which must all be in the file (unless a WAL is pending: its blocks count
@@ -178,6 +193,8 @@ class Store:
                 yield from self._transaction(con)
             except _FILE_ERRORS as exc:  # e.g. no space left: rolled back, nothing changed
                 raise StoreError(_why(self.path, exc, "write")) from None
+            except duckdb.OutOfMemoryException as exc:  # rolled back: lib/ingest names the file
+                raise MemoryError((str(exc).splitlines() or [""])[0]) from None
             finally:
                 con.close()
 

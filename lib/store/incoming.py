@@ -5,6 +5,7 @@ ingest-log entry and the insert of its rows.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -131,5 +132,10 @@ def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame
     try:
         cols = ", ".join(f'"{c}"' for c in frame.columns)
         con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM incoming_frame")
-    finally:
-        con.unregister("incoming_frame")
+    except BaseException:
+        # a failed insert (out of memory) aborts the transaction, and unregister would then fail
+        # with "transaction is aborted", hiding the cause: raise the cause
+        with contextlib.suppress(duckdb.Error):
+            con.unregister("incoming_frame")
+        raise
+    con.unregister("incoming_frame")
