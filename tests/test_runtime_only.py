@@ -57,7 +57,7 @@ def dev_only_modules() -> set[str]:
 
 def test_dev_only_packages_are_the_test_tools():
     dev_only = _names(ROOT / "requirements-dev.txt") - _names(ROOT / "requirements.txt")
-    tools = {"pytest", "pytest-xdist", "hypothesis", "aiosmtpd", "ruff", "import-linter", "atheris"}
+    tools = {"pytest", "pytest-xdist", "hypothesis", "aiosmtpd", "ruff", "import-linter", "atheris", "pypdf"}
     # a real OpenID provider for the login tests, and what it needs
     oidc = {"oidc-provider-mock", "flask", "werkzeug", "htpy", "pydantic", "pydantic-core", "annotated-types"}
     oidc |= {"typing-inspection", "blinker"}
