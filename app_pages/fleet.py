@@ -20,6 +20,8 @@ if ctx.is_default_as_of:
         judge = loaders.fleet_judge(ctx.path)
         snap = judge.snapshot()
         budget = fw.first_wait()
+        if snap.result is None and snap.restoring:  # just restarted: the last result is read back first
+            snap = judge.wait_restored()
         if snap.result is None and not snap.error:  # just started: a moment to read back or judge
             snap = judge.wait(timeout=budget, any_result=True)
         elif not snap.current and snap.result.seconds <= budget:  # a quick fleet: show the new data

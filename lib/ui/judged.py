@@ -219,6 +219,13 @@ class FleetJudge:
             with self._cond:
                 self._cond.wait(min(POLL_S, left) if left is not None else POLL_S)
 
+    def wait_restored(self, timeout: float = 30.0) -> Snapshot:
+        """Wait (at most `timeout` seconds) until the persisted result has been read back: a file
+        read, which a first visitor after a restart waits for rather than see a progress notice."""
+        with self._cond:
+            self._cond.wait_for(lambda: not self._restoring, timeout)
+        return self.snapshot()
+
     def want_detail(self) -> None:
         """A page needs the whole result: read a restored result's detail back (in a thread)."""
         with self._cond:
