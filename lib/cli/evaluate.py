@@ -20,6 +20,12 @@ def add(sub, db_arg) -> None:
     )
     p.add_argument("--timeline", type=int, metavar="DAYS", help="add each model's daily status for DAYS days")
     p.add_argument("--format", choices=["json", "csv", "table"], default="json")
+    p.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="processes that judge a large fleet's chunks (default 2 on 2+ cores; same output for any N)",
+    )
     p.set_defaults(func=run)
 
 
@@ -42,9 +48,14 @@ def summary_rows(result: dict) -> list[list]:
 
 
 def run(args) -> int:
+    from lib.errors import InputError
     from lib.judge.evaluate import evaluate, parse_as_of
+    from lib.judge.parallel import default_workers, object_strings
     from lib.store.connection import Store
 
+    if args.workers is not None and not 1 <= args.workers <= 64:
+        raise InputError(f"--workers: {args.workers} is not between 1 and 64")
+    object_strings()  # this process only judges: object strings are cheaper (lib/judge/parallel.py)
     store = Store(args.db)
     if not store.exists():
         if args.models:
@@ -59,6 +70,7 @@ def run(args) -> int:
             model_ids=args.models,
             timeline_days=args.timeline,
             detail=True if args.detail else None,
+            workers=default_workers() if args.workers is None else args.workers,
         )
     if args.format == "json":
         # json.dumps, not json.dump: dump to a stream takes json's pure-Python encoder (~3x

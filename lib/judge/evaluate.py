@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from lib.errors import InputError
-from lib.judge import fdr
+from lib.judge import fdr, parallel
 from lib.judge.assemble import Assembler
 from lib.judge.checks import Judge
 from lib.judge.fleet import Fleet, load_fleet, restrict, split
@@ -62,11 +62,13 @@ def evaluate(
     detail: bool | None = None,
     policy: Policy | None = None,
     chunk_models: int | None = None,
+    workers: int = 1,
 ) -> dict[str, Any]:
     """Judge the fleet (or the given models) as of a time. Returns the `evaluate` JSON as a dict.
 
     `chunk_models`: how many models are judged at once (default CHUNK_MODELS); the result does
-    not depend on it."""
+    not depend on it. `workers`: how many processes judge the chunks (lib/judge/parallel.py; 1:
+    this one only); the result does not depend on it either."""
     policy = policy or load_policy()
     if timeline_days is not None and not 1 <= timeline_days <= 365:
         raise InputError(f"--timeline: {timeline_days} is not between 1 and 365 days")
@@ -87,18 +89,12 @@ def evaluate(
         # The FDR family spans the whole fleet: decided before any chunk is judged.
         decided = _fdr_family(con, fleet if not model_ids else None, policy, as_of, chunk_models)
         detail = bool(model_ids) if detail is None else detail
-        out_models = []
-        ids = fleet.models["model_id"].tolist()
-        parts = chunks(ids, chunk_models)
-        for part, sub in zip(parts, [fleet] if len(parts) == 1 else split(fleet, parts)):
-            sub_reader = reader if len(parts) == 1 else Reader(con, part)
-            judge, checks, timeline = judge_fleet(con, sub_reader, sub, policy, as_of, timeline_days, part)
-            if decided is not None:
-                checks = fdr.apply(checks, decided, judge.wid[as_of])
-            raw = raw_drift(con, sub, as_of) if detail else {}
-            assembler = Assembler(judge, checks, as_of, sub_reader)
-            out_models += [assembler.model(m, raw.get(m, {}), timeline) for m in part]
-            del judge, checks, assembler
+        parts = chunks(fleet.models["model_id"].tolist(), chunk_models)
+        job = (policy, as_of, timeline_days, detail, decided)
+        if parallel.worth_it(parts, workers):
+            out_models = parallel.judge_parts(store, con, fleet, parts, job, workers)
+        else:
+            out_models = judge_parts(con, reader, fleet, parts, job)
         attach_segments(con, fleet.models, out_models, as_of, detail)  # issue 13: flagged models only
     out_models.sort(key=lambda d: (RANK[d["status"]], d["model_id"]))
     out: dict[str, Any] = {"as_of": iso(as_of), "models": out_models}
@@ -106,6 +102,24 @@ def evaluate(
         fdr.annotate(out_models, decided)
         out["fdr"] = fdr.summary(decided, fdr.settings(policy)["alpha"], set(fleet.models["model_id"]))
     return out
+
+
+def judge_parts(con, reader: Reader | None, fleet: Fleet, parts: list[list[str]], job: tuple) -> list[dict]:
+    """The `evaluate` JSON of every model of `fleet`, judged chunk by chunk (`parts`: the model ids
+    in chunks); `job` = (policy, as_of, timeline_days, detail, decided FDR family or None). One
+    chunk is read through `reader` (None: a reader of its models)."""
+    policy, as_of, timeline_days, detail, decided = job
+    out_models: list[dict] = []
+    for part, sub in zip(parts, [fleet] if len(parts) == 1 else split(fleet, parts)):
+        sub_reader = reader if len(parts) == 1 and reader is not None else Reader(con, part)
+        judge, checks, timeline = judge_fleet(con, sub_reader, sub, policy, as_of, timeline_days, part)
+        if decided is not None:
+            checks = fdr.apply(checks, decided, judge.wid[as_of])
+        raw = raw_drift(con, sub, as_of) if detail else {}
+        assembler = Assembler(judge, checks, as_of, sub_reader)
+        out_models += [assembler.model(m, raw.get(m, {}), timeline) for m in part]
+        del judge, checks, assembler
+    return out_models
 
 
 def _fdr_family(con, fleet: Fleet | None, policy: Policy, as_of, chunk_models: int | None) -> pd.DataFrame | None:

@@ -129,6 +129,13 @@ class Store:
         with lock.shared(self.path, self.timeout):
             yield from self._serve(self._connect(read_only=True), "read")
 
+    @contextmanager
+    def read_held(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-only connection WITHOUT taking the lock: only for a helper process of a reader
+        that holds the shared lock (and has migrated the store) for the helper's whole life, e.g.
+        lib/judge/parallel.py's worker. Closed on exit."""
+        yield from self._serve(self._connect(read_only=True), "read")
+
     def _current(self, con: duckdb.DuckDBPyConnection) -> bool:
         """Whether the open store has this Driftlight's schema (a newer one raises StoreError)."""
         try:
