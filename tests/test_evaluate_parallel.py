@@ -105,3 +105,34 @@ def test_cli_workers_out_of_range_is_one_line_exit_2(demo):
         text=True,
     )
     assert proc.returncode == 2 and proc.stderr.strip() == "--workers: 0 is not between 1 and 64"
+
+
+def test_counts_joined_on_features_equal_the_join_on_cells(demo, monkeypatch):
+    """Numeric bins are joined on (model, slot) and numbered base + bin (lib/store/read.py): the
+    same counts per cell as the join on every (model, slot, bin) cell, days and single hours."""
+    from lib.judge.cube import _ref_cells
+    from lib.store import read
+
+    store, _ = demo
+    with store.read() as con:
+        reader = Reader(con)
+        cells = _ref_cells(load_fleet(reader, None).ref, "numeric")
+        cells["cell"] = range(len(cells))
+        assert read._binned_features(cells) is not None and len(read._binned_features(cells)) < len(cells) / 5
+        hi = reader.newest_inference().ceil("D")
+        lo, hours = (
+            hi - pd.Timedelta(days=6),
+            [(hi - pd.Timedelta(hours=k + 1), hi - pd.Timedelta(hours=k)) for k in range(30)],
+        )
+
+        def both():
+            days = reader.cell_days("prof_num", cells, lo, hi, key="bin")
+            per_hour = reader.cell_hours("prof_num", cells, hours, key="bin")
+            return [pd.DataFrame(d).sort_values(list(d)).reset_index(drop=True) for d in (days, per_hour)]
+
+        fast = both()
+        monkeypatch.setattr(read, "_binned_features", lambda cells: None)
+        slow = both()
+    assert len(fast[0]) > 1000 and len(fast[1]) > 100
+    for a, b in zip(fast, slow):
+        pd.testing.assert_frame_equal(a, b)

@@ -158,6 +158,21 @@ class Reader:
             f" AND c.key = p.{key}" if key else ""
         )
 
+    def _cell_of(self, table: str, key: str | None, cells: pd.DataFrame) -> tuple[str, str]:
+        """(the cell id's SQL, the join) of profile rows to the registered cells. When every
+        feature's cells are base + bin for bins 0 … n − 1 (numeric reference bins, lib/judge/
+        cube.py), the join is on the features, ~10× fewer rows to build than the cells (the
+        join of a 10,000-model timeline's day counts was most of its SQL), and a bin outside
+        0 … n − 1 matches no cell, as in the join on the cells."""
+        features = _binned_features(cells) if key == "bin" else None
+        if features is None:
+            return "c.cell", self._cells_join(table, key, cells, "JOIN")
+        self._register("w_features", features)
+        return "c.base + p.bin", (
+            f"FROM {self._src(table)} p JOIN w_features c ON c.model_id = p.model_id AND c.slot = p.slot "
+            "AND p.bin >= 0 AND p.bin < c.bins"
+        )
+
     def _hour_ranges(self, ranges) -> None:
         assert all(hi - lo == pd.Timedelta(hours=1) for lo, hi in ranges), "single hours only"
         self._register("w_edges", hour_ranges([(i, lo, hi) for i, (lo, hi) in enumerate(ranges)]))
@@ -174,10 +189,12 @@ class Reader:
         key: str | None,
         values: tuple[str, ...] = ("n",),
     ) -> dict:
-        """Daily counts of the registered cells, days in (lo, hi]: arrays cell, day and the values."""
+        """Daily counts of the registered cells, days in (lo, hi]: arrays cell, day (32-bit: half
+        the fetch of 64) and the values."""
+        cell, join = self._cell_of(table + "_d", key, cells)
         return self.con.execute(
-            f"SELECT c.cell, {self._DAY_NUMBER} AS day, {', '.join(f'p.{v}' for v in values)} "
-            f"{self._cells_join(table + '_d', key, cells, 'JOIN')} WHERE p.day > ? AND p.day <= ?",
+            f"SELECT CAST({cell} AS INTEGER) AS cell, CAST({self._DAY_NUMBER} AS INTEGER) AS day, "
+            f"{', '.join(f'p.{v}' for v in values)} {join} WHERE p.day > ? AND p.day <= ?",
             [lo.to_pydatetime(), hi.to_pydatetime()],
         ).fetchnumpy()
 
@@ -190,8 +207,9 @@ class Reader:
         self._hour_ranges(ranges)
         where, params = _span(ranges)
         sums = ", ".join(f"CAST(sum(p.{v}) AS BIGINT) AS {v}" for v in values)
+        cell, join = self._cell_of(table + "_h", key, cells)
         return self.con.execute(
-            f"SELECT c.cell, r.wid AS rid, {sums} {self._cells_join(table + '_h', key, cells, 'JOIN')} "
+            f"SELECT CAST({cell} AS INTEGER) AS cell, r.wid AS rid, {sums} {join} "
             f"JOIN w_edges r ON p.hour = r.hi WHERE {where} GROUP BY ALL",
             params,
         ).fetchnumpy()
@@ -323,6 +341,26 @@ def newest_setup(con) -> pd.Timestamp | None:
 def model_ids(con) -> list[str]:
     """Every registered model id, sorted."""
     return [r[0] for r in con.execute("SELECT model_id FROM models ORDER BY model_id").fetchall()]
+
+
+def _binned_features(cells: pd.DataFrame) -> pd.DataFrame | None:
+    """(model_id, slot, base, bins) of the cells' features when each feature's cells are
+    consecutive rows with cell = base + key and keys 0 … bins − 1 (lib/judge/cube.py's numeric
+    reference cells); None when the cells are anything else."""
+    key = cells["key"].to_numpy()
+    if not len(cells) or key.dtype.kind not in "iu":
+        return None
+    model, slot = cells["model_id"].to_numpy(dtype=object), cells["slot"].to_numpy(dtype="int64")
+    starts = np.flatnonzero(np.r_[True, (model[1:] != model[:-1]) | (slot[1:] != slot[:-1])])
+    sizes = np.diff(np.r_[starts, len(cells)])
+    within = np.arange(len(cells)) - np.repeat(starts, sizes)
+    base = cells["cell"].to_numpy(dtype="int64") - key.astype("int64")
+    if (key != within).any() or (base != np.repeat(base[starts], sizes)).any():
+        return None
+    features = pd.DataFrame(
+        {"model_id": model[starts], "slot": slot[starts], "base": base[starts], "bins": sizes.astype("int64")}
+    )
+    return None if features.duplicated(["model_id", "slot"]).any() else features
 
 
 def _span(ranges) -> tuple[str, list]:
