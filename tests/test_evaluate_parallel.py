@@ -36,10 +36,12 @@ def demo(tmp_path_factory):
 
 
 @pytest.fixture
-def object_strings():
-    parallel.object_strings()
+def lean():
+    """This process as lean as `python -m lib evaluate` (object strings, no cyclic GC), and so
+    its helpers; undone after."""
+    undo = parallel.lean_process()
     yield
-    parallel.object_strings(False)
+    undo()
 
 
 def _text(out: dict) -> str:
@@ -53,27 +55,28 @@ def test_two_processes_give_the_same_bytes_with_a_timeline(demo):
     assert _text(evaluate(store, timeline_days=10, chunk_models=3, workers=2)) == _text(one)
 
 
-def test_two_processes_with_fdr_and_a_subset_in_detail(demo, object_strings):
+def test_two_processes_with_fdr_and_a_subset_in_detail(demo, lean):
     """FDR on, a subset of models (detail: exact KS / Wasserstein from raw rows, read in the
-    helper too), object strings in both processes: the bytes of one process with Arrow strings."""
+    helper too), both processes lean: the bytes of one ordinary process."""
     store, d = demo
     policy = load_policy(write_spec(d, "fdr: {enabled: true, alpha: 0.05}\n", "fdr.yaml"))
     ids = sorted(m["model_id"] for m in evaluate(store)["models"])[:5]
-    parallel.object_strings(False)
+    undo = parallel.lean_process()
+    undo()
     want = evaluate(store, policy=policy, model_ids=ids, workers=1)
-    parallel.object_strings()
-    assert pd.get_option("future.infer_string") is False
+    parallel.lean_process()
+    assert pd.get_option("future.infer_string") is False and parallel._lean_now()
     got = evaluate(store, policy=policy, model_ids=ids, chunk_models=2, workers=2)
     assert _text(got) == _text(want)
     assert got["fdr"]["family"] > 0 and len(got["models"]) == 5
     assert any(f["ks"] is not None for m in got["models"] for f in m["features"])  # raw rows read
 
 
-def test_object_strings_same_bytes_in_one_process(demo, object_strings):
+def test_lean_process_same_bytes(demo, lean):
     store, _ = demo
     mine = _text(evaluate(store, timeline_days=5))
-    parallel.object_strings(False)
-    assert pd.get_option("future.infer_string") is True
+    parallel.lean_process()()  # undone
+    assert pd.get_option("future.infer_string") is True and not parallel._lean_now()
     assert _text(evaluate(store, timeline_days=5)) == mine
 
 

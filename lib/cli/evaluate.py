@@ -50,12 +50,12 @@ def summary_rows(result: dict) -> list[list]:
 def run(args) -> int:
     from lib.errors import InputError
     from lib.judge.evaluate import evaluate, parse_as_of
-    from lib.judge.parallel import default_workers, object_strings
+    from lib.judge.parallel import default_workers, lean_process
     from lib.store.connection import Store
 
     if args.workers is not None and not 1 <= args.workers <= 64:
         raise InputError(f"--workers: {args.workers} is not between 1 and 64")
-    object_strings()  # this process only judges: object strings are cheaper (lib/judge/parallel.py)
+    lean_process()  # this process only judges and exits: cheaper settings (lib/judge/parallel.py)
     store = Store(args.db)
     if not store.exists():
         if args.models:
