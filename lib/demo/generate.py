@@ -18,7 +18,7 @@ from lib.demo.sample import _draw, _labels, _signal, _vary, _with_missing
 N_TRAIN = 3000  # training rows per model
 N_REFERENCE = 4000  # hold-out (reference) rows per model
 N_REFERENCE_LABELLED = 8000  # ... per model that receives labels: a steadier performance baseline
-N_IMPORTANCE = 1000  # hold-out rows the model's own permutation importance is measured on
+N_IMPORTANCE = 500  # hold-out rows the model's own permutation importance is measured on
 # The showcase models leave `importance:` out of their spec: their reference ingest measures it
 # (the surrogate of lib.metrics.importance), as it does for a user's model. The others declare
 # the importance measured on their own model (estimators.own_importance): the surrogate's fit
