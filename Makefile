@@ -13,11 +13,11 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 $(VENV)/.runtime: requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-compile -r requirements.txt
 	touch $@
 
 $(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --no-compile -r requirements-dev.txt
 	touch $@
 
 $(DB): | $(VENV)/.runtime
@@ -28,7 +28,7 @@ demo: $(VENV)/.runtime
 
 run: $(VENV)/.runtime $(DB) chromium
 	$(VENV)/bin/python -m lib check-config --address localhost
-	DRIFTLIGHT_DB=$(DB) $(VENV)/bin/streamlit run app.py --server.address=localhost --server.headless=true
+	DRIFTLIGHT_DB=$(DB) $(VENV)/bin/streamlit run serve.py --server.address=localhost --server.headless=true
 
 # PDF reports print with Chromium (a runtime part, like the requirements): installed with apt
 # when missing; without apt, the line below says what to do (README, "PDF reports").
