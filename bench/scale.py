@@ -14,6 +14,7 @@ per-model row tables (the fleet-wide judging never reads raw rows).
 
 Measured, each as a fresh process (`python -m lib evaluate --format json`, stdout discarded),
 median of --repeat runs, with its CPU seconds and the peak RSS of the process (/usr/bin/time) and
+of its whole process tree (evaluate's helper included; sampled from /proc) and
 the load average before each run: the cold fleet
 evaluate and `--timeline 30`, on the N-model fleet and on the baseline fleet of the same
 generator (and on --also-db, e.g. the 500-model ingest-built fleet of bench/fleet.py), in the
@@ -28,6 +29,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -167,25 +169,57 @@ def fleet(models: int, rebuild: bool, cache: Path = CACHE) -> tuple[Path, dict]:
     return path, build(path, models)
 
 
+def tree_rss_mb(root: int) -> float:
+    """The resident memory of a process and all its descendants (from /proc), in MB: `evaluate`
+    judges a large fleet in two processes, and /usr/bin/time's peak is the larger one's only."""
+    children: dict[int, list[int]] = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat") as f:
+                    children.setdefault(int(f.read().rsplit(")", 1)[1].split()[1]), []).append(int(name))
+            except (OSError, IndexError, ValueError):
+                continue
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        todo += children.get(pid, [])
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                total += sum(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+        except OSError:
+            continue
+    return total / 1024
+
+
 def timed(args: list[str], repeat: int) -> dict:
-    """Median wall time, CPU seconds (user + system, all threads) and peak RSS of a fresh
-    `python -m lib ARGS` (stdout discarded), with the 1-minute load average before each run."""
-    walls, cpus, rss, loads = [], [], [], []
+    """Median wall time, CPU seconds (user + system, all threads and helper processes) and peak
+    RSS of a fresh `python -m lib ARGS` (stdout discarded): the largest process's (/usr/bin/time)
+    and the whole process tree's (sampled every 0.2 s); the 1-minute load average before each run."""
+    walls, cpus, rss, tree, loads = [], [], [], [], []
     for _ in range(repeat):
         loads.append(round(os.getloadavg()[0], 1))
         t0 = time.perf_counter()
-        proc = subprocess.run(
-            ["/usr/bin/time", "-f", "%M %U %S", sys.executable, "-m", "lib", *args],
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        walls.append(time.perf_counter() - t0)
+        with tempfile.TemporaryFile("w+") as err:
+            proc = subprocess.Popen(
+                ["/usr/bin/time", "-f", "%M %U %S", sys.executable, "-m", "lib", *args],
+                cwd=ROOT,
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+                text=True,
+            )
+            peak = 0.0
+            while proc.poll() is None:
+                peak = max(peak, tree_rss_mb(proc.pid))
+                time.sleep(0.2)
+            walls.append(time.perf_counter() - t0)
+            err.seek(0)
+            stderr = err.read()
         if proc.returncode != 0:
-            raise RuntimeError(f"lib {' '.join(args)} exited {proc.returncode}: {proc.stderr[-1500:]}")
-        kb, user, system = proc.stderr.strip().splitlines()[-1].split()
+            raise RuntimeError(f"lib {' '.join(args)} exited {proc.returncode}: {stderr[-1500:]}")
+        kb, user, system = stderr.strip().splitlines()[-1].split()
         rss.append(int(kb) / 1024)
+        tree.append(peak)
         cpus.append(float(user) + float(system))
     return {
         "median_s": round(statistics.median(walls), 2),
@@ -193,6 +227,7 @@ def timed(args: list[str], repeat: int) -> dict:
         "cpu_s": round(statistics.median(cpus), 2),
         "runs_cpu_s": [round(c, 2) for c in cpus],
         "peak_rss_mb": round(max(rss)),
+        "peak_tree_rss_mb": round(max(tree)),
         "load_1min_before": loads,
     }
 
@@ -227,7 +262,10 @@ def main(argv: list[str] | None = None) -> int:
     results["targets"] = {  # issue 11, on the N-model fleet
         "evaluate_cold_under_10_s": big["evaluate"]["median_s"] < 10,
         "timeline_30_cold_under_30_s": big["evaluate_timeline_30"]["median_s"] < 30,
-        "peak_rss_under_8_gb": max(big["evaluate"]["peak_rss_mb"], big["evaluate_timeline_30"]["peak_rss_mb"]) < 8192,
+        "peak_rss_under_8_gb": max(
+            big[k][m] for k in ("evaluate", "evaluate_timeline_30") for m in ("peak_rss_mb", "peak_tree_rss_mb")
+        )
+        < 8192,
     }
     text = json.dumps(results, indent=1)
     print(text)
