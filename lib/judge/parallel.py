@@ -51,8 +51,8 @@ def lean_process() -> Callable[[], None]:
     JSON dicts cost ~10% of a 10,000-model evaluate's CPU; judging leaves no cycles worth it:
     peak RSS measured the same). Returns what undoes it (for tests).
 
-    Not one BLAS thread, though OpenBLAS's idle threads spin for ~5% of the CPU: the exact
-    Wasserstein distance's float sums then differ in the last bit from a default process's."""
+    Not one BLAS thread: the exact Wasserstein distance's float sums then differ in the last bit
+    from a default process's (the cubes call no BLAS, whose idle threads spun: lib/judge/cube.py)."""
     object_strings()
     gc.disable()
 
