@@ -78,9 +78,10 @@ def spark_profiler(master: str = "local[2]"):
             return pipeline.ingest_file(store, kind, model_id, path, lake_path=lake_path)
         return profile_inference_file(session(master), store, model_id, Path(path), lake_path=lake_path)
 
-    def many(store: Store, model_id: str, files: list[tuple[Path, str | None]]) -> list[pipeline.Outcome]:
-        return profile_inference_files(session(master), store, model_id, files)
+    def many(store: Store, model_id: str, files: list[tuple[str, Path, str | None]]) -> list[pipeline.Outcome]:
+        return profile_inference_files(session(master), store, model_id, [(p, rel) for _, p, rel in files])
 
+    many.kinds = ("inference",)
     profile_file.many = many
     return profile_file
 
