@@ -31,7 +31,7 @@ RUN groupadd --system --gid 10001 driftlight \
 
 COPY lib/ lib/
 COPY app_pages/ app_pages/
-COPY app.py LICENSE ./
+COPY app.py serve.py LICENSE ./
 COPY .streamlit/config.toml .streamlit/secrets.toml.example .streamlit/
 COPY docker/entrypoint.sh docker/
 

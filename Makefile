@@ -28,7 +28,7 @@ demo: $(VENV)/.runtime
 
 run: $(VENV)/.runtime $(DB) chromium
 	$(VENV)/bin/python -m lib check-config --address localhost
-	DRIFTLIGHT_DB=$(DB) $(VENV)/bin/streamlit run app.py --server.address=localhost --server.headless=true
+	DRIFTLIGHT_DB=$(DB) $(VENV)/bin/streamlit run serve.py --server.address=localhost --server.headless=true
 
 # PDF reports print with Chromium (a runtime part, like the requirements): installed with apt
 # when missing; without apt, the line below says what to do (README, "PDF reports").

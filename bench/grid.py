@@ -5,8 +5,9 @@ baseline in the same run.
                                    [--repeat 5] [--out bench/grid-results.json] [--shots DIR] [--keep-judgment]
 
 For each store: the persisted judgment beside it (`<store>.cache/fleet/`) is removed, the app is
-started (`streamlit run app.py`, its own process), and a first visit times how long the progress
-notice takes to appear (the page must not wait for the judgment); the background judgment is
+started (`streamlit run serve.py`, its own process, as `make run` serves it: its start-up hook
+starts the judgment before any visit), and a first visit times how long the progress notice takes
+to appear (the page must not wait for the judgment); the background judgment is
 waited for (its duration is recorded). Then, in headless Chromium (Debian's, driven by Playwright):
 
 - warm: a fresh tab per run; the time from navigation start (the page's `performance` clock) to
@@ -39,15 +40,8 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path.insert(0, str(ROOT))
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from lib.reports.pdf import CHROMIUM, CHROMIUM_ARGS  # noqa: E402  (the same browser the tests drive)
+
 PAGE = 100  # tiles a page (lib/ui/fleet_view.py PAGE_SIZE)
 
 # The last tile of the page in view (scrolled to) and painted: returns the page's clock then.
@@ -84,7 +78,7 @@ def free_port() -> int:
 
 @contextmanager
 def server(db: Path):
-    """`streamlit run app.py` on a free port against the store; yields (base URL, pid)."""
+    """`streamlit run serve.py` on a free port against the store; yields (base URL, pid)."""
     port = free_port()
     env = {**os.environ, "DRIFTLIGHT_DB": str(db), "DRIFTLIGHT_POLICY": "", "DRIFTLIGHT_JUDGE_WAIT": "3"}
     log = open(f"/tmp/driftlight-bench-grid-{port}.log", "w")  # noqa: SIM115
@@ -94,7 +88,7 @@ def server(db: Path):
             "-m",
             "streamlit",
             "run",
-            "app.py",
+            "serve.py",
             f"--server.port={port}",
             "--server.address=127.0.0.1",
             "--server.headless=true",

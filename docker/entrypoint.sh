@@ -91,7 +91,7 @@ run_app() {
     esac
     check_config "$address"
     echo app >"${TMPDIR:-/tmp}/driftlight.role"
-    exec "$PYTHON" -m streamlit run app.py \
+    exec "$PYTHON" -m streamlit run serve.py \
         --server.address="$address" --server.port="${PORT:-8501}" --server.headless=true \
         --browser.gatherUsageStats=false "$@"
 }

@@ -40,8 +40,10 @@ def streamlit_server(
     timeout: float = 60,
     port: int | None = None,
     args: tuple[str, ...] = (),
+    script: str = "serve.py",
 ) -> Iterator[str]:
-    """Start `streamlit run app.py` on a (free) port against a store; yields the base URL."""
+    """Start `streamlit run serve.py` (app.py's pages behind the start-up hook, as `make run` and
+    the container serve them) on a (free) port against a store; yields the base URL."""
     port = port or free_port()
     full_env = {**os.environ, "DRIFTLIGHT_DB": str(db_path), "DRIFTLIGHT_POLICY": "", **(env or {})}
     # The log stays open while the server runs and is closed when it stops.
@@ -52,7 +54,7 @@ def streamlit_server(
             "-m",
             "streamlit",
             "run",
-            "app.py",
+            script,
             f"--server.port={port}",
             "--server.address=127.0.0.1",
             "--server.headless=true",

@@ -314,7 +314,7 @@ def test_page_after_restart_shows_persisted_result_and_updating(app, demo_db, tm
     register_spec(Store(db), spec_dict("zz-after", team="newteam"))
     monkeypatch.setenv("DRIFTLIGHT_DB", db)
     monkeypatch.setenv("DRIFTLIGHT_JUDGE_WAIT", "0")  # the page must not wait for anything
-    st.cache_resource.clear()  # the server restarted: no judge in memory
+    judged_mod.forget_judges()  # the server restarted: no judge in memory
     # Hold the new judgment until the page has been looked at: a 24-model store is judged in a
     # second or two, which could otherwise finish before the first run draws (a race, not a check).
     gate, judge_fleet = threading.Event(), judged_mod.evaluate

@@ -181,6 +181,7 @@ def test_the_image_copies_what_the_app_needs_and_ignores_nothing_it_copies():
         "lib/",
         "app_pages/",
         "app.py",
+        "serve.py",
         ".streamlit/config.toml",
         "docker/entrypoint.sh",
     } <= set(sources)

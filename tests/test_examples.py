@@ -87,7 +87,7 @@ def test_the_outputs_the_readme_shows_are_what_the_commands_print(walked):
 
 
 def test_the_app_line_opens_the_walkthroughs_store(walked):
-    assert walked["app"] == [f"DRIFTLIGHT_DB={walked['db']} .venv/bin/streamlit run app.py"]
+    assert walked["app"] == [f"DRIFTLIGHT_DB={walked['db']} .venv/bin/streamlit run serve.py"]
 
 
 def test_the_drafted_spec_registers_and_matches_the_reviewed_one(walked):

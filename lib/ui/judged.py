@@ -174,7 +174,7 @@ def restore(store_path: str, version: int, policy: str, *, detail: bool = False)
 
 
 class FleetJudge:
-    """The background judge of one store (create one per path and process: lib/ui/loaders.py)."""
+    """The background judge of one store (one per path and process: `shared_judge`)."""
 
     def __init__(self, store_path: str, *, watch: bool = True):
         self.path = store_path
@@ -319,3 +319,25 @@ class FleetJudge:
                 self.snapshot()
             except Exception as exc:  # noqa: BLE001 - a watcher must not die of one bad look
                 log.warning("%s: watching the store failed: %s", self.path, exc)
+
+
+_SHARED: dict[str, FleetJudge] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_judge(store_path: str) -> FleetJudge:
+    """The process's one judge of this store, created on first use: by the server's start-up hook
+    (serve.py) before any visitor, or else by the first page that needs it."""
+    with _SHARED_LOCK:
+        judge = _SHARED.get(store_path)
+        if judge is None:
+            judge = _SHARED[store_path] = FleetJudge(store_path)
+        return judge
+
+
+def forget_judges() -> None:
+    """Forget the process's judges (their threads stop): what a server restart does, for tests."""
+    with _SHARED_LOCK:
+        for judge in _SHARED.values():
+            judge.close()
+        _SHARED.clear()

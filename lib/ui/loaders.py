@@ -14,17 +14,17 @@ import streamlit as st
 from lib.judge.evaluate import evaluate
 from lib.store import detail as store_detail
 from lib.store import rows as store_rows
-from lib.ui.judged import TIMELINE_DAYS, FleetJudge
+from lib.ui.judged import TIMELINE_DAYS, FleetJudge, shared_judge
 from lib.ui.store_access import _store
 
 if TYPE_CHECKING:
     from lib.ui.frame import Context
 
 
-@st.cache_resource(show_spinner=False)
 def fleet_judge(path: str) -> FleetJudge:
-    """The store's background judge: one per store path and server process, shared by sessions."""
-    return FleetJudge(path)
+    """The store's background judge: one per store path and server process, shared by sessions
+    (started by the server's start-up hook in serve.py, or here by the first page that needs it)."""
+    return shared_judge(path)
 
 
 def _same_time(a: str | None, b: str | None) -> bool:
