@@ -11,13 +11,19 @@ from typing import Any
 import numpy as np
 
 from lib.demo.domains import DOMAINS, Cat, Domain
-from lib.demo.estimators import _frame, _pipeline, _predict
-from lib.demo.fleet import MIN_ROWS_PER_DAY, ModelPlan, model_spec, segment_feature
+from lib.demo.estimators import _frame, _pipeline, _predict, own_importance
+from lib.demo.fleet import MIN_ROWS_PER_DAY, SHOWCASE, ModelPlan, model_spec, segment_feature
 from lib.demo.sample import _draw, _labels, _signal, _vary, _with_missing
 
 N_TRAIN = 3000  # training rows per model
 N_REFERENCE = 4000  # hold-out (reference) rows per model
 N_REFERENCE_LABELLED = 8000  # ... per model that receives labels: a steadier performance baseline
+N_IMPORTANCE = 500  # hold-out rows the model's own permutation importance is measured on
+# The showcase models leave `importance:` out of their spec: their reference ingest measures it
+# (the surrogate of lib.metrics.importance), as it does for a user's model. The others declare
+# the importance measured on their own model (estimators.own_importance): the surrogate's fit
+# was the largest single cost of the demo build (issue 14).
+MEASURED_AT_INGEST = frozenset(s["model_id"] for s in SHOWCASE.values())
 RAMP_DAYS = 21.0  # gradual drift and concept drift ramp up over the last 21 days
 _DAY_MS = 86_400_000
 
@@ -112,8 +118,12 @@ def _generate(plan: ModelPlan, days: int, end: datetime, seed: int, out: Path) -
     frame = _frame(domain, Xl)
     train, hold = slice(0, N_TRAIN), slice(N_TRAIN, n_fit)
     pipe = _pipeline(domain, plan.estimator, random_state=plan.index)
-    pipe.fit(frame.iloc[train], y[train])
-    ref_pred, ref_score = _predict(domain, pipe, frame.iloc[hold])
+    pipe.fit(frame[train], y[train])
+    ref_pred, ref_score = _predict(domain, pipe, frame[hold])
+    if plan.model_id not in MEASURED_AT_INGEST:
+        weights = own_importance(domain, pipe, frame[N_TRAIN : N_TRAIN + N_IMPORTANCE], seed=(seed, plan.index))
+        if weights:
+            spec["importance"] = weights
 
     def feature_columns(values: dict[str, np.ndarray], rows) -> dict[str, Any]:
         return {
@@ -177,12 +187,12 @@ def _generate(plan: ModelPlan, days: int, end: datetime, seed: int, out: Path) -
         # deviations; the positive class over-sampled 15 times; the most common class's labels
         # mapped onto the rarest class), rolled out six days ago after a day as a 25% canary.
         v2 = _pipeline(domain, plan.estimator, random_state=plan.index + 1)
-        Xt, yt = frame.iloc[train], y[train]
+        Xt, yt = frame[train], y[train]
         if domain.task == "regression":
             v2.fit(Xt, yt + 1.2 * yt.std())
         elif domain.task == "binary_classification":
             idx = np.concatenate([np.arange(len(yt))] + [np.flatnonzero(yt == 1)] * 14)
-            v2.fit(Xt.iloc[idx], yt[idx])
+            v2.fit(Xt[idx], yt[idx])
         else:
             counts = np.bincount(yt, minlength=len(domain.classes))
             merged = np.where(yt == np.argmax(counts), np.argmin(counts), yt)
@@ -190,7 +200,7 @@ def _generate(plan: ModelPlan, days: int, end: datetime, seed: int, out: Path) -
         share = np.where(age < 6.0, 1.0, np.where(age < 7.0, 0.25, 0.0))
         on_v2 = np.flatnonzero(rng.random(n) < share)
         if len(on_v2):
-            p2, s2 = _predict(domain, v2, inf_frame.iloc[on_v2])
+            p2, s2 = _predict(domain, v2, inf_frame[on_v2])
             pred[on_v2] = p2
             if score is not None:
                 score[on_v2] = s2

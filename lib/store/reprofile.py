@@ -152,12 +152,12 @@ def reprofile_model(
             "SELECT feature, slot, kind FROM features WHERE model_id = ?", [spec.model_id]
         ).fetchall()
     }
-    flush_deferred(con)  # the DELETE below must see every profile row written so far
     files = lake_file_ids(con, spec.model_id)
     if files and lake_rows is None:
         raise RuntimeError(f"{spec.model_id}: a lake model is re-profiled only with a reader of its lake files")
     if fetch_one(con, f"SELECT count(*) FROM {inf_table(spec.model_id)}")[0] == 0 and not files:
-        return  # no logs yet (the usual first reference): nothing to re-profile
+        return  # no logs yet (the usual first reference): nothing to re-profile (nor to flush)
+    flush_deferred(con)  # the DELETE below must see every profile row written so far
     # Performance needs no feature columns but the segment features': don't read the others.
     segs = segment_slots(spec, all_slots)
     wanted = {f: v for f, v in all_slots.items() if v[0] in segs} if only_performance else all_slots
