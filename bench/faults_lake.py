@@ -12,6 +12,7 @@ finish the job (the complete run's counts and profiles) and a second one must ch
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 from pathlib import Path
@@ -110,6 +111,12 @@ def reference_states(base: dict, db: Path, counts) -> list[tuple]:
     class Observed(Store):
         def write(self):
             return _Observe(super().write(), lambda: states.append(counts(db)))
+
+        def batch(self):
+            # The local engine writes a run of files through one connection (Store.batch), a
+            # transaction per file; observed here from another connection, each write opens its
+            # own: the same transactions, in the same order.
+            return contextlib.nullcontext()
 
     report = sync_lake(Observed(db), base["lake"])
     if report.rejected or not report.synced:

@@ -211,3 +211,46 @@ def test_a_store_from_before_the_lake_is_read_as_it_is(tmp_path):
     with Store(path).read() as con:
         assert lake_read.window_files(con, "m", pd.Timestamp("2026-01-01"), pd.Timestamp("2026-01-02")) == []
         assert lake.lake_state(con, "m") == lake.LakeState()
+
+
+def test_a_run_of_a_models_files_opens_the_store_twice_and_writes_what_ingest_writes(tmp_path, monkeypatch):
+    # The local engine (lib/ingest/lake_local.py) syncs a model's new files as one run: one read
+    # connection, every file prepared outside the lock, then one write connection with a
+    # transaction per file; cut every RUN_ROWS rows, the profile rows are the same.
+    from fixtures import T0, inference_frame, reference_frame, spec_dict
+    from lake_fixtures import _csv, _edgy, _spec
+
+    from lib.ingest import lake_local
+
+    lake = tmp_path / "lake"
+    folder = lake / BINARY
+    _spec(folder, spec_dict(BINARY))
+    _csv(folder / "reference" / "ref.csv", reference_frame(300))
+    part = folder / "inference" / f"date={T0.strftime('%Y-%m-%d')}"
+    for i in range(3):
+        frame = inference_frame(120, start=T0 + pd.Timedelta(hours=5 * i), seed=70 + i, id_prefix=f"r{i}", hours=5)
+        _csv(part / f"f{i}.csv", _edgy(frame, i))
+    shutil.copy(part / "f0.csv", part / "f3-copy.csv")  # the same bytes again: skipped, as ingest skips it
+    opened = []
+    real = Store._connect
+    monkeypatch.setattr(Store, "_connect", lambda self, **k: opened.append(k["read_only"]) or real(self, **k))
+    lines: list[str] = []
+    report = sync_lake(Store(tmp_path / "run.duckdb"), lake, emit=lambda line, err: lines.append(line))
+    # the spec's registration (a write; no store yet to read the lake state from), the run: one
+    # read, one write (ingest_file of each file: a read and a write per file)
+    assert opened == [False, True, False]
+    assert (report.synced, report.rejected) == (4, 0)
+    assert lines[-1] == f"{part / 'f3-copy.csv'}: skipped (already ingested: same content, model and kind)"
+
+    ingested = Store(tmp_path / "ingested.duckdb")
+    register_spec(ingested, load_spec_file(folder / "spec.yaml"))
+    paths = [folder / "reference" / "ref.csv", *sorted(part.iterdir())]
+    for path in paths:
+        ingest_file(ingested, "reference" if path.parent.name == "reference" else "inference", BINARY, path)
+    assert_same_profiles(tmp_path / "run.duckdb", tmp_path / "ingested.duckdb")
+
+    monkeypatch.setattr(lake_local, "RUN_ROWS", 1)  # every file its own run
+    opened.clear()
+    sync_lake(Store(tmp_path / "cut.duckdb"), lake)
+    assert opened == [False] + [True, False] * 4 + [True]  # the copy: known from the read, skipped
+    assert_same_profiles(tmp_path / "cut.duckdb", tmp_path / "ingested.duckdb")

@@ -114,3 +114,29 @@ def test_a_run_of_files_is_profiled_in_one_set_of_jobs_and_a_bad_one_rejected_al
         f"{part / 'b.csv'}: column temperature, row 3: 'cold' is not a number"
     ]
     assert_same_profiles(tmp_path / "spark.duckdb", tmp_path / "duckdb.duckdb")
+
+
+def test_a_run_of_files_costs_five_spark_queries(engines, tmp_path, monkeypatch):
+    # The profile of a run of files is a few wide queries, whatever the number of features: the
+    # checks (which parse and cache the rows), the long-form count of every slot's bins, values and
+    # quality flags, the rows per hour, the classes, and the scores (prof_auc and prof_score_h).
+    from pyspark.sql.classic.dataframe import DataFrame
+
+    lake = tmp_path / "lake"
+    folder = lake / BINARY
+    _spec(folder, spec_dict(BINARY))
+    _csv(folder / "reference" / "ref.csv", reference_frame(300))
+    part = folder / "inference" / f"date={T0.strftime('%Y-%m-%d')}"
+    for i, name in enumerate(("a.csv", "b.csv")):
+        _csv(part / name, _edgy(inference_frame(150, start=T0 + pd.Timedelta(hours=6 * i), seed=60 + i, hours=6), i))
+    actions = []
+    for name in ("collect", "toPandas", "count"):
+        real = getattr(DataFrame, name)
+        monkeypatch.setattr(
+            DataFrame, name, lambda self, *a, _r=real, _n=name, **k: actions.append(_n) or _r(self, *a, **k)
+        )
+    report = sync_lake(Store(tmp_path / "spark.duckdb"), lake, profile_file=spark_profiler("local[2]"))
+    assert (report.synced, report.rejected) == (3, 0)
+    assert actions == ["collect"] + ["toPandas"] * 4
+    sync_lake(Store(tmp_path / "duckdb.duckdb"), lake)
+    assert_same_profiles(tmp_path / "spark.duckdb", tmp_path / "duckdb.duckdb")

@@ -2,7 +2,7 @@
 
 Each new file's outcome is one line (stdout; a rejected file's reason on stderr), then a summary.
 Exit 2 when any file was rejected (the other files are still synced), else 0. The work is in
-lib/ingest/lake.py (the local DuckDB engine) and lib/ingest/spark_profile.py (Spark).
+lib/ingest/lake.py and lake_local.py (the local DuckDB engine) and lib/ingest/spark_profile.py (Spark).
 """
 
 from __future__ import annotations

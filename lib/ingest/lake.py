@@ -28,7 +28,7 @@ from pathlib import Path
 
 from lib.errors import InputError
 from lib.ingest import readers
-from lib.ingest.pipeline import Outcome, ingest_file, register_spec
+from lib.ingest.pipeline import Outcome, register_spec
 from lib.spec import MODEL_ID_PATTERN, Spec, load_spec_file
 from lib.store import lake as store_lake
 from lib.store.connection import Store
@@ -111,11 +111,16 @@ def sync_lake(
     """Sync every model folder of the lake (or those named) into the store.
 
     `profile_file(store, kind, model_id, path, lake_path=...)` profiles one new file; the
-    default is the local engine (`ingest_file`). If it has a `many(store, model_id, [(path,
-    lake_path)])` attribute (Spark), each run of consecutive new inference files of a model goes
-    to it at once (one outcome per file, in order). `emit(line, is_error)` receives each outcome
-    line as it happens.
+    default is the local engine (lib/ingest/lake_local.py). If it has a `many(store, model_id,
+    [(kind, path, lake_path)])` attribute, each run of consecutive new files of a model whose kind
+    is in `many.kinds` goes to it at once (one outcome per file, in order): every kind for the
+    local engine, inference files for Spark. `emit(line, is_error)` receives each outcome line as
+    it happens.
     """
+    if profile_file is None:
+        from lib.ingest.lake_local import local_profiler
+
+        profile_file = local_profiler()
     root = lake_root(lake)
     report = SyncReport()
     say = emit or (lambda line, err: None)
@@ -132,20 +137,23 @@ def sync_lake(
             if not MODEL_ID_PATTERN.match(model.model_id):
                 continue
         try:
-            spec = _register(store, root, model, report)
+            spec, state = _register(store, root, model, report)
         except InputError as exc:
             note(str(exc).splitlines()[0], True)
             report.rejected += 1
             continue
-        _sync_model(store, root, spec.model_id, model, profile_file, report, note)
+        _sync_model(store, root, spec.model_id, model, state, profile_file, report, note)
     return report
 
 
-def _sync_model(store: Store, root: Path, model_id: str, model: LakeModel, profile_file, report: SyncReport, note):
-    """Profile the model's files not yet synced, in order; check the known ones are unchanged."""
-    state = _state(store, model_id)
+def _sync_model(
+    store: Store, root: Path, model_id: str, model: LakeModel, state, profile_file, report: SyncReport, note
+):
+    """Profile the model's files not yet synced, in order; check the known ones are unchanged.
+    `state`: what the store knew of the model before its spec was registered (its synced files)."""
     many = getattr(profile_file, "many", None)  # an engine that profiles several files at once
-    pending: list[tuple[Path, str]] = []  # a run of new inference files, profiled together
+    kinds = getattr(many, "kinds", ("inference",))
+    pending: list[tuple[str, Path, str]] = []  # a run of new files, profiled together
 
     def outcome(o: Outcome) -> None:
         note(o.line(), o.status == "rejected")
@@ -160,8 +168,8 @@ def _sync_model(store: Store, root: Path, model_id: str, model: LakeModel, profi
 
     for kind, path in model.files:
         rel = path.relative_to(root).as_posix()
-        if many is not None and kind == "inference" and rel not in state.files:
-            pending.append((path, rel))
+        if many is not None and kind in kinds and rel not in state.files:
+            pending.append((kind, path, rel))
             continue
         flush()  # the outcomes keep the files' order
         if rel in state.files:
@@ -175,7 +183,7 @@ def _sync_model(store: Store, root: Path, model_id: str, model: LakeModel, profi
             else:
                 report.known += 1
             continue
-        outcome((profile_file or ingest_file)(store, kind, model_id, path, lake_path=rel))
+        outcome(profile_file(store, kind, model_id, path, lake_path=rel))
     flush()
 
 
@@ -186,8 +194,9 @@ def _state(store: Store, model_id: str) -> store_lake.LakeState:
         return store_lake.lake_state(con, model_id)
 
 
-def _register(store: Store, root: Path, model: LakeModel, report: SyncReport) -> Spec:
-    """Register the model's spec unless the store already holds it as is (then nothing is written)."""
+def _register(store: Store, root: Path, model: LakeModel, report: SyncReport) -> tuple[Spec, store_lake.LakeState]:
+    """Register the model's spec unless the store already holds it as is (then nothing is written);
+    the spec and what the store knew of the model before."""
     spec_path = model.folder / "spec.yaml"
     spec = load_spec_file(spec_path)
     if spec.model_id != model.model_id:
@@ -195,7 +204,7 @@ def _register(store: Store, root: Path, model: LakeModel, report: SyncReport) ->
     state = _state(store, spec.model_id)
     same = state.spec_json is not None and json.loads(state.spec_json) == spec.as_dict()
     if same and state.lake == str(root):
-        return spec
+        return spec, state
     register_spec(store, spec, source=str(spec_path), lake=str(root))
     report.registered += 1
-    return spec
+    return spec, state

@@ -10,6 +10,7 @@ reference edges at or below it (numpy.searchsorted(edges, x, side="right")), edg
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from lib.ingest.spark_parse import FILE
@@ -38,110 +39,107 @@ def _slots(features: dict[int, str], spec) -> list[tuple[int, str, str]]:
     return out
 
 
+LABEL_SLOT = -100  # the logged label's pseudo-slot in the long form (a classifier's classes seen)
+_NULL, _BELOW, _ABOVE, _INF = 1, 2, 4, 8  # a cell's quality flags
+
+
+def _bin(x, edges: list) -> object:
+    """The bin of a finite value: how many edges are at or below it (numpy.searchsorted(edges, x,
+    side="right")), as a binary search of comparisons (~log2(edges) of them per value)."""
+    from pyspark.sql import functions as F
+
+    def below(lo: int, hi: int):  # the count is in [lo, hi]
+        if lo == hi:
+            return F.lit(lo)
+        mid = (lo + hi) // 2  # edges[mid] <= x: more than mid edges are
+        return F.when(x >= edges[mid], below(mid + 1, hi)).otherwise(below(lo, mid))
+
+    return below(0, len(edges))
+
+
 def hourly_profiles(
     rows, features: dict[int, str], spec, ref, keys: tuple[str, ...] = ("hour",)
 ) -> dict[str, pd.DataFrame]:
     """prof_rows (without file_id), the hourly num / cat / qual frames, and the classes seen.
 
-    Two Spark jobs: one aggregation per hour (rows, newest timestamp, every slot's quality counts,
-    a classifier's logged labels and predictions), and one count of the (hour, slot, bin | value)
-    cells of all slots at once. `keys`: the grouping (segments add seg_slot, seg_code: with_segments)."""
+    Two Spark jobs. The rows per hour and the newest timestamp (one small aggregation); and one
+    pass over the long form: every row becomes one cell per slot, (slot, bin | value, quality
+    flags), the bins first computed as columns of their own, and one grouped count of all cells
+    gives the bin and value counts and every slot's quality counts at once (the driver sums them:
+    a few thousand rows a file). `keys`: the grouping (segments add seg_slot, seg_code)."""
     from pyspark.sql import functions as F
 
     slots = _slots(features, spec)
-    aggs = [F.count(F.lit(1)).alias("n"), F.max("ts").alias("max_ts")]
-    cells = []
+    classifier = spec.task != "regression"
+    zero = F.lit(0)
+    columns, cells = [], []
+
     for slot, kind, column in slots:
         x = F.col(column)
         rc = ref.get(slot) if ref is not None else None
+        null = F.when(x.isNull(), _NULL).otherwise(zero)
         if kind == "numeric":
             inf = x.isNotNull() & ((x == float("inf")) | (x == float("-inf")))
-            finite = x.isNotNull() & ~inf
             below = (x < float(rc.vmin)) if rc is not None and rc.vmin is not None else (x == float("-inf"))
             above = (x > float(rc.vmax)) if rc is not None and rc.vmax is not None else (x == float("inf"))
-            if rc is not None:
-                count = sum((F.when(x >= float(e), 1).otherwise(0) for e in rc.edges), F.lit(0))
-                cells.append(
-                    F.when(
-                        finite,
-                        F.struct(
-                            F.lit(slot).alias("slot"),
-                            count.cast("int").alias("bin"),
-                            F.lit(None).cast("string").alias("value"),
-                        ),
-                    )
-                )
-        else:
-            inf = below = above = F.lit(False)
-            cells.append(
-                F.when(
-                    x.isNotNull(),
-                    F.struct(F.lit(slot).alias("slot"), F.lit(None).cast("int").alias("bin"), x.alias("value")),
-                )
+            flags = (
+                null
+                + F.when(below, _BELOW).otherwise(zero)
+                + F.when(above, _ABOVE).otherwise(zero)
+                + F.when(inf, _INF).otherwise(zero)
             )
-        for name, cond in (("n_null", x.isNull()), ("n_below", below), ("n_above", above), ("n_inf", inf)):
-            aggs.append(F.sum(F.when(cond, 1).otherwise(0)).cast("long").alias(f"{name}__{slot}"))
-    classifier = spec.task != "regression"
+            finite = x.isNotNull() & ~inf
+            bin_ = F.when(finite, _bin(x, [float(e) for e in rc.edges])) if rc is not None else F.lit(None)
+            columns += [bin_.cast("int").alias(f"__b{len(cells)}"), flags.cast("int").alias(f"__q{len(cells)}")]
+            cells.append((slot, F.col(f"__b{len(cells)}"), F.lit(None).cast("string"), F.col(f"__q{len(cells)}")))
+        else:
+            cells.append((slot, F.lit(None).cast("int"), x.cast("string"), null.cast("int")))
     if classifier:
-        aggs += [F.collect_set("logged_label").alias("labels"), F.collect_set("prediction").alias("predictions")]
-    names = [*keys, "n", "max_ts", *_quality_names(slots)] + (["labels", "predictions"] if classifier else [])
-    q = _pandas(rows.groupBy(*keys).agg(*aggs), names)
-    frames: dict = {"prof_rows": q[[*keys, "n", "max_ts"]].astype({"n": "int64"})}
-    frames["classes"] = (
-        _classes(q, classifier) if FILE not in keys else {k: _classes(g, classifier) for k, g in q.groupby(FILE)}
-    )  # per file of a batch
-    frames["qual"] = pd.concat(
-        [
-            pd.DataFrame(
-                {
-                    **{k: q[k] for k in keys},
-                    **{n: q[f"{n}__{slot}"].astype("int64") for n in ("n_null", "n_below", "n_above", "n_inf")},
-                }
-            ).assign(slot=slot)
-            for slot, _, _ in slots
-        ],
-        ignore_index=True,
+        label = F.col("logged_label")
+        cells.append((LABEL_SLOT, F.lit(None).cast("int"), label, F.lit(0)))
+    wide = rows.select(
+        *keys, *[F.col(c) for _, k, c in slots if k != "numeric"], *(["logged_label"] if classifier else []), *columns
     )
-    counted = _cells(rows, cells, keys)
-    num = counted[counted["bin"].notna()]
-    cat = counted[counted["value"].notna()]
-    frames["num"] = pd.DataFrame(
-        {
-            **{k: num[k] for k in keys},
-            "bin": num["bin"].astype("int32"),
-            "n": num["n"].astype("int64"),
-            "slot": num["slot"],
+    structs = [
+        F.struct(F.lit(s).alias("slot"), b.alias("bin"), v.alias("value"), q.cast("int").alias("flags"))
+        for s, b, v, q in cells
+    ]
+    long = wide.select(*keys, F.explode(F.array(*structs)).alias("c"))
+    counted = long.groupBy(*keys, "c.slot", "c.bin", "c.value", "c.flags").agg(F.count(F.lit(1)).alias("n"))
+    c = _pandas(counted, [*keys, "slot", "bin", "value", "flags", "n"])
+    per_hour = rows.groupBy(*keys).agg(F.count(F.lit(1)).alias("n"), F.max("ts").alias("max_ts"))
+    q = _pandas(per_hour, [*keys, "n", "max_ts"])
+    frames: dict = {"prof_rows": q[[*keys, "n", "max_ts"]].astype({"n": "int64"})}
+    frames["classes"] = _classes(c, classifier, keys)
+    c = c[c["slot"] != LABEL_SLOT]
+    order = {slot: i for i, (slot, _, _) in enumerate(slots)}
+    c = c.assign(n=c["n"].astype("int64"), flags=c["flags"].astype("int64"), slot=c["slot"].astype("int64"))
+    c = c.assign(_o=c["slot"].map(order))
+    flags = c["flags"].to_numpy()
+    qual = c[list(keys) + ["slot", "_o"]].assign(
+        **{
+            name: np.where(flags & bit, c["n"].to_numpy(), 0)
+            for name, bit in (("n_null", _NULL), ("n_below", _BELOW), ("n_above", _ABOVE), ("n_inf", _INF))
         }
-    ).reset_index(drop=True)
-    frames["cat"] = pd.DataFrame(
-        {
-            **{k: cat[k] for k in keys},
-            "value": cat["value"].astype(object),
-            "n": cat["n"].astype("int64"),
-            "slot": cat["slot"],
-        }
-    ).reset_index(drop=True)
+    )
+    qual = qual.groupby(["_o", *keys, "slot"], sort=True).sum().reset_index()
+    frames["qual"] = qual[[*keys, "n_null", "n_below", "n_above", "n_inf", "slot"]].reset_index(drop=True)
+    num = c[c["bin"].notna()]
+    num = num.assign(bin=num["bin"].astype("int32")).groupby(["slot", *keys, "bin"], sort=True)["n"].sum().reset_index()
+    frames["num"] = num[[*keys, "bin", "n", "slot"]].reset_index(drop=True)
+    cat = c[c["value"].notna()].groupby(["slot", *keys, "value"], sort=True)["n"].sum().reset_index()
+    frames["cat"] = cat.assign(value=cat["value"].astype(object))[[*keys, "value", "n", "slot"]].reset_index(drop=True)
     return frames
 
 
-def _classes(q: pd.DataFrame, classifier: bool) -> set[str]:
-    return {str(v) for col in ("labels", "predictions") for values in q[col] for v in values} if classifier else set()
-
-
-def _quality_names(slots) -> list[str]:
-    return [f"{n}__{slot}" for slot, _, _ in slots for n in ("n_null", "n_below", "n_above", "n_inf")]
-
-
-def _cells(rows, structs: list, keys: tuple[str, ...] = ("hour",)) -> pd.DataFrame:
-    from pyspark.sql import functions as F
-
-    columns = [*keys, "slot", "bin", "value", "n"]
-    if not structs:
-        return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
-    cells = rows.select(*keys, F.explode(F.array(*structs)).alias("c")).filter(F.col("c").isNotNull())
-    counted = cells.groupBy(*keys, "c.slot", "c.bin", "c.value").agg(F.count(F.lit(1)).alias("n"))
-    frame = _pandas(counted, columns)
-    return frame.sort_values(["slot", *keys, "bin", "value"], kind="stable").reset_index(drop=True)
+def _classes(c: pd.DataFrame, classifier: bool, keys: tuple[str, ...]):
+    """The labels (logged) and predictions seen: a set, or {file: set} with the batch's file key."""
+    if not classifier:
+        return set() if FILE not in keys else {}
+    seen = c[c["slot"].isin([LABEL_SLOT, PREDICTION_SLOT]) & c["value"].notna()]
+    if FILE not in keys:
+        return {str(v) for v in seen["value"]}
+    return {k: {str(v) for v in g["value"]} for k, g in seen.groupby(FILE)}
 
 
 def with_segments(rows, segments: dict[int, tuple[str, ...]]):
@@ -188,26 +186,30 @@ def performance(rows, spec, positive, keys: tuple[str, ...] = ("hour",)) -> dict
         )
     }
     if spec.task == "binary_classification" and spec.has_score:
+        # One job for both score tables: scored rows counted per (score, predicted positive,
+        # label state: -1 none, 1 positive, 0 other); prof_auc is the labelled part, prof_score_h
+        # every scored row (the estimate's input, as lib/store/profiles.py profile_scores counts it).
         pos = F.col("label") == F.lit(positive)
-        agg = (
-            lab.filter(F.col("score").isNotNull())
-            .groupBy(*keys, "score")
-            .agg(
-                F.sum(F.when(pos, 1).otherwise(0)).cast("long").alias("n_pos"),
-                F.sum(F.when(pos, 0).otherwise(1)).cast("long").alias("n_neg"),
-            )
+        state = F.when(F.col("label").isNull(), -1).when(pos, 1).otherwise(0)
+        pred_pos = F.coalesce(F.col("prediction") == F.lit(positive), F.lit(False))
+        scored = rows.filter(F.col("score").isNotNull()).select(
+            *keys, "score", pred_pos.alias("pred_pos"), state.alias("state")
         )
-        frames["prof_auc"] = _pandas(agg, [*keys, "score", "n_pos", "n_neg"])
+        counts = _pandas(
+            scored.groupBy(*keys, "score", "pred_pos", "state").agg(F.count(F.lit(1)).cast("long").alias("n")),
+            [*keys, "score", "pred_pos", "state", "n"],
+        ).astype({"n": "int64", "state": "int64"})
+        lab = counts[counts["state"] >= 0]
+        auc = lab.assign(
+            n_pos=np.where(lab["state"] == 1, lab["n"], 0).astype("int64"),
+            n_neg=np.where(lab["state"] == 0, lab["n"], 0).astype("int64"),
+        )
+        frames["prof_auc"] = auc.groupby([*keys, "score"], sort=True)[["n_pos", "n_neg"]].sum().reset_index()
         if positive is not None and "seg_slot" not in keys:
-            # every scored row, labelled or not: the performance estimate's input, as
-            # lib/store/profiles.py profile_scores counts it
-            scored = rows.filter(F.col("score").isNotNull()).withColumn(
-                "pred_pos", F.coalesce(F.col("prediction") == F.lit(positive), F.lit(False))
-            )
-            counts = scored.groupBy(*keys, "score", "pred_pos").agg(F.count(F.lit(1)).cast("long").alias("n"))
             frames["prof_score_h"] = (
-                _pandas(counts, [*keys, "score", "pred_pos", "n"])
-                .sort_values([*keys, "score", "pred_pos"])
-                .reset_index(drop=True)
+                counts.assign(pred_pos=counts["pred_pos"].astype(bool))
+                .groupby([*keys, "score", "pred_pos"], sort=True)["n"]
+                .sum()
+                .reset_index()
             )
     return frames

@@ -25,6 +25,7 @@ _SPECIAL = r"(?i)^\s*[-+]?(inf|infinity|nan)\s*$"
 _NUMERIC_TYPES = ("double", "float", "tinyint", "smallint", "int", "bigint", "decimal")
 MID = "__row_mid"
 FILE = "__file"  # the file's index in a batch: several files of one model profiled in one set of jobs
+BAD = "__bad"  # a check's bad-cell flag column (__bad0, __bad1, …)
 
 
 def _c(name: str):
@@ -160,15 +161,21 @@ class _Checks:
         self.add(column, bad, lambda raw: f"{readers._show(raw)} is not a number")
         return value
 
-    def first_errors(self, df, names: dict[int, str]) -> dict[int, str]:
-        """{file index: the one-line reason of its first bad cell} for every bad file of the batch."""
+    def flags(self) -> list:
+        """Each check's bad-cell condition as a column (__bad<i>), computed with the parsed rows."""
+        return [cond.alias(f"{BAD}{i}") for i, (_, cond, _) in enumerate(self.items)]
+
+    def first_errors(self, df, names: dict[int, str], flagged) -> dict[int, str]:
+        """{file index: the one-line reason of its first bad cell} for every bad file of the batch:
+        the first bad row of each check from `flagged` (the parsed rows with the flags()); a bad
+        file's row number and raw value are then looked up in `df` (its raw rows)."""
         from pyspark.sql import functions as F
 
         if not self.items:
             return {}
-        aggs = [F.min(F.when(cond, F.col(MID))).alias(f"c{i}") for i, (_, cond, _) in enumerate(self.items)]
+        aggs = [F.min(F.when(F.col(f"{BAD}{i}"), F.col(MID))).alias(f"c{i}") for i in range(len(self.items))]
         errors: dict[int, str] = {}
-        for row in df.groupBy(FILE).agg(*aggs).collect():
+        for row in flagged.groupBy(FILE).agg(*aggs).collect():
             k = row[FILE]
             for i, (column, _, message) in enumerate(self.items):
                 mid = row[f"c{i}"]
@@ -185,7 +192,7 @@ class _Checks:
 def validated_rows(
     raw, types: dict, spec, names: dict[int, str], late: pd.DataFrame, slots: dict[str, tuple[int, str]]
 ):
-    """(rows, {file index: reason}): the batch's rows (`raw` with its FILE column; every file of the
+    """(rows, {file index: reason}, cached): the batch's rows (`raw` with its FILE column; every file of the
     batch has the columns `types`) as the store's row columns (FILE, ts, hour, rid, prediction,
     pred_num, score, label = late label else logged, logged_label, f<slot>), and the first bad
     cell's reason of each bad file (its rows left out). A column missing or of a wrong type is an
@@ -247,10 +254,7 @@ def validated_rows(
             cols[key] = checks.numeric(types, feature)
         else:
             cols[key] = _text(feature, types[feature])
-    errors = checks.first_errors(raw, names)
-    rows = raw.select(F.col(MID), F.col(FILE), *[expr.alias(key) for key, expr in cols.items()])
-    if errors:
-        rows = rows.filter(~F.col(FILE).isin(list(errors)))
+    rows = raw.select(F.col(MID), F.col(FILE), *[expr.alias(key) for key, expr in cols.items()], *checks.flags())
     rows = rows.withColumn(
         "hour",
         F.when(F.col("ts") == F.date_trunc("hour", "ts"), F.col("ts")).otherwise(
@@ -261,5 +265,18 @@ def validated_rows(
         spark = raw.sparkSession
         labels = spark.createDataFrame(late[["rid", "label"]].rename(columns={"label": "late_label"}).astype(str))
         rows = rows.join(F.broadcast(labels), on="rid", how="left")
-        return rows.withColumn("label", F.coalesce(F.col("late_label"), F.col("logged_label"))), errors
-    return rows.withColumn("label", F.col("logged_label")), errors
+        rows = rows.withColumn("label", F.coalesce(F.col("late_label"), F.col("logged_label")))
+    else:
+        rows = rows.withColumn("label", F.col("logged_label"))
+    # Parsed once: the files are read and parsed by the first job (the checks), which caches the
+    # rows for the profile jobs (the caller unpersists `cached`).
+    cached = rows.cache()
+    try:
+        errors = checks.first_errors(raw, names, cached)
+    except BaseException:
+        cached.unpersist()
+        raise
+    rows = cached.drop(*[f"{BAD}{i}" for i in range(len(checks.items))])
+    if errors:
+        rows = rows.filter(~F.col(FILE).isin(list(errors)))
+    return rows, errors, cached

@@ -32,6 +32,11 @@ from lib.store.reprofile import active_reference
 from lib.store.seg_profiles import SEG_TABLES, segment_slots, top_values
 
 _SESSIONS: dict[str, object] = {}
+# Local mode: the JIT's client compiler only. A model's jobs are short and each plan's generated
+# code is new (its bin edges are in it), so C2's optimizing compiles cost more CPU than they save
+# (bench/README.md, "Lake throughput": the JIT's threads were half the CPU of a sync). On a
+# cluster the executors keep the JVM's default: long tasks over big partitions gain from C2.
+JVM_OPTIONS = "-XX:TieredStopAtLevel=1"
 
 
 def session(master: str = "local[2]"):
@@ -45,6 +50,7 @@ def session(master: str = "local[2]"):
         if master.startswith("local"):
             os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # local mode listens on loopback only
             builder = builder.config("spark.sql.shuffle.partitions", "2")  # small per-file shuffles
+            builder = builder.config("spark.driver.extraJavaOptions", JVM_OPTIONS)  # the driver runs the tasks
         _SESSIONS[master] = (
             builder.appName("driftlight-sync")
             .config("spark.sql.session.timeZone", "UTC")  # a timestamp without an offset is UTC
@@ -78,9 +84,10 @@ def spark_profiler(master: str = "local[2]"):
             return pipeline.ingest_file(store, kind, model_id, path, lake_path=lake_path)
         return profile_inference_file(session(master), store, model_id, Path(path), lake_path=lake_path)
 
-    def many(store: Store, model_id: str, files: list[tuple[Path, str | None]]) -> list[pipeline.Outcome]:
-        return profile_inference_files(session(master), store, model_id, files)
+    def many(store: Store, model_id: str, files: list[tuple[str, Path, str | None]]) -> list[pipeline.Outcome]:
+        return profile_inference_files(session(master), store, model_id, [(p, rel) for _, p, rel in files])
 
+    many.kinds = ("inference",)
     profile_file.many = many
     return profile_file
 
@@ -206,14 +213,13 @@ def _profile(model: _Model, names: dict[int, str], batch, done) -> dict[int, tup
     types = batch[0][2]
     raw = reduce(lambda a, b: a.unionByName(b), [df.withColumn(sp.FILE, F.lit(k)) for k, df, _ in batch])
     meta = pipeline.columns_meta(pd.DataFrame(columns=list(types)), spec)
-    rows, errors = sp.validated_rows(raw, types, spec, names, model.late, model.slots)
-    for k, reason in errors.items():
-        done[k] = pipeline.Outcome(names[k], "rejected", 0, reason)
-    good = [k for k in names if k not in errors]
-    if not good:
-        return {}
-    rows = rows.cache()
+    rows, errors, cached = sp.validated_rows(raw, types, spec, names, model.late, model.slots)
     try:
+        for k, reason in errors.items():
+            done[k] = pipeline.Outcome(names[k], "rejected", 0, reason)
+        good = [k for k in names if k not in errors]
+        if not good:
+            return {}
         features = dict(model.slots.values())
         keys = (sp.FILE, "hour")
         frames = sj.hourly_profiles(rows, features, spec, model.ref, keys=keys)
@@ -222,7 +228,7 @@ def _profile(model: _Model, names: dict[int, str], batch, done) -> dict[int, tup
         segs = {s: top for s, top in segs.items() if top is not None}
         frames.update(_segment_frames(sj.with_segments(rows, segs), features, spec, model.ref, model.positive, segs))
     finally:
-        rows.unpersist()
+        cached.unpersist()
     classes = frames.pop("classes")
     out = {}
     for k in good:

@@ -105,12 +105,19 @@ class _Hours:
         if h.size == 0:
             return self.unique[:0], np.zeros(0, dtype="int64"), np.zeros(0, dtype="int64")
         width = int(codes.max()) + 1
-        ukeys, counts = np.unique(h * width + codes.astype("int64"), return_counts=True)
-        return self.unique[ukeys // width], ukeys % width, counts
+        keys = h * width + codes.astype("int64")
+        cells = len(self.unique) * width
+        if cells <= max(4 * keys.size, 1 << 16):  # a count per cell: one O(n) pass, no sort
+            counted = np.bincount(keys, minlength=cells)
+            ukeys = np.flatnonzero(counted)
+            counts = counted[ukeys]
+        else:  # many cells (a categorical of high cardinality): sort the keys instead
+            ukeys, counts = np.unique(keys, return_counts=True)
+        return self.unique[ukeys // width], ukeys % width, counts.astype("int64")
 
     def quality(self, null, below, above, inf) -> pd.DataFrame:
         n = len(self.unique)
-        count = lambda flags: np.bincount(self.codes, weights=flags, minlength=n).astype("int64")  # noqa: E731
+        count = lambda flags: np.bincount(self.codes[flags], minlength=n).astype("int64")  # noqa: E731
         return pd.DataFrame(
             {
                 "hour": self.unique,
