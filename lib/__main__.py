@@ -146,9 +146,13 @@ def _fit_address_cap() -> None:
         ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt(-8, 2)  # M_ARENA_MAX
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, own_process: bool = False) -> int:
+    """Run one command. `own_process`: this process ends with the command (`python -m lib`), so
+    the command may change process-wide settings (evaluate's lean_process); never in-process
+    callers such as the tests, whose process goes on."""
     _fit_address_cap()
     args = build_parser().parse_args(argv)
+    args.own_process = own_process
     try:
         return args.func(args)
     except InputError as exc:
@@ -189,4 +193,4 @@ def _one_line(exc: BaseException) -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(own_process=True))

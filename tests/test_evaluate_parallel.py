@@ -139,3 +139,33 @@ def test_counts_joined_on_features_equal_the_join_on_cells(demo, monkeypatch):
     assert len(fast[0]) > 1000 and len(fast[1]) > 100
     for a, b in zip(fast, slow):
         pd.testing.assert_frame_equal(a, b)
+
+
+def test_the_command_in_process_leaves_the_process_as_it_was(demo, capsys):
+    """`main(["evaluate", ...])` called in a process that goes on (the tests) keeps pandas'
+    string inference and the garbage collector as they were: only `python -m lib` goes lean."""
+    import gc
+
+    from lib.__main__ import main
+
+    store, _ = demo
+    assert main(["evaluate", "--db", str(store.path), "--format", "json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)["models"]) == 12
+    assert gc.isenabled() and pd.get_option("future.infer_string") is True and not parallel._lean_now()
+
+
+def test_helpers_do_not_rerun_a_page_script_left_as_main(demo, tmp_path, monkeypatch):
+    """A process that ran a Streamlit page (the app's server, AppTest) has that script as
+    `__main__`, with no `__name__` guard: a spawned helper must not run it again (it did, and
+    died: the full suite's BrokenProcessPool)."""
+    import types
+
+    store, _ = demo
+    page = tmp_path / "page.py"
+    page.write_text("raise SystemExit('a page script ran in the helper')\n")
+    fake = types.ModuleType("__main__")
+    fake.__file__ = str(page)
+    monkeypatch.setitem(sys.modules, "__main__", fake)
+    one = evaluate(store, timeline_days=3, chunk_models=10_000, workers=1)
+    assert _text(evaluate(store, timeline_days=3, chunk_models=3, workers=2)) == _text(one)
+    assert sys.modules["__main__"] is fake

@@ -55,7 +55,8 @@ def run(args) -> int:
 
     if args.workers is not None and not 1 <= args.workers <= 64:
         raise InputError(f"--workers: {args.workers} is not between 1 and 64")
-    lean_process()  # this process only judges and exits: cheaper settings (lib/judge/parallel.py)
+    if getattr(args, "own_process", False):
+        lean_process()  # this process only judges and exits: cheaper settings (lib/judge/parallel.py)
     store = Store(args.db)
     if not store.exists():
         if args.models:

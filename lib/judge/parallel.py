@@ -21,7 +21,9 @@ import gc
 import multiprocessing
 import os
 import resource
+import sys
 import threading
+import types
 import warnings
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -119,6 +121,10 @@ def judge_parts(store: Store, con, fleet: Fleet, parts: list[list[str]], job: tu
 
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(workers - 1, mp_context=context) as pool:
+        with _main_hidden():
+            started = [pool.submit(int) for _ in range(workers - 1)]  # the helpers start now
+        for future in started:
+            future.result()
         feeders = [threading.Thread(target=feed, args=(pool,), daemon=True) for _ in range(workers - 1)]
         for thread in feeders:
             thread.start()
@@ -132,6 +138,20 @@ def judge_parts(store: Store, con, fleet: Fleet, parts: list[list[str]], job: tu
     if failed:
         raise failed[0]
     return [model for k in sorted(done) for model in done[k]]
+
+
+@contextlib.contextmanager
+def _main_hidden():
+    """While the helpers start, `__main__` is an empty module: a spawned child re-runs the
+    parent's main script (as `__mp_main__`) unless it has a `__name__` guard, and a process that
+    ran a Streamlit page (the app's server, AppTest) has the page script there, which must not
+    run again in a helper. The helpers need nothing from `__main__`."""
+    saved = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = saved
 
 
 def _judge_chunk(path: str, fleet: Fleet, part: list[str], job: tuple, lean: bool) -> list[dict]:
