@@ -34,8 +34,17 @@ $(DB): | $(VENV)/.runtime
 demo: $(VENV)/.runtime
 	$(PY) -m lib demo --db $(DB) $(DEMO_ARGS)
 
-run: $(VENV)/.runtime $(DB) chromium
+# The app is served at once; a missing demo store (or one whose build did not finish: its
+# progress file, lib/demo/progress.py, is left) is built meanwhile, in its own process group
+# (setsid, where there is one), stopped with the app. The page says how far the build is and fills in as models land.
+run: $(VENV)/.runtime chromium
 	$(VENV)/bin/python -m lib check-config --address localhost
+	@build=; \
+	if [ ! -f $(DB) ] || [ -f $(DB).demo.json ]; then \
+		echo "Building the demo fleet into $(DB) while the app starts (the page shows it filling in)"; \
+		$$(command -v setsid) $(PY) -m lib demo --db $(DB) $(DEMO_ARGS) & build=$$!; \
+	fi; \
+	trap 'if [ -n "$$build" ]; then kill -- -$$build 2>/dev/null || kill $$build 2>/dev/null; fi' EXIT INT TERM; \
 	DRIFTLIGHT_DB=$(DB) $(VENV)/bin/streamlit run serve.py --server.address=localhost --server.headless=true
 
 # PDF reports print with Chromium (a runtime part, like the requirements): installed with apt

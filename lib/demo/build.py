@@ -60,6 +60,7 @@ from typing import Any
 from lib.demo.domains import DOMAINS, SCENARIOS
 from lib.demo.fleet import plan_fleet
 from lib.demo.generate import generate_model
+from lib.demo.progress import clear_progress, write_progress
 
 # The newest inference of the default demo is just before this instant, so a fresh demo store's
 # default as_of (newest inference rounded up to the hour) is exactly DEMO_END.
@@ -154,7 +155,9 @@ def build_demo(
 
     `group` models share one write transaction (Store.group: their profile rows are inserted
     once per table); group=0 makes every register and file its own transaction, as a user's `ingest` does (the benchmark's baseline). Both give
-    the same store (tests/test_demo.py compares them).
+    the same store (tests/test_demo.py compares them). The store is let go of between groups
+    (a write connection per group), and `<store>.demo.json` says how many models are in
+    (lib/demo/progress.py): the app, served while the demo builds, shows the fleet filling in.
 
     `prepare_in_workers`: the worker processes that generate a model's files also read, validate
     and profile them (lib.ingest.pipeline.prepare_file, the first half of ingest_file), and the
@@ -171,7 +174,7 @@ def build_demo(
     from lib.ingest.pipeline import ingest_file, register_spec, write_prepared
     from lib.store.connection import Store
 
-    started = time.perf_counter()
+    started, started_wall = time.perf_counter(), time.time()
     if end.tzinfo is None:
         end = end.replace(tzinfo=UTC)
     store = Store(db_path)
@@ -186,30 +189,35 @@ def build_demo(
     )
     try:
         # Start the workers (fork) before the store connection opens.
-        first = next(results, None)
-        with store.batch():
-            item = first
-            while item is not None:
-                with store.group() if group > 0 else contextlib.nullcontext():
-                    for _ in range(max(group, 1)):
-                        if item is None:
-                            break
-                        plan, result = item
-                        ingest_started = time.perf_counter()
-                        register_spec(store, result["spec"], source="demo")
-                        for kind, path in result["files"]:
-                            outcome = ingest_file(store, kind, plan.model_id, path)
-                            _count(plan.model_id, kind, outcome, outcomes, rows)
-                            os.unlink(path)
-                        for prepared in result.get("prepared", ()):
-                            _count(plan.model_id, prepared.kind, write_prepared(store, prepared), outcomes, rows)
-                        scenarios[plan.scenario].append(plan.model_id)
-                        teams.add(plan.team)
-                        ingest_seconds += time.perf_counter() - ingest_started
-                        item = next(results, None)
+        item = next(results, None)
+        done = 0
+        write_progress(store.path, done, models, started_wall)
+        while item is not None:
+            # Each group in a connection of its own, let go of between groups: a reader (the
+            # app, served while the demo builds) gets the store between them.
+            with store.batch(), store.group() if group > 0 else contextlib.nullcontext():
+                for _ in range(max(group, 1)):
+                    if item is None:
+                        break
+                    plan, result = item
+                    ingest_started = time.perf_counter()
+                    register_spec(store, result["spec"], source="demo")
+                    for kind, path in result["files"]:
+                        outcome = ingest_file(store, kind, plan.model_id, path)
+                        _count(plan.model_id, kind, outcome, outcomes, rows)
+                        os.unlink(path)
+                    for prepared in result.get("prepared", ()):
+                        _count(plan.model_id, prepared.kind, write_prepared(store, prepared), outcomes, rows)
+                    scenarios[plan.scenario].append(plan.model_id)
+                    teams.add(plan.team)
+                    ingest_seconds += time.perf_counter() - ingest_started
+                    done += 1
+                    item = next(results, None)
+            write_progress(store.path, done, models, started_wall)
     finally:
         results.close()
         shutil.rmtree(tmp, ignore_errors=True)
+    clear_progress(store.path)  # only a build that ended well: an interrupted one is resumed
     n_models = sum(len(v) for v in scenarios.values())
     return {
         "db": str(store.path),

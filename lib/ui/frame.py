@@ -23,12 +23,22 @@ import pandas as pd
 import streamlit as st
 
 from lib.actions.roles import Actor
+from lib.demo.progress import building, interrupted
 from lib.judge.status import STATUSES
 from lib.reports.data import Filters
 from lib.ui.auth import auth_configured, current_actor, gate, sidebar_identity  # noqa: F401 (re-exported)
 from lib.ui.formatting import WORD
 from lib.ui.loaders import fleet_at, load_catalog
-from lib.ui.store_access import _store, db_path, empty_notice, guarded, missing_notice
+from lib.ui.store_access import (
+    _store,
+    building_banner,
+    building_notice,
+    db_path,
+    empty_notice,
+    guarded,
+    interrupted_banner,
+    missing_notice,
+)
 
 FILTER_KEYS = ("team", "owner", "task", "status", "tag", "q", "as_of")
 
@@ -77,8 +87,12 @@ def frame() -> Context:
     """Sidebar (as-of, filters, search) and the store checks; returns the page context."""
     path = db_path()
     s = _store(path)
+    build = building(path)  # the demo being built into this store (make run serves it meanwhile)
     if not s.exists():
-        missing_notice()
+        if build:
+            building_notice(build)
+        else:
+            missing_notice()
         st.stop()
     version = s.data_version()
     with guarded():
@@ -86,8 +100,15 @@ def frame() -> Context:
     models = catalog["models"]
     sb = st.sidebar
     if models.empty or catalog["default_as_of"] is None:
-        empty_notice()
+        if build:
+            building_notice(build)
+        else:
+            empty_notice()
         st.stop()
+    if build:
+        building_banner(build)
+    elif left := interrupted(path):
+        interrupted_banner(left)
     default = catalog["default_as_of"].to_pydatetime()
     first = catalog["first_inference"].to_pydatetime() if catalog["first_inference"] is not None else None
     with sb:

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lib.demo.progress import building
 from lib.judge.evaluate import evaluate
 from lib.judge.policy import POLICY_FILE_ENV
 from lib.store.connection import Store
@@ -45,6 +46,7 @@ TIMELINE_DAYS = 30  # the grid's 30-day strip (lib/ui/loaders.py uses the same)
 POLL_S = 2.0  # the watcher's look at the data-version sidecar
 SETTLE_S = 2.0  # a data version this young is judged on the next look
 RETRY_S = 30.0  # after a failed judgment (e.g. the store stayed busy), try the same version again
+BUILD_REJUDGE_S = 15.0  # while the demo builds (lib/demo/progress.py): the fleet so far, this often
 LOCK_TIMEOUT_S = 600.0  # the background judgment may wait long for a writer to finish
 
 
@@ -272,6 +274,8 @@ class FleetJudge:
             return
         if r is not None and time.time() - mtime < SETTLE_S:
             return  # an ingest just finished; maybe another follows: judge on the next look
+        if r is not None and time.time() - r.computed_at < BUILD_REJUDGE_S and building(self.path):
+            return  # the demo is being built: a group lands every few seconds; judge now and then
         self._running, self._started = wanted, time.time()
         threading.Thread(target=self._judge, args=(wanted,), name="driftlight-judge", daemon=True).start()
 

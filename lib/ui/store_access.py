@@ -9,11 +9,13 @@ from contextlib import contextmanager
 
 import streamlit as st
 
+from lib.demo.progress import Progress, building, elapsed
 from lib.errors import StoreBusy, StoreError, StoreMissing
 from lib.store.connection import Store, default_db_path
 
 LOCK_TIMEOUT_ENV = "DRIFTLIGHT_LOCK_TIMEOUT"
 DEMO_COMMAND = "python -m lib demo --db {path}"
+FOLLOW_BUILD_S = 3  # how often a page waiting for the demo build looks at its progress
 
 
 def db_path() -> str:
@@ -41,6 +43,10 @@ def guarded() -> Iterator[None]:
     try:
         yield
     except StoreBusy:
+        build = building(db_path())
+        if build is not None:  # the demo builder holds the store for a group of models at a time
+            building_notice(build)
+            st.stop()
         st.warning(
             "**The store is busy.** Another process (an ingest, or the demo builder) is writing to it. "
             "This page will show the data as soon as the write finishes — reload in a moment.",
@@ -76,3 +82,44 @@ def empty_notice() -> None:
         f"# or build the demo fleet:\n{DEMO_COMMAND.format(path=db_path())}",
         language="bash",
     )
+
+
+def _progress_words(build: Progress) -> str:
+    return f"{build.models_done:,} of {build.models:,} models in the store so far (started {int(elapsed(build))} s ago)"
+
+
+def building_notice(build: Progress) -> None:
+    """Instead of a page, while the demo builder has written nothing to show yet (or holds the
+    store): what is going on, followed every few seconds; the page comes back by itself."""
+    st.info(
+        f"**Building the demo fleet:** {_progress_words(build)}. The models appear as they land, "
+        "a group at a time; this page refreshes by itself.",
+        icon=":material/hourglass_top:",
+    )
+    _follow_build(build.models_done)
+
+
+@st.fragment(run_every=FOLLOW_BUILD_S)
+def _follow_build(shown: int) -> None:
+    now = building(db_path())
+    if now is None or now.models_done != shown:
+        st.rerun()  # more models landed (or the build ended): draw the page again
+
+
+def building_banner(build: Progress) -> None:
+    """Above a page drawn from a store the demo builder is still filling."""
+    st.info(
+        f"**The demo fleet is still being built:** {_progress_words(build)}. The fleet page "
+        "adds the new models as they are judged.",
+        icon=":material/hourglass_top:",
+    )
+
+
+def interrupted_banner(left: Progress) -> None:
+    """Above a page drawn from a store whose demo build stopped before the end."""
+    st.warning(
+        f"**The demo build stopped** after {left.models_done:,} of {left.models:,} models. "
+        "`make run` (or the command below) finishes it; the models already in are kept.",
+        icon=":material/warning:",
+    )
+    st.code(DEMO_COMMAND.format(path=os.path.relpath(db_path())), language="bash")
