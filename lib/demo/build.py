@@ -183,6 +183,7 @@ def build_demo(
     scenarios: dict[str, list[str]] = {name: [] for name in SCENARIOS}
     teams: set[str] = set()
     ingest_seconds = 0.0
+    write_progress(store.path, 0, models, started_wall)  # first: a page served meanwhile says so
     tmp = tempfile.mkdtemp(prefix="driftlight-demo-")
     results = write_demo_files(
         tmp, models=models, days=days, seed=seed, end=end, workers=workers, prepare=prepare_in_workers
@@ -191,7 +192,6 @@ def build_demo(
         # Start the workers (fork) before the store connection opens.
         item = next(results, None)
         done = 0
-        write_progress(store.path, done, models, started_wall)
         while item is not None:
             # Each group in a connection of its own, let go of between groups: a reader (the
             # app, served while the demo builds) gets the store between them.

@@ -58,6 +58,7 @@ def write_progress(db_path: str | os.PathLike, models_done: int, models: int, st
         "pid": os.getpid(),
         "host": socket.gethostname(),
     }
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     tmp.write_text(json.dumps(doc), encoding="utf-8")
     os.replace(tmp, path)

@@ -71,6 +71,7 @@ def missing_notice() -> None:
     st.info(f"**No Driftlight store yet** at `{path}`.\n\nBuild the demo fleet (200 models, 30 days) with:", icon="🗄️")
     st.code(DEMO_COMMAND.format(path=os.path.relpath(path) if path.startswith(os.getcwd()) else path), language="bash")
     st.caption("Or point the app at another store with the `DRIFTLIGHT_DB` environment variable.")
+    _follow_build(None)  # a build started meanwhile (make run starts one with the app): show it
 
 
 def empty_notice() -> None:
@@ -100,10 +101,10 @@ def building_notice(build: Progress) -> None:
 
 
 @st.fragment(run_every=FOLLOW_BUILD_S)
-def _follow_build(shown: int) -> None:
+def _follow_build(shown: int | None) -> None:
     now = building(db_path())
-    if now is None or now.models_done != shown:
-        st.rerun()  # more models landed (or the build ended): draw the page again
+    if (now.models_done if now else None) != shown:
+        st.rerun()  # a build started, more models landed, or it ended: draw the page again
 
 
 def building_banner(build: Progress) -> None:
