@@ -85,18 +85,9 @@ def empty_notice() -> None:
     )
 
 
-def _progress_words(build: Progress) -> str:
-    return f"{build.models_done:,} of {build.models:,} models in the store so far (started {int(elapsed(build))} s ago)"
-
-
 def building_notice(build: Progress) -> None:
     """Instead of a page, while the demo builder has written nothing to show yet (or holds the
-    store): what is going on, followed every few seconds; the page comes back by itself."""
-    st.info(
-        f"**Building the demo fleet:** {_progress_words(build)}. The models appear as they land, "
-        "a group at a time; this page refreshes by itself.",
-        icon=":material/hourglass_top:",
-    )
+    store): how far it is, looked at every few seconds; the page comes back by itself."""
     _follow_build(build.models_done)
 
 
@@ -105,13 +96,20 @@ def _follow_build(shown: int | None) -> None:
     now = building(db_path())
     if (now.models_done if now else None) != shown:
         st.rerun()  # a build started, more models landed, or it ended: draw the page again
+    if now is not None:
+        st.info(
+            f"**Building the demo fleet:** {now.models_done:,} of {now.models:,} models in the store "
+            f"so far (started {int(elapsed(now))} s ago). The models appear as they land, a group at "
+            "a time; this page refreshes by itself.",
+            icon=":material/hourglass_top:",
+        )
 
 
 def building_banner(build: Progress) -> None:
     """Above a page drawn from a store the demo builder is still filling."""
     st.info(
-        f"**The demo fleet is still being built:** {_progress_words(build)}. The fleet page "
-        "adds the new models as they are judged.",
+        f"**The demo fleet is still being built:** {build.models_done:,} of {build.models:,} models "
+        "are in the store so far. The fleet page adds the new ones as they are judged.",
         icon=":material/hourglass_top:",
     )
 
