@@ -230,6 +230,7 @@ def main() -> int:
     ap.add_argument("--make-repeat", type=int, default=1)
     ap.add_argument("--models", type=int, default=200)
     ap.add_argument("--load", action="store_true", help="also measure with two CPU burners running")
+    ap.add_argument("--load-only", action="store_true", help="only the measurement with two CPU burners")
     ap.add_argument("--skip-make", action="store_true", help="leave out the make-run measurement")
     ap.add_argument("--per-file", action="store_true", help="also time one transaction per file (group=0)")
     ap.add_argument("--main-process", action="store_true", help="also time ingest in the main process")
@@ -239,8 +240,8 @@ def main() -> int:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="driftlight-baseline-") as tmp:
         baseline = None if args.baseline == "none" else baseline_checkout(args.baseline, Path(tmp))
-        results = [measure(args, "quiet", baseline)]
-        if args.load:
+        results = [] if args.load_only else [measure(args, "quiet", baseline)]
+        if args.load or args.load_only:
             procs = burners(2)
             try:
                 results.append(measure(args, "load", baseline))
