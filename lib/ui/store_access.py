@@ -103,6 +103,7 @@ def _follow_build(shown: int | None) -> None:
             "a time; this page refreshes by itself.",
             icon=":material/hourglass_top:",
         )
+        st.progress(min(1.0, now.models_done / max(now.models, 1)))
 
 
 def building_banner(build: Progress) -> None:
