@@ -45,14 +45,16 @@ def estimate_by_window(reader: Reader, windows, model_ids: list[str], snapshots:
     scores = reader.scores(lo, hi, ids)
     ref_perf = dict(zip(snapshots["model_id"], map(json.loads, snapshots["performance_json"])))
     hour = scores["hour"].to_numpy(dtype="datetime64[us]")
+    score = scores["score"].to_numpy(dtype="float64")
+    pred_pos = scores["pred_pos"].to_numpy(dtype=bool)
+    weight = scores["n"].to_numpy(dtype="float64")
+    rows_of = _rows_by_model(scores["model_id"].to_numpy(dtype=object))
+    none = np.array([], dtype="int64")
     out = []
     for m in ids:
-        sel = (scores["model_id"] == m).to_numpy()
-        s = scores["score"].to_numpy(dtype="float64")[sel]
-        pred = scores["pred_pos"].to_numpy(dtype=bool)[sel]
-        n = scores["n"].to_numpy(dtype="float64")[sel]
+        sel = rows_of.get(m, none)
+        s, pred, n, h = score[sel], pred_pos[sel], weight[sel], hour[sel]
         p = metrics.calibrate(*calib[m], s)
-        h = hour[sel]
         ref = ref_perf.get(m, {})
         for wid, start, end in windows:
             w = (h > np.datetime64(pd.Timestamp(start), "us")) & (h <= np.datetime64(pd.Timestamp(end), "us"))
@@ -62,6 +64,15 @@ def estimate_by_window(reader: Reader, windows, model_ids: list[str], snapshots:
             out.append((wid, m, "roc_auc", ref.get("roc_auc"), auc, f1, ref.get("f1"), count))
     est = pd.DataFrame(out, columns=COLUMNS)
     return est.merge(realised_f1(reader, windows, ids, snapshots), on=["wid", "model_id"], how="left")
+
+
+def _rows_by_model(model_ids: np.ndarray) -> dict[str, np.ndarray]:
+    """Each model's row positions, in row order: one stable sort, not a scan of every row per
+    model (a score row per inference row made that models × rows: minutes at 500 models)."""
+    codes, uniques = pd.factorize(model_ids)
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
+    return {m: order[bounds[i] : bounds[i + 1]] for i, m in enumerate(uniques)}
 
 
 def realised_f1(reader: Reader, windows, ids: list[str], snapshots: pd.DataFrame) -> pd.DataFrame:
