@@ -28,9 +28,6 @@ $(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
 	$(COMPILE)
 	touch $@
 
-$(DB): | $(VENV)/.runtime
-	$(PY) -m lib demo --db $(DB) $(DEMO_ARGS)
-
 demo: $(VENV)/.runtime
 	$(PY) -m lib demo --db $(DB) $(DEMO_ARGS)
 

@@ -58,11 +58,12 @@ def test_the_build_lets_go_of_the_store_after_each_group_and_records_how_far_it_
 def test_a_build_that_stopped_is_told_apart_from_one_running(tmp_path):
     db = tmp_path / "s.duckdb"
     progress.write_progress(db, 40, 200, time.time() - 30)
-    assert progress.building(db).models_done == 40 and progress.interrupted(db) is None
+    assert progress.building(db).models_done == 40 and progress.read_progress(db).alive
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     doc = progress.progress_path(db).read_text().replace(f'"pid": {os.getpid()}', f'"pid": {int(gone.stdout)}')
     progress.progress_path(db).write_text(doc)
-    assert progress.building(db) is None and progress.interrupted(db).models_done == 40
+    left = progress.read_progress(db)
+    assert progress.building(db) is None and (left.models_done, left.alive) == (40, False)
     progress.progress_path(db).write_text("{not json")
     assert progress.read_progress(db) is None  # unreadable: no build shown
     progress.clear_progress(db)

@@ -81,12 +81,6 @@ def building(db_path: str | os.PathLike) -> Progress | None:
     return got if got is not None and got.alive else None
 
 
-def interrupted(db_path: str | os.PathLike) -> Progress | None:
-    """The progress a build left when it stopped before the end (its process is gone), or None."""
-    got = read_progress(db_path)
-    return got if got is not None and not got.alive else None
-
-
 def clear_progress(db_path: str | os.PathLike) -> None:
     progress_path(db_path).unlink(missing_ok=True)
 

@@ -23,7 +23,7 @@ import pandas as pd
 import streamlit as st
 
 from lib.actions.roles import Actor
-from lib.demo.progress import building, interrupted
+from lib.demo.progress import read_progress
 from lib.judge.status import STATUSES
 from lib.reports.data import Filters
 from lib.ui.auth import auth_configured, current_actor, gate, sidebar_identity  # noqa: F401 (re-exported)
@@ -87,7 +87,8 @@ def frame() -> Context:
     """Sidebar (as-of, filters, search) and the store checks; returns the page context."""
     path = db_path()
     s = _store(path)
-    build = building(path)  # the demo being built into this store (make run serves it meanwhile)
+    progress = read_progress(path)  # of a demo build into this store (make run serves it meanwhile)
+    build = progress if progress is not None and progress.alive else None
     if not s.exists():
         if build:
             building_notice(build)
@@ -107,8 +108,8 @@ def frame() -> Context:
         st.stop()
     if build:
         building_banner(build)
-    elif left := interrupted(path):
-        interrupted_banner(left)
+    elif progress is not None:  # left by a build that stopped before the end
+        interrupted_banner(progress)
     default = catalog["default_as_of"].to_pydatetime()
     first = catalog["first_inference"].to_pydatetime() if catalog["first_inference"] is not None else None
     with sb:
