@@ -114,6 +114,6 @@ def test_a_page_over_a_store_still_being_built_says_so_and_one_that_stopped_says
         progress.progress_path(db).write_text(doc)
         at = _app(db, monkeypatch).run()
         assert "The demo build stopped" in " ".join(w.value for w in at.warning)
-        assert any("python -m lib demo --db" in c.value for c in at.code)
+        assert any(c.value == f"python -m lib demo --db {db}" for c in at.code)  # whole: not under the cwd
     finally:
         progress.clear_progress(db)

@@ -66,10 +66,15 @@ def guarded() -> Iterator[None]:
         st.stop()
 
 
+def _shown(path: str) -> str:
+    """The store's path as a command to type here: relative under the working folder, else whole."""
+    return os.path.relpath(path) if path.startswith(os.getcwd()) else path
+
+
 def missing_notice() -> None:
     path = db_path()
     st.info(f"**No Driftlight store yet** at `{path}`.\n\nBuild the demo fleet (200 models, 30 days) with:", icon="🗄️")
-    st.code(DEMO_COMMAND.format(path=os.path.relpath(path) if path.startswith(os.getcwd()) else path), language="bash")
+    st.code(DEMO_COMMAND.format(path=_shown(path)), language="bash")
     st.caption("Or point the app at another store with the `DRIFTLIGHT_DB` environment variable.")
     _follow_build(None)  # a build started meanwhile (make run starts one with the app): show it
 
@@ -122,4 +127,4 @@ def interrupted_banner(left: Progress) -> None:
         "`make run` (or the command below) finishes it; the models already in are kept.",
         icon=":material/warning:",
     )
-    st.code(DEMO_COMMAND.format(path=os.path.relpath(db_path())), language="bash")
+    st.code(DEMO_COMMAND.format(path=_shown(db_path())), language="bash")
