@@ -62,9 +62,11 @@ def test_whole_store_and_evaluate_equal(stores):
     assert w == s and w["files"]["ingested"] > 2 * SMALL["models"]
 
 
-def test_a_prepared_inference_file_is_profiled_again_when_the_store_moved_on(tmp_path):
+@pytest.mark.parametrize("sent", [False, True], ids=["in-process", "sent-without-rows"])
+def test_a_prepared_inference_file_is_profiled_again_when_the_store_moved_on(tmp_path, sent):
     """The basis check: a file prepared before its reference arrived (no drift bins, no range)
-    is written with the reference's bins, as if ingested after it."""
+    is written with the reference's bins, as if ingested after it; also when a worker sent it
+    without its validated rows (for_transfer: they are rebuilt from the stored frame)."""
     from lib.ingest import pipeline
     from lib.store.connection import Store
 
@@ -79,11 +81,14 @@ def test_a_prepared_inference_file_is_profiled_again_when_the_store_moved_on(tmp
         stale = pipeline.store_write.profile_basis(con, spec)
     early = pipeline.prepare_file(inf_kind, spec.model_id, inf_path, stale)
     assert early.prepared.profiles["prof_num_h"].empty  # no reference yet: nothing to bin against
+    if sent:
+        early = early.for_transfer()
+        assert early.rows is None and early.n == len(early.prepared.frame) > 0
     assert pipeline.ingest_file(late, ref_kind, spec.model_id, ref_path).status == "ingested"
     assert pipeline.write_prepared(late, early).status == "ingested"
     for kind, path in (ref_kind, ref_path), (inf_kind, inf_path):
         assert pipeline.ingest_file(usual, kind, spec.model_id, path).status == "ingested"
-    for name in ("prof_num_h", "prof_qual_h", "prof_cat_h", "prof_rows"):
+    for name in ("prof_num_h", "prof_qual_h", "prof_cat_h", "prof_rows", f"inf__{spec.model_id}"):
         w, s = table(late.path, name), table(usual.path, name)
         assert len(w) > 0
         pd.testing.assert_frame_equal(w, s, check_exact=True)

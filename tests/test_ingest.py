@@ -15,6 +15,7 @@ from fixtures import (  # noqa: F401
     INF_COLUMNS,
     REGRESSION,
     BadFile,
+    copy_store,
     csv_file,
     db,
     default_row,
@@ -23,6 +24,7 @@ from fixtures import (  # noqa: F401
     query_df,
     rows_for,
     run_cli,
+    spec_dict,
     standard_template,
     table_counts,
     write_csv_rows,
@@ -31,7 +33,7 @@ from fixtures import (  # noqa: F401
 )
 
 from lib.errors import InputError
-from lib.ingest.pipeline import Outcome, ingest_file
+from lib.ingest.pipeline import Outcome, ingest_file, register_spec
 from lib.store import profiles as profile
 from lib.store import write as store_write
 from lib.store.connection import Store
@@ -602,6 +604,52 @@ def test_labels_for_the_seed_inference_change_only_performance_profiles(db: Path
     auc = query(db, "SELECT sum(n_pos), sum(n_neg) FROM prof_auc WHERE model_id = 'icecream'")[0]
     labels_text = [default_row("labels", i)["label"] for i in range(1, 31)]
     assert auc == (labels_text.count("1"), labels_text.count("0"))
+
+
+def test_labels_in_a_write_group_replace_the_groups_waiting_performance_rows(db: Path, tmp_path: Path):
+    """In a Store.group (the demo's writes) profile rows wait for the commit; a labels file
+    re-profiles its model's performance, and that model's waiting performance rows must go, not
+    be inserted beside the new ones: the grouped store equals the one written file by file."""
+    header, rows = rows_for("inference", n=20, add={"label": "1"})
+    for r in rows:
+        r[header.index("request_id")] = "g" + r[header.index("request_id")]
+    files = [
+        ("inference", write_csv_rows(tmp_path / "logged.csv", header, rows)),
+        (
+            "labels",
+            write_csv_rows(tmp_path / "late.csv", ["request_id", "label"], [[f"gr{i}", "0"] for i in range(1, 11)]),
+        ),
+    ]
+    plain, grouped = Store(db), Store(copy_store(db, tmp_path / "grouped"))
+    for kind, path in files:
+        assert ingest_file(plain, kind, BINARY, path).status == "ingested"
+    with grouped.batch(), grouped.group():
+        for kind, path in files:
+            assert ingest_file(grouped, kind, BINARY, path).status == "ingested"
+    by_label = "SELECT label, sum(n) FROM prof_cls WHERE model_id = ? GROUP BY label ORDER BY label"
+    # 20 rows logged with label 1, the late labels file says 0 for 10 of them
+    assert query(db, by_label, [BINARY]) == query(grouped.path, by_label, [BINARY]) == [("0", 10), ("1", 10)]
+    for table in ("prof_cls", "prof_auc"):
+        sql = f"SELECT * FROM {table} WHERE model_id = ? ORDER BY ALL"
+        assert query(db, sql, [BINARY]) == query(grouped.path, sql, [BINARY])
+
+
+def test_a_feature_added_in_a_write_group_counts_the_groups_rows_as_null(db: Path, tmp_path: Path):
+    """The added feature's NULL counts are read from prof_rows: in a Store.group they must see
+    the rows the group wrote before (still waiting for the commit)."""
+    inference = csv_file(
+        tmp_path, "more.csv", "inference", n=12, set={i: {"request_id": f"m{i}"} for i in range(1, 13)}
+    )
+    wider = spec_dict(BINARY, features={"temperature": "numeric", "flavor": "categorical", "wind": "numeric"})
+    plain, grouped = Store(db), Store(copy_store(db, tmp_path / "grouped"))
+    assert ingest_file(plain, "inference", BINARY, inference).status == "ingested"
+    register_spec(plain, wider)
+    with grouped.batch(), grouped.group():
+        assert ingest_file(grouped, "inference", BINARY, inference).status == "ingested"
+        register_spec(grouped, wider)
+    nulls = "SELECT sum(n_null) FROM prof_qual_h WHERE model_id = ? AND slot = 3"
+    total = "SELECT sum(n) FROM prof_rows WHERE model_id = ?"
+    assert query(db, nulls, [BINARY]) == query(grouped.path, nulls, [BINARY]) == query(db, total, [BINARY])
 
 
 def test_labels_the_reference_never_had_are_named_in_the_outcome(db, tmp_path):

@@ -76,7 +76,7 @@ def _run(store: Store, model_id: str, files: list[tuple[str, Path, str | None]])
         prepared = _prepare(kind, model_id, Path(path), lake_path, basis, known)
         outcomes.append(prepared)
         if isinstance(prepared, pipeline.PreparedFile):
-            rows += prepared.rows.n
+            rows += prepared.n
             if kind == "reference":
                 ref = prepared.prepared
                 basis = store_incoming.Basis(spec, basis.slots, ref.columns, ref.positive or spec.positive_class)

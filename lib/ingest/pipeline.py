@@ -8,7 +8,7 @@ lib/store_write.py). A file already ingested (same content hash, model and kind)
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -77,10 +77,27 @@ class PreparedFile:
     name: str  # the path as given (messages)
     file_name: str  # as the ingest log records it
     digest: str
-    rows: Any  # store_incoming.ValidRows
+    rows: Any  # store_incoming.ValidRows; None for an inference file sent on (for_transfer)
     meta: dict[str, list[str]]
     prepared: Any = None  # store_reference.PreparedReference | store_write.PreparedInference | None
     lake_path: str | None = None
+
+    @property
+    def n(self) -> int:
+        return self.rows.n if self.rows is not None else len(self.prepared.frame)
+
+    def for_transfer(self) -> PreparedFile:
+        """This file as a worker sends it to the writing process: an inference file's rows travel
+        once, in the stored frame (their validated copy, object arrays, doubled what was pickled:
+        a tenth of the demo build), and are rebuilt from it only if the store moved on."""
+        if self.kind != "inference" or self.prepared is None:
+            return self
+        return replace(self, rows=None)
+
+    def output_columns(self) -> dict[str, Any]:
+        """The label and prediction values (what _unknown_classes looks at)."""
+        source = self.rows.columns if self.rows is not None else self.prepared.frame
+        return {c: source[c] for c in ("label", "prediction") if c in source}
 
 
 def ingest_file(store: Store, kind: str, model_id: str, path: str | Path, *, lake_path: str | None = None) -> Outcome:
@@ -172,12 +189,12 @@ def write_prepared(store: Store, p: PreparedFile) -> Outcome:
                 kind=p.kind,
                 file_name=p.file_name,
                 content_hash=p.digest,
-                rows=p.rows.n,
+                rows=p.n,
                 lake_path=p.lake_path,
                 **p.meta,
             )
             store_write.WRITERS[p.kind](con, spec, entry, p.rows, lake_rows=read_lake_rows, prepared=p.prepared)
-            unknown = _unknown_classes(con, spec, p.kind, p.rows)
+            unknown = _unknown_classes(con, spec, p.kind, p.output_columns())
     except UnknownModel as exc:
         # Name the file: with several files, each outcome line must say which one it is.
         return Outcome(p.name, "rejected", 0, f"{p.name}: {exc}")
@@ -186,7 +203,7 @@ def write_prepared(store: Store, p: PreparedFile) -> Outcome:
     except Exception as exc:
         _raise_if_out_of_memory(exc, p.name)
         raise
-    return Outcome(p.name, "ingested", p.rows.n, outcome_message(p.rows.n, p.meta, unknown))
+    return Outcome(p.name, "ingested", p.n, outcome_message(p.n, p.meta, unknown))
 
 
 def outcome_message(n: int, meta: dict, unknown: list[str]) -> str:
@@ -208,7 +225,7 @@ def outcome_message(n: int, meta: dict, unknown: list[str]) -> str:
     return f"{n} rows{missing}{extra}{classes}"
 
 
-def _unknown_classes(con, spec: Spec, kind: str, rows) -> list[str]:
+def _unknown_classes(con, spec: Spec, kind: str, columns: dict[str, Any]) -> list[str]:
     """A classifier's label / prediction values in an inference or labels file that its
     reference never had, sorted. Not an error (a new class can be real), but a common format
     slip (a label column with gaps written as 1.0, 0.0) would make every metric wrong
@@ -221,8 +238,8 @@ def _unknown_classes(con, spec: Spec, kind: str, rows) -> list[str]:
     values = {
         v
         for column in ("label", "prediction")
-        if column in rows.columns
-        for v in pd.unique(np.asarray(rows.columns[column], dtype=object))
+        if column in columns
+        for v in pd.unique(np.asarray(columns[column], dtype=object))
         if isinstance(v, str)
     }  # NULL comes as None or NaN; the distinct values first: a file has millions of rows, a few classes
     return sorted(values - known)

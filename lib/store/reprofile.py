@@ -90,6 +90,16 @@ def flush_deferred(con: duckdb.DuckDBPyConnection) -> None:
     pending.clear()
 
 
+def _discard_deferred(con: duckdb.DuckDBPyConnection, model_id: str, tables) -> None:
+    """Drop the model's collected rows of these tables: they are about to be recomputed. Each
+    collected frame is one model's (append_profiles), so whole frames go. (Flushing them only to
+    DELETE them cost a fifth of the demo build's writing: every labels file flushed its group.)"""
+    pending = _DEFERRED.get(id(con))
+    for table in tables if pending else ():
+        if table in pending:
+            pending[table] = [f for f in pending[table] if f["model_id"].iat[0] != model_id]
+
+
 def append_profiles(con: duckdb.DuckDBPyConnection, model_id: str, frames: dict[str, pd.DataFrame]) -> None:
     pending = _DEFERRED.get(id(con))
     for table, frame in frames.items():
@@ -157,7 +167,6 @@ def reprofile_model(
         raise RuntimeError(f"{spec.model_id}: a lake model is re-profiled only with a reader of its lake files")
     if fetch_one(con, f"SELECT count(*) FROM {inf_table(spec.model_id)}")[0] == 0 and not files:
         return  # no logs yet (the usual first reference): nothing to re-profile (nor to flush)
-    flush_deferred(con)  # the DELETE below must see every profile row written so far
     # Performance needs no feature columns but the segment features': don't read the others.
     segs = segment_slots(spec, all_slots)
     wanted = {f: v for f, v in all_slots.items() if v[0] in segs} if only_performance else all_slots
@@ -166,6 +175,7 @@ def reprofile_model(
         lake = _with_late_labels(con, spec.model_id, lake_rows(con, spec, files, wanted))
         rows = pd.concat([rows, lake[rows.columns]], ignore_index=True) if len(rows) else lake[rows.columns]
     tables = PERF_TABLES if only_performance else PROFILE_TABLES
+    _discard_deferred(con, spec.model_id, tables)  # with the stored rows, below: all replaced
     for table in tables:
         con.execute(f"DELETE FROM {table} WHERE model_id = ?", [spec.model_id])
     _, _, ref = active_reference(con, spec.model_id)

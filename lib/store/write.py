@@ -30,7 +30,7 @@ from lib.store.incoming import (
     rows_frame,
 )
 from lib.store.reference import write_reference
-from lib.store.reprofile import active_reference, append_profiles, reprofile_model
+from lib.store.reprofile import active_reference, append_profiles, flush_deferred, reprofile_model
 from lib.store.seg_profiles import profile_segments, segment_slots
 
 _SQL_TYPE = {"numeric": "DOUBLE", "categorical": "VARCHAR"}
@@ -112,6 +112,7 @@ def _segment_options(spec: dict) -> dict:
 def _profile_added_nulls(con: duckdb.DuckDBPyConnection, model_id: str, slot: int) -> None:
     """An added feature is NULL in every row already stored (docs/spec.md): count those NULLs in
     its quality profiles, as a recomputation from the rows would (found by bench/faults.py)."""
+    flush_deferred(con)  # in a Store.group, the prof_rows read below must see the group's rows
     for table, key in (
         ("prof_qual_h", "hour"),
         ("prof_qual_d", "date_trunc('day', hour - INTERVAL 1 HOUR) + INTERVAL 1 DAY"),
@@ -168,6 +169,18 @@ def prepare_inference(rows: ValidRows, basis: Basis) -> PreparedInference:
     return PreparedInference(basis, frame, _profile(frame, basis))
 
 
+def _rows_of(prepared: PreparedInference) -> ValidRows:
+    """The validated rows back from a prepared file's stored frame (sent without them)."""
+    frame = prepared.frame
+    columns = {c: frame[c].to_numpy() for c in ("ts", "pred_num", "score")}
+    columns.update({c: frame[c].to_numpy(dtype=object) for c in ("rid", "prediction", "label")})
+    features = {
+        f: frame[f"f{slot}"].to_numpy(dtype="float64" if kind == "numeric" else object)
+        for f, (slot, kind) in prepared.basis.slots.items()
+    }
+    return ValidRows(len(frame), columns, features)
+
+
 def _profile(frame: pd.DataFrame, basis: Basis) -> dict[str, pd.DataFrame]:
     spec = basis.spec
     args = dict(
@@ -196,7 +209,7 @@ def write_inference(
     (prepare_inference), used when its basis is still the store's."""
     basis = profile_basis(con, spec)
     if prepared is None or not prepared.basis.matches(basis):
-        prepared = prepare_inference(rows, basis)
+        prepared = prepare_inference(rows if rows is not None else _rows_of(prepared), basis)
     file_id = log_file(con, entry)
     frame = prepared.frame
     frame["file_id"] = file_id
