@@ -65,10 +65,8 @@ from lib.demo.progress import clear_progress, write_progress
 # The newest inference of the default demo is just before this instant, so a fresh demo store's
 # default as_of (newest inference rounded up to the hour) is exactly DEMO_END.
 DEMO_END = datetime(2026, 11, 26, 23, 0, tzinfo=UTC)
-# Models in the demo build's first write transaction (Store.group); the k-th holds k times as
-# many (20, 40, 60, 80 for the default 200): the first models reach the page soon, and the
-# store is checkpointed only four times (closing the connection checkpoints; each checkpoint
-# rewrites the store's indexes whole, ~0.6 s of the main process's CPU each with groups of 20).
+# Models in the demo build's first and last write transactions (Store.group), 4 x as many in
+# each between (group_sizes: 20, 80, 80, 20 for the default 200).
 GROUP_MODELS = 20
 
 
@@ -159,7 +157,7 @@ def build_demo(
     """Build the demo fleet into the store at db_path through the real ingestion path.
 
     The models share write transactions (Store.group: their profile rows are inserted once per
-    table), `group` in the first, `k * group` in the k-th; group=0 makes every register and file
+    table), `group` in the first and the last, 4 x `group` between (group_sizes); group=0 makes every register and file
     its own transaction, as a user's `ingest` does (the benchmark's baseline). Both give the
     same store (tests/test_demo.py compares them). The store is let go of between groups
     (a write connection per group), and `<store>.demo.json` says how many models are in
@@ -197,13 +195,12 @@ def build_demo(
     try:
         # Start the workers (fork) before the store connection opens.
         item = next(results, None)
-        done = groups = 0
-        while item is not None:
-            groups += 1
+        done = 0
+        for size in group_sizes(models, group):
             # Each group in a connection of its own, let go of between groups: a reader (the
             # app, served while the demo builds) gets the store between them.
-            with store.batch(), store.group() if group > 0 else contextlib.nullcontext():
-                for _ in range(group * groups if group > 0 else 1):
+            with store.batch(threads=1), store.group() if group > 0 else contextlib.nullcontext():
+                for _ in range(size):
                     if item is None:
                         break
                     plan, result = item
@@ -241,6 +238,19 @@ def build_demo(
         "days": days,
         "end": end.isoformat(),
     }
+
+
+def group_sizes(models: int, group: int) -> list[int]:
+    """Models per write transaction: `group` first (the first models reach the page soon) and
+    last (the last commit and checkpoint, which nothing runs beside, stay short), groups of
+    4 x `group` between them: fewer checkpoints (closing the connection checkpoints, and each
+    rewrites the store's indexes whole). group <= 0: one model per connection."""
+    if group <= 0 or models <= 0:
+        return [1] * max(models, 0)
+    first = min(group, models)
+    last = min(group, models - first)
+    middle = models - first - last
+    return [first, *[min(4 * group, middle - i) for i in range(0, middle, 4 * group)], last][: None if last else -1]
 
 
 def _count(model_id: str, kind: str, outcome, outcomes: dict[str, int], rows: dict[str, int]) -> None:

@@ -81,6 +81,7 @@ class PreparedFile:
     meta: dict[str, list[str]]
     prepared: Any = None  # store_reference.PreparedReference | store_write.PreparedInference | None
     lake_path: str | None = None
+    classes: frozenset[str] = frozenset()  # a classifier's label and prediction values (file_classes)
 
     @property
     def n(self) -> int:
@@ -93,11 +94,6 @@ class PreparedFile:
         if self.kind != "inference" or self.prepared is None:
             return self
         return replace(self, rows=None)
-
-    def output_columns(self) -> dict[str, Any]:
-        """The label and prediction values (what _unknown_classes looks at)."""
-        source = self.rows.columns if self.rows is not None else self.prepared.frame
-        return {c: source[c] for c in ("label", "prediction") if c in source}
 
 
 def ingest_file(store: Store, kind: str, model_id: str, path: str | Path, *, lake_path: str | None = None) -> Outcome:
@@ -157,7 +153,8 @@ def prepare_file(
         prepared = store_write.prepare_inference(rows, basis)
     else:
         prepared = None
-    return PreparedFile(kind, model_id, name, file_name, digest, rows, meta, prepared, lake_path)
+    classes = file_classes(basis.spec, kind, rows)
+    return PreparedFile(kind, model_id, name, file_name, digest, rows, meta, prepared, lake_path, classes)
 
 
 def prepare_new_model(spec: Spec, files: list[tuple[str, str]]) -> list[PreparedFile]:
@@ -194,7 +191,7 @@ def write_prepared(store: Store, p: PreparedFile) -> Outcome:
                 **p.meta,
             )
             store_write.WRITERS[p.kind](con, spec, entry, p.rows, lake_rows=read_lake_rows, prepared=p.prepared)
-            unknown = _unknown_classes(con, spec, p.kind, p.output_columns())
+            unknown = _unknown_classes(con, spec, p.kind, p.classes)
     except UnknownModel as exc:
         # Name the file: with several files, each outcome line must say which one it is.
         return Outcome(p.name, "rejected", 0, f"{p.name}: {exc}")
@@ -225,24 +222,31 @@ def outcome_message(n: int, meta: dict, unknown: list[str]) -> str:
     return f"{n} rows{missing}{extra}{classes}"
 
 
-def _unknown_classes(con, spec: Spec, kind: str, columns: dict[str, Any]) -> list[str]:
+def file_classes(spec: Spec, kind: str, rows) -> frozenset[str]:
+    """A classifier's distinct label and prediction values in an inference or labels file (made
+    where the file is prepared: the writer only compares them with the reference's)."""
+    if spec.task == "regression" or kind == "reference":
+        return frozenset()
+    return frozenset(
+        v
+        for column in ("label", "prediction")
+        if column in rows.columns
+        for v in pd.unique(np.asarray(rows.columns[column], dtype=object))
+        if isinstance(v, str)
+    )  # NULL comes as None or NaN; the distinct values first: a file has millions of rows, a few classes
+
+
+def _unknown_classes(con, spec: Spec, kind: str, classes: frozenset[str]) -> list[str]:
     """A classifier's label / prediction values in an inference or labels file that its
     reference never had, sorted. Not an error (a new class can be real), but a common format
     slip (a label column with gaps written as 1.0, 0.0) would make every metric wrong
     without a word, so the outcome names them."""
-    if spec.task == "regression" or kind == "reference":
+    if not classes:
         return []
     known = store_reference.reference_classes(con, spec.model_id)
     if not known:
         return []
-    values = {
-        v
-        for column in ("label", "prediction")
-        if column in columns
-        for v in pd.unique(np.asarray(columns[column], dtype=object))
-        if isinstance(v, str)
-    }  # NULL comes as None or NaN; the distinct values first: a file has millions of rows, a few classes
-    return sorted(values - known)
+    return sorted(classes - known)
 
 
 class _no_store:
