@@ -493,3 +493,45 @@ def test_inference_before_any_reference_is_profiled_when_the_reference_arrives(t
     for col in ("flavor", "region", "label"):
         rows[col] = pd.Series(_texts(rows[col]), dtype=object)
     assert_profiles_equal(db, rows, ref)
+
+
+# -- group_sum: the profiles' group-by, against pandas' ---------------------------------------------
+def test_group_sum_equals_pandas_groupby_row_for_row():
+    """Keys of every kind the profiles group by (hour timestamps, slots, bins, scores with ties,
+    booleans, text by sorted codes), sums of counts and a maximum of timestamps: the same rows,
+    order and dtypes as pandas' groupby(sort=True)."""
+    from lib.store import profiles
+
+    rng = np.random.default_rng(7)
+    n = 5_000
+    frame = pd.DataFrame(
+        {
+            "hour": pd.Timestamp("2026-11-01") + pd.to_timedelta(rng.integers(0, 48, n), unit="h"),
+            "slot": rng.integers(-2, 4, n).astype("int64"),
+            "bin": rng.integers(0, 10, n).astype("int32"),
+            "score": np.round(rng.random(n), 2),
+            "pred_pos": rng.random(n) < 0.3,
+            "value": pd.Series(rng.choice(["b", "a", "ä", "B", "10", "9"], n), dtype=object),
+            "n": rng.integers(1, 5, n).astype("int64"),
+            "ts": pd.Timestamp("2026-11-01") + pd.to_timedelta(rng.integers(0, 10**9, n), unit="ms"),
+        }
+    )
+    for keys in (["hour", "slot", "bin"], ["hour", "score", "pred_pos"], ["slot", "value"], ["hour"]):
+        if "value" not in keys:  # text keys go through _sum_frame_by (below)
+            want = frame.groupby(keys, sort=True).agg(n=("n", "sum"), ts=("ts", "max")).reset_index()
+            got = profiles.group_sum(
+                {k: frame[k].to_numpy() for k in keys}, {"n": frame["n"].to_numpy()}, {"ts": frame["ts"].to_numpy()}
+            )
+            pd.testing.assert_frame_equal(got, want, check_exact=True)
+        by_frame = profiles._sum_frame_by(frame[[*keys, "n"]], keys)
+        want = frame[[*keys, "n"]].groupby(keys, sort=True).sum().reset_index()
+        pd.testing.assert_frame_equal(by_frame, want, check_exact=True)
+    # by hand: two groups, counts summed, newest timestamp kept
+    hand = profiles.group_sum(
+        {"slot": np.array([2, 1, 2])}, {"n": np.array([1, 5, 3])}, {"ts": np.array([3, 9, 7]).astype("datetime64[s]")}
+    )
+    assert hand.to_dict("list") == {
+        "slot": [1, 2],
+        "n": [5, 4],
+        "ts": [pd.Timestamp(9, unit="s"), pd.Timestamp(7, unit="s")],
+    }

@@ -129,6 +129,56 @@ class _Hours:
         )
 
 
+def group_sum(
+    keys: dict[str, np.ndarray], sums: dict[str, np.ndarray], maxima: dict[str, np.ndarray] | None = None
+) -> pd.DataFrame:
+    """`frame.groupby(list(keys), sort=True).agg(...).reset_index()` with `sums` summed and
+    `maxima` maxed, for key arrays without NULL and integer (or timestamp) values, by one
+    lexsort: the same rows, order and dtypes, in a fifth of the time on a month of one model's
+    rows (pandas' groupby costs ~2 ms a call before it counts anything, and the profiles make
+    several per file). Keys: numbers, timestamps or booleans (text keys as the codes of a sorted
+    factorization, mapped back by the caller)."""
+    sortable = [k.view("int64") if k.dtype.kind == "M" else k for k in keys.values()]
+    order = np.lexsort(sortable[::-1])
+    if order.size == 0:
+        starts = order
+    else:
+        change = np.zeros(order.size, dtype=bool)
+        change[0] = True
+        for k in sortable:
+            ks = k[order]
+            change[1:] |= ks[1:] != ks[:-1]
+        starts = np.flatnonzero(change)
+    out = {name: k[order][starts] for name, k in keys.items()}
+    for reduce, values in ((np.add, sums), (np.maximum, maxima or {})):
+        for name, v in values.items():
+            v = v[order]
+            if v.dtype.kind == "M":
+                out[name] = reduce.reduceat(v.view("int64"), starts).view(v.dtype) if starts.size else v[:0]
+            else:
+                out[name] = reduce.reduceat(v, starts) if starts.size else v[:0]
+    return pd.DataFrame(out)
+
+
+def _sum_frame_by(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """group_sum over a frame's columns: `keys` first, then the other (integer) columns summed;
+    a text key is sorted as groupby sorts it (factorize(sort=True) codes)."""
+    arrays, texts = {}, {}
+    for k in keys:
+        col = frame[k]
+        if col.dtype.kind in "iubfM":
+            arrays[k] = col.to_numpy()
+        else:
+            codes, uniques = pd.factorize(col, sort=True)
+            # text in an object column (a frame concatenated with an empty one) comes back as
+            # text, as groupby's result index infers it
+            arrays[k], texts[k] = codes, pd.Index(np.asarray(uniques, dtype=object))
+    out = group_sum(arrays, {c: frame[c].to_numpy() for c in frame.columns if c not in keys})
+    for k, uniques in texts.items():
+        out[k] = uniques.take(out[k].to_numpy())
+    return out
+
+
 def _numeric_profile(hours: _Hours, x: np.ndarray, ref: RefColumn | None):
     null = np.isnan(x)
     inf = np.isinf(x)
@@ -195,9 +245,7 @@ def profile_inference(
 
     frames: dict[str, pd.DataFrame] = {}
     if not hourly_only:
-        frames["prof_rows"] = (
-            rows.groupby(["hour", "file_id"], sort=True).agg(n=("ts", "size"), max_ts=("ts", "max")).reset_index()
-        )
+        frames["prof_rows"] = _rows_per_hour(hours, rows["file_id"].to_numpy(), rows["ts"].to_numpy())
     num = pd.concat(out["num"], ignore_index=True) if out["num"] else pd.DataFrame(columns=["hour", "bin", "n", "slot"])
     cat = (
         pd.concat(out["cat"], ignore_index=True) if out["cat"] else pd.DataFrame(columns=["hour", "value", "n", "slot"])
@@ -207,6 +255,14 @@ def profile_inference(
     if task == "binary_classification" and has_score and positive_class is not None and not hourly_only:
         frames["prof_score_h"] = profile_scores(rows, positive_class)
     return frames
+
+
+def _rows_per_hour(hours: _Hours, file_id: np.ndarray, ts: np.ndarray) -> pd.DataFrame:
+    """Rows and newest timestamp per (hour, file): prof_rows."""
+    keys = {"hour": hours.codes, "file_id": file_id.astype("int64")}
+    out = group_sum(keys, {"n": np.ones(len(ts), dtype="int64")}, {"max_ts": ts})
+    out["hour"] = hours.unique[out["hour"].to_numpy()]
+    return out
 
 
 def hourly_and_daily(
@@ -222,7 +278,13 @@ def hourly_and_daily(
             continue
         by_day = frame.assign(day=day_of(frame["hour"])) if len(frame) else frame.assign(day=frame["hour"])
         dcols = ["day", "slot", *keys]
-        frames[f"prof_{name}_d"] = by_day.drop(columns="hour").groupby(dcols, sort=True).sum().reset_index()
+        by_day = by_day.drop(columns="hour")
+        if len(by_day) and all(by_day[c].dtype.kind in "iu" for c in by_day.columns if c not in dcols):
+            frames[f"prof_{name}_d"] = _sum_frame_by(
+                by_day[dcols + [c for c in by_day.columns if c not in dcols]], dcols
+            )
+        else:  # empty, or counts that are not integers (an engine's frames): pandas
+            frames[f"prof_{name}_d"] = by_day.groupby(dcols, sort=True).sum().reset_index()
     return frames
 
 
@@ -230,23 +292,22 @@ def profile_scores(rows: pd.DataFrame, positive_class: str) -> pd.DataFrame:
     """Rows per (hour, score, predicted positive), labelled or not: the exact input of the
     performance estimate (lib/metrics/cbpe.py), which needs every score's calibrated probability
     and the model's own prediction. Waits for a reference (its positive class)."""
-    scored = rows[rows["score"].notna()]
-    frame = pd.DataFrame(
-        {
-            "hour": scored["hour"].to_numpy(),
-            "score": scored["score"].to_numpy(dtype="float64"),
-            "pred_pos": (scored["prediction"] == positive_class).to_numpy(dtype=bool),
-            "n": 1,
-        }
-    )
-    return frame.groupby(["hour", "score", "pred_pos"], sort=True)["n"].sum().reset_index()
+    score = rows["score"].to_numpy(dtype="float64", na_value=np.nan)
+    scored = ~np.isnan(score)
+    keys = {
+        "hour": rows["hour"].to_numpy()[scored],
+        "score": score[scored],
+        "pred_pos": (rows["prediction"] == positive_class).to_numpy(dtype=bool)[scored],
+    }
+    return group_sum(keys, {"n": np.ones(int(scored.sum()), dtype="int64")})
 
 
 def profile_performance(
     rows: pd.DataFrame, *, task: str, positive_class: str | None, has_score: bool
 ) -> dict[str, pd.DataFrame]:
     """Per-hour performance aggregates over the rows that carry a label."""
-    lab = rows[rows["label"].notna()]
+    # the columns used, then the labelled rows (not the whole frame, features and all)
+    lab = rows[["hour", "label", "prediction", "pred_num", "score"]][rows["label"].notna().to_numpy()]
     frames: dict[str, pd.DataFrame] = {}
     if task == "regression":
         y = lab["label"].astype("float64")
@@ -263,17 +324,20 @@ def profile_performance(
         )
         frames["prof_reg"] = frame.groupby("hour", sort=True).sum().reset_index()
         return frames
-    frames["prof_cls"] = lab.groupby(["hour", "label", "prediction"], sort=True).size().rename("n").reset_index()
+    if lab.empty:  # pandas' own empty frames (their dtypes)
+        frames["prof_cls"] = lab.groupby(["hour", "label", "prediction"], sort=True).size().rename("n").reset_index()
+    else:
+        cls = lab[["hour", "label", "prediction"]].assign(n=np.ones(len(lab), dtype="int64"))
+        frames["prof_cls"] = _sum_frame_by(cls, ["hour", "label", "prediction"])
     if task == "binary_classification" and has_score:
         scored = lab[lab["score"].notna()]
         pos = (scored["label"] == positive_class).to_numpy()
-        frame = pd.DataFrame(
-            {
-                "hour": scored["hour"].to_numpy(),
-                "score": scored["score"].to_numpy(dtype="float64"),
-                "n_pos": pos.astype("int64"),
-                "n_neg": (~pos).astype("int64"),
-            }
-        )
-        frames["prof_auc"] = frame.groupby(["hour", "score"], sort=True).sum().reset_index()
+        keys = {"hour": scored["hour"].to_numpy(), "score": scored["score"].to_numpy(dtype="float64")}
+        counts = {"n_pos": pos.astype("int64"), "n_neg": (~pos).astype("int64")}
+        if scored.empty:
+            frames["prof_auc"] = (
+                pd.DataFrame({**keys, **counts}).groupby(["hour", "score"], sort=True).sum().reset_index()
+            )
+        else:
+            frames["prof_auc"] = group_sum(keys, counts)
     return frames
