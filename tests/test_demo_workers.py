@@ -92,3 +92,48 @@ def test_a_prepared_inference_file_is_profiled_again_when_the_store_moved_on(tmp
         w, s = table(late.path, name), table(usual.path, name)
         assert len(w) > 0
         pd.testing.assert_frame_equal(w, s, check_exact=True)
+
+
+@pytest.mark.parametrize("model_id", ["icecream-sales", "lead-score-b2b-us"])  # regression, binary; late labels
+def test_a_labels_file_prepared_in_the_worker_writes_what_the_store_would_compute(tmp_path, model_id):
+    """The labels file's performance profiles, computed where the model's files were prepared
+    (prepare_labels), equal the re-profile from the store that ingest_file does; and when the
+    store holds another file by then (an inference file the worker never saw), the write
+    re-profiles from the store instead: the prepared profiles would be wrong there."""
+    from lib.demo.fleet import plan_fleet
+    from lib.demo.generate import generate_model
+    from lib.ingest import pipeline
+    from lib.spec import parse_spec
+    from lib.store.connection import Store
+    from lib.store.reprofile import PERF_TABLES
+
+    plan = next(p for p in plan_fleet(12, seed=0) if p.model_id == model_id)
+    result = generate_model(plan, 3, build.DEMO_END, 0, str(tmp_path))
+    assert [k for k, _ in result["files"]] == ["reference", "inference", "labels"]
+    prepared = pipeline.prepare_new_model(parse_spec(result["spec"], source="demo"), result["files"])
+    assert isinstance(prepared[2].prepared, pipeline.store_write.PreparedLabels)
+    inference = result["files"][1][1]
+    extra = tmp_path / "first-rows.parquet"  # the first 200 rows again, in a file of their own
+    pd.read_parquet(inference).head(200).to_parquet(extra)
+
+    def perf(store: Store) -> dict[str, pd.DataFrame]:
+        return {t: table(store.path, t).drop(columns="model_id") for t in PERF_TABLES}
+
+    worker, store, moved, moved_store = (Store(tmp_path / f"{n}.duckdb") for n in ("w", "s", "m", "ms"))
+    for s in (worker, store, moved, moved_store):
+        pipeline.register_spec(s, result["spec"], source="demo")
+    for p in prepared:
+        assert pipeline.write_prepared(worker, p).status == "ingested"
+        assert pipeline.write_prepared(moved, p).status == "ingested"
+        if p.kind == "inference":
+            assert pipeline.ingest_file(moved, "inference", model_id, extra).status == "ingested"
+    for kind, path in result["files"][:2] + [("inference", str(extra)), result["files"][2]]:
+        assert pipeline.ingest_file(moved_store, kind, model_id, path).status == "ingested"
+    for kind, path in result["files"]:
+        assert pipeline.ingest_file(store, kind, model_id, path).status == "ingested"
+    w, s, m, ms = perf(worker), perf(store), perf(moved), perf(moved_store)
+    labelled = "prof_reg" if plan.domain == "icecream" else "prof_cls"
+    assert len(w[labelled]) > 0 and w[labelled]["n"].sum() < m[labelled]["n"].sum()  # the extra rows are labelled too
+    for t in PERF_TABLES:  # sums of errors may differ in the last bit: rows summed in another order
+        pd.testing.assert_frame_equal(w[t], s[t], check_exact=False, rtol=1e-12)
+        pd.testing.assert_frame_equal(m[t], ms[t], check_exact=False, rtol=1e-12)

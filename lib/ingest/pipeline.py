@@ -162,12 +162,23 @@ def prepare_new_model(spec: Spec, files: list[tuple[str, str]]) -> list[Prepared
     the ones before it leave (the slots its registration gives, then its reference's profiles):
     what the demo's workers do, so the main process only writes."""
     basis = store_incoming.Basis(spec, store_incoming.first_slots(spec), None, spec.positive_class)
-    out = []
+    out: list[PreparedFile] = []
     for kind, path in files:
         prepared = prepare_file(kind, spec.model_id, path, basis)
         if kind == "reference":
             ref = prepared.prepared
             basis = store_incoming.Basis(spec, basis.slots, ref.columns, ref.positive or spec.positive_class)
+        elif kind == "labels":
+            # its performance profiles too, over the inference files before it (the write checks
+            # that the store holds just those): the writing process then only writes them
+            before = [p for p in out if p.kind in ("inference", "labels")]
+            labels = store_write.prepare_labels(
+                basis,
+                tuple((p.kind, p.digest) for p in before),
+                [p.prepared.frame for p in before if p.kind == "inference"],
+                [p.rows for p in before if p.kind == "labels"] + [prepared.rows],
+            )
+            prepared = replace(prepared, prepared=labels)
         out.append(prepared)
     return out
 

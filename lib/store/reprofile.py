@@ -66,8 +66,9 @@ def active_reference(
     return snap[0], snap[1], cols
 
 
-# Profile rows waiting for their group's commit (Store.group), by connection: table -> frames.
-_DEFERRED: dict[int, dict[str, list[pd.DataFrame]]] = {}
+# Profile rows waiting for their group's commit (Store.group), by connection: table -> [(model
+# id, frame without its model_id column)].
+_DEFERRED: dict[int, dict[str, list[tuple[str, pd.DataFrame]]]] = {}
 
 
 @contextmanager
@@ -81,23 +82,30 @@ def deferring(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
 
 
 def flush_deferred(con: duckdb.DuckDBPyConnection) -> None:
-    """Insert the collected profile rows, one insert per table, in the order they came."""
+    """Insert the collected profile rows, one insert per table, in the order they came. The
+    model_id column is made once per table, as a categorical (a code per row), not as text
+    per frame (that cost the demo build's writing process ~1 s)."""
     pending = _DEFERRED.get(id(con))
     if not pending:
         return
-    for table, frames in pending.items():
-        insert_frame(con, table, pd.concat(frames, ignore_index=True))
+    for table, entries in pending.items():
+        if not entries:
+            continue
+        frame = pd.concat([f for _, f in entries], ignore_index=True)
+        ids = list(dict.fromkeys(m for m, _ in entries))
+        codes = np.repeat([ids.index(m) for m, _ in entries], [len(f) for _, f in entries])
+        insert_frame(con, table, frame.assign(model_id=pd.Categorical.from_codes(codes, categories=ids)))
     pending.clear()
 
 
 def _discard_deferred(con: duckdb.DuckDBPyConnection, model_id: str, tables) -> None:
-    """Drop the model's collected rows of these tables: they are about to be recomputed. Each
-    collected frame is one model's (append_profiles), so whole frames go. (Flushing them only to
-    DELETE them cost a fifth of the demo build's writing: every labels file flushed its group.)"""
+    """Drop the model's collected rows of these tables: they are about to be recomputed.
+    (Flushing them only to DELETE them cost a fifth of the demo build's writing: every labels
+    file flushed its group.)"""
     pending = _DEFERRED.get(id(con))
     for table in tables if pending else ():
         if table in pending:
-            pending[table] = [f for f in pending[table] if f["model_id"].iat[0] != model_id]
+            pending[table] = [(m, f) for m, f in pending[table] if m != model_id]
 
 
 def append_profiles(con: duckdb.DuckDBPyConnection, model_id: str, frames: dict[str, pd.DataFrame]) -> None:
@@ -105,11 +113,10 @@ def append_profiles(con: duckdb.DuckDBPyConnection, model_id: str, frames: dict[
     for table, frame in frames.items():
         if frame is None or frame.empty:
             continue
-        frame = frame.assign(model_id=model_id)
         if pending is None:
-            insert_frame(con, table, frame)
+            insert_frame(con, table, frame.assign(model_id=model_id))
         else:
-            pending.setdefault(table, []).append(frame)
+            pending.setdefault(table, []).append((model_id, frame))
 
 
 def stored_inference(con: duckdb.DuckDBPyConnection, spec: Spec, slots: dict[str, tuple[int, str]]) -> pd.DataFrame:
@@ -174,22 +181,18 @@ def reprofile_model(
     if files:
         lake = _with_late_labels(con, spec.model_id, lake_rows(con, spec, files, wanted))
         rows = pd.concat([rows, lake[rows.columns]], ignore_index=True) if len(rows) else lake[rows.columns]
-    tables = PERF_TABLES if only_performance else PROFILE_TABLES
-    _discard_deferred(con, spec.model_id, tables)  # with the stored rows, below: all replaced
-    for table in tables:
-        con.execute(f"DELETE FROM {table} WHERE model_id = ?", [spec.model_id])
     _, _, ref = active_reference(con, spec.model_id)
     if only_performance:
-        frames = profile.profile_performance(rows, task=spec.task, positive_class=positive, has_score=spec.has_score)
-    else:
-        frames = profile.profile_inference(
-            rows,
-            features=dict(all_slots.values()),
-            task=spec.task,
-            ref=ref,
-            positive_class=positive,
-            has_score=spec.has_score,
-        )
+        replace_profiles(con, spec.model_id, PERF_TABLES, performance_profiles(rows, spec, all_slots, ref, positive))
+        return
+    frames = profile.profile_inference(
+        rows,
+        features=dict(all_slots.values()),
+        task=spec.task,
+        ref=ref,
+        positive_class=positive,
+        has_score=spec.has_score,
+    )
     frames.update(
         profile_segments(
             rows,
@@ -199,7 +202,41 @@ def reprofile_model(
             task=spec.task,
             positive_class=positive,
             has_score=spec.has_score,
-            only_performance=only_performance,
         )
     )
-    append_profiles(con, spec.model_id, frames)
+    replace_profiles(con, spec.model_id, PROFILE_TABLES, frames)
+
+
+def performance_profiles(
+    rows: pd.DataFrame,
+    spec: Spec,
+    slots: dict[str, tuple[int, str]],
+    ref: dict[int, RefColumn] | None,
+    positive: str | None,
+) -> dict[str, pd.DataFrame]:
+    """The performance tables' frames (the model's and its segments') of rows with their
+    effective label: what late labels change."""
+    frames = profile.profile_performance(rows, task=spec.task, positive_class=positive, has_score=spec.has_score)
+    frames.update(
+        profile_segments(
+            rows,
+            segments=segment_slots(spec, slots),
+            ref=ref,
+            features=dict(slots.values()),
+            task=spec.task,
+            positive_class=positive,
+            has_score=spec.has_score,
+            only_performance=True,
+        )
+    )
+    return frames
+
+
+def replace_profiles(
+    con: duckdb.DuckDBPyConnection, model_id: str, tables: tuple[str, ...], frames: dict[str, pd.DataFrame]
+) -> None:
+    """The model's rows of these profile tables replaced by `frames`."""
+    _discard_deferred(con, model_id, tables)  # rows of this group waiting for its commit go too
+    for table in tables:
+        con.execute(f"DELETE FROM {table} WHERE model_id = ?", [model_id])
+    append_profiles(con, model_id, frames)

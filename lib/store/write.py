@@ -30,7 +30,15 @@ from lib.store.incoming import (
     rows_frame,
 )
 from lib.store.reference import write_reference
-from lib.store.reprofile import active_reference, append_profiles, flush_deferred, reprofile_model
+from lib.store.reprofile import (
+    PERF_TABLES,
+    active_reference,
+    append_profiles,
+    flush_deferred,
+    performance_profiles,
+    replace_profiles,
+    reprofile_model,
+)
 from lib.store.seg_profiles import profile_segments, segment_slots
 
 _SQL_TYPE = {"numeric": "DOUBLE", "categorical": "VARCHAR"}
@@ -252,9 +260,64 @@ def late_labels(con: duckdb.DuckDBPyConnection, model_id: str) -> pd.DataFrame:
 
 
 # -- labels ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PreparedLabels:
+    """A labels file's performance profiles computed outside the write transaction, by whoever
+    prepared the model's files before it (the demo's workers: prepare_labels). They hold only
+    if the model's stored inference and labels files are exactly `after` ((kind, content hash)
+    in ingest order) and its basis is the store's; else the write re-profiles from the store."""
+
+    basis: Basis
+    after: tuple[tuple[str, str], ...]
+    profiles: dict[str, pd.DataFrame]
+
+
+def prepare_labels(
+    basis: Basis,
+    after: tuple[tuple[str, str], ...],
+    inference: list[pd.DataFrame],
+    labels: list[ValidRows],
+) -> PreparedLabels:
+    """The performance profiles a labels file leaves (the last of `labels`, each file's rows
+    after the ones before it), over the model's inference rows `inference` (prepared frames, in
+    ingest order): as write_labels' re-profile computes them from the store (no store access)."""
+    late = pd.concat(
+        [pd.DataFrame({"rid": r.columns["rid"], "label": r.columns["label"]}) for r in labels], ignore_index=True
+    ).drop_duplicates("rid", keep="last")  # a later labels file wins (DESIGN.md, Late labels)
+    segs = segment_slots(basis.spec, basis.slots)
+    columns = ["hour", "rid", "prediction", "pred_num", "score", "label"]
+    columns += [f"f{slot}" for slot, _ in basis.slots.values() if slot in segs]
+    rows = pd.concat([f[columns] for f in inference], ignore_index=True)
+    where = pd.Index(late["rid"]).get_indexer(rows["rid"])
+    effective = np.where(where >= 0, late["label"].to_numpy(dtype=object)[where], rows["label"].to_numpy(dtype=object))
+    rows["label"] = pd.Series(effective, dtype=object)
+    profiles = performance_profiles(rows, basis.spec, basis.slots, basis.ref, basis.positive)
+    return PreparedLabels(basis, after, profiles)
+
+
+def _stored_files(con: duckdb.DuckDBPyConnection, model_id: str) -> tuple[tuple[str, str], ...]:
+    return tuple(
+        con.execute(
+            "SELECT kind, content_hash FROM ingest_log WHERE model_id = ? AND outcome = 'ingested' "
+            "AND kind IN ('inference', 'labels') ORDER BY file_id",
+            [model_id],
+        ).fetchall()
+    )
+
+
 def write_labels(
-    con: duckdb.DuckDBPyConnection, spec: Spec, entry: FileEntry, rows: ValidRows, *, lake_rows=None, prepared=None
+    con: duckdb.DuckDBPyConnection,
+    spec: Spec,
+    entry: FileEntry,
+    rows: ValidRows,
+    *,
+    lake_rows=None,
+    prepared: PreparedLabels | None = None,
 ) -> None:
+    if prepared is not None and (
+        prepared.after != _stored_files(con, spec.model_id) or not prepared.basis.matches(profile_basis(con, spec))
+    ):
+        prepared = None  # the store holds other files than the ones it was profiled over
     file_id = log_file(con, entry)
     frame = pd.DataFrame(
         {"model_id": spec.model_id, "rid": rows.columns["rid"], "label": rows.columns["label"], "file_id": file_id}
@@ -268,6 +331,9 @@ def write_labels(
         con.execute("INSERT INTO labels SELECT model_id, rid, label, file_id FROM incoming_labels")
     finally:
         con.unregister("incoming_labels")
+    if prepared is not None:
+        replace_profiles(con, spec.model_id, PERF_TABLES, prepared.profiles)
+        return
     _, positive, _ = active_reference(con, spec.model_id)
     reprofile_model(con, spec, positive or spec.positive_class, only_performance=True, lake_rows=lake_rows)
 
