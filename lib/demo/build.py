@@ -57,6 +57,7 @@ from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
+from lib.demo import transfer
 from lib.demo.domains import DOMAINS, SCENARIOS
 from lib.demo.fleet import plan_fleet
 from lib.demo.generate import generate_model
@@ -79,12 +80,14 @@ def write_demo_files(
     end: datetime = DEMO_END,
     workers: int | None = None,
     prepare: bool = False,
+    spill_dir: str | None = None,
 ):
     """Generate the fleet's files into out_dir; yields each model's result in plan order.
 
     prepare=True: the worker also reads, validates and profiles the model's files
     (lib.ingest.pipeline.prepare_new_model), deletes them, and the result carries the prepared
-    files under "prepared" instead."""
+    files under "prepared" instead; with `spill_dir`, worker processes send it through a file
+    there (lib.demo.transfer)."""
     if days < 1:
         raise ValueError("days must be at least 1")
     if end.tzinfo is None:
@@ -99,15 +102,21 @@ def write_demo_files(
         return
     _import_worker_modules()
     pool = ProcessPoolExecutor(max_workers=workers)
+    spilling = prepare and spill_dir is not None
+    args = (days, end, seed, out_dir) + ((spill_dir,) if spilling else ())
+    job = _prepare_and_spill if spilling else job
     try:
-        # Submitted a few ahead only: every prepared model waits in memory until it is written.
-        ahead = 2 * workers + 2
-        futures = [pool.submit(job, plan, days, end, seed, out_dir) for plan in plans[:ahead]]
+        # Submitted ahead of the writing: enough that the workers keep going while a group
+        # commits (~3 s for 80 models: with 6 ahead, they stood idle 3 s at each); every
+        # prepared model waits in memory (or /dev/shm) until it is written.
+        ahead = 8 * workers
+        futures = [pool.submit(job, plan, *args) for plan in plans[:ahead]]
         for i, plan in enumerate(plans):
             if i + ahead < len(plans):
-                futures.append(pool.submit(job, plans[i + ahead], days, end, seed, out_dir))
-            yield plan, futures[i].result()
+                futures.append(pool.submit(job, plans[i + ahead], *args))
+            result = futures[i].result()
             futures[i] = None
+            yield plan, transfer.unspill(result) if spilling else result
     finally:
         # Also when the consumer stops early (an error while ingesting): drop what is queued.
         pool.shutdown(wait=True, cancel_futures=True)
@@ -141,6 +150,11 @@ def _generate_and_prepare(plan, days: int, end: datetime, seed: int, out_dir: st
     for _, path in result["files"]:
         os.unlink(path)
     return {**result, "files": [], "prepared": prepared}
+
+
+def _prepare_and_spill(plan, days: int, end: datetime, seed: int, out_dir: str, spill_dir: str):
+    """_generate_and_prepare, its result sent through a file (lib.demo.transfer)."""
+    return transfer.spill(_generate_and_prepare(plan, days, end, seed, out_dir), spill_dir, f"{plan.model_id}.pickle")
 
 
 def build_demo(
@@ -189,8 +203,16 @@ def build_demo(
     ingest_seconds = 0.0
     write_progress(store.path, 0, models, started_wall)  # first: a page served meanwhile says so
     tmp = tempfile.mkdtemp(prefix="driftlight-demo-")
+    spilled = transfer.spill_dir(tmp)
     results = write_demo_files(
-        tmp, models=models, days=days, seed=seed, end=end, workers=workers, prepare=prepare_in_workers
+        tmp,
+        models=models,
+        days=days,
+        seed=seed,
+        end=end,
+        workers=workers,
+        prepare=prepare_in_workers,
+        spill_dir=spilled,
     )
     try:
         # Start the workers (fork) before the store connection opens.
@@ -199,7 +221,13 @@ def build_demo(
         for size in group_sizes(models, group):
             # Each group in a connection of its own, let go of between groups: a reader (the
             # app, served while the demo builds) gets the store between them.
-            with store.batch(threads=1), store.group() if group > 0 else contextlib.nullcontext():
+            # A group's commit checkpoints (DuckDB's default threshold, 16 MB) and so skips the
+            # WAL; one transaction per file (group=0) checkpoints at the end.
+            wal = "16MB" if group > 0 else "1GB"
+            with (
+                store.batch(threads=1, checkpoint_threshold=wal),
+                store.group() if group > 0 else contextlib.nullcontext(),
+            ):
                 for _ in range(size):
                     if item is None:
                         break
@@ -221,6 +249,7 @@ def build_demo(
     finally:
         results.close()
         shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(spilled, ignore_errors=True)
     clear_progress(store.path)  # only a build that ended well: an interrupted one is resumed
     n_models = sum(len(v) for v in scenarios.values())
     return {

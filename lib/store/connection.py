@@ -229,18 +229,20 @@ class Store:
         os.replace(tmp, self.path + ".version")
 
     @contextmanager
-    def batch(self, *, threads: int | None = None) -> Iterator[None]:
+    def batch(self, *, threads: int | None = None, checkpoint_threshold: str = "1GB") -> Iterator[None]:
         """Keep one write connection (and the exclusive lock) for many write() calls. `threads`:
         DuckDB's threads on it (the demo build's worker processes already keep every core busy:
-        its writes on one thread cost a tenth less CPU)."""
+        its writes on one thread cost a tenth less CPU). `checkpoint_threshold`: the WAL size
+        past which a commit checkpoints; a commit that will checkpoint skips writing the WAL,
+        which saves a big transaction (the demo's groups) writing its rows twice."""
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         with lock.exclusive(self.path, self.timeout):
             con = self._connect(read_only=False)
             try:
                 migrate(con, self.path)
-                # Many small transactions in a row (the demo): checkpoint once at the end, not
-                # whenever the WAL passes the default 16 MB (closing the connection checkpoints).
-                con.execute("SET checkpoint_threshold = '1GB'")
+                # Many small transactions in a row (a lake's files): checkpoint once at the end,
+                # not whenever the WAL passes the default 16 MB (closing the connection checkpoints).
+                con.execute("SET checkpoint_threshold = ?", [checkpoint_threshold])
                 if threads is not None:
                     con.execute("SET threads = ?", [int(threads)])
                 self._batch_con, self._batch_owner = con, threading.get_ident()
