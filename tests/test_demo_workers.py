@@ -137,3 +137,28 @@ def test_a_labels_file_prepared_in_the_worker_writes_what_the_store_would_comput
     for t in PERF_TABLES:  # sums of errors may differ in the last bit: rows summed in another order
         pd.testing.assert_frame_equal(w[t], s[t], check_exact=False, rtol=1e-12)
         pd.testing.assert_frame_equal(m[t], ms[t], check_exact=False, rtol=1e-12)
+
+
+def test_a_reference_sent_without_its_rows_is_prepared_again_when_the_spec_changed(tmp_path):
+    """A reference prepared for one spec and sent without its validated rows (for_transfer),
+    written after the spec changed: rebuilt from its frame and prepared again, the same snapshot
+    as ingesting the file under the new spec."""
+    from lib.ingest import pipeline
+    from lib.store.connection import Store
+
+    result = next(build.write_demo_files(tmp_path, models=1, days=2, workers=1))[1]
+    kind, path = result["files"][0]
+    spec = pipeline.register_spec(Store(tmp_path / "sent.duckdb"), result["spec"], source="demo")
+    basis = pipeline.store_incoming.Basis(spec, pipeline.store_incoming.first_slots(spec), None, spec.positive_class)
+    sent = pipeline.prepare_file(kind, spec.model_id, path, basis).for_transfer()
+    assert sent.rows is None and sent.n == len(sent.prepared.frame) > 0
+    changed = {**result["spec"], "owner": "someone.else@example.com"}
+    sent_store, usual = Store(tmp_path / "sent.duckdb"), Store(tmp_path / "usual.duckdb")
+    pipeline.register_spec(sent_store, changed, source="demo")
+    pipeline.register_spec(usual, changed, source="demo")
+    assert pipeline.write_prepared(sent_store, sent).status == "ingested"
+    assert pipeline.ingest_file(usual, kind, spec.model_id, path).status == "ingested"
+    for name in ("ref_profile", "snapshots", "ref_importance", f"ref__{spec.model_id}"):
+        w, s = table(sent_store.path, name), table(usual.path, name)
+        assert len(w) > 0
+        pd.testing.assert_frame_equal(w, s, check_exact=True)

@@ -57,7 +57,7 @@ from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
-from lib.demo import transfer
+from lib.demo import generate, transfer
 from lib.demo.domains import DOMAINS, SCENARIOS
 from lib.demo.fleet import plan_fleet
 from lib.demo.generate import generate_model
@@ -101,7 +101,7 @@ def write_demo_files(
             yield plan, job(plan, days, end, seed, out_dir)
         return
     _import_worker_modules()
-    pool = ProcessPoolExecutor(max_workers=workers)
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker)
     spilling = prepare and spill_dir is not None
     args = (days, end, seed, out_dir) + ((spill_dir,) if spilling else ())
     job = _prepare_and_spill if spilling else job
@@ -135,15 +135,20 @@ def _import_worker_modules() -> None:
     import sklearn.model_selection  # noqa: F401  (the surrogate of the showcases' reference ingest)
 
 
-def _generate_and_prepare(plan, days: int, end: datetime, seed: int, out_dir: str) -> dict[str, Any]:
-    """In a worker: one model's files, then read, validated and profiled as ingest does."""
+def _init_worker() -> None:
+    """In each worker process, once: native thread pools on one thread, for good."""
     from threadpoolctl import threadpool_limits
 
+    generate._ONE_THREAD_FOR_GOOD = threadpool_limits(1)
+
+
+def _generate_and_prepare(plan, days: int, end: datetime, seed: int, out_dir: str) -> dict[str, Any]:
+    """In a worker: one model's files, then read, validated and profiled as ingest does."""
     from lib.ingest.pipeline import prepare_new_model
     from lib.spec import parse_spec
 
     result = generate_model(plan, days, end, seed, out_dir)
-    with threadpool_limits(1):
+    with generate.one_thread():
         prepared = [
             p.for_transfer() for p in prepare_new_model(parse_spec(result["spec"], source="demo"), result["files"])
         ]

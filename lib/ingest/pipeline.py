@@ -88,10 +88,11 @@ class PreparedFile:
         return self.rows.n if self.rows is not None else len(self.prepared.frame)
 
     def for_transfer(self) -> PreparedFile:
-        """This file as a worker sends it to the writing process: an inference file's rows travel
-        once, in the stored frame (their validated copy, object arrays, doubled what was pickled:
-        a tenth of the demo build), and are rebuilt from it only if the store moved on."""
-        if self.kind != "inference" or self.prepared is None:
+        """This file as a worker sends it to the writing process: an inference or reference
+        file's rows travel once, in the stored frame (their validated copy, object arrays,
+        doubled what was pickled: a tenth of the demo build), and are rebuilt from it only if
+        the store moved on."""
+        if self.kind not in ("inference", "reference") or self.prepared is None:
             return self
         return replace(self, rows=None)
 

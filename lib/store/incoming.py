@@ -128,6 +128,18 @@ def rows_frame(rows: ValidRows, slots: dict[str, tuple[int, str]], columns: list
     return pd.DataFrame(data)
 
 
+def rows_from_frame(frame: pd.DataFrame, slots: dict[str, tuple[int, str]], columns: list[str]) -> ValidRows:
+    """rows_frame's inverse: the validated rows of a prepared file's stored frame (a worker sends
+    the frame alone: PreparedFile.for_transfer). Text comes back as objects, numbers as floats."""
+    numeric = {"ts", "pred_num", "score"}
+    out = {c: frame[c].to_numpy() if c in numeric else frame[c].to_numpy(dtype=object) for c in columns}
+    features = {
+        f: frame[f"f{slot}"].to_numpy(dtype="float64" if kind == "numeric" else object)
+        for f, (slot, kind) in slots.items()
+    }
+    return ValidRows(len(frame), out, features)
+
+
 _TEXT = pd.StringDtype("pyarrow", na_value=np.nan)  # what pandas makes of a column of text
 
 

@@ -16,7 +16,7 @@ from lib.errors import InputError
 from lib.spec import Spec
 from lib.store import profiles as profile
 from lib.store.connection import fetch_one, ref_table
-from lib.store.incoming import FileEntry, ValidRows, feature_slots, insert_frame, log_file, rows_frame
+from lib.store.incoming import FileEntry, ValidRows, feature_slots, insert_frame, log_file, rows_frame, rows_from_frame
 from lib.store.profiles import PREDICTION_SLOT, SCORE_SLOT, RefColumn
 from lib.store.reprofile import reprofile_model
 
@@ -105,6 +105,8 @@ def write_reference(
     """Write a reference snapshot; `prepared` (prepare_reference) when made for the store's spec and slots."""
     slots = feature_slots(con, spec.model_id)
     if prepared is None or (prepared.spec, prepared.slots) != (spec, slots):
+        if rows is None:  # sent without them (PreparedFile.for_transfer): back from its frame
+            rows = rows_from_frame(prepared.frame, prepared.slots, ["label", "prediction", "pred_num", "score"])
         prepared = prepare_reference(spec, slots, rows, entry.file_name)
     positive = prepared.positive
     file_id = log_file(con, entry)
@@ -139,7 +141,7 @@ def write_reference(
             snapshot,
             file_id,
             pd.Timestamp.now(tz="UTC").tz_localize(None).to_pydatetime(),
-            rows.n,
+            len(prepared.frame),
             positive,
             json.dumps(prepared.performance),
         ],

@@ -28,6 +28,7 @@ from lib.store.incoming import (
     insert_frame,
     log_file,
     rows_frame,
+    rows_from_frame,
 )
 from lib.store.reference import write_reference
 from lib.store.reprofile import (
@@ -177,16 +178,9 @@ def prepare_inference(rows: ValidRows, basis: Basis) -> PreparedInference:
     return PreparedInference(basis, frame, _profile(frame, basis))
 
 
-def _rows_of(prepared: PreparedInference) -> ValidRows:
-    """The validated rows back from a prepared file's stored frame (sent without them)."""
-    frame = prepared.frame
-    columns = {c: frame[c].to_numpy() for c in ("ts", "pred_num", "score")}
-    columns.update({c: frame[c].to_numpy(dtype=object) for c in ("rid", "prediction", "label")})
-    features = {
-        f: frame[f"f{slot}"].to_numpy(dtype="float64" if kind == "numeric" else object)
-        for f, (slot, kind) in prepared.basis.slots.items()
-    }
-    return ValidRows(len(frame), columns, features)
+def _sent_rows(prepared: PreparedInference) -> ValidRows:
+    columns = ["ts", "rid", "prediction", "pred_num", "score", "label"]
+    return rows_from_frame(prepared.frame, prepared.basis.slots, columns)
 
 
 def _profile(frame: pd.DataFrame, basis: Basis) -> dict[str, pd.DataFrame]:
@@ -217,7 +211,7 @@ def write_inference(
     (prepare_inference), used when its basis is still the store's."""
     basis = profile_basis(con, spec)
     if prepared is None or not prepared.basis.matches(basis):
-        prepared = prepare_inference(rows if rows is not None else _rows_of(prepared), basis)
+        prepared = prepare_inference(rows if rows is not None else _sent_rows(prepared), basis)
     file_id = log_file(con, entry)
     frame = prepared.frame
     frame["file_id"] = file_id
