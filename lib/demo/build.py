@@ -109,7 +109,7 @@ def write_demo_files(
         # Submitted ahead of the writing: enough that the workers keep going while a group
         # commits (~3 s for 80 models: with 6 ahead, they stood idle 3 s at each); every
         # prepared model waits in memory (or /dev/shm) until it is written.
-        ahead = 8 * workers
+        ahead = 20 * workers
         futures = [pool.submit(job, plan, *args) for plan in plans[:ahead]]
         for i, plan in enumerate(plans):
             if i + ahead < len(plans):

@@ -59,6 +59,11 @@ def day_of(hour: pd.Series) -> pd.Series:
     return (hour - HOUR).dt.floor("D") + DAY
 
 
+def _day_ends(hours: np.ndarray) -> np.ndarray:
+    """day_of on a NumPy array of timestamps (the same values and unit, without pandas' overhead)."""
+    return (hours - np.timedelta64(1, "h")).astype("datetime64[D]").astype(hours.dtype) + np.timedelta64(1, "D")
+
+
 def profile_reference_column(slot: int, kind: str, values: pd.Series) -> RefColumn:
     """Profile one reference column: decile edges and counts (numeric) or category counts."""
     if kind == "numeric":
@@ -161,20 +166,21 @@ def group_sum(
     return pd.DataFrame(out)
 
 
-def _sum_frame_by(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """group_sum over a frame's columns: `keys` first, then the other (integer) columns summed;
-    a text key is sorted as groupby sorts it (factorize(sort=True) codes)."""
+def _sum_frame_by(columns, keys: list[str]) -> pd.DataFrame:
+    """group_sum over named columns (a frame, or a dict of arrays and Series): `keys` first,
+    then the other (integer) columns summed; a text key is sorted as groupby sorts it
+    (factorize(sort=True) codes)."""
     arrays, texts = {}, {}
     for k in keys:
-        col = frame[k]
+        col = columns[k]
         if col.dtype.kind in "iubfM":
-            arrays[k] = col.to_numpy()
+            arrays[k] = np.asarray(col)
         else:
             codes, uniques = pd.factorize(col, sort=True)
             # text in an object column (a frame concatenated with an empty one) comes back as
             # text, as groupby's result index infers it
             arrays[k], texts[k] = codes, pd.Index(np.asarray(uniques, dtype=object))
-    out = group_sum(arrays, {c: frame[c].to_numpy() for c in frame.columns if c not in keys})
+    out = group_sum(arrays, {c: np.asarray(columns[c]) for c in columns if c not in keys})
     for k, uniques in texts.items():
         out[k] = uniques.take(out[k].to_numpy())
     return out
@@ -188,7 +194,7 @@ def _numeric_profile(hours: _Hours, slot: int, x: np.ndarray, ref: RefColumn | N
     if ref is not None:
         b = np.searchsorted(ref.edges, x[finite], side="right")
         h, codes, n = hours.pair_counts(finite, b)
-        bins = pd.DataFrame({"hour": h, "bin": codes.astype("int32"), "n": n, "slot": np.full(len(h), slot, "int64")})
+        bins = pd.DataFrame({"hour": h, "slot": np.full(len(h), slot, "int64"), "bin": codes.astype("int32"), "n": n})
     with np.errstate(invalid="ignore"):
         below = (x < ref.vmin) if ref is not None and ref.vmin is not None else (x == -np.inf)
         above = (x > ref.vmax) if ref is not None and ref.vmax is not None else (x == np.inf)
@@ -206,7 +212,7 @@ def _categorical_profile(hours: _Hours, slot: int, values: pd.Series):
         vcodes, vuniq = pd.factorize(values[~null].astype(str).to_numpy())
     h, codes, n = hours.pair_counts(~null, vcodes)
     value = np.asarray(vuniq, dtype=object)[codes] if codes.size else []
-    cats = pd.DataFrame({"hour": h, "value": value, "n": n, "slot": np.full(len(h), slot, "int64")})
+    cats = pd.DataFrame({"hour": h, "slot": np.full(len(h), slot, "int64"), "value": value, "n": n})
     zeros = np.zeros(len(null), dtype=bool)
     return cats, hours.quality(slot, null, zeros, zeros, zeros)
 
@@ -280,18 +286,19 @@ def hourly_and_daily(
     frames: dict[str, pd.DataFrame] = {}
     for name, frame, keys in (("num", num, ["bin"]), ("cat", cat, ["value"]), ("qual", qual, [])):
         cols = ["hour", "slot", *keys]
-        frames[f"prof_{name}_h"] = frame[cols + [c for c in frame.columns if c not in cols]]
+        counts = [c for c in frame.columns if c not in cols]
+        if list(frame.columns) != cols + counts:
+            frame = frame[cols + counts]
+        frames[f"prof_{name}_h"] = frame
         if not daily:
             continue
-        by_day = frame.assign(day=day_of(frame["hour"])) if len(frame) else frame.assign(day=frame["hour"])
         dcols = ["day", "slot", *keys]
-        by_day = by_day.drop(columns="hour")
-        if len(by_day) and all(by_day[c].dtype.kind in "iu" for c in by_day.columns if c not in dcols):
-            frames[f"prof_{name}_d"] = _sum_frame_by(
-                by_day[dcols + [c for c in by_day.columns if c not in dcols]], dcols
-            )
+        if len(frame) and all(frame[c].dtype.kind in "iu" for c in counts) and frame["hour"].dtype.kind == "M":
+            day = _day_ends(frame["hour"].to_numpy())
+            frames[f"prof_{name}_d"] = _sum_frame_by({"day": day, **{c: frame[c] for c in cols[1:] + counts}}, dcols)
         else:  # empty, or counts that are not integers (an engine's frames): pandas
-            frames[f"prof_{name}_d"] = by_day.groupby(dcols, sort=True).sum().reset_index()
+            by_day = frame.assign(day=day_of(frame["hour"])) if len(frame) else frame.assign(day=frame["hour"])
+            frames[f"prof_{name}_d"] = by_day.drop(columns="hour").groupby(dcols, sort=True).sum().reset_index()
     return frames
 
 
