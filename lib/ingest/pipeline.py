@@ -243,9 +243,13 @@ def file_classes(spec: Spec, kind: str, rows) -> frozenset[str]:
         v
         for column in ("label", "prediction")
         if column in rows.columns
-        for v in pd.unique(np.asarray(rows.columns[column], dtype=object))
+        for v in pd.unique(_as_unique_input(rows.columns[column]))
         if isinstance(v, str)
     )  # NULL comes as None or NaN; the distinct values first: a file has millions of rows, a few classes
+
+
+def _as_unique_input(values):
+    return values if isinstance(values, pd.api.extensions.ExtensionArray) else np.asarray(values, dtype=object)
 
 
 def _unknown_classes(con, spec: Spec, kind: str, classes: frozenset[str]) -> list[str]:
@@ -292,6 +296,18 @@ def _require(frame: pd.DataFrame, file: str, column: str, why: str) -> None:
         raise InputError(f"{file}: column {column}: missing ({why})")
 
 
+_ARROW_TEXT = pd.StringDtype("pyarrow", na_value=np.nan)  # pandas' text dtype: what readers give for text
+
+
+def _text(series: pd.Series):
+    """A text column's values: kept in Arrow when the file gave text (NULL is NaN there; turning a
+    month of rows into Python strings and back was a twentieth of preparing a file), else as
+    parse_text spells them (objects, None for NULL)."""
+    if series.dtype == _ARROW_TEXT:
+        return series.array
+    return readers.parse_text(series).to_numpy(dtype=object)
+
+
 def _features(frame: pd.DataFrame, spec: Spec, file: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     n = len(frame)
@@ -302,7 +318,7 @@ def _features(frame: pd.DataFrame, spec: Spec, file: str) -> dict[str, Any]:
         elif kind == "numeric":
             out[col] = readers.parse_numeric(frame[feat], file, feat)
         else:
-            out[col] = readers.parse_text(frame[feat]).to_numpy(dtype=object)
+            out[col] = _text(frame[feat])
     return out
 
 
@@ -316,7 +332,7 @@ def _outputs(frame: pd.DataFrame, spec: Spec, file: str) -> dict[str, Any]:
         readers.require_not_null(pd.Series(out["pred_num"]), file, pred_col, "prediction (NaN is NULL)")
         out["prediction"] = readers.parse_text(frame[pred_col]).to_numpy(dtype=object)
     else:
-        out["prediction"] = readers.parse_text(frame[pred_col]).to_numpy(dtype=object)
+        out["prediction"] = _text(frame[pred_col])
         out["pred_num"] = np.full(len(frame), np.nan)
     if spec.has_score:
         _require(frame, file, spec.columns["score"], "the spec's score column")
@@ -359,7 +375,7 @@ def validate_inference(frame: pd.DataFrame, spec: Spec, file: str):
     rows.update(_outputs(frame, spec, file))
     if "id" in spec.columns:
         _require(frame, file, spec.columns["id"], "the spec's id column")
-        rows["rid"] = readers.parse_text(frame[spec.columns["id"]]).to_numpy(dtype=object)
+        rows["rid"] = _text(frame[spec.columns["id"]])
     else:
         rows["rid"] = np.full(len(frame), None, dtype=object)
     label_col = column_name(spec, "label")

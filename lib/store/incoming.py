@@ -148,7 +148,7 @@ def _text_column(values):
     in C: the dtype pandas infers for it, in half the time (a fifth of a file's profiling went
     to that inference). Anything else (numbers, all NULL, mixed) is left to pandas."""
     if not (isinstance(values, np.ndarray) and values.dtype == object and len(values)):
-        return values
+        return values  # numbers, or text already in Arrow (the readers' text columns)
     try:
         text = pa.array(values, type=pa.large_string(), from_pandas=True)
     except (pa.ArrowTypeError, pa.ArrowInvalid):
