@@ -74,7 +74,7 @@ def query(path: Path, sql: str, params=None) -> list[tuple]:
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    """Two small demo stores built with the same seed: a with 5, 2 and 5 models per transaction
+    """Two small demo stores built with the same seed: a with 5, 5 and 2 models per transaction
     (build.group_sizes), b with one transaction per register and per file (group=0)."""
     root = tmp_path_factory.mktemp("demo")
     a, b = root / "a.duckdb", root / "b.duckdb"
@@ -154,10 +154,11 @@ def test_icecream_sales_is_the_design_example():
 
 
 # -- the build ------------------------------------------------------------------------------------
-def test_group_sizes_first_and_last_short_four_times_as_many_between():
-    assert build.group_sizes(200, 20) == [20, 80, 80, 20]
-    assert build.group_sizes(12, 5) == [5, 2, 5]
+def test_group_sizes_first_two_and_last_short_four_times_as_many_between():
+    assert build.group_sizes(200, 20) == [20, 20, 80, 60, 20]
+    assert build.group_sizes(12, 5) == [5, 5, 2]
     assert build.group_sizes(25, 20) == [20, 5] and build.group_sizes(20, 20) == [20]
+    assert build.group_sizes(41, 20) == [20, 20, 1]
     assert build.group_sizes(3, 0) == [1, 1, 1] and build.group_sizes(0, 20) == []
 
 
@@ -168,7 +169,7 @@ def test_same_seed_same_store(built):
     assert a == b
     texts = [evaluate_json(built[k]) for k in ("a", "b")]
     assert texts[0] == texts[1] and len(json.loads(texts[0])["models"]) == SMALL["models"]
-    # 12 models in groups of 5, 2 and 5: 3 commits, against one per register and per file
+    # 12 models in groups of 5, 5 and 2: 3 commits, against one per register and per file
     assert int(query(built["a"], "SELECT value FROM meta WHERE key = 'data_version'")[0][0]) == 3
     assert int(query(built["b"], "SELECT value FROM meta WHERE key = 'data_version'")[0][0]) == (
         SMALL["models"] + sum(built["summary_b"]["files"].values())

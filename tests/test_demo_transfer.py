@@ -40,10 +40,12 @@ def test_nothing_to_spill_still_round_trips(tmp_path):
     assert not os.path.exists(spilled.path)
 
 
-def test_spill_dir_is_fresh_and_in_memory_when_there_is_dev_shm(tmp_path):
-    d = transfer.spill_dir(str(tmp_path))
-    try:
-        assert os.path.isdir(d) and os.listdir(d) == []
-        assert d.startswith("/dev/shm/") == (os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK))
-    finally:
-        os.rmdir(d)
+def test_spill_dir_is_fresh_and_in_memory_only_with_room(tmp_path, monkeypatch):
+    roomy = tmp_path / "shm"
+    roomy.mkdir()
+    d = transfer.spill_dir(str(tmp_path), shm=str(roomy))
+    assert os.path.dirname(d) == str(roomy) and os.listdir(d) == []
+    monkeypatch.setattr(transfer, "SHM_NEEDED", 1 << 62)  # a container's 64 MB /dev/shm, say
+    small = transfer.spill_dir(str(tmp_path), shm=str(roomy))
+    assert os.path.dirname(small) == str(tmp_path)
+    assert os.path.dirname(transfer.spill_dir(str(tmp_path), shm=str(tmp_path / "none"))) == str(tmp_path)

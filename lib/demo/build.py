@@ -66,9 +66,12 @@ from lib.demo.progress import clear_progress, write_progress
 # The newest inference of the default demo is just before this instant, so a fresh demo store's
 # default as_of (newest inference rounded up to the hour) is exactly DEMO_END.
 DEMO_END = datetime(2026, 11, 26, 23, 0, tzinfo=UTC)
-# Models in the demo build's first and last write transactions (Store.group), 4 x as many in
-# each between (group_sizes: 20, 80, 80, 20 for the default 200).
+# Models in the demo build's first two and last write transactions (Store.group), 4 x as many
+# in each between (group_sizes: 20, 20, 80, 60, 20 for the default 200).
 GROUP_MODELS = 20
+# A pause between two groups: a reader waiting for the store (the page's judge polls the lock
+# every 50 ms at most) gets it before the next group takes it again.
+READER_WINDOW_S = 0.1
 
 
 def write_demo_files(
@@ -185,7 +188,7 @@ def build_demo(
     """Build the demo fleet into the store at db_path through the real ingestion path.
 
     The models share write transactions (Store.group: their profile rows are inserted once per
-    table), `group` in the first and the last, 4 x `group` between (group_sizes); group=0 makes every register and file
+    table), `group` in the first two and the last, 4 x `group` between (group_sizes); group=0 makes every register and file
     its own transaction, as a user's `ingest` does (the benchmark's baseline). Both give the
     same store (tests/test_demo.py compares them). The store is let go of between groups
     (a write connection per group), and `<store>.demo.json` says how many models are in
@@ -232,7 +235,8 @@ def build_demo(
         # Start the workers (fork) before the store connection opens.
         item = next(results, None)
         done = 0
-        for size in group_sizes(models, group):
+        sizes = group_sizes(models, group)
+        for k, size in enumerate(sizes):
             # Each group in a connection of its own, let go of between groups: a reader (the
             # app, served while the demo builds) gets the store between them.
             # A group's commit checkpoints (DuckDB's default threshold, 16 MB) and so skips the
@@ -260,6 +264,8 @@ def build_demo(
                     done += 1
                     item = next(results, None)
             write_progress(store.path, done, models, started_wall)
+            if k < len(sizes) - 1:
+                time.sleep(READER_WINDOW_S)
     finally:
         results.close()
         shutil.rmtree(tmp, ignore_errors=True)
@@ -284,16 +290,22 @@ def build_demo(
 
 
 def group_sizes(models: int, group: int) -> list[int]:
-    """Models per write transaction: `group` first (the first models reach the page soon) and
-    last (the last commit and checkpoint, which nothing runs beside, stay short), groups of
-    4 x `group` between them: fewer checkpoints (closing the connection checkpoints, and each
-    rewrites the store's indexes whole). group <= 0: one model per connection."""
+    """Models per write transaction: `group` in each of the first two (the first models reach the
+    page soon: the page's judge, arriving during the second, waits for its end) and in the last
+    (the last commit and checkpoint, which nothing runs beside, stay short), groups of 4 x `group`
+    between them: fewer checkpoints (each rewrites the store's indexes). group <= 0: one model
+    per connection."""
     if group <= 0 or models <= 0:
         return [1] * max(models, 0)
-    first = min(group, models)
-    last = min(group, models - first)
-    middle = models - first - last
-    return [first, *[min(4 * group, middle - i) for i in range(0, middle, 4 * group)], last][: None if last else -1]
+    sizes, left = [], models
+    for _ in range(2):
+        if left > 0:
+            sizes.append(min(group, left))
+            left -= sizes[-1]
+    last = min(group, left)
+    middle = left - last
+    sizes += [min(4 * group, middle - i) for i in range(0, middle, 4 * group)]
+    return sizes + ([last] if last else [])
 
 
 def _count(model_id: str, kind: str, outcome, outcomes: dict[str, int], rows: dict[str, int]) -> None:

@@ -33,11 +33,19 @@ class Spilled:
     sizes: tuple[int, ...]
 
 
-def spill_dir(fallback: str) -> str:
-    """A fresh directory for spilled results: under /dev/shm (memory) when it exists, else in
-    `fallback`. The caller removes it (results left by an interrupted build)."""
-    shm = "/dev/shm"
-    base = shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else fallback
+# Room the results waiting to be written may take (the build runs up to 40 models ahead, ~8 MB
+# each): below it, /dev/shm is not used (a container's is 64 MB unless configured).
+SHM_NEEDED = 1 << 30
+
+
+def spill_dir(fallback: str, shm: str = "/dev/shm") -> str:
+    """A fresh directory for spilled results: under /dev/shm (memory) when it exists with room,
+    else in `fallback`. The caller removes it (results left by an interrupted build)."""
+    base = fallback
+    if os.path.isdir(shm) and os.access(shm, os.W_OK):
+        free = os.statvfs(shm)
+        if free.f_bavail * free.f_frsize >= SHM_NEEDED:
+            base = shm
     return tempfile.mkdtemp(prefix="driftlight-demo-", dir=base)
 
 

@@ -116,7 +116,9 @@ def append_profiles(con: duckdb.DuckDBPyConnection, model_id: str, frames: dict[
         if pending is None:
             insert_frame(con, table, frame.assign(model_id=model_id))
         else:
-            pending.setdefault(table, []).append((model_id, frame))
+            # a copy: the frame may sit on memory its maker shares (the demo's results arrive
+            # mapped from a file), which would stay held until the group commits
+            pending.setdefault(table, []).append((model_id, frame.copy(deep=True)))
 
 
 def stored_inference(con: duckdb.DuckDBPyConnection, spec: Spec, slots: dict[str, tuple[int, str]]) -> pd.DataFrame:
