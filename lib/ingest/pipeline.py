@@ -296,18 +296,6 @@ def _require(frame: pd.DataFrame, file: str, column: str, why: str) -> None:
         raise InputError(f"{file}: column {column}: missing ({why})")
 
 
-_ARROW_TEXT = pd.StringDtype("pyarrow", na_value=np.nan)  # pandas' text dtype: what readers give for text
-
-
-def _text(series: pd.Series):
-    """A text column's values: kept in Arrow when the file gave text (NULL is NaN there; turning a
-    month of rows into Python strings and back was a twentieth of preparing a file), else as
-    parse_text spells them (objects, None for NULL)."""
-    if series.dtype == _ARROW_TEXT:
-        return series.array
-    return readers.parse_text(series).to_numpy(dtype=object)
-
-
 def _features(frame: pd.DataFrame, spec: Spec, file: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     n = len(frame)
@@ -318,7 +306,7 @@ def _features(frame: pd.DataFrame, spec: Spec, file: str) -> dict[str, Any]:
         elif kind == "numeric":
             out[col] = readers.parse_numeric(frame[feat], file, feat)
         else:
-            out[col] = _text(frame[feat])
+            out[col] = readers.text_values(frame[feat])
     return out
 
 
@@ -332,7 +320,7 @@ def _outputs(frame: pd.DataFrame, spec: Spec, file: str) -> dict[str, Any]:
         readers.require_not_null(pd.Series(out["pred_num"]), file, pred_col, "prediction (NaN is NULL)")
         out["prediction"] = readers.parse_text(frame[pred_col]).to_numpy(dtype=object)
     else:
-        out["prediction"] = _text(frame[pred_col])
+        out["prediction"] = readers.text_values(frame[pred_col])
         out["pred_num"] = np.full(len(frame), np.nan)
     if spec.has_score:
         _require(frame, file, spec.columns["score"], "the spec's score column")
@@ -375,7 +363,7 @@ def validate_inference(frame: pd.DataFrame, spec: Spec, file: str):
     rows.update(_outputs(frame, spec, file))
     if "id" in spec.columns:
         _require(frame, file, spec.columns["id"], "the spec's id column")
-        rows["rid"] = _text(frame[spec.columns["id"]])
+        rows["rid"] = readers.text_values(frame[spec.columns["id"]])
     else:
         rows["rid"] = np.full(len(frame), None, dtype=object)
     label_col = column_name(spec, "label")

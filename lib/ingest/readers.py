@@ -288,6 +288,18 @@ def parse_text(series: pd.Series) -> pd.Series:
     return out
 
 
+_ARROW_TEXT = pd.StringDtype("pyarrow", na_value=np.nan)  # pandas' text dtype: what read_table gives text
+
+
+def text_values(series: pd.Series):
+    """A text column's values for the validated rows: kept in Arrow when the file gave text (NULL
+    is NaN there; turning a month of rows into Python strings and back was a twentieth of
+    preparing a file), else as parse_text spells them (objects, None for NULL)."""
+    if series.dtype == _ARROW_TEXT:
+        return series.array
+    return parse_text(series).to_numpy(dtype=object)
+
+
 def parse_timestamps(series: pd.Series, file: str, column: str) -> pd.Series:
     """UTC timestamps (naive, microseconds). NULL or unparseable values reject the file."""
     if pd.api.types.is_datetime64_any_dtype(series):
