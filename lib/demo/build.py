@@ -109,9 +109,9 @@ def write_demo_files(
     args = (days, end, seed, out_dir) + ((spill_dir,) if spilling else ())
     job = _prepare_and_spill if spilling else job
     try:
-        # Submitted ahead of the writing: enough that the workers keep going while a group
-        # commits (~3 s for 80 models: with 6 ahead, they stood idle 3 s at each); every
-        # prepared model waits in memory (or /dev/shm) until it is written.
+        # Submitted ahead of the writing: enough that the workers keep going while a large
+        # group commits (~3 s for 80 models: with 6 ahead they stood idle through it); every
+        # prepared model waits in /dev/shm (or memory, or the temporary directory) until written.
         ahead = 20 * workers
         futures = [pool.submit(job, plan, *args) for plan in plans[:ahead]]
         for i, plan in enumerate(plans):
@@ -188,9 +188,9 @@ def build_demo(
     """Build the demo fleet into the store at db_path through the real ingestion path.
 
     The models share write transactions (Store.group: their profile rows are inserted once per
-    table), `group` in the first two and the last, 4 x `group` between (group_sizes); group=0 makes every register and file
-    its own transaction, as a user's `ingest` does (the benchmark's baseline). Both give the
-    same store (tests/test_demo.py compares them). The store is let go of between groups
+    table), `group` in the first two and the last, 4 x `group` between (group_sizes); group=0
+    makes every register and file its own transaction, as a user's `ingest` does (the
+    benchmark's baseline). Both give the same store (tests/test_demo.py compares them). The store is let go of between groups
     (a write connection per group), and `<store>.demo.json` says how many models are in
     (lib/demo/progress.py): the app, served while the demo builds, shows the fleet filling in.
 
