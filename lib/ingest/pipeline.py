@@ -77,9 +77,10 @@ class PreparedFile:
     name: str  # the path as given (messages)
     file_name: str  # as the ingest log records it
     digest: str
-    rows: Any  # store_incoming.ValidRows; None for an inference file sent on (for_transfer)
+    rows: Any  # store_incoming.ValidRows; None for an inference or reference file sent on (for_transfer)
     meta: dict[str, list[str]]
-    prepared: Any = None  # store_reference.PreparedReference | store_write.PreparedInference | None
+    # store_reference.PreparedReference | store_write.PreparedInference | store_write.PreparedLabels | None
+    prepared: Any = None
     lake_path: str | None = None
     classes: frozenset[str] = frozenset()  # a classifier's label and prediction values (file_classes)
 

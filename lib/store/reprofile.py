@@ -116,9 +116,7 @@ def append_profiles(con: duckdb.DuckDBPyConnection, model_id: str, frames: dict[
         if pending is None:
             insert_frame(con, table, frame.assign(model_id=model_id))
         else:
-            # a copy: the frame may sit on memory its maker shares (the demo's results arrive
-            # mapped from a file), which would stay held until the group commits
-            pending.setdefault(table, []).append((model_id, frame.copy(deep=True)))
+            pending.setdefault(table, []).append((model_id, frame))
 
 
 def stored_inference(con: duckdb.DuckDBPyConnection, spec: Spec, slots: dict[str, tuple[int, str]]) -> pd.DataFrame:
@@ -175,7 +173,7 @@ def reprofile_model(
     if files and lake_rows is None:
         raise RuntimeError(f"{spec.model_id}: a lake model is re-profiled only with a reader of its lake files")
     if fetch_one(con, f"SELECT count(*) FROM {inf_table(spec.model_id)}")[0] == 0 and not files:
-        return  # no logs yet (the usual first reference): nothing to re-profile (nor to flush)
+        return  # no logs yet (the usual first reference): nothing to re-profile
     # Performance needs no feature columns but the segment features': don't read the others.
     segs = segment_slots(spec, all_slots)
     wanted = {f: v for f, v in all_slots.items() if v[0] in segs} if only_performance else all_slots
